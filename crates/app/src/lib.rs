@@ -1,0 +1,20 @@
+//! Use cases of atomarket. Each module holds one use case: its own Unit-of-Work trait (exactly
+//! the repositories it touches), the use case and its error enum. Nothing here knows which
+//! adapter runs underneath.
+
+pub mod audit;
+pub mod buy_nft;
+pub mod create_manager;
+pub mod create_partner;
+pub mod deposit;
+pub mod queries;
+pub mod register_nft;
+pub mod services;
+pub mod set_nft_price;
+pub mod uow;
+
+pub use services::Services;
+pub use uow::{RetryPolicy, UseCaseError};
+
+#[cfg(test)]
+mod testing;

@@ -1,0 +1,112 @@
+//! Reads: plain queries outside any Unit of Work.
+
+use async_trait::async_trait;
+use domain::*;
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// A page request: `limit` items after the opaque cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub limit: u32,
+    pub after: Option<Uuid>,
+}
+
+impl PageRequest {
+    pub const DEFAULT_LIMIT: u32 = 20;
+    pub const MAX_LIMIT: u32 = 100;
+
+    pub fn first(limit: u32) -> Self {
+        Self { limit, after: None }
+    }
+
+    /// Encodes the position after `id` as an opaque cursor.
+    pub fn encode_cursor(id: Uuid) -> String {
+        format!("c1{}", id.simple())
+    }
+
+    /// Decodes a cursor made by [`PageRequest::encode_cursor`].
+    pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
+        cursor.strip_prefix("c1").and_then(|hex| Uuid::try_parse(hex).ok())
+    }
+}
+
+/// Items in order and, when more may follow, the cursor of the next page.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` fetched items (the extra one only says "more").
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Self {
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor = if more { items.last().map(|t| PageRequest::encode_cursor(id_of(t))) } else { None };
+        Page { items, next_cursor }
+    }
+}
+
+/// Filters of the NFT list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NftFilter {
+    pub listed: Option<bool>,
+    pub owner: Option<UserId>,
+    pub collection: Option<String>,
+}
+
+/// A client with the managers bound to it, by priority.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClientView {
+    pub client: Client,
+    pub managers: Vec<(ManagerBind, Manager)>,
+}
+
+/// Raw facts the audit checks; adapters compute them with plain queries.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFacts {
+    pub users: Vec<UserFacts>,
+    /// Operations whose entries do not sum to zero, with their sum.
+    pub unbalanced_operations: Vec<(OperationId, Decimal)>,
+    pub total_deposits: Decimal,
+    pub total_sent_payouts: Decimal,
+    pub fees: Decimal,
+    pub pending_payouts: Decimal,
+    /// NFTs whose owner has no account.
+    pub orphan_nfts: Vec<NftId>,
+    /// NFTs with more than one active auction.
+    pub nfts_with_several_auctions: Vec<NftId>,
+}
+
+/// One user's balances beside what the ledger and open obligations say they should be.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UserFacts {
+    pub id: i64,
+    pub available: Decimal,
+    pub held: Decimal,
+    pub ledger_available: Decimal,
+    pub ledger_held: Decimal,
+    /// Sum of what must be held: open offers, leading bids, bought-undelivered presales,
+    /// presale collateral.
+    pub obligations: Decimal,
+}
+
+/// Read-side port.
+#[async_trait]
+pub trait ReadModel: Send + Sync {
+    /// Creates the user on first sight (zero balances), refreshing the username; returns it.
+    async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
+    async fn user(&self, id: UserId) -> Result<Option<User>, RepoError>;
+    /// The user's ledger entries, newest first.
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError>;
+    /// NFTs matching the filter, newest first.
+    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
+    async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
+    async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError>;
+    /// The manager's clients by priority (then by binding time); `None` if no such manager.
+    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
+    async fn audit_facts(&self) -> Result<AuditFacts, RepoError>;
+    /// Whether the store answers.
+    async fn ping(&self) -> Result<(), RepoError>;
+}

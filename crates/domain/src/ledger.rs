@@ -1,0 +1,164 @@
+//! Double-entry ledger: every movement of money is a set of entries summing to zero.
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use crate::ids::{LedgerEntryId, OperationId, UserId};
+use crate::money::Money;
+
+/// Which balance an entry moves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Account {
+    /// A user's available balance.
+    Available,
+    /// A user's held balance.
+    Held,
+    /// The marketplace's fee income (no user).
+    Fees,
+    /// Funds on their way out to TON addresses (per user).
+    PendingPayouts,
+    /// The outside world: deposits come from it, sent payouts go to it.
+    External,
+}
+
+impl Account {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Account::Available => "available",
+            Account::Held => "held",
+            Account::Fees => "fees",
+            Account::PendingPayouts => "pending_payouts",
+            Account::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "available" => Account::Available,
+            "held" => Account::Held,
+            "fees" => Account::Fees,
+            "pending_payouts" => Account::PendingPayouts,
+            "external" => Account::External,
+            _ => return None,
+        })
+    }
+}
+
+/// The business operation that moved the money.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Operation {
+    Deposit,
+    Buy,
+    OfferRefund,
+}
+
+impl Operation {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Operation::Deposit => "deposit",
+            Operation::Buy => "buy",
+            Operation::OfferRefund => "offer_refund",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "deposit" => Operation::Deposit,
+            "buy" => Operation::Buy,
+            "offer_refund" => Operation::OfferRefund,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub id: LedgerEntryId,
+    pub operation_id: OperationId,
+    pub operation: Operation,
+    /// `None` only for the fee and external accounts.
+    pub user_id: Option<UserId>,
+    pub account: Account,
+    /// Signed: positive increases the account.
+    pub amount: Decimal,
+    /// What the movement is about (an NFT id, a tx hash…).
+    pub reference: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Builds the entries of one operation; `finish` refuses an unbalanced set.
+#[derive(Debug)]
+pub struct Posting {
+    operation_id: OperationId,
+    operation: Operation,
+    reference: String,
+    at: DateTime<Utc>,
+    lines: Vec<(Option<UserId>, Account, Decimal)>,
+}
+
+impl Posting {
+    pub fn new(operation_id: OperationId, operation: Operation, reference: impl Into<String>, at: DateTime<Utc>) -> Self {
+        Self { operation_id, operation, reference: reference.into(), at, lines: Vec::new() }
+    }
+
+    /// Moves `amount` from one account to another.
+    pub fn transfer(mut self, from: (Option<UserId>, Account), to: (Option<UserId>, Account), amount: Money) -> Self {
+        if !amount.is_zero() {
+            self.lines.push((from.0, from.1, amount.neg()));
+            self.lines.push((to.0, to.1, amount.as_decimal()));
+        }
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    /// The entries, with ids from `next_id`. Lines on the same (user, account) are merged.
+    pub fn finish(self, mut next_id: impl FnMut() -> LedgerEntryId) -> Vec<LedgerEntry> {
+        let mut merged: Vec<(Option<UserId>, Account, Decimal)> = Vec::new();
+        for (u, a, d) in self.lines {
+            match merged.iter_mut().find(|(mu, ma, _)| *mu == u && *ma == a) {
+                Some(line) => line.2 += d,
+                None => merged.push((u, a, d)),
+            }
+        }
+        let total: Decimal = merged.iter().map(|l| l.2).sum();
+        assert!(total.is_zero(), "unbalanced posting");
+        merged
+            .into_iter()
+            .filter(|l| !l.2.is_zero())
+            .map(|(user_id, account, amount)| LedgerEntry {
+                id: next_id(),
+                operation_id: self.operation_id,
+                operation: self.operation,
+                user_id,
+                account,
+                amount,
+                reference: self.reference.clone(),
+                created_at: self.at,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use uuid::Uuid;
+
+    proptest! {
+        #[test]
+        fn postings_always_sum_to_zero(amounts in proptest::collection::vec(1u64..1_000_000_000_000, 1..8)) {
+            let mut p = Posting::new(OperationId(Uuid::nil()), Operation::Buy, "r", Utc::now());
+            for (i, a) in amounts.iter().enumerate() {
+                let m = Money::from_decimal(Decimal::new(*a as i64, 9)).unwrap();
+                p = p.transfer((Some(UserId(i as i64)), Account::Available), (None, Account::Fees), m);
+            }
+            let entries = p.finish(|| LedgerEntryId(Uuid::new_v4()));
+            let sum: Decimal = entries.iter().map(|e| e.amount).sum();
+            prop_assert!(sum.is_zero());
+        }
+    }
+}

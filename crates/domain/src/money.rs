@@ -1,0 +1,177 @@
+//! Exact TON amounts: at most 9 fractional digits (1 nanoton), never floating point.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+
+/// Fractional digits of one nanoton.
+pub const SCALE: u32 = 9;
+
+/// The largest amount a request may carry: 1 000 000 000 TON.
+pub fn max_request_amount() -> Decimal {
+    Decimal::from(1_000_000_000u64)
+}
+
+/// A non-negative amount of TON with at most 9 decimals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Money(Decimal);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("not a decimal number")]
+    NotANumber,
+    #[error("more than 9 decimal places")]
+    TooPrecise,
+    #[error("must not be negative")]
+    Negative,
+    #[error("must be greater than 0")]
+    NotPositive,
+    #[error("must not exceed 1000000000")]
+    TooLarge,
+}
+
+impl Money {
+    pub const ZERO: Money = Money(Decimal::ZERO);
+
+    /// Wraps a decimal, rejecting negatives and more than 9 fractional digits.
+    pub fn from_decimal(d: Decimal) -> Result<Self, MoneyError> {
+        if d.is_sign_negative() && !d.is_zero() {
+            return Err(MoneyError::Negative);
+        }
+        let n = d.normalize();
+        if n.scale() > SCALE {
+            return Err(MoneyError::TooPrecise);
+        }
+        Ok(Money(n))
+    }
+
+    /// Parses a plain decimal (`12.5`) or, as JSON numbers may be written, scientific notation
+    /// (`1.25e1`). Exact: the text is never routed through a float.
+    pub fn parse(s: &str) -> Result<Self, MoneyError> {
+        let s = s.trim();
+        let valid_plain = !s.is_empty()
+            && s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            && s.chars().filter(|&c| c == '.').count() <= 1
+            && s.chars().any(|c| c.is_ascii_digit())
+            && !s.starts_with('.')
+            && !s.ends_with('.')
+            && s.rfind('-').is_none_or(|i| i == 0);
+        let d = if valid_plain {
+            Decimal::from_str_exact(s).map_err(|e| match e {
+                rust_decimal::Error::Underflow => MoneyError::TooPrecise,
+                _ => MoneyError::NotANumber,
+            })?
+        } else if s.contains(['e', 'E']) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
+            Decimal::from_scientific(s).map_err(|_| MoneyError::NotANumber)?
+        } else {
+            return Err(MoneyError::NotANumber);
+        };
+        Self::from_decimal(d)
+    }
+
+    /// Parses an amount given in a request: `0 < amount ≤ 1 000 000 000`, at most 9 decimals.
+    pub fn parse_amount(s: &str) -> Result<Self, MoneyError> {
+        let m = Self::parse(s)?;
+        m.check_request_bounds()?;
+        Ok(m)
+    }
+
+    /// Checks the bounds every amount in a request must satisfy.
+    pub fn check_request_bounds(&self) -> Result<(), MoneyError> {
+        if self.0.is_zero() {
+            return Err(MoneyError::NotPositive);
+        }
+        if self.0 > max_request_amount() {
+            return Err(MoneyError::TooLarge);
+        }
+        Ok(())
+    }
+
+    pub fn as_decimal(&self) -> Decimal {
+        self.0
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.0.is_zero()
+    }
+
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(|d| Money(d.normalize()))
+    }
+
+    /// `None` when the result would be negative.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        if other.0 > self.0 {
+            None
+        } else {
+            Some(Money((self.0 - other.0).normalize()))
+        }
+    }
+
+    /// Signed value, for ledger postings.
+    pub fn neg(self) -> Decimal {
+        -self.0
+    }
+}
+
+impl fmt::Display for Money {
+    /// Plain decimal, no exponent, trailing zeros trimmed: `12.5`, `0.000000001`, `3`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.0.normalize();
+        write!(f, "{n}")
+    }
+}
+
+impl FromStr for Money {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Money::parse(s)
+    }
+}
+
+impl serde::Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn formats_without_trailing_zeros_or_exponent() {
+        assert_eq!(Money::parse("12.500").unwrap().to_string(), "12.5");
+        assert_eq!(Money::parse("0.000000001").unwrap().to_string(), "0.000000001");
+        assert_eq!(Money::parse("1e3").unwrap().to_string(), "1000");
+        assert_eq!(Money::parse("100").unwrap().to_string(), "100");
+    }
+
+    #[test]
+    fn rejects_what_is_not_an_exact_amount() {
+        assert_eq!(Money::parse("0.0000000001"), Err(MoneyError::TooPrecise));
+        assert_eq!(Money::parse("-1"), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("abc"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse(""), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("1.2.3"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse(" 1 2"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse("NaN"), Err(MoneyError::NotANumber));
+        assert_eq!(Money::parse_amount("0"), Err(MoneyError::NotPositive));
+        assert_eq!(Money::parse_amount("1000000000.000000001"), Err(MoneyError::TooLarge));
+        assert!(Money::parse_amount("1000000000").is_ok());
+    }
+
+    proptest! {
+        #[test]
+        fn parse_and_format_round_trip(units in 0u64..1_000_000_000, nanos in 0u32..1_000_000_000) {
+            let text = format!("{units}.{nanos:09}");
+            let m = Money::parse(&text).unwrap();
+            let back = Money::parse(&m.to_string()).unwrap();
+            prop_assert_eq!(m, back);
+            prop_assert_eq!(m.as_decimal(), Decimal::from_str_exact(&text).unwrap());
+            prop_assert!(!m.to_string().contains('e'));
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! Ports: what the core needs from the outside world. Adapters implement them.
+//!
+//! Repository methods run inside a Unit of Work: what they write is visible to the same Unit of
+//! Work at once and to everyone else only after commit. Methods named `lock…` take row locks that
+//! last until the Unit of Work ends; callers lock in the global order documented in
+//! `docs/adr/002-locking.md` (auctions, nfts, offers, presales, users by ascending id) so that two
+//! Units of Work never wait on each other in a cycle.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::entities::*;
+use crate::error::RepoError;
+use crate::ids::*;
+use crate::ledger::LedgerEntry;
+use crate::outbox::OutboxMessage;
+
+/// Users and their balances.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AccountRepo: Send {
+    /// Reads a user without locking it.
+    async fn get(&mut self, id: UserId) -> Result<Option<User>, RepoError>;
+
+    /// Locks the given users in ascending id order and returns those that exist, in that order.
+    ///
+    /// # Errors
+    /// MUST return [`RepoError::Transient`] when the lock cannot be taken in time or a deadlock
+    /// is detected, so the caller retries the whole Unit of Work.
+    async fn lock(&mut self, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
+
+    /// Creates the user when missing (zero balances) and returns it locked.
+    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
+
+    /// Writes the balances of a user locked in this Unit of Work.
+    ///
+    /// # Errors
+    /// MUST return [`RepoError::Constraint`] if a balance would be negative.
+    async fn save(&mut self, user: &User) -> Result<(), RepoError>;
+}
+
+/// NFTs in custody.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait NftRepo: Send {
+    async fn get(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
+
+    /// Reads and locks one NFT.
+    async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when `gift_id` is already registered.
+    async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
+
+    /// Writes an NFT locked in this Unit of Work.
+    async fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
+}
+
+/// Offers on NFTs.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OfferRepo: Send {
+    /// Locks and returns the open offer of `offerer` on `nft`, if any (at most one exists).
+    async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError>;
+
+    /// Locks and returns every open offer on `nft`, oldest first.
+    async fn lock_open_for_nft(&mut self, nft: NftId) -> Result<Vec<Offer>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the offerer already has an open offer on the NFT.
+    async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
+
+    async fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
+}
+
+/// The append-only money ledger.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait LedgerRepo: Send {
+    async fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), RepoError>;
+}
+
+/// Side effects to deliver after commit.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait OutboxRepo: Send {
+    async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), RepoError>;
+}
+
+/// Credited on-chain deposits.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait DepositRepo: Send {
+    async fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when `tx_hash` is already recorded (also when the
+    /// other record is committed only while this call waits).
+    async fn insert(&mut self, deposit: &Deposit) -> Result<(), RepoError>;
+}
+
+/// Partner desk clients.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ClientRepo: Send {
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the e-mail is taken.
+    async fn insert(&mut self, client: &Client) -> Result<(), RepoError>;
+}
+
+/// Partner desk managers.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ManagerRepo: Send {
+    /// Reads a manager and keeps it from changing until the Unit of Work ends (shared lock).
+    async fn get_for_share(&mut self, id: ManagerId) -> Result<Option<Manager>, RepoError>;
+
+    async fn insert(&mut self, manager: &Manager) -> Result<(), RepoError>;
+}
+
+/// Client ↔ manager bindings.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ManagerBindRepo: Send {
+    /// # Errors
+    /// MUST return [`RepoError::MissingReference`] when the client or manager does not exist and
+    /// [`RepoError::Duplicate`] when the pair is already bound.
+    async fn insert(&mut self, bind: &ManagerBind) -> Result<(), RepoError>;
+}
+
+/// Time, injectable for tests.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+    async fn sleep(&self, duration: Duration);
+}
+
+/// New identifiers (UUID v7 in production: time-ordered, index friendly).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    fn new_id(&self) -> Uuid;
+}
+
+/// What [`LockManager::acquire`] got.
+pub enum LockOutcome {
+    /// The lock is ours until released (or until its lease expires).
+    Acquired(Box<dyn LockLease>),
+    /// Others held it for the whole bounded wait.
+    TimedOut,
+    /// The lock service cannot be reached (or its circuit is open).
+    Unavailable,
+}
+
+/// A held lock. Releasing is best-effort; an unreleased lock expires by itself.
+#[async_trait]
+pub trait LockLease: Send {
+    async fn release(self: Box<Self>);
+}
+
+/// An efficiency lock in front of contended resources: it queues contenders outside the
+/// database. It is never the guard of correctness (row locks and constraints are), so callers
+/// go on without it when it times out or is unavailable.
+#[async_trait]
+pub trait LockManager: Send + Sync {
+    /// Waits a bounded time for the lock named `key`.
+    async fn acquire(&self, key: &str) -> LockOutcome;
+}
