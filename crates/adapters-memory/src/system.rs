@@ -1,0 +1,28 @@
+//! The real clock and id generator, shared by every storage choice.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::ports::{Clock, IdGenerator};
+
+pub struct SystemClock;
+
+#[async_trait]
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+    async fn sleep(&self, duration: Duration) {
+        tokio::time::sleep(duration).await
+    }
+}
+
+/// UUID v7: time-ordered, so new rows land at the end of indexes and ids sort by age.
+pub struct UuidV7Ids;
+
+impl IdGenerator for UuidV7Ids {
+    fn new_id(&self) -> uuid::Uuid {
+        uuid::Uuid::now_v7()
+    }
+}
