@@ -7,6 +7,7 @@ pub mod buy_nft;
 pub mod create_manager;
 pub mod create_partner;
 pub mod deposit;
+pub mod health;
 pub mod queries;
 pub mod register_nft;
 pub mod services;

@@ -49,7 +49,6 @@ impl Money {
     /// Parses a plain decimal (`12.5`) or, as JSON numbers may be written, scientific notation
     /// (`1.25e1`). Exact: the text is never routed through a float.
     pub fn parse(s: &str) -> Result<Self, MoneyError> {
-        let s = s.trim();
         let valid_plain = !s.is_empty()
             && s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
             && s.chars().filter(|&c| c == '.').count() <= 1

@@ -1,0 +1,32 @@
+//! Readiness of the dependencies, as `/readyz` reports it.
+
+use async_trait::async_trait;
+
+/// How a dependency is doing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Health {
+    Ok,
+    /// Not working, but the service still serves correctly without it.
+    Degraded,
+    /// Not working; the service cannot serve.
+    Down,
+    /// Not configured (an embedded stand-in is used).
+    Embedded,
+}
+
+impl Health {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Health::Ok => "ok",
+            Health::Degraded => "degraded",
+            Health::Down => "down",
+            Health::Embedded => "embedded",
+        }
+    }
+}
+
+#[async_trait]
+pub trait HealthCheck: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn check(&self) -> Health;
+}

@@ -1,0 +1,33 @@
+//! One module per resource; each handler is a thin translation between HTTP and a use case.
+
+pub mod admin;
+pub mod me;
+pub mod nfts;
+pub mod ops;
+pub mod partners;
+
+use app::queries::PageRequest;
+
+use crate::error::ApiError;
+
+/// Validates `limit` and `cursor`.
+pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let after = match cursor {
+        None => None,
+        Some(c) => Some(PageRequest::decode_cursor(c).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?),
+    };
+    Ok(PageRequest { limit, after })
+}
+
+/// Checks a required, bounded free-text field.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(ApiError::field(field, format!("must be 1 to {max} characters")));
+    }
+    Ok(v.to_string())
+}

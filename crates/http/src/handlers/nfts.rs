@@ -1,0 +1,74 @@
+use std::sync::Arc;
+
+use app::buy_nft::BuyNftCommand;
+use app::queries::NftFilter;
+use app::set_nft_price::SetNftPriceCommand;
+use axum::extract::State;
+use axum::Json;
+use domain::{NftId, UserId};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// NFTs, newest first; filter by listing, owner (`me` or an id) and collection.
+#[utoipa::path(get, path = "/api/nfts", tag = "nft", security(("tma" = [])), params(NftListParams),
+    responses((status = 200, body = NftPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<NftListParams>,
+) -> Result<Json<NftPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let owner = match q.owner.as_deref() {
+        None => None,
+        Some("me") => Some(user.id),
+        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("owner", "must be `me` or a user id"))?)),
+    };
+    let filter = NftFilter { listed: q.listed, owner, collection: q.collection };
+    Ok(Json(state.reads.nfts(&filter, page).await?.into()))
+}
+
+/// One NFT (NFTs are public).
+#[utoipa::path(get, path = "/api/nfts/{id}", tag = "nft", security(("tma" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = NftDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<NftDto>, ApiError> {
+    let nft = state.reads.nft(NftId(id)).await?.ok_or_else(|| ApiError::not_found("no such NFT"))?;
+    Ok(Json(nft.into()))
+}
+
+/// Buy a listed NFT at its current price (fee included in the price).
+#[utoipa::path(post, path = "/api/nft/buy", tag = "nft", security(("tma" = [])), request_body = BuyNftRequest,
+    responses((status = 200, body = BuyNftResponse), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "insufficient_funds, not_for_sale, price_changed, own_item, nft_unavailable", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn buy(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<BuyNftRequest>,
+) -> Result<Json<BuyNftResponse>, ApiError> {
+    let cmd = BuyNftCommand { buyer: user.id, nft_id: NftId(req.nft_id), expected_price: req.expected_price.map(|a| a.0) };
+    let p = state.uc.buy_nft.execute(cmd).await?;
+    Ok(Json(BuyNftResponse { nft: p.nft.into(), price: p.price.to_string(), fee: p.fee.to_string() }))
+}
+
+/// List (price) or unlist (`null`) one of your NFTs.
+#[utoipa::path(post, path = "/api/nft/set-price", tag = "nft", security(("tma" = [])), request_body = SetNftPriceRequest,
+    responses((status = 200, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn set_price(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<SetNftPriceRequest>,
+) -> Result<Json<NftDto>, ApiError> {
+    let price = req.price.ok_or_else(|| ApiError::field("price", "is required (null unlists)"))?;
+    let cmd = SetNftPriceCommand { owner: user.id, nft_id: NftId(req.nft_id), price: price.map(|a| a.0) };
+    Ok(Json(state.uc.set_nft_price.execute(cmd).await?.into()))
+}

@@ -1,0 +1,49 @@
+//! What handlers share.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use app::buy_nft::BuyNft;
+use app::create_manager::CreateManager;
+use app::create_partner::CreatePartner;
+use app::deposit::CreditDeposit;
+use app::health::HealthCheck;
+use app::queries::ReadModel;
+use app::register_nft::RegisterNft;
+use app::set_nft_price::SetNftPrice;
+
+use crate::auth::AuthConfig;
+
+/// The use cases behind the routes.
+pub struct UseCases {
+    pub buy_nft: BuyNft,
+    pub set_nft_price: SetNftPrice,
+    pub deposit: CreditDeposit,
+    pub register_nft: RegisterNft,
+    pub create_manager: CreateManager,
+    pub create_partner: CreatePartner,
+}
+
+pub struct AppState {
+    pub uc: UseCases,
+    pub reads: Arc<dyn ReadModel>,
+    pub auth: AuthConfig,
+    /// Dependencies `/readyz` reports; the one named `database` decides readiness.
+    pub health: Vec<Arc<dyn HealthCheck>>,
+    /// Renders `/metrics`.
+    pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Users already stored, with the username last seen (saves a write per request).
+    pub(crate) known_users: Mutex<HashSet<(i64, Option<String>)>>,
+}
+
+impl AppState {
+    pub fn new(
+        uc: UseCases,
+        reads: Arc<dyn ReadModel>,
+        auth: AuthConfig,
+        health: Vec<Arc<dyn HealthCheck>>,
+        render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    ) -> Self {
+        Self { uc, reads, auth, health, render_metrics, known_users: Mutex::default() }
+    }
+}
