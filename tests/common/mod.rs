@@ -1,0 +1,292 @@
+//! Shared test helpers: fresh databases, an in-process app (router without a socket), and the
+//! real binary on a free port.
+#![allow(dead_code)]
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use atomarket::{App, Settings};
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tower::ServiceExt;
+
+pub const BOT_TOKEN: &str = "123456:test-bot-token";
+pub const STAFF_TOKEN: &str = "staff-test-token";
+
+/// The PostgreSQL server tests use (`DATABASE_URL`, else the local default).
+pub fn pg_base_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// The Redis server tests use (`REDIS_URL`, else the local default).
+pub fn redis_url() -> String {
+    std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// Creates an empty, migrated database of its own for one test and returns its URL.
+/// Fails loudly when PostgreSQL cannot be reached.
+pub async fn fresh_database() -> String {
+    let base = pg_base_url();
+    let (prefix, rest) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
+    let name = format!("atomarket_t_{}", uuid::Uuid::new_v4().simple());
+    let admin = sqlx::PgPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for this test and is unreachable at {base}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
+    admin.close().await;
+    let url = format!("{prefix}/{name}{query}");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect test database");
+    adapters_postgres::migrate(&pool).await.expect("migrate test database");
+    pool.close().await;
+    url
+}
+
+/// Fails loudly when Redis cannot be reached.
+pub async fn require_redis() {
+    let url = redis_url();
+    let pool = deadpool_redis::Config::from_url(&url).create_pool(Some(deadpool_redis::Runtime::Tokio1)).unwrap();
+    let mut conn = pool
+        .get()
+        .await
+        .unwrap_or_else(|e| panic!("Redis is required for this test and is unreachable at {url}: {e}"));
+    let pong: String = deadpool_redis::redis::cmd("PING").query_async(&mut conn).await.expect("redis ping");
+    assert_eq!(pong, "PONG");
+}
+
+pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Settings {
+    Settings {
+        database_url,
+        redis_url,
+        listen_addr: "127.0.0.1:0".into(),
+        bot_token: Some(BOT_TOKEN.into()),
+        staff_tokens: vec![STAFF_TOKEN.into()],
+        fee_bps: 500,
+        min_withdrawal: "1".into(),
+        anti_sniping_seconds: 300,
+        presale_collateral_percent: 20,
+        auth_max_age_seconds: 86_400,
+        lock_wait_ms: 5_000,
+        request_timeout_seconds: 30,
+        db_max_connections: 5,
+        log_format: "text".into(),
+    }
+}
+
+/// Who a request is from.
+#[derive(Clone, Debug)]
+pub enum As {
+    Nobody,
+    User(i64),
+    Staff,
+    /// A raw `Authorization` header value.
+    Header(String),
+}
+
+pub fn tma(user: i64) -> String {
+    format!("tma {}", http_api::init_data(BOT_TOKEN, user, Some(&format!("user{user}")), chrono::Utc::now().timestamp()))
+}
+
+impl As {
+    fn header(&self) -> Option<String> {
+        match self {
+            As::Nobody => None,
+            As::User(id) => Some(tma(*id)),
+            As::Staff => Some(format!("Bearer {STAFF_TOKEN}")),
+            As::Header(h) => Some(h.clone()),
+        }
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+    pub headers: axum::http::HeaderMap,
+}
+
+impl Reply {
+    /// The problem `code`, for error replies.
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    pub fn is_problem(&self) -> bool {
+        self.headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json")
+    }
+}
+
+/// The app in-process: requests go straight to the router, no socket.
+pub struct TestApp {
+    pub app: App,
+    pub router: axum::Router,
+}
+
+impl TestApp {
+    pub async fn memory() -> Self {
+        Self::with(settings(None, None)).await
+    }
+
+    pub async fn postgres() -> Self {
+        Self::with(settings(Some(fresh_database().await), None)).await
+    }
+
+    pub async fn with(s: Settings) -> Self {
+        let app = atomarket::build(&s).await.expect("build app");
+        let router = app.router(&s);
+        Self { app, router }
+    }
+
+    pub async fn raw(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("router never fails");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Reply { status, body, headers }
+    }
+
+    pub async fn call(&self, method: Method, path: &str, who: As, body: Option<Value>) -> Reply {
+        let mut req = Request::builder().method(method).uri(path);
+        if let Some(h) = who.header() {
+            req = req.header(header::AUTHORIZATION, h);
+        }
+        let req = match body {
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        };
+        self.raw(req.unwrap()).await
+    }
+
+    pub async fn get(&self, path: &str, who: As) -> Reply {
+        self.call(Method::GET, path, who, None).await
+    }
+
+    pub async fn post(&self, path: &str, who: As, body: Value) -> Reply {
+        self.call(Method::POST, path, who, Some(body)).await
+    }
+
+    // ----- arrange helpers -----
+
+    pub async fn deposit(&self, user: i64, amount: &str) {
+        let r = self
+            .post("/api/admin/deposits", As::Staff, json!({"user_id": user, "amount": amount, "tx_hash": uuid::Uuid::new_v4().to_string()}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    }
+
+    /// Registers an NFT for `owner` and, with a price, lists it. Returns its id.
+    pub async fn nft(&self, owner: i64, price: Option<&str>) -> String {
+        let gift = uuid::Uuid::new_v4().to_string();
+        let r = self
+            .post("/api/admin/nfts", As::Staff, json!({"owner_id": owner, "gift_id": gift, "title": "Plush Pepe", "collection": "pepe"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+        let id = r.body["id"].as_str().unwrap().to_string();
+        if let Some(p) = price {
+            let r = self.post("/api/nft/set-price", As::User(owner), json!({"nft_id": id, "price": p})).await;
+            assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+        }
+        id
+    }
+
+    pub async fn balances(&self, user: i64) -> (String, String) {
+        let r = self.get("/api/me", As::User(user)).await;
+        assert_eq!(r.status, StatusCode::OK);
+        (r.body["available"].as_str().unwrap().into(), r.body["held"].as_str().unwrap().into())
+    }
+
+    pub async fn assert_audit_clean(&self) {
+        let r = self.get("/api/admin/audit", As::Staff).await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert_eq!(r.body["ok"], json!(true), "audit: {}", r.body);
+    }
+}
+
+/// The real `atomarket serve` process on a free port; killed on drop.
+pub struct Server {
+    pub base: String,
+    child: tokio::process::Child,
+    pub client: reqwest::Client,
+}
+
+impl Server {
+    pub async fn start(envs: &[(&str, String)]) -> Self {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_atomarket"));
+        cmd.arg("serve")
+            .env_remove("DATABASE_URL")
+            .env_remove("REDIS_URL")
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("BOT_TOKEN", BOT_TOKEN)
+            .env("STAFF_TOKENS", STAFF_TOKEN)
+            .env("DB_MAX_CONNECTIONS", "10")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start atomarket");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let base = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(addr) = line.strip_prefix("listening on ") {
+                    return addr.to_string();
+                }
+            }
+            panic!("atomarket exited before listening");
+        })
+        .await
+        .expect("atomarket did not start listening within 30 s");
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { base, child, client: reqwest::Client::new() }
+    }
+
+    pub async fn call(&self, method: reqwest::Method, path: &str, who: As, body: Option<Value>) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(h) = who.header() {
+            req = req.header("authorization", h);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request");
+        let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
+        let text = res.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    pub async fn get(&self, path: &str, who: As) -> (StatusCode, Value) {
+        self.call(reqwest::Method::GET, path, who, None).await
+    }
+
+    pub async fn post(&self, path: &str, who: As, body: Value) -> (StatusCode, Value) {
+        self.call(reqwest::Method::POST, path, who, Some(body)).await
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Runs `atomarket audit` against a database and returns (exit code, output).
+pub async fn run_audit(database_url: &str) -> (i32, String) {
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_atomarket"))
+        .arg("audit")
+        .env("DATABASE_URL", database_url)
+        .env_remove("REDIS_URL")
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run atomarket audit");
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
