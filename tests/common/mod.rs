@@ -219,6 +219,7 @@ pub struct Server {
 }
 
 impl Server {
+    /// Starts `atomarket serve` with test secrets; `envs` add to them (an empty value removes one).
     pub async fn start(envs: &[(&str, String)]) -> Self {
         let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_atomarket"));
         cmd.arg("serve")
@@ -233,7 +234,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (k, v) in envs {
-            cmd.env(k, v);
+            if v.is_empty() {
+                cmd.env_remove(k);
+            } else {
+                cmd.env(k, v);
+            }
         }
         let mut child = cmd.spawn().expect("start atomarket");
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();

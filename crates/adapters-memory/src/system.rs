@@ -3,15 +3,17 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use domain::ports::{Clock, IdGenerator};
 
+/// Wall-clock time, truncated to microseconds: the precision PostgreSQL keeps, so a value read
+/// back equals the value written on every adapter.
 pub struct SystemClock;
 
 #[async_trait]
 impl Clock for SystemClock {
     fn now(&self) -> DateTime<Utc> {
-        Utc::now()
+        Utc::now().trunc_subsecs(6)
     }
     async fn sleep(&self, duration: Duration) {
         tokio::time::sleep(duration).await
