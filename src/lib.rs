@@ -101,18 +101,30 @@ impl App {
 /// Connects the configured adapters (migrating Postgres) and builds the use cases.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) = match &settings.redis_url {
-        Some(url) => {
-            let settings = RedisLockSettings { wait: settings.lock_wait(), ..Default::default() };
-            let redis = Arc::new(RedisLocks::new(url, settings).map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?);
-            (redis.clone(), redis)
-        }
-        None => {
-            let local = Arc::new(InProcessLocks::new(settings.lock_wait()));
-            (local.clone(), local)
-        }
+    let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) =
+        match &settings.redis_url {
+            Some(url) => {
+                let settings = RedisLockSettings {
+                    wait: settings.lock_wait(),
+                    ..Default::default()
+                };
+                let redis = Arc::new(
+                    RedisLocks::new(url, settings)
+                        .map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?,
+                );
+                (redis.clone(), redis)
+            }
+            None => {
+                let local = Arc::new(InProcessLocks::new(settings.lock_wait()));
+                (local.clone(), local)
+            }
+        };
+    let services = Services {
+        clock: clock.clone(),
+        ids: Arc::new(UuidV7Ids),
+        locks,
+        retry: RetryPolicy::default(),
     };
-    let services = Services { clock: clock.clone(), ids: Arc::new(UuidV7Ids), locks, retry: RetryPolicy::default() };
     let auth = AuthConfig {
         bot_token: settings.bot_token.clone().context("BOT_TOKEN is not set")?,
         staff_tokens: settings.staff_tokens.clone(),
@@ -122,19 +134,50 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     let fees = FeeRule::new(settings.fee_bps);
     let (state, pg) = match &settings.database_url {
         Some(url) => {
-            let pool = adapters_postgres::connect(url, &PgSettings { max_connections: settings.db_max_connections, ..Default::default() })
+            let pool = adapters_postgres::connect(
+                url,
+                &PgSettings {
+                    max_connections: settings.db_max_connections,
+                    ..Default::default()
+                },
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
+            adapters_postgres::migrate(&pool)
                 .await
-                .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-            adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = Arc::new(PgStore::new(pool));
-            (wire(store.clone(), false, services, fees, auth, lock_health), Some((*store).clone()))
+            (
+                wire(store.clone(), false, services, fees, auth, lock_health),
+                Some((*store).clone()),
+            )
         }
-        None => (wire(Arc::new(MemoryStore::new()), true, services, fees, auth, lock_health), None),
+        None => (
+            wire(
+                Arc::new(MemoryStore::new()),
+                true,
+                services,
+                fees,
+                auth,
+                lock_health,
+            ),
+            None,
+        ),
     };
-    Ok(App { state: Arc::new(state), pg })
+    Ok(App {
+        state: Arc::new(state),
+        pg,
+    })
 }
 
-fn wire<S: Store>(store: Arc<S>, embedded: bool, services: Services, fees: FeeRule, auth: AuthConfig, locks: Arc<dyn HealthCheck>) -> AppState {
+fn wire<S: Store>(
+    store: Arc<S>,
+    embedded: bool,
+    services: Services,
+    fees: FeeRule,
+    auth: AuthConfig,
+    locks: Arc<dyn HealthCheck>,
+) -> AppState {
     let uc = UseCases {
         buy_nft: BuyNft::new(store.clone(), services.clone(), fees),
         set_nft_price: SetNftPrice::new(store.clone(), services.clone()),
@@ -144,13 +187,22 @@ fn wire<S: Store>(store: Arc<S>, embedded: bool, services: Services, fees: FeeRu
         create_partner: CreatePartner::new(store.clone(), services),
     };
     let reads: Arc<dyn ReadModel> = store;
-    let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
+    let health: Vec<Arc<dyn HealthCheck>> = vec![
+        Arc::new(DatabaseHealth {
+            reads: reads.clone(),
+            embedded,
+        }),
+        locks,
+    ];
     let handle = metrics_handle();
     AppState::new(uc, reads, auth, health, Arc::new(move || handle.render()))
 }
 
 /// Runs the audit over a store; returns the violations.
 pub async fn audit(reads: &dyn ReadModel) -> anyhow::Result<Vec<app::audit::Violation>> {
-    let facts = reads.audit_facts().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let facts = reads
+        .audit_facts()
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(app::audit::check(&facts))
 }

@@ -9,7 +9,11 @@ use rand::Rng;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "atomarket", version, about = "Custodial marketplace for Telegram collectible gifts, paid in TON")]
+#[command(
+    name = "atomarket",
+    version,
+    about = "Custodial marketplace for Telegram collectible gifts, paid in TON"
+)]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -49,7 +53,9 @@ fn random_token(prefix: &str) -> String {
 
 fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -69,9 +75,15 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Migrate => {
             init_tracing(&settings.log_format);
-            let url = settings.database_url.context("migrate needs DATABASE_URL")?;
-            let pool = adapters_postgres::connect(&url, &Default::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let url = settings
+                .database_url
+                .context("migrate needs DATABASE_URL")?;
+            let pool = adapters_postgres::connect(&url, &Default::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            adapters_postgres::migrate(&pool)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("migrations applied");
             Ok(())
         }
@@ -100,7 +112,15 @@ async fn main() -> anyhow::Result<()> {
                     "no BOT_TOKEN: set it, or start `atomarket serve` once without one so it generates and records one",
                 )?,
             };
-            println!("{}", http_api::init_data(&token, user_id, username.as_deref(), chrono::Utc::now().timestamp()));
+            println!(
+                "{}",
+                http_api::init_data(
+                    &token,
+                    user_id,
+                    username.as_deref(),
+                    chrono::Utc::now().timestamp()
+                )
+            );
             Ok(())
         }
     }
@@ -108,14 +128,19 @@ async fn main() -> anyhow::Result<()> {
 
 fn read_dev_secret(name: &str) -> Option<String> {
     let text = std::fs::read_to_string(dev_secrets_path()).ok()?;
-    text.lines().find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
 }
 
 /// Generates missing secrets, prints them once and records them for `init-data`.
 fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
     let mut generated = Vec::new();
     if settings.bot_token.is_none() {
-        let token = format!("{}:{}", rand::rng().random_range(100_000_000..999_999_999u32), random_token(""));
+        let token = format!(
+            "{}:{}",
+            rand::rng().random_range(100_000_000..999_999_999u32),
+            random_token("")
+        );
         generated.push(format!("BOT_TOKEN={token}"));
         settings.bot_token = Some(token);
     }
@@ -133,8 +158,12 @@ fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
                 all.push(format!("BOT_TOKEN={t}"));
             }
         }
-        std::fs::write(&path, all.join("\n") + "\n").with_context(|| format!("writing {}", path.display()))?;
-        println!("generated for this run (also written to {}):", path.display());
+        std::fs::write(&path, all.join("\n") + "\n")
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "generated for this run (also written to {}):",
+            path.display()
+        );
         for line in &generated {
             println!("  {line}");
         }
@@ -158,7 +187,9 @@ async fn serve(settings: Settings, _no_jobs: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
     println!("listening on http://{}", listener.local_addr()?);
     let router = app.router(&settings);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
 }
@@ -169,7 +200,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

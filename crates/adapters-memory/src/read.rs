@@ -28,7 +28,11 @@ impl ReadModel for MemoryStore {
         Ok(self.snapshot().users.get(&id.0).cloned())
     }
 
-    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
+    async fn ledger(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, RepoError> {
         let s = self.snapshot();
         let upper = page.after.unwrap_or(Uuid::max());
         let items: Vec<LedgerEntry> = s
@@ -51,7 +55,12 @@ impl ReadModel for MemoryStore {
             .map(|(_, n)| n)
             .filter(|n| filter.listed.is_none_or(|l| n.price.is_some() == l))
             .filter(|n| filter.owner.is_none_or(|o| n.owner_id == o))
-            .filter(|n| filter.collection.as_ref().is_none_or(|c| &n.collection == c))
+            .filter(|n| {
+                filter
+                    .collection
+                    .as_ref()
+                    .is_none_or(|c| &n.collection == c)
+            })
             .take(page.limit as usize + 1)
             .cloned()
             .collect();
@@ -64,18 +73,27 @@ impl ReadModel for MemoryStore {
 
     async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError> {
         let s = self.snapshot();
-        let Some(client) = s.clients.get(&id.0).cloned() else { return Ok(None) };
+        let Some(client) = s.clients.get(&id.0).cloned() else {
+            return Ok(None);
+        };
         let mut managers: Vec<(ManagerBind, Manager)> = s
             .binds
             .values()
             .filter(|b| b.client_id == id)
-            .filter_map(|b| s.managers.get(&b.manager_id.0).map(|m| (b.clone(), m.clone())))
+            .filter_map(|b| {
+                s.managers
+                    .get(&b.manager_id.0)
+                    .map(|m| (b.clone(), m.clone()))
+            })
             .collect();
         managers.sort_by_key(|(b, _)| (b.priority, b.created_at));
         Ok(Some(ClientView { client, managers }))
     }
 
-    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
+    async fn manager_clients(
+        &self,
+        id: ManagerId,
+    ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
         let s = self.snapshot();
         if !s.managers.contains_key(&id.0) {
             return Ok(None);
@@ -84,7 +102,11 @@ impl ReadModel for MemoryStore {
             .binds
             .values()
             .filter(|b| b.manager_id == id)
-            .filter_map(|b| s.clients.get(&b.client_id.0).map(|c| (b.clone(), c.clone())))
+            .filter_map(|b| {
+                s.clients
+                    .get(&b.client_id.0)
+                    .map(|c| (b.clone(), c.clone()))
+            })
             .collect();
         clients.sort_by_key(|(b, _)| (b.priority, b.created_at));
         Ok(Some(clients))
@@ -98,10 +120,14 @@ impl ReadModel for MemoryStore {
         for e in s.ledger.values() {
             *per_op.entry(e.operation_id.0).or_default() += e.amount;
             match (e.user_id, e.account) {
-                (Some(u), a @ (Account::Available | Account::Held)) => *ledger_of.entry((u.0, a)).or_default() += e.amount,
+                (Some(u), a @ (Account::Available | Account::Held)) => {
+                    *ledger_of.entry((u.0, a)).or_default() += e.amount
+                }
                 (_, Account::Fees) => facts.fees += e.amount,
                 (_, Account::PendingPayouts) => facts.pending_payouts += e.amount,
-                (_, Account::External) if e.amount.is_sign_positive() => facts.total_sent_payouts += e.amount,
+                (_, Account::External) if e.amount.is_sign_positive() => {
+                    facts.total_sent_payouts += e.amount
+                }
                 _ => {}
             }
         }
@@ -114,15 +140,29 @@ impl ReadModel for MemoryStore {
                 id: u.id.0,
                 available: u.available.as_decimal(),
                 held: u.held.as_decimal(),
-                ledger_available: ledger_of.get(&(u.id.0, Account::Available)).copied().unwrap_or_default(),
-                ledger_held: ledger_of.get(&(u.id.0, Account::Held)).copied().unwrap_or_default(),
+                ledger_available: ledger_of
+                    .get(&(u.id.0, Account::Available))
+                    .copied()
+                    .unwrap_or_default(),
+                ledger_held: ledger_of
+                    .get(&(u.id.0, Account::Held))
+                    .copied()
+                    .unwrap_or_default(),
                 obligations: obligations.get(&u.id.0).copied().unwrap_or_default(),
             });
         }
-        facts.unbalanced_operations =
-            per_op.into_iter().filter(|(_, sum)| !sum.is_zero()).map(|(op, sum)| (OperationId(op), sum)).collect();
+        facts.unbalanced_operations = per_op
+            .into_iter()
+            .filter(|(_, sum)| !sum.is_zero())
+            .map(|(op, sum)| (OperationId(op), sum))
+            .collect();
         facts.total_deposits = s.deposits.values().map(|d| d.amount.as_decimal()).sum();
-        facts.orphan_nfts = s.nfts.values().filter(|n| !s.users.contains_key(&n.owner_id.0)).map(|n| n.id).collect();
+        facts.orphan_nfts = s
+            .nfts
+            .values()
+            .filter(|n| !s.users.contains_key(&n.owner_id.0))
+            .map(|n| n.id)
+            .collect();
         Ok(facts)
     }
 

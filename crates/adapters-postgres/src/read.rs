@@ -29,7 +29,10 @@ impl ReadModel for PgStore {
         .map_err(map_err)?;
         match row {
             Some(r) => rows::user(&r),
-            None => self.user(id).await?.ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
+            None => self
+                .user(id)
+                .await?
+                .ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
         }
     }
 
@@ -42,7 +45,11 @@ impl ReadModel for PgStore {
         row.as_ref().map(rows::user).transpose()
     }
 
-    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
+    async fn ledger(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<LedgerEntry>, RepoError> {
         let found = sqlx::query(
             "SELECT id, operation_id, operation, user_id, account, amount, reference, created_at FROM ledger_entries \
              WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
@@ -53,7 +60,10 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found.iter().map(rows::ledger_entry).collect::<Result<Vec<_>, _>>()?;
+        let items = found
+            .iter()
+            .map(rows::ledger_entry)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |e| e.id.0))
     }
 
@@ -106,11 +116,17 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let managers = found.iter().map(|r| Ok((rows::bind(r)?, rows::manager(r)?))).collect::<Result<_, RepoError>>()?;
+        let managers = found
+            .iter()
+            .map(|r| Ok((rows::bind(r)?, rows::manager(r)?)))
+            .collect::<Result<_, RepoError>>()?;
         Ok(Some(ClientView { client, managers }))
     }
 
-    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
+    async fn manager_clients(
+        &self,
+        id: ManagerId,
+    ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
         let exists = sqlx::query("SELECT 1 FROM managers WHERE id = $1")
             .bind(id.0)
             .fetch_optional(self.pool())
@@ -129,7 +145,10 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let clients = found.iter().map(|r| Ok((rows::bind(r)?, rows::client(r)?))).collect::<Result<_, RepoError>>()?;
+        let clients = found
+            .iter()
+            .map(|r| Ok((rows::bind(r)?, rows::client(r)?)))
+            .collect::<Result<_, RepoError>>()?;
         Ok(Some(clients))
     }
 
@@ -193,19 +212,24 @@ impl ReadModel for PgStore {
         facts.fees = totals.get("fees");
         facts.pending_payouts = totals.get("pending");
         facts.total_sent_payouts = totals.get("sent");
-        facts.orphan_nfts = sqlx::query("SELECT n.id FROM nfts n LEFT JOIN users u ON u.id = n.owner_id WHERE u.id IS NULL")
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .iter()
-            .map(|r| NftId(r.get::<Uuid, _>("id")))
-            .collect();
+        facts.orphan_nfts = sqlx::query(
+            "SELECT n.id FROM nfts n LEFT JOIN users u ON u.id = n.owner_id WHERE u.id IS NULL",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| NftId(r.get::<Uuid, _>("id")))
+        .collect();
         tx.commit().await.map_err(map_err)?;
         Ok(facts)
     }
 
     async fn ping(&self) -> Result<(), RepoError> {
-        sqlx::query("SELECT 1").execute(self.pool()).await.map_err(map_err)?;
+        sqlx::query("SELECT 1")
+            .execute(self.pool())
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 }

@@ -33,7 +33,11 @@ impl AccountRepo for PgUow {
         found.iter().map(rows::user).collect()
     }
 
-    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
+    async fn ensure_locked(
+        &mut self,
+        id: UserId,
+        username: Option<String>,
+    ) -> Result<User, RepoError> {
         let row = sqlx::query(
             "INSERT INTO users (id, username) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username) \
@@ -74,11 +78,13 @@ impl NftRepo for PgUow {
     }
 
     async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(&format!(
+            "SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(rows::nft).transpose()
     }
 
@@ -102,14 +108,15 @@ impl NftRepo for PgUow {
     }
 
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
-        let done = sqlx::query("UPDATE nfts SET owner_id = $2, price = $3, status = $4 WHERE id = $1")
-            .bind(nft.id.0)
-            .bind(nft.owner_id.0)
-            .bind(nft.price.map(|p| p.as_decimal()))
-            .bind(nft.status.as_str())
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let done =
+            sqlx::query("UPDATE nfts SET owner_id = $2, price = $3, status = $4 WHERE id = $1")
+                .bind(nft.id.0)
+                .bind(nft.owner_id.0)
+                .bind(nft.price.map(|p| p.as_decimal()))
+                .bind(nft.status.as_str())
+                .execute(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         if done.rows_affected() != 1 {
             return Err(RepoError::Other(format!("NFT {} does not exist", nft.id)));
         }
@@ -119,7 +126,11 @@ impl NftRepo for PgUow {
 
 #[async_trait]
 impl OfferRepo for PgUow {
-    async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError> {
+    async fn lock_open_by(
+        &mut self,
+        nft: NftId,
+        offerer: UserId,
+    ) -> Result<Option<Offer>, RepoError> {
         let row = sqlx::query(&format!(
             "SELECT {OFFER_COLUMNS} FROM offers WHERE nft_id = $1 AND offerer_id = $2 AND status = 'open' FOR UPDATE"
         ))
@@ -225,11 +236,13 @@ impl OutboxRepo for PgUow {
 #[async_trait]
 impl DepositRepo for PgUow {
     async fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError> {
-        let row = sqlx::query("SELECT id, user_id, amount, tx_hash, created_at FROM deposits WHERE tx_hash = $1")
-            .bind(tx_hash)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row = sqlx::query(
+            "SELECT id, user_id, amount, tx_hash, created_at FROM deposits WHERE tx_hash = $1",
+        )
+        .bind(tx_hash)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         row.as_ref().map(rows::deposit).transpose()
     }
 

@@ -19,7 +19,10 @@ pub struct InProcessLocks {
 
 impl InProcessLocks {
     pub fn new(wait: Duration) -> Self {
-        Self { slots: Arc::default(), wait }
+        Self {
+            slots: Arc::default(),
+            wait,
+        }
     }
 }
 
@@ -33,7 +36,10 @@ impl Drop for Lease {
     fn drop(&mut self) {
         self.guard.take();
         let mut slots = self.slots.lock().expect("lock table poisoned");
-        if slots.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
+        if slots
+            .get(&self.key)
+            .is_some_and(|m| Arc::strong_count(m) == 1)
+        {
             slots.remove(&self.key);
         }
     }
@@ -47,9 +53,19 @@ impl LockLease for Lease {
 #[async_trait]
 impl LockManager for InProcessLocks {
     async fn acquire(&self, key: &str) -> LockOutcome {
-        let slot = self.slots.lock().expect("lock table poisoned").entry(key.to_string()).or_default().clone();
+        let slot = self
+            .slots
+            .lock()
+            .expect("lock table poisoned")
+            .entry(key.to_string())
+            .or_default()
+            .clone();
         match tokio::time::timeout(self.wait, slot.lock_owned()).await {
-            Ok(guard) => LockOutcome::Acquired(Box::new(Lease { key: key.to_string(), slots: self.slots.clone(), guard: Some(guard) })),
+            Ok(guard) => LockOutcome::Acquired(Box::new(Lease {
+                key: key.to_string(),
+                slots: self.slots.clone(),
+                guard: Some(guard),
+            })),
             Err(_) => {
                 metrics::counter!("lock_timeouts_total").increment(1);
                 LockOutcome::TimedOut
@@ -78,11 +94,17 @@ mod tests {
         let first = locks.acquire("k").await;
         assert!(matches!(first, LockOutcome::Acquired(_)));
         assert!(matches!(locks.acquire("k").await, LockOutcome::TimedOut));
-        assert!(matches!(locks.acquire("other").await, LockOutcome::Acquired(_)));
+        assert!(matches!(
+            locks.acquire("other").await,
+            LockOutcome::Acquired(_)
+        ));
         if let LockOutcome::Acquired(l) = first {
             l.release().await;
         }
         assert!(matches!(locks.acquire("k").await, LockOutcome::Acquired(_)));
-        assert!(locks.slots.lock().unwrap().is_empty(), "released slots are forgotten");
+        assert!(
+            locks.slots.lock().unwrap().is_empty(),
+            "released slots are forgotten"
+        );
     }
 }

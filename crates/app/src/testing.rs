@@ -29,7 +29,12 @@ pub fn services() -> Services {
     clock.expect_sleep().returning(|_| ());
     let mut ids = MockIdGenerator::new();
     ids.expect_new_id().returning(uuid::Uuid::now_v7);
-    Services { clock: Arc::new(clock), ids: Arc::new(ids), locks: Arc::new(NoLocks), retry: RetryPolicy::default() }
+    Services {
+        clock: Arc::new(clock),
+        ids: Arc::new(ids),
+        locks: Arc::new(NoLocks),
+        retry: RetryPolicy::default(),
+    }
 }
 
 /// Whether a fake Unit of Work was committed.

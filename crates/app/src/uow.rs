@@ -46,7 +46,11 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self { max_attempts: 5, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(200) }
+        Self {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(5),
+            max_delay: Duration::from_millis(200),
+        }
     }
 }
 
@@ -64,7 +68,12 @@ impl RetryPolicy {
 /// Runs `attempt` (which begins, uses and commits one Unit of Work) until it succeeds, fails for
 /// good, or runs out of attempts on transient conflicts. Records commits, rollbacks by reason,
 /// retries and duration under `use_case`.
-pub async fn run<T, E, F, Fut>(use_case: &'static str, policy: &RetryPolicy, clock: &dyn Clock, mut attempt: F) -> Result<T, E>
+pub async fn run<T, E, F, Fut>(
+    use_case: &'static str,
+    policy: &RetryPolicy,
+    clock: &dyn Clock,
+    mut attempt: F,
+) -> Result<T, E>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, E>>,
@@ -83,7 +92,8 @@ where
             other => break other,
         }
     };
-    metrics::histogram!("uow_duration_seconds", "use_case" => use_case).record(started.elapsed().as_secs_f64());
+    metrics::histogram!("uow_duration_seconds", "use_case" => use_case)
+        .record(started.elapsed().as_secs_f64());
     match &result {
         Ok(_) => metrics::counter!("uow_commits_total", "use_case" => use_case).increment(1),
         Err(e) => {
@@ -124,7 +134,11 @@ mod tests {
         let calls = AtomicU32::new(0);
         let r: Result<u32, E> = run("t", &RetryPolicy::default(), &clock(), || async {
             let n = calls.fetch_add(1, Ordering::SeqCst);
-            if n < 2 { Err(E(true)) } else { Ok(n) }
+            if n < 2 {
+                Err(E(true))
+            } else {
+                Ok(n)
+            }
         })
         .await;
         assert_eq!(r.unwrap(), 2);
@@ -133,7 +147,10 @@ mod tests {
     #[tokio::test]
     async fn retries_are_bounded() {
         let calls = AtomicU32::new(0);
-        let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
+        let policy = RetryPolicy {
+            max_attempts: 3,
+            ..Default::default()
+        };
         let r: Result<(), E> = run("t", &policy, &clock(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(E(true))

@@ -97,14 +97,30 @@ pub struct Posting {
 }
 
 impl Posting {
-    pub fn new(operation_id: OperationId, operation: Operation, reference: impl Into<String>, at: DateTime<Utc>) -> Self {
-        Self { operation_id, operation, reference: reference.into(), at, lines: Vec::new() }
+    pub fn new(
+        operation_id: OperationId,
+        operation: Operation,
+        reference: impl Into<String>,
+        at: DateTime<Utc>,
+    ) -> Self {
+        Self {
+            operation_id,
+            operation,
+            reference: reference.into(),
+            at,
+            lines: Vec::new(),
+        }
     }
 
     /// Moves `amount` from one account to another.
-    pub fn transfer(mut self, from: (Option<UserId>, Account), to: (Option<UserId>, Account), amount: Money) -> Self {
+    pub fn transfer(
+        mut self,
+        from: (Option<UserId>, Account),
+        to: (Option<UserId>, Account),
+        amount: Money,
+    ) -> Self {
         if !amount.is_zero() {
-            self.lines.push((from.0, from.1, amount.neg()));
+            self.lines.push((from.0, from.1, amount.negated()));
             self.lines.push((to.0, to.1, amount.as_decimal()));
         }
         self

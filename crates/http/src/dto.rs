@@ -19,14 +19,22 @@ impl<'de> Deserialize<'de> for Amount {
         let text = match serde_json::Value::deserialize(d)? {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
-            _ => return Err(D::Error::custom("must be a decimal amount, as a string or a number")),
+            _ => {
+                return Err(D::Error::custom(
+                    "must be a decimal amount, as a string or a number",
+                ))
+            }
         };
-        Money::parse_amount(&text).map(Amount).map_err(D::Error::custom)
+        Money::parse_amount(&text)
+            .map(Amount)
+            .map_err(D::Error::custom)
     }
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -138,7 +146,12 @@ pub struct MeResponse {
 
 impl From<User> for MeResponse {
     fn from(u: User) -> Self {
-        Self { id: u.id.0, username: u.username, available: amount(u.available), held: amount(u.held) }
+        Self {
+            id: u.id.0,
+            username: u.username,
+            available: amount(u.available),
+            held: amount(u.held),
+        }
     }
 }
 
@@ -214,7 +227,13 @@ pub struct DepositDto {
 
 impl From<Deposit> for DepositDto {
     fn from(d: Deposit) -> Self {
-        Self { id: d.id.0, user_id: d.user_id.0, amount: amount(d.amount), tx_hash: d.tx_hash, created_at: d.created_at }
+        Self {
+            id: d.id.0,
+            user_id: d.user_id.0,
+            amount: amount(d.amount),
+            tx_hash: d.tx_hash,
+            created_at: d.created_at,
+        }
     }
 }
 
@@ -229,7 +248,13 @@ pub struct ManagerDto {
 
 impl From<Manager> for ManagerDto {
     fn from(m: Manager) -> Self {
-        Self { id: m.id.0, name: m.name, telegram_username: m.telegram_username, active: m.active, created_at: m.created_at }
+        Self {
+            id: m.id.0,
+            name: m.name,
+            telegram_username: m.telegram_username,
+            active: m.active,
+            created_at: m.created_at,
+        }
     }
 }
 
@@ -268,7 +293,12 @@ pub struct ManagerBindDto {
 
 impl From<ManagerBind> for ManagerBindDto {
     fn from(b: ManagerBind) -> Self {
-        Self { client_id: b.client_id.0, manager_id: b.manager_id.0, priority: b.priority, created_at: b.created_at }
+        Self {
+            client_id: b.client_id.0,
+            manager_id: b.manager_id.0,
+            priority: b.priority,
+            created_at: b.created_at,
+        }
     }
 }
 
@@ -295,7 +325,14 @@ impl From<ClientView> for ClientWithManagers {
     fn from(v: ClientView) -> Self {
         Self {
             client: v.client.into(),
-            managers: v.managers.into_iter().map(|(b, m)| BoundManager { manager: m.into(), priority: b.priority }).collect(),
+            managers: v
+                .managers
+                .into_iter()
+                .map(|(b, m)| BoundManager {
+                    manager: m.into(),
+                    priority: b.priority,
+                })
+                .collect(),
         }
     }
 }

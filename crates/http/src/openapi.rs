@@ -30,7 +30,10 @@ impl Modify for Security {
                 "`tma <initData>`: Telegram Mini App init data",
             ))),
         );
-        components.add_security_scheme("staff", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+        components.add_security_scheme(
+            "staff",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
     }
 }
 

@@ -44,6 +44,13 @@ impl AppState {
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     ) -> Self {
-        Self { uc, reads, auth, health, render_metrics, known_users: Mutex::default() }
+        Self {
+            uc,
+            reads,
+            auth,
+            health,
+            render_metrics,
+            known_users: Mutex::default(),
+        }
     }
 }

@@ -12,8 +12,15 @@ use crate::state::AppState;
 /// The caller's account and balances.
 #[utoipa::path(get, path = "/api/me", tag = "me", security(("tma" = [])),
     responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
-pub async fn me(State(state): State<Arc<AppState>>, CurrentUser(user): CurrentUser) -> Result<Json<MeResponse>, ApiError> {
-    let found = state.reads.user(user.id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<MeResponse>, ApiError> {
+    let found = state
+        .reads
+        .user(user.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(Json(found.into()))
 }
 

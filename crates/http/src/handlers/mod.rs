@@ -18,7 +18,10 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, Api
     }
     let after = match cursor {
         None => None,
-        Some(c) => Some(PageRequest::decode_cursor(c).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?),
+        Some(c) => Some(
+            PageRequest::decode_cursor(c)
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?,
+        ),
     };
     Ok(PageRequest { limit, after })
 }
@@ -27,7 +30,10 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, Api
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(ApiError::field(field, format!("must be 1 to {max} characters")));
+        return Err(ApiError::field(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
     }
     Ok(v.to_string())
 }
