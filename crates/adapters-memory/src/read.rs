@@ -112,6 +112,54 @@ impl ReadModel for MemoryStore {
         Ok(Some(clients))
     }
 
+    async fn auctions(
+        &self,
+        filter: &AuctionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Auction>, RepoError> {
+        Ok(self.auctions_page(filter, page))
+    }
+
+    async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError> {
+        Ok(self.auction_with_bids(id))
+    }
+
+    async fn offers(
+        &self,
+        filter: &OfferFilter,
+        page: PageRequest,
+    ) -> Result<Page<Offer>, RepoError> {
+        Ok(self.offers_page(filter, page))
+    }
+
+    async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        Ok(self.snapshot().offers.get(&id.0).cloned())
+    }
+
+    async fn presales(
+        &self,
+        filter: &PresaleFilter,
+        page: PageRequest,
+    ) -> Result<Page<Presale>, RepoError> {
+        Ok(self.presales_page(filter, page))
+    }
+
+    async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
+        Ok(self.snapshot().presales.get(&id.0).cloned())
+    }
+
+    async fn withdrawals(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Withdrawal>, RepoError> {
+        Ok(self.withdrawals_page(user, page))
+    }
+
+    async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
+        Ok(self.snapshot().withdrawals.get(&id.0).cloned())
+    }
+
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError> {
         let s = self.snapshot();
         let mut ledger_of: HashMap<(i64, Account), Decimal> = HashMap::new();
@@ -132,9 +180,51 @@ impl ReadModel for MemoryStore {
             }
         }
         let mut obligations: HashMap<i64, Decimal> = HashMap::new();
+        let mut owe = |u: UserId, m: Money| *obligations.entry(u.0).or_default() += m.as_decimal();
         for o in s.offers.values().filter(|o| o.status == OfferStatus::Open) {
-            *obligations.entry(o.offerer_id.0).or_default() += o.price.as_decimal();
+            owe(o.offerer_id, o.price);
         }
+        for a in s
+            .auctions
+            .values()
+            .filter(|a| a.status == AuctionStatus::Active)
+        {
+            if let (Some(l), Some(b)) = (a.leader_id, a.current_bid) {
+                owe(l, b);
+            }
+        }
+        for p in s.presales.values() {
+            if matches!(p.status, PresaleStatus::Open | PresaleStatus::Sold) {
+                owe(p.seller_id, p.collateral);
+            }
+            if let (PresaleStatus::Sold, Some(b)) = (p.status, p.buyer_id) {
+                owe(b, p.price);
+            }
+        }
+        let mut active: HashMap<Uuid, usize> = HashMap::new();
+        for a in s
+            .auctions
+            .values()
+            .filter(|a| a.status == AuctionStatus::Active)
+        {
+            *active.entry(a.nft_id.0).or_default() += 1;
+        }
+        facts.nfts_with_several_auctions = active
+            .into_iter()
+            .filter(|(_, n)| *n > 1)
+            .map(|(id, _)| NftId(id))
+            .collect();
+        facts.pending_withdrawals = s
+            .withdrawals
+            .values()
+            .filter(|w| {
+                matches!(
+                    w.status,
+                    WithdrawalStatus::Pending | WithdrawalStatus::Stuck
+                )
+            })
+            .map(|w| w.amount.as_decimal())
+            .sum();
         for u in s.users.values() {
             facts.users.push(UserFacts {
                 id: u.id.0,

@@ -84,6 +84,14 @@ impl NftRepo for MemoryUow {
 
 #[async_trait]
 impl OfferRepo for MemoryUow {
+    async fn get(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        Ok(self.state.offers.get(&id.0).cloned())
+    }
+
+    async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        Ok(self.state.offers.get(&id.0).cloned())
+    }
+
     async fn lock_open_by(
         &mut self,
         nft: NftId,

@@ -7,7 +7,9 @@
 
 mod error;
 mod read;
+mod read_market;
 mod repos;
+mod repos_market;
 mod rows;
 
 use std::time::Duration;
@@ -139,4 +141,40 @@ impl_uow! {
     app::create_manager::CreateManagerUow, app::create_manager::CreateManagerUowFactory { managers: ManagerRepo };
     app::register_nft::RegisterNftUow, app::register_nft::RegisterNftUowFactory { accounts: AccountRepo, nfts: NftRepo };
     app::set_nft_price::SetNftPriceUow, app::set_nft_price::SetNftPriceUowFactory { nfts: NftRepo };
+    app::back_nft::BackNftUow, app::back_nft::BackNftUowFactory {
+        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::offers::NewOfferUow, app::offers::NewOfferUowFactory {
+        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::offers::SetOfferPriceUow, app::offers::SetOfferPriceUowFactory { offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo };
+    app::offers::DecideOfferUow, app::offers::DecideOfferUowFactory {
+        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::offers::CloseOfferUow, app::offers::CloseOfferUowFactory {
+        offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::auctions::NewAuctionUow, app::auctions::NewAuctionUowFactory { nfts: NftRepo, auctions: AuctionRepo };
+    app::auctions::PlaceBidUow, app::auctions::PlaceBidUowFactory {
+        auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::auctions::CancelAuctionUow, app::auctions::CancelAuctionUowFactory { auctions: AuctionRepo, nfts: NftRepo };
+    app::auctions::SettleAuctionUow, app::auctions::SettleAuctionUowFactory {
+        auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::presales::PresaleSellerUow, app::presales::PresaleSellerUowFactory {
+        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo
+    };
+    app::presales::BuyPresaleUow, app::presales::BuyPresaleUowFactory {
+        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::presales::DeliverPresaleUow, app::presales::DeliverPresaleUowFactory {
+        presales: PresaleRepo, nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::presales::ExpirePresaleUow, app::presales::ExpirePresaleUowFactory {
+        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::withdraw::WithdrawUow, app::withdraw::WithdrawUowFactory {
+        accounts: AccountRepo, withdrawals: WithdrawalRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
 }

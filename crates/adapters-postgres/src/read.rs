@@ -152,6 +152,54 @@ impl ReadModel for PgStore {
         Ok(Some(clients))
     }
 
+    async fn auctions(
+        &self,
+        filter: &AuctionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Auction>, RepoError> {
+        self.auctions_page(filter, page).await
+    }
+
+    async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError> {
+        self.auction_with_bids(id).await
+    }
+
+    async fn offers(
+        &self,
+        filter: &OfferFilter,
+        page: PageRequest,
+    ) -> Result<Page<Offer>, RepoError> {
+        self.offers_page(filter, page).await
+    }
+
+    async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        self.offer_by_id(id).await
+    }
+
+    async fn presales(
+        &self,
+        filter: &PresaleFilter,
+        page: PageRequest,
+    ) -> Result<Page<Presale>, RepoError> {
+        self.presales_page(filter, page).await
+    }
+
+    async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
+        self.presale_by_id(id).await
+    }
+
+    async fn withdrawals(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Withdrawal>, RepoError> {
+        self.withdrawals_page(user, page).await
+    }
+
+    async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
+        self.withdrawal_by_id(id).await
+    }
+
     /// Reads every fact in one repeatable-read snapshot, so a busy system audits consistently.
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError> {
         let mut tx = self.pool().begin().await.map_err(map_err)?;
@@ -161,7 +209,14 @@ impl ReadModel for PgStore {
             .map_err(map_err)?;
         let mut facts = AuditFacts::default();
         let obligations: HashMap<i64, Decimal> =
-            sqlx::query("SELECT offerer_id AS id, SUM(price) AS s FROM offers WHERE status = 'open' GROUP BY offerer_id")
+            sqlx::query(
+                "SELECT id, SUM(s) AS s FROM ( \
+                   SELECT offerer_id AS id, price AS s FROM offers WHERE status = 'open' \
+                   UNION ALL SELECT leader_id, current_bid FROM auctions WHERE status = 'active' AND leader_id IS NOT NULL \
+                   UNION ALL SELECT buyer_id, price FROM presales WHERE status = 'sold' \
+                   UNION ALL SELECT seller_id, collateral FROM presales WHERE status IN ('open', 'sold') \
+                 ) o GROUP BY id",
+            )
                 .fetch_all(&mut *tx)
                 .await
                 .map_err(map_err)?
@@ -212,6 +267,20 @@ impl ReadModel for PgStore {
         facts.fees = totals.get("fees");
         facts.pending_payouts = totals.get("pending");
         facts.total_sent_payouts = totals.get("sent");
+        facts.pending_withdrawals =
+            sqlx::query("SELECT COALESCE(SUM(amount), 0) AS s FROM withdrawals WHERE status IN ('pending', 'stuck')")
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .get("s");
+        facts.nfts_with_several_auctions =
+            sqlx::query("SELECT nft_id FROM auctions WHERE status = 'active' GROUP BY nft_id HAVING COUNT(*) > 1")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| NftId(r.get::<Uuid, _>("nft_id")))
+                .collect();
         facts.orphan_nfts = sqlx::query(
             "SELECT n.id FROM nfts n LEFT JOIN users u ON u.id = n.owner_id WHERE u.id IS NULL",
         )

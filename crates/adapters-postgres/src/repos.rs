@@ -126,6 +126,26 @@ impl NftRepo for PgUow {
 
 #[async_trait]
 impl OfferRepo for PgUow {
+    async fn get(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(rows::offer).transpose()
+    }
+
+    async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
+        let row = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1 FOR UPDATE"
+        ))
+        .bind(id.0)
+        .fetch_optional(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(rows::offer).transpose()
+    }
+
     async fn lock_open_by(
         &mut self,
         nft: NftId,

@@ -120,3 +120,80 @@ pub fn bind(r: &PgRow) -> Result<ManagerBind, RepoError> {
         created_at: r.try_get("bind_created_at").map_err(e)?,
     })
 }
+
+pub const AUCTION_COLUMNS: &str =
+    "id, nft_id, seller_id, start_price, step_percent, buy_now_price, ends_at, leader_id, current_bid, bid_count, status, created_at";
+
+pub fn auction(r: &PgRow) -> Result<Auction, RepoError> {
+    let e = |e| bad("auction", e);
+    let status: String = r.try_get("status").map_err(e)?;
+    let buy_now: Option<Decimal> = r.try_get("buy_now_price").map_err(e)?;
+    let current: Option<Decimal> = r.try_get("current_bid").map_err(e)?;
+    let leader: Option<i64> = r.try_get("leader_id").map_err(e)?;
+    let step: i32 = r.try_get("step_percent").map_err(e)?;
+    let bids: i32 = r.try_get("bid_count").map_err(e)?;
+    Ok(Auction {
+        id: AuctionId(r.try_get("id").map_err(e)?),
+        nft_id: NftId(r.try_get("nft_id").map_err(e)?),
+        seller_id: UserId(r.try_get("seller_id").map_err(e)?),
+        start_price: money(r.try_get("start_price").map_err(e)?)?,
+        step_percent: step as u32,
+        buy_now_price: buy_now.map(money).transpose()?,
+        ends_at: r.try_get("ends_at").map_err(e)?,
+        leader_id: leader.map(UserId),
+        current_bid: current.map(money).transpose()?,
+        bid_count: bids as u32,
+        status: AuctionStatus::parse(&status).ok_or_else(|| bad("auction status", &status))?,
+        created_at: r.try_get("created_at").map_err(e)?,
+    })
+}
+
+pub fn bid(r: &PgRow) -> Result<Bid, RepoError> {
+    let e = |e| bad("bid", e);
+    Ok(Bid {
+        id: BidId(r.try_get("id").map_err(e)?),
+        auction_id: AuctionId(r.try_get("auction_id").map_err(e)?),
+        bidder_id: UserId(r.try_get("bidder_id").map_err(e)?),
+        amount: money(r.try_get("amount").map_err(e)?)?,
+        created_at: r.try_get("created_at").map_err(e)?,
+    })
+}
+
+pub const PRESALE_COLUMNS: &str = "id, seller_id, title, collection, price, collateral, deliver_by, buyer_id, status, nft_id, created_at";
+
+pub fn presale(r: &PgRow) -> Result<Presale, RepoError> {
+    let e = |e| bad("presale", e);
+    let status: String = r.try_get("status").map_err(e)?;
+    let buyer: Option<i64> = r.try_get("buyer_id").map_err(e)?;
+    let nft: Option<uuid::Uuid> = r.try_get("nft_id").map_err(e)?;
+    Ok(Presale {
+        id: PresaleId(r.try_get("id").map_err(e)?),
+        seller_id: UserId(r.try_get("seller_id").map_err(e)?),
+        title: r.try_get("title").map_err(e)?,
+        collection: r.try_get("collection").map_err(e)?,
+        price: money(r.try_get("price").map_err(e)?)?,
+        collateral: money(r.try_get("collateral").map_err(e)?)?,
+        deliver_by: r.try_get("deliver_by").map_err(e)?,
+        buyer_id: buyer.map(UserId),
+        status: PresaleStatus::parse(&status).ok_or_else(|| bad("presale status", &status))?,
+        nft_id: nft.map(NftId),
+        created_at: r.try_get("created_at").map_err(e)?,
+    })
+}
+
+pub const WITHDRAWAL_COLUMNS: &str = "id, user_id, amount, address, status, tx_hash, created_at";
+
+pub fn withdrawal(r: &PgRow) -> Result<Withdrawal, RepoError> {
+    let e = |e| bad("withdrawal", e);
+    let status: String = r.try_get("status").map_err(e)?;
+    Ok(Withdrawal {
+        id: WithdrawalId(r.try_get("id").map_err(e)?),
+        user_id: UserId(r.try_get("user_id").map_err(e)?),
+        amount: money(r.try_get("amount").map_err(e)?)?,
+        address: r.try_get("address").map_err(e)?,
+        status: WithdrawalStatus::parse(&status)
+            .ok_or_else(|| bad("withdrawal status", &status))?,
+        tx_hash: r.try_get("tx_hash").map_err(e)?,
+        created_at: r.try_get("created_at").map_err(e)?,
+    })
+}

@@ -68,6 +68,15 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
             format!("balances + fees + pending payouts = {inside}, deposits - sent payouts = {expected}"),
         );
     }
+    if facts.pending_withdrawals != facts.pending_payouts {
+        push(
+            "pending_payouts_match_withdrawals",
+            format!(
+                "pending payouts {} but pending withdrawals {}",
+                facts.pending_payouts, facts.pending_withdrawals
+            ),
+        );
+    }
     for nft in &facts.orphan_nfts {
         push(
             "nft_has_one_owner",

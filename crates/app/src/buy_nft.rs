@@ -106,7 +106,7 @@ impl BuyNft {
             uow.offers().update(&offer).await?;
             let refund = Posting::new(
                 self.services.new_id(),
-                Operation::OfferRefund,
+                Operation::OfferRelease,
                 offer.id.to_string(),
                 now,
             )

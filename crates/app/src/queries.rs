@@ -62,6 +62,25 @@ pub struct NftFilter {
     pub collection: Option<String>,
 }
 
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuctionFilter {
+    pub status: Option<AuctionStatus>,
+    pub nft: Option<NftId>,
+}
+
+/// Offers on one NFT, or offers a user made or received (on NFTs they own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfferFilter {
+    Nft(NftId),
+    Involving(UserId),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PresaleFilter {
+    pub status: Option<PresaleStatus>,
+    pub seller: Option<UserId>,
+}
+
 /// A client with the managers bound to it, by priority.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientView {
@@ -83,6 +102,8 @@ pub struct AuditFacts {
     pub orphan_nfts: Vec<NftId>,
     /// NFTs with more than one active auction.
     pub nfts_with_several_auctions: Vec<NftId>,
+    /// Sum of `pending` and `stuck` withdrawals (must equal `pending_payouts`).
+    pub pending_withdrawals: Decimal,
 }
 
 /// One user's balances beside what the ledger and open obligations say they should be.
@@ -116,6 +137,35 @@ pub trait ReadModel: Send + Sync {
         &self,
         id: ManagerId,
     ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
+    /// Auctions, newest first.
+    async fn auctions(
+        &self,
+        filter: &AuctionFilter,
+        page: PageRequest,
+    ) -> Result<Page<Auction>, RepoError>;
+    /// One auction with its bids, highest first.
+    async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError>;
+    /// Offers, newest first.
+    async fn offers(
+        &self,
+        filter: &OfferFilter,
+        page: PageRequest,
+    ) -> Result<Page<Offer>, RepoError>;
+    async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+    /// Presales, newest first.
+    async fn presales(
+        &self,
+        filter: &PresaleFilter,
+        page: PageRequest,
+    ) -> Result<Page<Presale>, RepoError>;
+    async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
+    /// A user's withdrawals, newest first.
+    async fn withdrawals(
+        &self,
+        user: UserId,
+        page: PageRequest,
+    ) -> Result<Page<Withdrawal>, RepoError>;
+    async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError>;
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), RepoError>;

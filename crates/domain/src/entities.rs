@@ -145,6 +145,21 @@ impl Nft {
         Ok(price)
     }
 
+    /// Checks that `user` owns the NFT and it is `available` (in custody, not on auction).
+    pub fn ensure_owned_available(&self, user: UserId) -> Result<(), RuleViolation> {
+        if self.owner_id != user {
+            return Err(RuleViolation::NotOwner);
+        }
+        self.ensure_available()
+    }
+
+    pub fn ensure_available(&self) -> Result<(), RuleViolation> {
+        if self.status != NftStatus::Available {
+            return Err(RuleViolation::NftUnavailable);
+        }
+        Ok(())
+    }
+
     /// Hands the NFT to a new owner; any listing ends.
     pub fn transfer_to(&mut self, new_owner: UserId) {
         self.owner_id = new_owner;
@@ -198,6 +213,16 @@ pub struct Offer {
 }
 
 impl Offer {
+    /// Checks that the offer can still be acted on at `now`: open and not past expiry (an expired
+    /// offer is dead even before the expiry job has marked it).
+    pub fn ensure_live(&self, now: DateTime<Utc>) -> Result<(), RuleViolation> {
+        if self.is_live(now) {
+            Ok(())
+        } else {
+            Err(RuleViolation::OfferNotOpen)
+        }
+    }
+
     /// Open and not past expiry at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         self.status == OfferStatus::Open && now < self.expires_at
@@ -212,60 +237,32 @@ impl Offer {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum AuctionStatus {
-    Active,
-    Settled,
-    Cancelled,
-}
-
-/// An auction of one NFT. The leader's bid is held from the leader.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Auction {
-    pub id: AuctionId,
-    pub nft_id: NftId,
-    pub seller_id: UserId,
-    pub start_price: Money,
-    pub step_percent: u32,
-    pub buy_now_price: Option<Money>,
-    pub ends_at: DateTime<Utc>,
-    pub leader_id: Option<UserId>,
-    pub current_bid: Option<Money>,
-    pub status: AuctionStatus,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum PresaleStatus {
-    Open,
-    Sold,
-    Delivered,
-    Expired,
-    Deleted,
-}
-
-/// A gift sold before the seller can deliver it; collateral is held from the seller.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Presale {
-    pub id: PresaleId,
-    pub seller_id: UserId,
-    pub title: String,
-    pub collection: String,
-    pub price: Money,
-    pub collateral: Money,
-    pub deliver_by: DateTime<Utc>,
-    pub buyer_id: Option<UserId>,
-    pub status: PresaleStatus,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
 pub enum WithdrawalStatus {
     Pending,
     Sent,
     Failed,
     Stuck,
+}
+
+impl WithdrawalStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            WithdrawalStatus::Pending => "pending",
+            WithdrawalStatus::Sent => "sent",
+            WithdrawalStatus::Failed => "failed",
+            WithdrawalStatus::Stuck => "stuck",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "pending" => WithdrawalStatus::Pending,
+            "sent" => WithdrawalStatus::Sent,
+            "failed" => WithdrawalStatus::Failed,
+            "stuck" => WithdrawalStatus::Stuck,
+            _ => return None,
+        })
+    }
 }
 
 /// A payout of funds to a TON address.

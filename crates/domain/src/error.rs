@@ -17,6 +17,20 @@ pub enum RuleViolation {
     NotOwner,
     #[error("the manager is not active")]
     ManagerInactive,
+    #[error("the auction has ended")]
+    AuctionEnded,
+    #[error("the bid is too low; the minimum is {min}")]
+    BidTooLow { min: String },
+    #[error("the auction already has bids")]
+    AuctionHasBids,
+    #[error("you already have an open offer on this NFT")]
+    OfferExists,
+    #[error("the offer is not open")]
+    OfferNotOpen,
+    #[error("the presale is already sold or closed")]
+    PresaleSold,
+    #[error("the presale has not been sold")]
+    PresaleNotSold,
 }
 
 impl RuleViolation {
@@ -30,6 +44,13 @@ impl RuleViolation {
             RuleViolation::NftUnavailable => "nft_unavailable",
             RuleViolation::NotOwner => "forbidden",
             RuleViolation::ManagerInactive => "manager_inactive",
+            RuleViolation::AuctionEnded => "auction_ended",
+            RuleViolation::BidTooLow { .. } => "bid_too_low",
+            RuleViolation::AuctionHasBids => "auction_has_bids",
+            RuleViolation::OfferExists => "offer_exists",
+            RuleViolation::OfferNotOpen => "offer_not_open",
+            RuleViolation::PresaleSold => "presale_sold",
+            RuleViolation::PresaleNotSold => "presale_not_sold",
         }
     }
 }

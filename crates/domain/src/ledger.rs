@@ -49,25 +49,55 @@ impl Account {
 pub enum Operation {
     Deposit,
     Buy,
-    OfferRefund,
+    OfferHold,
+    OfferRelease,
+    OfferAccept,
+    BidHold,
+    BidRelease,
+    AuctionSettle,
+    CollateralHold,
+    CollateralRelease,
+    PresaleHold,
+    PresaleDeliver,
+    PresaleForfeit,
+    Withdrawal,
+    PayoutSent,
+    PayoutFailed,
 }
+
+const OPERATIONS: [(Operation, &str); 16] = [
+    (Operation::Deposit, "deposit"),
+    (Operation::Buy, "buy"),
+    (Operation::OfferHold, "offer_hold"),
+    (Operation::OfferRelease, "offer_release"),
+    (Operation::OfferAccept, "offer_accept"),
+    (Operation::BidHold, "bid_hold"),
+    (Operation::BidRelease, "bid_release"),
+    (Operation::AuctionSettle, "auction_settle"),
+    (Operation::CollateralHold, "collateral_hold"),
+    (Operation::CollateralRelease, "collateral_release"),
+    (Operation::PresaleHold, "presale_hold"),
+    (Operation::PresaleDeliver, "presale_deliver"),
+    (Operation::PresaleForfeit, "presale_forfeit"),
+    (Operation::Withdrawal, "withdrawal"),
+    (Operation::PayoutSent, "payout_sent"),
+    (Operation::PayoutFailed, "payout_failed"),
+];
 
 impl Operation {
     pub fn as_str(&self) -> &'static str {
-        match self {
-            Operation::Deposit => "deposit",
-            Operation::Buy => "buy",
-            Operation::OfferRefund => "offer_refund",
-        }
+        OPERATIONS
+            .iter()
+            .find(|(o, _)| o == self)
+            .map(|(_, s)| *s)
+            .expect("every operation is named")
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "deposit" => Operation::Deposit,
-            "buy" => Operation::Buy,
-            "offer_refund" => Operation::OfferRefund,
-            _ => return None,
-        })
+        OPERATIONS
+            .iter()
+            .find(|(_, name)| *name == s)
+            .map(|(o, _)| *o)
     }
 }
 
@@ -126,6 +156,41 @@ impl Posting {
         self
     }
 
+    /// Moves `amount` from a user's available to their held balance.
+    pub fn hold(self, user: UserId, amount: Money) -> Self {
+        self.transfer(
+            (Some(user), Account::Available),
+            (Some(user), Account::Held),
+            amount,
+        )
+    }
+
+    /// Moves `amount` from a user's held back to their available balance.
+    pub fn release(self, user: UserId, amount: Money) -> Self {
+        self.transfer(
+            (Some(user), Account::Held),
+            (Some(user), Account::Available),
+            amount,
+        )
+    }
+
+    /// Pays a sale out of the buyer's `from` account: `proceeds` to the seller, `fee` to fees.
+    pub fn sale(
+        self,
+        buyer: UserId,
+        from: Account,
+        seller: UserId,
+        proceeds: Money,
+        fee: Money,
+    ) -> Self {
+        self.transfer(
+            (Some(buyer), from),
+            (Some(seller), Account::Available),
+            proceeds,
+        )
+        .transfer((Some(buyer), from), (None, Account::Fees), fee)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
@@ -163,6 +228,14 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
     use uuid::Uuid;
+
+    #[test]
+    fn every_operation_round_trips_its_name() {
+        for (op, name) in OPERATIONS {
+            assert_eq!(op.as_str(), name);
+            assert_eq!(Operation::parse(name), Some(op));
+        }
+    }
 
     proptest! {
         #[test]

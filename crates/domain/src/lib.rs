@@ -1,6 +1,7 @@
 //! The core of atomarket: values, entities with their business rules, and the ports (traits) that
 //! adapters implement. Nothing here knows about a database, HTTP or a runtime.
 
+pub mod auction;
 pub mod contact;
 pub mod entities;
 pub mod error;
@@ -10,7 +11,10 @@ pub mod ledger;
 pub mod money;
 pub mod outbox;
 pub mod ports;
+pub mod presale;
+pub mod ton;
 
+pub use auction::{Auction, AuctionStatus, AuctionTerms, Bid, BidOutcome};
 pub use contact::{Email, Mobile};
 pub use entities::*;
 pub use error::{FieldError, RepoError, RuleViolation};
@@ -19,3 +23,6 @@ pub use ids::*;
 pub use ledger::{Account, LedgerEntry, Operation, Posting};
 pub use money::{Money, MoneyError};
 pub use outbox::{OutboxMessage, OutboxPayload};
+pub use presale::Presale;
+pub use presale::PresaleStatus;
+pub use ton::TonAddress;

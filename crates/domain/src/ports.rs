@@ -12,11 +12,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::auction::{Auction, Bid};
 use crate::entities::*;
 use crate::error::RepoError;
 use crate::ids::*;
 use crate::ledger::LedgerEntry;
 use crate::outbox::OutboxMessage;
+use crate::presale::Presale;
 
 /// Users and their balances.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -67,6 +69,12 @@ pub trait NftRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OfferRepo: Send {
+    /// Reads one offer without locking it.
+    async fn get(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+
+    /// Reads and locks one offer.
+    async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+
     /// Locks and returns the open offer of `offerer` on `nft`, if any (at most one exists).
     async fn lock_open_by(
         &mut self,
@@ -82,6 +90,46 @@ pub trait OfferRepo: Send {
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
 
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
+}
+
+/// Auctions and their bids.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait AuctionRepo: Send {
+    /// Reads and locks one auction.
+    async fn lock(&mut self, id: AuctionId) -> Result<Option<Auction>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the NFT already has an active auction.
+    async fn insert(&mut self, auction: &Auction) -> Result<(), RepoError>;
+
+    async fn update(&mut self, auction: &Auction) -> Result<(), RepoError>;
+
+    async fn insert_bid(&mut self, bid: &Bid) -> Result<(), RepoError>;
+}
+
+/// Presales.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PresaleRepo: Send {
+    /// Reads and locks one presale.
+    async fn lock(&mut self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
+
+    async fn insert(&mut self, presale: &Presale) -> Result<(), RepoError>;
+
+    async fn update(&mut self, presale: &Presale) -> Result<(), RepoError>;
+}
+
+/// Withdrawals to TON addresses.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WithdrawalRepo: Send {
+    /// Reads and locks one withdrawal.
+    async fn lock(&mut self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
+
+    async fn insert(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
+
+    async fn update(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
 }
 
 /// The append-only money ledger.

@@ -1,0 +1,139 @@
+//! What use cases share: the users an operation locked, and the ledger postings and outbox
+//! messages it writes at the end of its Unit of Work.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use domain::ports::{AccountRepo, LedgerRepo, OutboxRepo};
+use domain::*;
+
+use crate::Services;
+
+/// Users locked in one statement (ascending ids), changed in memory, saved together.
+pub struct Accounts {
+    users: BTreeMap<UserId, User>,
+}
+
+impl Accounts {
+    pub async fn lock(repo: &mut dyn AccountRepo, ids: &[UserId]) -> Result<Self, RepoError> {
+        let users = repo
+            .lock(ids)
+            .await?
+            .into_iter()
+            .map(|u| (u.id, u))
+            .collect();
+        Ok(Self { users })
+    }
+
+    /// A user who pays; one without an account has no funds.
+    pub fn payer(&mut self, id: UserId) -> Result<&mut User, RuleViolation> {
+        self.users
+            .get_mut(&id)
+            .ok_or(RuleViolation::InsufficientFunds)
+    }
+
+    /// A user who receives or already holds funds: the account must exist.
+    pub fn payee(&mut self, id: UserId) -> Result<&mut User, RepoError> {
+        self.users
+            .get_mut(&id)
+            .ok_or_else(|| RepoError::Other(format!("user {id} has no account")))
+    }
+
+    pub async fn save(self, repo: &mut dyn AccountRepo) -> Result<(), RepoError> {
+        for u in self.users.values() {
+            repo.save(u).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Ledger entries and outbox messages collected during an operation.
+pub struct Effects<'a> {
+    services: &'a Services,
+    pub now: DateTime<Utc>,
+    entries: Vec<LedgerEntry>,
+    messages: Vec<OutboxMessage>,
+}
+
+impl<'a> Effects<'a> {
+    pub fn new(services: &'a Services, now: DateTime<Utc>) -> Self {
+        Self {
+            services,
+            now,
+            entries: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
+
+    /// Starts a posting for one business operation.
+    pub fn posting(&self, operation: Operation, reference: impl ToString) -> Posting {
+        Posting::new(
+            self.services.new_id(),
+            operation,
+            reference.to_string(),
+            self.now,
+        )
+    }
+
+    /// Records a (balanced) posting.
+    pub fn record(&mut self, posting: Posting) {
+        self.entries
+            .extend(posting.finish(|| self.services.new_id()));
+    }
+
+    pub fn notify(&mut self, user: UserId, text: impl Into<String>) {
+        self.send(OutboxPayload::Notify {
+            user_id: user,
+            text: text.into(),
+        });
+    }
+
+    pub fn send(&mut self, payload: OutboxPayload) {
+        self.messages.push(OutboxMessage {
+            id: self.services.new_id(),
+            payload,
+            created_at: self.now,
+        });
+    }
+
+    pub async fn write_ledger(&self, ledger: &mut dyn LedgerRepo) -> Result<(), RepoError> {
+        ledger.append(&self.entries).await
+    }
+
+    pub async fn write_outbox(&self, outbox: &mut dyn OutboxRepo) -> Result<(), RepoError> {
+        for m in &self.messages {
+            outbox.enqueue(m).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Declares a use case's error enum: not found, a broken rule, or storage.
+#[macro_export]
+macro_rules! use_case_error {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, thiserror::Error)]
+        pub enum $name {
+            #[error("{0} not found")]
+            NotFound(&'static str),
+            #[error(transparent)]
+            Rule(#[from] domain::RuleViolation),
+            #[error(transparent)]
+            Storage(#[from] domain::RepoError),
+        }
+
+        impl $crate::uow::UseCaseError for $name {
+            fn is_transient(&self) -> bool {
+                matches!(self, $name::Storage(e) if e.is_transient())
+            }
+            fn reason(&self) -> &'static str {
+                match self {
+                    $name::NotFound(_) => "not_found",
+                    $name::Rule(r) => r.code(),
+                    $name::Storage(_) => "storage",
+                }
+            }
+        }
+    };
+}
