@@ -9,7 +9,13 @@ use adapters_memory::{MemoryStore, SystemClock, UuidV7Ids};
 use adapters_postgres::{PgSettings, PgStore};
 use adapters_redis::{InProcessLocks, RedisLockSettings, RedisLocks};
 use anyhow::Context;
+use app::auctions::*;
+use app::back_nft::{BackNft, BackNftUowFactory};
 use app::buy_nft::{BuyNft, BuyNftUowFactory};
+use app::jobs::{DueWork, Jobs};
+use app::offers::*;
+use app::presales::*;
+use app::withdraw::{Withdraw, WithdrawUowFactory};
 use app::create_manager::{CreateManager, CreateManagerUowFactory};
 use app::create_partner::{CreatePartner, CreatePartnerUowFactory};
 use app::deposit::{CreditDeposit, DepositUowFactory};
@@ -33,7 +39,22 @@ pub trait Store:
     + RegisterNftUowFactory
     + CreateManagerUowFactory
     + CreatePartnerUowFactory
+    + BackNftUowFactory
+    + NewOfferUowFactory
+    + SetOfferPriceUowFactory
+    + DecideOfferUowFactory
+    + CloseOfferUowFactory
+    + NewAuctionUowFactory
+    + PlaceBidUowFactory
+    + CancelAuctionUowFactory
+    + SettleAuctionUowFactory
+    + PresaleSellerUowFactory
+    + BuyPresaleUowFactory
+    + DeliverPresaleUowFactory
+    + ExpirePresaleUowFactory
+    + WithdrawUowFactory
     + ReadModel
+    + DueWork
     + 'static
 {
 }
@@ -45,7 +66,22 @@ impl<T> Store for T where
         + RegisterNftUowFactory
         + CreateManagerUowFactory
         + CreatePartnerUowFactory
+        + BackNftUowFactory
+        + NewOfferUowFactory
+        + SetOfferPriceUowFactory
+        + DecideOfferUowFactory
+        + CloseOfferUowFactory
+        + NewAuctionUowFactory
+        + PlaceBidUowFactory
+        + CancelAuctionUowFactory
+        + SettleAuctionUowFactory
+        + PresaleSellerUowFactory
+        + BuyPresaleUowFactory
+        + DeliverPresaleUowFactory
+        + ExpirePresaleUowFactory
+        + WithdrawUowFactory
         + ReadModel
+        + DueWork
         + 'static
 {
 }
@@ -88,6 +124,7 @@ impl HealthCheck for DatabaseHealth {
 /// The wired application.
 pub struct App {
     pub state: Arc<AppState>,
+    pub jobs: Arc<Jobs>,
     /// `Some` when running on Postgres.
     pub pg: Option<PgStore>,
 }
@@ -131,8 +168,14 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         max_age: Duration::from_secs(settings.auth_max_age_seconds),
         clock,
     };
-    let fees = FeeRule::new(settings.fee_bps);
-    let (state, pg) = match &settings.database_url {
+    let config = Config {
+        fees: FeeRule::new(settings.fee_bps),
+        min_withdrawal: domain::Money::parse(&settings.min_withdrawal).context("MIN_WITHDRAWAL is not an amount")?,
+        anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
+        collateral_percent: settings.presale_collateral_percent,
+        job_batch: settings.job_batch,
+    };
+    let ((state, jobs), pg) = match &settings.database_url {
         Some(url) => {
             let pool = adapters_postgres::connect(
                 url,
@@ -148,7 +191,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = Arc::new(PgStore::new(pool));
             (
-                wire(store.clone(), false, services, fees, auth, lock_health),
+                wire(store.clone(), false, services, &config, auth, lock_health),
                 Some((*store).clone()),
             )
         }
@@ -157,7 +200,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
                 Arc::new(MemoryStore::new()),
                 true,
                 services,
-                fees,
+                &config,
                 auth,
                 lock_health,
             ),
@@ -166,25 +209,57 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
     };
     Ok(App {
         state: Arc::new(state),
+        jobs: Arc::new(jobs),
         pg,
     })
+}
+
+/// The business settings use cases are built with.
+struct Config {
+    fees: FeeRule,
+    min_withdrawal: domain::Money,
+    anti_sniping: chrono::Duration,
+    collateral_percent: u32,
+    job_batch: u32,
 }
 
 fn wire<S: Store>(
     store: Arc<S>,
     embedded: bool,
     services: Services,
-    fees: FeeRule,
+    config: &Config,
     auth: AuthConfig,
     locks: Arc<dyn HealthCheck>,
-) -> AppState {
+) -> (AppState, Jobs) {
+    let fees = config.fees;
+    let close_offer = Arc::new(CloseOffer::new(store.clone(), services.clone()));
+    let jobs = Jobs {
+        due: store.clone(),
+        clock: services.clock.clone(),
+        offers: close_offer.clone(),
+        auctions: Arc::new(SettleAuction::new(store.clone(), services.clone(), fees)),
+        presales: Arc::new(ExpirePresale::new(store.clone(), services.clone())),
+        batch: config.job_batch,
+    };
     let uc = UseCases {
         buy_nft: BuyNft::new(store.clone(), services.clone(), fees),
         set_nft_price: SetNftPrice::new(store.clone(), services.clone()),
         deposit: CreditDeposit::new(store.clone(), services.clone()),
         register_nft: RegisterNft::new(store.clone(), services.clone()),
         create_manager: CreateManager::new(store.clone(), services.clone()),
-        create_partner: CreatePartner::new(store.clone(), services),
+        create_partner: CreatePartner::new(store.clone(), services.clone()),
+        back_nft: BackNft::new(store.clone(), services.clone()),
+        new_offer: NewOffer::new(store.clone(), services.clone()),
+        set_offer_price: SetOfferPrice::new(store.clone(), services.clone()),
+        decide_offer: DecideOffer::new(store.clone(), services.clone(), fees),
+        close_offer,
+        new_auction: NewAuction::new(store.clone(), services.clone()),
+        place_bid: PlaceBid::new(store.clone(), services.clone(), fees, config.anti_sniping),
+        cancel_auction: CancelAuction::new(store.clone(), services.clone()),
+        presale_seller: PresaleSeller::new(store.clone(), services.clone(), config.collateral_percent),
+        buy_presale: BuyPresale::new(store.clone(), services.clone()),
+        deliver_presale: DeliverPresale::new(store.clone(), services.clone(), fees),
+        withdraw: Withdraw::new(store.clone(), services, config.min_withdrawal),
     };
     let reads: Arc<dyn ReadModel> = store;
     let health: Vec<Arc<dyn HealthCheck>> = vec![
@@ -195,7 +270,22 @@ fn wire<S: Store>(
         locks,
     ];
     let handle = metrics_handle();
-    AppState::new(uc, reads, auth, health, Arc::new(move || handle.render()))
+    (AppState::new(uc, reads, auth, health, Arc::new(move || handle.render())), jobs)
+}
+
+/// Runs job passes every `interval` until `stop` resolves.
+pub async fn run_jobs(jobs: Arc<Jobs>, interval: Duration, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        let report = jobs.run_once().await;
+        if report != Default::default() {
+            tracing::info!(?report, "job pass");
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
 }
 
 /// Runs the audit over a store; returns the violations.

@@ -28,6 +28,8 @@ enum Command {
         #[arg(long)]
         no_jobs: bool,
     },
+    /// Background jobs only (offer expiry, auction settlement, presale deadlines).
+    Worker,
     /// Apply database migrations.
     Migrate,
     /// Check every money invariant; exit code 1 on a violation.
@@ -72,6 +74,17 @@ async fn main() -> anyhow::Result<()> {
             init_tracing(&settings.log_format);
             ensure_secrets(&mut settings)?;
             serve(settings, no_jobs).await
+        }
+        Command::Worker => {
+            init_tracing(&settings.log_format);
+            settings.bot_token.get_or_insert_with(|| "unused-by-the-worker".into());
+            let app = atomarket::build(&settings).await?;
+            if app.pg.is_none() {
+                eprintln!("note: no DATABASE_URL: the worker runs over an empty in-memory store of its own");
+            }
+            tracing::info!(interval_ms = settings.job_interval_ms, "worker running jobs");
+            atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), shutdown_signal()).await;
+            Ok(())
         }
         Command::Migrate => {
             init_tracing(&settings.log_format);
@@ -171,8 +184,15 @@ fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn serve(settings: Settings, _no_jobs: bool) -> anyhow::Result<()> {
+async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
     let app = atomarket::build(&settings).await?;
+    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
+    let jobs = (!no_jobs).then(|| {
+        let stop = async move {
+            let _ = jobs_stopped.await;
+        };
+        tokio::spawn(atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), stop))
+    });
     match &settings.database_url {
         Some(_) => tracing::info!("storage: PostgreSQL"),
         None => {
@@ -190,7 +210,11 @@ async fn serve(settings: Settings, _no_jobs: bool) -> anyhow::Result<()> {
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
-    tracing::info!("stopped: in-flight requests finished");
+    let _ = stop_jobs.send(());
+    if let Some(jobs) = jobs {
+        let _ = jobs.await;
+    }
+    tracing::info!("stopped: in-flight requests and jobs finished");
     Ok(())
 }
 

@@ -69,6 +69,12 @@ pub struct Settings {
         global = true
     )]
     pub request_timeout_seconds: u64,
+    /// Pause between background job passes.
+    #[arg(long, env = "JOB_INTERVAL_MS", default_value_t = 1_000, global = true)]
+    pub job_interval_ms: u64,
+    /// Most items of each kind a job pass handles.
+    #[arg(long, env = "JOB_BATCH", default_value_t = 100, global = true)]
+    pub job_batch: u32,
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
     /// `text` or `json`.
@@ -79,6 +85,10 @@ pub struct Settings {
 impl Settings {
     pub fn lock_wait(&self) -> Duration {
         Duration::from_millis(self.lock_wait_ms)
+    }
+
+    pub fn job_interval(&self) -> Duration {
+        Duration::from_millis(self.job_interval_ms)
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -89,6 +89,8 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         lock_wait_ms: 5_000,
         request_timeout_seconds: 30,
         db_max_connections: 5,
+        job_interval_ms: 1_000,
+        job_batch: 100,
         log_format: "text".into(),
     }
 }

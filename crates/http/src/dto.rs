@@ -380,3 +380,305 @@ macro_rules! page_dto {
 }
 
 page_dto!(NftPage of NftDto, LedgerPage of LedgerEntryDto);
+
+// ----- marketplace -----
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NftIdRequest {
+    pub nft_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewOfferRequest {
+    pub nft_id: Uuid,
+    #[schema(value_type = String, example = "5")]
+    pub price: Amount,
+    /// 60 s – 30 days; default 7 days.
+    pub expires_in_seconds: Option<i64>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OfferIdRequest {
+    pub offer_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetOfferPriceRequest {
+    pub offer_id: Uuid,
+    #[schema(value_type = String, example = "6")]
+    pub price: Amount,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct OfferDto {
+    pub id: Uuid,
+    pub nft_id: Uuid,
+    /// Shown to the offerer and to the NFT's owner only.
+    pub offerer_id: Option<i64>,
+    pub price: String,
+    /// `open`, `accepted`, `refused`, `cancelled` or `expired` (an open offer past `expires_at` is expired).
+    pub status: String,
+    pub expires_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OfferDto {
+    /// `viewer_may_see_offerer`: the viewer is the offerer or owns the NFT.
+    pub fn new(o: Offer, viewer_may_see_offerer: bool, now: DateTime<Utc>) -> Self {
+        let status = if o.status == OfferStatus::Open && now >= o.expires_at { OfferStatus::Expired } else { o.status };
+        Self {
+            id: o.id.0,
+            nft_id: o.nft_id.0,
+            offerer_id: viewer_may_see_offerer.then_some(o.offerer_id.0),
+            price: amount(o.price),
+            status: status.as_str().into(),
+            expires_at: o.expires_at,
+            created_at: o.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAuctionRequest {
+    pub nft_id: Uuid,
+    #[schema(value_type = String, example = "10")]
+    pub start_price: Amount,
+    /// 1–100, default 5.
+    pub step_percent: Option<i64>,
+    #[schema(value_type = Option<String>, example = "100")]
+    pub buy_now_price: Option<Amount>,
+    /// 60 s – 14 days.
+    pub duration_seconds: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BidRequest {
+    pub auction_id: Uuid,
+    #[schema(value_type = String, example = "10.5")]
+    pub amount: Amount,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AuctionIdRequest {
+    pub auction_id: Uuid,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuctionDto {
+    pub id: Uuid,
+    pub nft_id: Uuid,
+    pub seller_id: i64,
+    pub start_price: String,
+    pub step_percent: u32,
+    pub buy_now_price: Option<String>,
+    pub ends_at: DateTime<Utc>,
+    pub current_bid: Option<String>,
+    pub leader_id: Option<i64>,
+    pub bid_count: u32,
+    /// The smallest bid accepted now.
+    pub min_next_bid: String,
+    /// `active`, `settled` or `cancelled`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Auction> for AuctionDto {
+    fn from(a: Auction) -> Self {
+        Self {
+            id: a.id.0,
+            nft_id: a.nft_id.0,
+            seller_id: a.seller_id.0,
+            start_price: amount(a.start_price),
+            step_percent: a.step_percent,
+            buy_now_price: a.buy_now_price.map(amount),
+            ends_at: a.ends_at,
+            current_bid: a.current_bid.map(amount),
+            leader_id: a.leader_id.map(|u| u.0),
+            bid_count: a.bid_count,
+            min_next_bid: amount(a.min_next_bid()),
+            status: a.status.as_str().into(),
+            created_at: a.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct BidDto {
+    pub id: Uuid,
+    pub bidder_id: i64,
+    pub amount: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AuctionDetail {
+    #[serde(flatten)]
+    pub auction: AuctionDto,
+    /// Highest first.
+    pub bids: Vec<BidDto>,
+}
+
+impl From<(Auction, Vec<Bid>)> for AuctionDetail {
+    fn from((a, bids): (Auction, Vec<Bid>)) -> Self {
+        Self {
+            auction: a.into(),
+            bids: bids
+                .into_iter()
+                .map(|b| BidDto { id: b.id.0, bidder_id: b.bidder_id.0, amount: amount(b.amount), created_at: b.created_at })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewPresaleRequest {
+    pub title: String,
+    pub collection: String,
+    #[schema(value_type = String, example = "25")]
+    pub price: Amount,
+    /// RFC 3339; 1 hour – 60 days ahead.
+    pub deliver_by: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PresaleIdRequest {
+    pub presale_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BuyPresaleRequest {
+    pub presale_id: Uuid,
+    #[schema(value_type = Option<String>)]
+    pub expected_price: Option<Amount>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetPresalePriceRequest {
+    pub presale_id: Uuid,
+    #[schema(value_type = String)]
+    pub price: Amount,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeliverPresaleRequest {
+    pub gift_id: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct PresaleDto {
+    pub id: Uuid,
+    pub seller_id: i64,
+    pub title: String,
+    pub collection: String,
+    pub price: String,
+    /// Held from the seller until delivery.
+    pub collateral: String,
+    pub deliver_by: DateTime<Utc>,
+    /// `open`, `sold`, `delivered`, `expired` or `deleted`.
+    pub status: String,
+    /// Shown to the seller and the buyer only.
+    pub buyer_id: Option<i64>,
+    pub nft_id: Option<Uuid>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl PresaleDto {
+    pub fn new(p: Presale, viewer: Option<UserId>) -> Self {
+        let party = viewer.is_none_or(|v| v == p.seller_id || Some(v) == p.buyer_id);
+        Self {
+            id: p.id.0,
+            seller_id: p.seller_id.0,
+            title: p.title,
+            collection: p.collection,
+            price: amount(p.price),
+            collateral: amount(p.collateral),
+            deliver_by: p.deliver_by,
+            status: p.status.as_str().into(),
+            buyer_id: p.buyer_id.filter(|_| party).map(|u| u.0),
+            nft_id: p.nft_id.map(|n| n.0),
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct DeliveredPresale {
+    pub presale: PresaleDto,
+    pub nft: NftDto,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WithdrawRequest {
+    #[schema(value_type = String, example = "5")]
+    pub amount: Amount,
+    /// Raw (`0:<64 hex>`) or user-friendly (48 characters, base64/base64url, with checksum).
+    pub address: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct WithdrawalDto {
+    pub id: Uuid,
+    pub amount: String,
+    pub address: String,
+    /// `pending`, `sent`, `failed` or `stuck`.
+    pub status: String,
+    pub tx_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Withdrawal> for WithdrawalDto {
+    fn from(w: Withdrawal) -> Self {
+        Self {
+            id: w.id.0,
+            amount: amount(w.amount),
+            address: w.address,
+            status: w.status.as_str().into(),
+            tx_hash: w.tx_hash,
+            created_at: w.created_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct OfferListParams {
+    pub nft_id: Uuid,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuctionListParams {
+    /// `active`, `settled` or `cancelled`.
+    pub status: Option<String>,
+    pub nft_id: Option<Uuid>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PresaleListParams {
+    /// `open`, `sold`, `delivered`, `expired` or `deleted`.
+    pub status: Option<String>,
+    /// `me` or a user id.
+    pub seller: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+page_dto!(OfferPage of OfferDto, AuctionPage of AuctionDto, PresalePage of PresaleDto, WithdrawalPage of WithdrawalDto);

@@ -1,6 +1,11 @@
 //! The one place where errors become `application/problem+json` (RFC 9457).
 
+use app::auctions::{CancelAuctionError, NewAuctionError, PlaceBidError};
+use app::back_nft::BackNftError;
 use app::buy_nft::BuyNftError;
+use app::offers::{CloseOfferError, DecideOfferError, NewOfferError, SetOfferPriceError};
+use app::presales::{BuyPresaleError, DeliverPresaleError, PresaleSellerError};
+use app::withdraw::WithdrawError;
 use app::create_manager::CreateManagerError;
 use app::create_partner::CreatePartnerError;
 use app::deposit::DepositError;
@@ -172,6 +177,55 @@ impl From<SetNftPriceError> for ApiError {
             SetNftPriceError::NotFound => ApiError::not_found(e.to_string()),
             SetNftPriceError::Rule(r) => r.into(),
             SetNftPriceError::Storage(s) => s.into(),
+        }
+    }
+}
+
+/// Errors of the shape `use_case_error!` makes: not found, a broken rule, storage.
+macro_rules! simple_errors {
+    ($($t:ident),* $(,)?) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                match e {
+                    $t::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+                    $t::Rule(r) => r.into(),
+                    $t::Storage(s) => s.into(),
+                }
+            }
+        }
+    )*};
+}
+
+simple_errors!(
+    BackNftError,
+    NewOfferError,
+    SetOfferPriceError,
+    DecideOfferError,
+    CloseOfferError,
+    NewAuctionError,
+    PlaceBidError,
+    CancelAuctionError,
+    PresaleSellerError,
+    BuyPresaleError,
+);
+
+impl From<DeliverPresaleError> for ApiError {
+    fn from(e: DeliverPresaleError) -> Self {
+        match e {
+            DeliverPresaleError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            DeliverPresaleError::DuplicateGift(_) => ApiError::conflict("duplicate", e.to_string()),
+            DeliverPresaleError::Rule(r) => r.into(),
+            DeliverPresaleError::Storage(s) => s.into(),
+        }
+    }
+}
+
+impl From<WithdrawError> for ApiError {
+    fn from(e: WithdrawError) -> Self {
+        match e {
+            WithdrawError::BelowMinimum(_) => ApiError::field("amount", e.to_string()),
+            WithdrawError::Rule(r) => r.into(),
+            WithdrawError::Storage(s) => s.into(),
         }
     }
 }

@@ -7,7 +7,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::handlers::{admin, me, nfts, ops, partners};
+use crate::handlers::{admin, auctions, market, me, nfts, offers, ops, partners, presales};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -45,6 +45,29 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(nfts::get))
         .routes(routes!(nfts::buy))
         .routes(routes!(nfts::set_price))
+        .routes(routes!(nfts::back))
+        .routes(routes!(offers::list))
+        .routes(routes!(offers::mine))
+        .routes(routes!(offers::create))
+        .routes(routes!(offers::accept))
+        .routes(routes!(offers::refuse))
+        .routes(routes!(offers::cancel))
+        .routes(routes!(offers::set_price))
+        .routes(routes!(auctions::list))
+        .routes(routes!(auctions::get))
+        .routes(routes!(auctions::create))
+        .routes(routes!(auctions::bid))
+        .routes(routes!(auctions::cancel))
+        .routes(routes!(presales::list))
+        .routes(routes!(presales::get))
+        .routes(routes!(presales::create))
+        .routes(routes!(presales::set_price))
+        .routes(routes!(presales::delete))
+        .routes(routes!(presales::buy))
+        .routes(routes!(presales::deliver))
+        .routes(routes!(market::output))
+        .routes(routes!(market::list))
+        .routes(routes!(market::get))
         .routes(routes!(admin::deposit))
         .routes(routes!(admin::register_nft))
         .routes(routes!(admin::audit))

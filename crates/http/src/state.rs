@@ -3,7 +3,12 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use app::auctions::{CancelAuction, NewAuction, PlaceBid};
+use app::back_nft::BackNft;
 use app::buy_nft::BuyNft;
+use app::offers::{CloseOffer, DecideOffer, NewOffer, SetOfferPrice};
+use app::presales::{BuyPresale, DeliverPresale, PresaleSeller};
+use app::withdraw::Withdraw;
 use app::create_manager::CreateManager;
 use app::create_partner::CreatePartner;
 use app::deposit::CreditDeposit;
@@ -22,6 +27,18 @@ pub struct UseCases {
     pub register_nft: RegisterNft,
     pub create_manager: CreateManager,
     pub create_partner: CreatePartner,
+    pub back_nft: BackNft,
+    pub new_offer: NewOffer,
+    pub set_offer_price: SetOfferPrice,
+    pub decide_offer: DecideOffer,
+    pub close_offer: Arc<CloseOffer>,
+    pub new_auction: NewAuction,
+    pub place_bid: PlaceBid,
+    pub cancel_auction: CancelAuction,
+    pub presale_seller: PresaleSeller,
+    pub buy_presale: BuyPresale,
+    pub deliver_presale: DeliverPresale,
+    pub withdraw: Withdraw,
 }
 
 pub struct AppState {

@@ -1,10 +1,14 @@
 //! One module per resource; each handler is a thin translation between HTTP and a use case.
 
 pub mod admin;
+pub mod auctions;
+pub mod market;
 pub mod me;
 pub mod nfts;
+pub mod offers;
 pub mod ops;
 pub mod partners;
+pub mod presales;
 
 use app::queries::PageRequest;
 

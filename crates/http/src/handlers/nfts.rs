@@ -98,3 +98,16 @@ pub async fn set_price(
     };
     Ok(Json(state.uc.set_nft_price.execute(cmd).await?.into()))
 }
+
+/// Return one of your gifts to your Telegram account: unlisted, open offers refunded, `withdrawing`.
+#[utoipa::path(post, path = "/api/nft/back", tag = "nft", security(("tma" = [])), request_body = NftIdRequest,
+    responses((status = 202, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "nft_unavailable", body = Problem)))]
+pub async fn back(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<NftIdRequest>,
+) -> Result<(axum::http::StatusCode, Json<NftDto>), ApiError> {
+    let nft = state.uc.back_nft.execute(user.id, NftId(req.nft_id)).await?;
+    Ok((axum::http::StatusCode::ACCEPTED, Json(nft.into())))
+}

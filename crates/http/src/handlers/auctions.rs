@@ -1,0 +1,78 @@
+use std::sync::Arc;
+
+use app::queries::AuctionFilter;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use domain::{AuctionId, AuctionStatus, AuctionTerms, NftId};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// Auctions, newest first; filter by status and NFT.
+#[utoipa::path(get, path = "/api/auctions", tag = "auctions", security(("tma" = [])), params(AuctionListParams),
+    responses((status = 200, body = AuctionPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<AuctionListParams>,
+) -> Result<Json<AuctionPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(AuctionStatus::parse(s).ok_or_else(|| ApiError::field("status", "must be active, settled or cancelled"))?),
+    };
+    let filter = AuctionFilter { status, nft: q.nft_id.map(NftId) };
+    Ok(Json(state.reads.auctions(&filter, page).await?.into()))
+}
+
+/// One auction with its bids.
+#[utoipa::path(get, path = "/api/auctions/{id}", tag = "auctions", security(("tma" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = AuctionDetail), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<Arc<AppState>>, _user: CurrentUser, ApiPath(id): ApiPath<Uuid>) -> Result<Json<AuctionDetail>, ApiError> {
+    let found = state.reads.auction(AuctionId(id)).await?.ok_or_else(|| ApiError::not_found("no such auction"))?;
+    Ok(Json(found.into()))
+}
+
+/// Put one of your NFTs up for auction (it is unlisted and goes `on_auction`).
+#[utoipa::path(post, path = "/api/auctions/new", tag = "auctions", security(("tma" = [])), request_body = NewAuctionRequest,
+    responses((status = 201, body = AuctionDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "nft_unavailable", body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<NewAuctionRequest>,
+) -> Result<(StatusCode, Json<AuctionDto>), ApiError> {
+    let terms = AuctionTerms::new(req.start_price.0, req.step_percent, req.buy_now_price.map(|a| a.0), req.duration_seconds)
+        .map_err(ApiError::validation)?;
+    let auction = state.uc.new_auction.execute(user.id, NftId(req.nft_id), terms).await?;
+    Ok((StatusCode::CREATED, Json(auction.into())))
+}
+
+/// Bid: the amount is held and the previous leader released; a bid at the buy-now price settles at once.
+#[utoipa::path(post, path = "/api/auctions/bid", tag = "auctions", security(("tma" = [])), request_body = BidRequest,
+    responses((status = 200, body = AuctionDto), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "own_item, auction_ended, bid_too_low, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn bid(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<BidRequest>,
+) -> Result<Json<AuctionDto>, ApiError> {
+    Ok(Json(state.uc.place_bid.execute(user.id, AuctionId(req.auction_id), req.amount.0).await?.into()))
+}
+
+/// Cancel your auction while it has no bids.
+#[utoipa::path(post, path = "/api/auctions/del", tag = "auctions", security(("tma" = [])), request_body = AuctionIdRequest,
+    responses((status = 200, body = AuctionDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "auction_has_bids, auction_ended", body = Problem)))]
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<AuctionIdRequest>,
+) -> Result<Json<AuctionDto>, ApiError> {
+    Ok(Json(state.uc.cancel_auction.execute(user.id, AuctionId(req.auction_id)).await?.into()))
+}

@@ -1,0 +1,68 @@
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use domain::{TonAddress, WithdrawalId};
+use uuid::Uuid;
+
+use crate::auth::CurrentUser;
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::state::AppState;
+
+/// The `Idempotency-Key` header: required, 1–255 visible ASCII characters.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
+    let key = headers
+        .get("idempotency-key")
+        .ok_or_else(|| ApiError::malformed("the Idempotency-Key header is required"))?
+        .to_str()
+        .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?;
+    if key.is_empty() || key.len() > 255 {
+        return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
+    }
+    Ok(key.to_string())
+}
+
+/// Withdraw available funds to a TON address. Answers 202: the payout is sent after commit.
+#[utoipa::path(post, path = "/api/market/output", tag = "market", security(("tma" = [])), request_body = WithdrawRequest,
+    params(("Idempotency-Key" = String, Header, description = "required")),
+    responses((status = 202, body = WithdrawalDto), (status = 400, description = "missing Idempotency-Key", body = Problem),
+        (status = 401, body = Problem), (status = 409, description = "insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn output(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
+    ApiJson(req): ApiJson<WithdrawRequest>,
+) -> Result<(StatusCode, Json<WithdrawalDto>), ApiError> {
+    idempotency_key(&headers)?;
+    let address = TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
+    let w = state.uc.withdraw.execute(user.id, req.amount.0, address).await?;
+    Ok((StatusCode::ACCEPTED, Json(w.into())))
+}
+
+/// Your withdrawals, newest first.
+#[utoipa::path(get, path = "/api/market/withdrawals", tag = "market", security(("tma" = [])), params(PageParams),
+    responses((status = 200, body = WithdrawalPage), (status = 401, body = Problem)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<WithdrawalPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    Ok(Json(state.reads.withdrawals(user.id, page).await?.into()))
+}
+
+/// One of your withdrawals (someone else's is 404).
+#[utoipa::path(get, path = "/api/market/withdrawals/{id}", tag = "market", security(("tma" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = WithdrawalDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<Arc<AppState>>, CurrentUser(user): CurrentUser, ApiPath(id): ApiPath<Uuid>) -> Result<Json<WithdrawalDto>, ApiError> {
+    let w = state
+        .reads
+        .withdrawal(WithdrawalId(id))
+        .await?
+        .filter(|w| w.user_id == user.id)
+        .ok_or_else(|| ApiError::not_found("no such withdrawal"))?;
+    Ok(Json(w.into()))
+}

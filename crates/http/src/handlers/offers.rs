@@ -1,0 +1,125 @@
+use std::sync::Arc;
+
+use app::offers::{Decision, NewOfferCommand};
+use app::queries::OfferFilter;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Duration;
+use domain::{NftId, Offer, OfferId, UserId};
+
+use crate::auth::CurrentUser;
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiQuery};
+use crate::state::AppState;
+
+/// The offerer and the NFT's current owner see who made an offer; others see the rest.
+async fn view(state: &AppState, viewer: UserId, offer: Offer) -> Result<OfferDto, ApiError> {
+    let sees = offer.offerer_id == viewer || state.reads.nft(offer.nft_id).await?.is_some_and(|n| n.owner_id == viewer);
+    Ok(OfferDto::new(offer, sees, state.auth.clock.now()))
+}
+
+/// Offers on one NFT, newest first (public fields).
+#[utoipa::path(get, path = "/api/offers", tag = "offers", security(("tma" = [])), params(OfferListParams),
+    responses((status = 200, body = OfferPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<OfferListParams>,
+) -> Result<Json<OfferPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let owner = state.reads.nft(NftId(q.nft_id)).await?.map(|n| n.owner_id);
+    let found = state.reads.offers(&OfferFilter::Nft(NftId(q.nft_id)), page).await?;
+    let now = state.auth.clock.now();
+    let items = found.items.into_iter().map(|o| {
+        let sees = o.offerer_id == user.id || owner == Some(user.id);
+        OfferDto::new(o, sees, now)
+    });
+    Ok(Json(OfferPage { items: items.collect(), next_cursor: found.next_cursor }))
+}
+
+/// Offers the caller made, and offers on NFTs the caller owns, newest first.
+#[utoipa::path(get, path = "/api/me/offers", tag = "offers", security(("tma" = [])), params(PageParams),
+    responses((status = 200, body = OfferPage), (status = 401, body = Problem)))]
+pub async fn mine(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<OfferPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let found = state.reads.offers(&OfferFilter::Involving(user.id), page).await?;
+    let now = state.auth.clock.now();
+    let items = found.items.into_iter().map(|o| OfferDto::new(o, true, now)).collect();
+    Ok(Json(OfferPage { items, next_cursor: found.next_cursor }))
+}
+
+/// Make an offer on an NFT (listed or not); the price is held. One open offer per NFT.
+#[utoipa::path(post, path = "/api/offers/new", tag = "offers", security(("tma" = [])), request_body = NewOfferRequest,
+    responses((status = 201, body = OfferDto), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "own_item, nft_unavailable, offer_exists, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<NewOfferRequest>,
+) -> Result<(StatusCode, Json<OfferDto>), ApiError> {
+    let secs = req.expires_in_seconds.unwrap_or(7 * 86_400);
+    if !(60..=30 * 86_400).contains(&secs) {
+        return Err(ApiError::field("expires_in_seconds", "must be between 60 seconds and 30 days"));
+    }
+    let cmd = NewOfferCommand { offerer: user.id, nft_id: NftId(req.nft_id), price: req.price.0, expires_in: Duration::seconds(secs) };
+    let offer = state.uc.new_offer.execute(cmd).await?;
+    Ok((StatusCode::CREATED, Json(OfferDto::new(offer, true, state.auth.clock.now()))))
+}
+
+/// The NFT's owner accepts: the held price goes to them minus the fee, the NFT to the offerer.
+#[utoipa::path(post, path = "/api/offers/accept", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+    responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "offer_not_open, nft_unavailable", body = Problem)))]
+pub async fn accept(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<OfferIdRequest>,
+) -> Result<Json<OfferDto>, ApiError> {
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Accept).await?;
+    Ok(Json(OfferDto::new(offer, true, state.auth.clock.now())))
+}
+
+/// The NFT's owner refuses: the offerer's hold is released.
+#[utoipa::path(post, path = "/api/offers/refuse", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+    responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn refuse(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<OfferIdRequest>,
+) -> Result<Json<OfferDto>, ApiError> {
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Refuse).await?;
+    Ok(Json(OfferDto::new(offer, true, state.auth.clock.now())))
+}
+
+/// The offerer cancels an open offer: the hold is released.
+#[utoipa::path(post, path = "/api/offers/cancel", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+    responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem)))]
+pub async fn cancel(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<OfferIdRequest>,
+) -> Result<Json<OfferDto>, ApiError> {
+    let offer = state.uc.close_offer.cancel(user.id, OfferId(req.offer_id)).await?;
+    Ok(Json(OfferDto::new(offer, true, state.auth.clock.now())))
+}
+
+/// The offerer changes the price of a live offer; the hold follows.
+#[utoipa::path(post, path = "/api/offers/set-price", tag = "offers", security(("tma" = [])), request_body = SetOfferPriceRequest,
+    responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "offer_not_open, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn set_price(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<SetOfferPriceRequest>,
+) -> Result<Json<OfferDto>, ApiError> {
+    let offer = state.uc.set_offer_price.execute(user.id, OfferId(req.offer_id), req.price.0).await?;
+    Ok(Json(view(&state, user.id, offer).await?))
+}

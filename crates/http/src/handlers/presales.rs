@@ -1,0 +1,127 @@
+use std::sync::Arc;
+
+use app::presales::NewPresaleCommand;
+use app::queries::PresaleFilter;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::Duration;
+use domain::{PresaleId, PresaleStatus, UserId};
+use uuid::Uuid;
+
+use crate::auth::{CurrentUser, Staff};
+use crate::dto::*;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::handlers::text;
+use crate::state::AppState;
+
+/// Presales, newest first; filter by status and seller (`me` or an id).
+#[utoipa::path(get, path = "/api/presales", tag = "presales", security(("tma" = [])), params(PresaleListParams),
+    responses((status = 200, body = PresalePage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn list(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<PresaleListParams>,
+) -> Result<Json<PresalePage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) => Some(PresaleStatus::parse(s).ok_or_else(|| ApiError::field("status", "is not a presale status"))?),
+    };
+    let seller = match q.seller.as_deref() {
+        None => None,
+        Some("me") => Some(user.id),
+        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("seller", "must be `me` or a user id"))?)),
+    };
+    let found = state.reads.presales(&PresaleFilter { status, seller }, page).await?;
+    let items = found.items.into_iter().map(|p| PresaleDto::new(p, Some(user.id))).collect();
+    Ok(Json(PresalePage { items, next_cursor: found.next_cursor }))
+}
+
+/// One presale (public fields; the buyer is shown to seller and buyer only).
+#[utoipa::path(get, path = "/api/presales/{id}", tag = "presales", security(("tma" = [])), params(("id" = Uuid, Path)),
+    responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn get(State(state): State<Arc<AppState>>, CurrentUser(user): CurrentUser, ApiPath(id): ApiPath<Uuid>) -> Result<Json<PresaleDto>, ApiError> {
+    let p = state.reads.presale(PresaleId(id)).await?.ok_or_else(|| ApiError::not_found("no such presale"))?;
+    Ok(Json(PresaleDto::new(p, Some(user.id))))
+}
+
+/// Sell a gift you will deliver later; `PRESALE_COLLATERAL_PERCENT` of the price is held from you.
+#[utoipa::path(post, path = "/api/presale/new", tag = "presales", security(("tma" = [])), request_body = NewPresaleRequest,
+    responses((status = 201, body = PresaleDto), (status = 401, body = Problem), (status = 409, description = "insufficient_funds", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<NewPresaleRequest>,
+) -> Result<(StatusCode, Json<PresaleDto>), ApiError> {
+    let now = state.uc.presale_seller.now();
+    if req.deliver_by < now + Duration::hours(1) || req.deliver_by > now + Duration::days(60) {
+        return Err(ApiError::field("deliver_by", "must be between 1 hour and 60 days ahead"));
+    }
+    let cmd = NewPresaleCommand {
+        seller: user.id,
+        title: text("title", &req.title, 200)?,
+        collection: text("collection", &req.collection, 200)?,
+        price: req.price.0,
+        deliver_by: req.deliver_by,
+    };
+    let p = state.uc.presale_seller.create(cmd).await?;
+    Ok((StatusCode::CREATED, Json(PresaleDto::new(p, None))))
+}
+
+/// Change the price while unsold; the collateral is re-held at the new price.
+#[utoipa::path(post, path = "/api/presale/set-price", tag = "presales", security(("tma" = [])), request_body = SetPresalePriceRequest,
+    responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "presale_sold, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn set_price(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<SetPresalePriceRequest>,
+) -> Result<Json<PresaleDto>, ApiError> {
+    let p = state.uc.presale_seller.set_price(user.id, PresaleId(req.presale_id), req.price.0).await?;
+    Ok(Json(PresaleDto::new(p, None)))
+}
+
+/// Delete an unsold presale; the collateral is released.
+#[utoipa::path(post, path = "/api/presale/delete", tag = "presales", security(("tma" = [])), request_body = PresaleIdRequest,
+    responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "presale_sold", body = Problem)))]
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<PresaleIdRequest>,
+) -> Result<Json<PresaleDto>, ApiError> {
+    let p = state.uc.presale_seller.delete(user.id, PresaleId(req.presale_id)).await?;
+    Ok(Json(PresaleDto::new(p, None)))
+}
+
+/// Buy a presale: the price is held until delivery (or refunded with compensation at the deadline).
+#[utoipa::path(post, path = "/api/presale/buy", tag = "presales", security(("tma" = [])), request_body = BuyPresaleRequest,
+    responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "own_item, presale_sold, price_changed, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
+pub async fn buy(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(req): ApiJson<BuyPresaleRequest>,
+) -> Result<Json<PresaleDto>, ApiError> {
+    let p = state.uc.buy_presale.execute(user.id, PresaleId(req.presale_id), req.expected_price.map(|a| a.0)).await?;
+    Ok(Json(PresaleDto::new(p, None)))
+}
+
+/// Staff: the gift arrived. An NFT is created for the buyer, the seller is paid and their collateral released.
+#[utoipa::path(post, path = "/api/admin/presales/{id}/deliver", tag = "admin", security(("staff" = [])), params(("id" = Uuid, Path)),
+    request_body = DeliverPresaleRequest,
+    responses((status = 200, body = DeliveredPresale), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "presale_not_sold, duplicate (gift id)", body = Problem), (status = 422, body = Problem)))]
+pub async fn deliver(
+    State(state): State<Arc<AppState>>,
+    _staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(req): ApiJson<DeliverPresaleRequest>,
+) -> Result<Json<DeliveredPresale>, ApiError> {
+    let gift = text("gift_id", &req.gift_id, 200)?;
+    let (presale, nft) = state.uc.deliver_presale.execute(PresaleId(id), gift).await?;
+    Ok(Json(DeliveredPresale { presale: PresaleDto::new(presale, None), nft: nft.into() }))
+}
