@@ -12,17 +12,17 @@ use anyhow::Context;
 use app::auctions::*;
 use app::back_nft::{BackNft, BackNftUowFactory};
 use app::buy_nft::{BuyNft, BuyNftUowFactory};
-use app::jobs::{DueWork, Jobs};
-use app::offers::*;
-use app::presales::*;
-use app::withdraw::{Withdraw, WithdrawUowFactory};
 use app::create_manager::{CreateManager, CreateManagerUowFactory};
 use app::create_partner::{CreatePartner, CreatePartnerUowFactory};
 use app::deposit::{CreditDeposit, DepositUowFactory};
 use app::health::{Health, HealthCheck};
+use app::jobs::{DueWork, Jobs};
+use app::offers::*;
+use app::presales::*;
 use app::queries::ReadModel;
 use app::register_nft::{RegisterNft, RegisterNftUowFactory};
 use app::set_nft_price::{SetNftPrice, SetNftPriceUowFactory};
+use app::withdraw::{Withdraw, WithdrawUowFactory};
 use app::{RetryPolicy, Services};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
@@ -137,7 +137,11 @@ impl App {
 
 /// Connects the configured adapters (migrating Postgres) and builds the use cases.
 pub async fn build(settings: &Settings) -> anyhow::Result<App> {
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    build_with_clock(settings, Arc::new(SystemClock)).await
+}
+
+/// Like [`build`], with the clock business rules run on (authentication keeps the real one).
+pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
     let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) =
         match &settings.redis_url {
             Some(url) => {
@@ -166,11 +170,12 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
         bot_token: settings.bot_token.clone().context("BOT_TOKEN is not set")?,
         staff_tokens: settings.staff_tokens.clone(),
         max_age: Duration::from_secs(settings.auth_max_age_seconds),
-        clock,
+        clock: Arc::new(SystemClock),
     };
     let config = Config {
         fees: FeeRule::new(settings.fee_bps),
-        min_withdrawal: domain::Money::parse(&settings.min_withdrawal).context("MIN_WITHDRAWAL is not an amount")?,
+        min_withdrawal: domain::Money::parse(&settings.min_withdrawal)
+            .context("MIN_WITHDRAWAL is not an amount")?,
         anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
         collateral_percent: settings.presale_collateral_percent,
         job_batch: settings.job_batch,
@@ -232,6 +237,7 @@ fn wire<S: Store>(
     locks: Arc<dyn HealthCheck>,
 ) -> (AppState, Jobs) {
     let fees = config.fees;
+    let services_clock = services.clock.clone();
     let close_offer = Arc::new(CloseOffer::new(store.clone(), services.clone()));
     let jobs = Jobs {
         due: store.clone(),
@@ -256,7 +262,11 @@ fn wire<S: Store>(
         new_auction: NewAuction::new(store.clone(), services.clone()),
         place_bid: PlaceBid::new(store.clone(), services.clone(), fees, config.anti_sniping),
         cancel_auction: CancelAuction::new(store.clone(), services.clone()),
-        presale_seller: PresaleSeller::new(store.clone(), services.clone(), config.collateral_percent),
+        presale_seller: PresaleSeller::new(
+            store.clone(),
+            services.clone(),
+            config.collateral_percent,
+        ),
         buy_presale: BuyPresale::new(store.clone(), services.clone()),
         deliver_presale: DeliverPresale::new(store.clone(), services.clone(), fees),
         withdraw: Withdraw::new(store.clone(), services, config.min_withdrawal),
@@ -270,11 +280,26 @@ fn wire<S: Store>(
         locks,
     ];
     let handle = metrics_handle();
-    (AppState::new(uc, reads, auth, health, Arc::new(move || handle.render())), jobs)
+    let clock = services_clock;
+    (
+        AppState::new(
+            uc,
+            reads,
+            auth,
+            clock,
+            health,
+            Arc::new(move || handle.render()),
+        ),
+        jobs,
+    )
 }
 
 /// Runs job passes every `interval` until `stop` resolves.
-pub async fn run_jobs(jobs: Arc<Jobs>, interval: Duration, stop: impl std::future::Future<Output = ()>) {
+pub async fn run_jobs(
+    jobs: Arc<Jobs>,
+    interval: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
     tokio::pin!(stop);
     loop {
         let report = jobs.run_once().await;

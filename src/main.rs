@@ -77,12 +77,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Worker => {
             init_tracing(&settings.log_format);
-            settings.bot_token.get_or_insert_with(|| "unused-by-the-worker".into());
+            settings
+                .bot_token
+                .get_or_insert_with(|| "unused-by-the-worker".into());
             let app = atomarket::build(&settings).await?;
             if app.pg.is_none() {
                 eprintln!("note: no DATABASE_URL: the worker runs over an empty in-memory store of its own");
             }
-            tracing::info!(interval_ms = settings.job_interval_ms, "worker running jobs");
+            tracing::info!(
+                interval_ms = settings.job_interval_ms,
+                "worker running jobs"
+            );
             atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), shutdown_signal()).await;
             Ok(())
         }
@@ -191,7 +196,11 @@ async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
         let stop = async move {
             let _ = jobs_stopped.await;
         };
-        tokio::spawn(atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), stop))
+        tokio::spawn(atomarket::run_jobs(
+            app.jobs.clone(),
+            settings.job_interval(),
+            stop,
+        ))
     });
     match &settings.database_url {
         Some(_) => tracing::info!("storage: PostgreSQL"),

@@ -149,10 +149,12 @@ impl Reply {
     }
 }
 
-/// The app in-process: requests go straight to the router, no socket.
+/// The app in-process: requests go straight to the router, no socket. Business time is a
+/// manual clock (`advance`); authentication uses the real one.
 pub struct TestApp {
     pub app: App,
     pub router: axum::Router,
+    pub clock: std::sync::Arc<adapters_memory::ManualClock>,
 }
 
 impl TestApp {
@@ -165,9 +167,22 @@ impl TestApp {
     }
 
     pub async fn with(s: Settings) -> Self {
-        let app = atomarket::build(&s).await.expect("build app");
+        let clock = std::sync::Arc::new(adapters_memory::ManualClock::new(chrono::Utc::now()));
+        let app = atomarket::build_with_clock(&s, clock.clone())
+            .await
+            .expect("build app");
         let router = app.router(&s);
-        Self { app, router }
+        Self { app, router, clock }
+    }
+
+    /// Moves business time forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(chrono::Duration::seconds(seconds));
+    }
+
+    /// One pass of the background jobs.
+    pub async fn run_jobs(&self) -> app::jobs::JobReport {
+        self.app.jobs.run_once().await
     }
 
     pub async fn raw(&self, req: Request<Body>) -> Reply {
@@ -252,6 +267,12 @@ impl TestApp {
             r.body["available"].as_str().unwrap().into(),
             r.body["held"].as_str().unwrap().into(),
         )
+    }
+
+    /// Available and held as decimals.
+    pub async fn money(&self, user: i64) -> (rust_decimal::Decimal, rust_decimal::Decimal) {
+        let (a, h) = self.balances(user).await;
+        (a.parse().unwrap(), h.parse().unwrap())
     }
 
     pub async fn assert_audit_clean(&self) {

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use domain::*;
 
-pub use system::{SystemClock, UuidV7Ids};
+pub use system::{ManualClock, SystemClock, UuidV7Ids};
 
 /// Every table of the store.
 #[derive(Clone, Default)]

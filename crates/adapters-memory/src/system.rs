@@ -28,3 +28,30 @@ impl IdGenerator for UuidV7Ids {
         uuid::Uuid::now_v7()
     }
 }
+
+/// A clock that only moves when told (tests, simulations). Sleeping returns at once.
+pub struct ManualClock {
+    now: std::sync::Mutex<DateTime<Utc>>,
+}
+
+impl ManualClock {
+    pub fn new(start: DateTime<Utc>) -> Self {
+        Self {
+            now: std::sync::Mutex::new(start.trunc_subsecs(6)),
+        }
+    }
+
+    pub fn advance(&self, by: chrono::Duration) {
+        *self.now.lock().expect("clock poisoned") += by;
+    }
+}
+
+#[async_trait]
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.now.lock().expect("clock poisoned")
+    }
+    async fn sleep(&self, _duration: Duration) {
+        tokio::task::yield_now().await
+    }
+}

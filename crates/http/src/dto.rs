@@ -429,7 +429,11 @@ pub struct OfferDto {
 impl OfferDto {
     /// `viewer_may_see_offerer`: the viewer is the offerer or owns the NFT.
     pub fn new(o: Offer, viewer_may_see_offerer: bool, now: DateTime<Utc>) -> Self {
-        let status = if o.status == OfferStatus::Open && now >= o.expires_at { OfferStatus::Expired } else { o.status };
+        let status = if o.status == OfferStatus::Open && now >= o.expires_at {
+            OfferStatus::Expired
+        } else {
+            o.status
+        };
         Self {
             id: o.id.0,
             nft_id: o.nft_id.0,
@@ -531,7 +535,12 @@ impl From<(Auction, Vec<Bid>)> for AuctionDetail {
             auction: a.into(),
             bids: bids
                 .into_iter()
-                .map(|b| BidDto { id: b.id.0, bidder_id: b.bidder_id.0, amount: amount(b.amount), created_at: b.created_at })
+                .map(|b| BidDto {
+                    id: b.id.0,
+                    bidder_id: b.bidder_id.0,
+                    amount: amount(b.amount),
+                    created_at: b.created_at,
+                })
                 .collect(),
         }
     }

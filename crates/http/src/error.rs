@@ -3,14 +3,14 @@
 use app::auctions::{CancelAuctionError, NewAuctionError, PlaceBidError};
 use app::back_nft::BackNftError;
 use app::buy_nft::BuyNftError;
-use app::offers::{CloseOfferError, DecideOfferError, NewOfferError, SetOfferPriceError};
-use app::presales::{BuyPresaleError, DeliverPresaleError, PresaleSellerError};
-use app::withdraw::WithdrawError;
 use app::create_manager::CreateManagerError;
 use app::create_partner::CreatePartnerError;
 use app::deposit::DepositError;
+use app::offers::{CloseOfferError, DecideOfferError, NewOfferError, SetOfferPriceError};
+use app::presales::{BuyPresaleError, DeliverPresaleError, PresaleSellerError};
 use app::register_nft::RegisterNftError;
 use app::set_nft_price::SetNftPriceError;
+use app::withdraw::WithdrawError;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use domain::{FieldError, RepoError, RuleViolation};

@@ -6,16 +6,17 @@ use std::sync::{Arc, Mutex};
 use app::auctions::{CancelAuction, NewAuction, PlaceBid};
 use app::back_nft::BackNft;
 use app::buy_nft::BuyNft;
-use app::offers::{CloseOffer, DecideOffer, NewOffer, SetOfferPrice};
-use app::presales::{BuyPresale, DeliverPresale, PresaleSeller};
-use app::withdraw::Withdraw;
 use app::create_manager::CreateManager;
 use app::create_partner::CreatePartner;
 use app::deposit::CreditDeposit;
 use app::health::HealthCheck;
+use app::offers::{CloseOffer, DecideOffer, NewOffer, SetOfferPrice};
+use app::presales::{BuyPresale, DeliverPresale, PresaleSeller};
 use app::queries::ReadModel;
 use app::register_nft::RegisterNft;
 use app::set_nft_price::SetNftPrice;
+use app::withdraw::Withdraw;
+use domain::ports::Clock;
 
 use crate::auth::AuthConfig;
 
@@ -45,6 +46,8 @@ pub struct AppState {
     pub uc: UseCases,
     pub reads: Arc<dyn ReadModel>,
     pub auth: AuthConfig,
+    /// The clock business rules run on (offer expiry shown in reads).
+    pub clock: Arc<dyn Clock>,
     /// Dependencies `/readyz` reports; the one named `database` decides readiness.
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// Renders `/metrics`.
@@ -58,6 +61,7 @@ impl AppState {
         uc: UseCases,
         reads: Arc<dyn ReadModel>,
         auth: AuthConfig,
+        clock: Arc<dyn Clock>,
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     ) -> Self {
@@ -65,6 +69,7 @@ impl AppState {
             uc,
             reads,
             auth,
+            clock,
             health,
             render_metrics,
             known_users: Mutex::default(),

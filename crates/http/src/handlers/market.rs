@@ -20,7 +20,9 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         .to_str()
         .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?;
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
+        return Err(ApiError::malformed(
+            "the Idempotency-Key header must be 1 to 255 characters",
+        ));
     }
     Ok(key.to_string())
 }
@@ -37,8 +39,13 @@ pub async fn output(
     ApiJson(req): ApiJson<WithdrawRequest>,
 ) -> Result<(StatusCode, Json<WithdrawalDto>), ApiError> {
     idempotency_key(&headers)?;
-    let address = TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
-    let w = state.uc.withdraw.execute(user.id, req.amount.0, address).await?;
+    let address =
+        TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
+    let w = state
+        .uc
+        .withdraw
+        .execute(user.id, req.amount.0, address)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(w.into())))
 }
 
@@ -57,7 +64,11 @@ pub async fn list(
 /// One of your withdrawals (someone else's is 404).
 #[utoipa::path(get, path = "/api/market/withdrawals/{id}", tag = "market", security(("tma" = [])), params(("id" = Uuid, Path)),
     responses((status = 200, body = WithdrawalDto), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get(State(state): State<Arc<AppState>>, CurrentUser(user): CurrentUser, ApiPath(id): ApiPath<Uuid>) -> Result<Json<WithdrawalDto>, ApiError> {
+pub async fn get(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> Result<Json<WithdrawalDto>, ApiError> {
     let w = state
         .reads
         .withdrawal(WithdrawalId(id))

@@ -108,6 +108,10 @@ pub async fn back(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<NftIdRequest>,
 ) -> Result<(axum::http::StatusCode, Json<NftDto>), ApiError> {
-    let nft = state.uc.back_nft.execute(user.id, NftId(req.nft_id)).await?;
+    let nft = state
+        .uc
+        .back_nft
+        .execute(user.id, NftId(req.nft_id))
+        .await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(nft.into())))
 }
