@@ -142,30 +142,18 @@ pub async fn build(settings: &Settings) -> anyhow::Result<App> {
 
 /// Like [`build`], with the clock business rules run on (authentication keeps the real one).
 pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> anyhow::Result<App> {
-    let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) =
-        match &settings.redis_url {
-            Some(url) => {
-                let settings = RedisLockSettings {
-                    wait: settings.lock_wait(),
-                    ..Default::default()
-                };
-                let redis = Arc::new(
-                    RedisLocks::new(url, settings)
-                        .map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?,
-                );
-                (redis.clone(), redis)
-            }
-            None => {
-                let local = Arc::new(InProcessLocks::new(settings.lock_wait()));
-                (local.clone(), local)
-            }
-        };
-    let services = Services {
-        clock: clock.clone(),
-        ids: Arc::new(UuidV7Ids),
-        locks,
-        retry: RetryPolicy::default(),
+    let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) = match &settings.redis_url {
+        Some(url) => {
+            let settings = RedisLockSettings { wait: settings.lock_wait(), ..Default::default() };
+            let redis = Arc::new(RedisLocks::new(url, settings).map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?);
+            (redis.clone(), redis)
+        }
+        None => {
+            let local = Arc::new(InProcessLocks::new(settings.lock_wait()));
+            (local.clone(), local)
+        }
     };
+    let services = Services { clock: clock.clone(), ids: Arc::new(UuidV7Ids), locks, retry: RetryPolicy::default() };
     let auth = AuthConfig {
         bot_token: settings.bot_token.clone().context("BOT_TOKEN is not set")?,
         staff_tokens: settings.staff_tokens.clone(),
@@ -174,8 +162,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
     };
     let config = Config {
         fees: FeeRule::new(settings.fee_bps),
-        min_withdrawal: domain::Money::parse(&settings.min_withdrawal)
-            .context("MIN_WITHDRAWAL is not an amount")?,
+        min_withdrawal: domain::Money::parse(&settings.min_withdrawal).context("MIN_WITHDRAWAL is not an amount")?,
         anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
         collateral_percent: settings.presale_collateral_percent,
         job_batch: settings.job_batch,
@@ -184,39 +171,17 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         Some(url) => {
             let pool = adapters_postgres::connect(
                 url,
-                &PgSettings {
-                    max_connections: settings.db_max_connections,
-                    ..Default::default()
-                },
+                &PgSettings { max_connections: settings.db_max_connections, ..Default::default() },
             )
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
-            adapters_postgres::migrate(&pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = Arc::new(PgStore::new(pool));
-            (
-                wire(store.clone(), false, services, &config, auth, lock_health),
-                Some((*store).clone()),
-            )
+            (wire(store.clone(), false, services, &config, auth, lock_health), Some((*store).clone()))
         }
-        None => (
-            wire(
-                Arc::new(MemoryStore::new()),
-                true,
-                services,
-                &config,
-                auth,
-                lock_health,
-            ),
-            None,
-        ),
+        None => (wire(Arc::new(MemoryStore::new()), true, services, &config, auth, lock_health), None),
     };
-    Ok(App {
-        state: Arc::new(state),
-        jobs: Arc::new(jobs),
-        pg,
-    })
+    Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), pg })
 }
 
 /// The business settings use cases are built with.
@@ -262,44 +227,20 @@ fn wire<S: Store>(
         new_auction: NewAuction::new(store.clone(), services.clone()),
         place_bid: PlaceBid::new(store.clone(), services.clone(), fees, config.anti_sniping),
         cancel_auction: CancelAuction::new(store.clone(), services.clone()),
-        presale_seller: PresaleSeller::new(
-            store.clone(),
-            services.clone(),
-            config.collateral_percent,
-        ),
+        presale_seller: PresaleSeller::new(store.clone(), services.clone(), config.collateral_percent),
         buy_presale: BuyPresale::new(store.clone(), services.clone()),
         deliver_presale: DeliverPresale::new(store.clone(), services.clone(), fees),
         withdraw: Withdraw::new(store.clone(), services, config.min_withdrawal),
     };
     let reads: Arc<dyn ReadModel> = store;
-    let health: Vec<Arc<dyn HealthCheck>> = vec![
-        Arc::new(DatabaseHealth {
-            reads: reads.clone(),
-            embedded,
-        }),
-        locks,
-    ];
+    let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let clock = services_clock;
-    (
-        AppState::new(
-            uc,
-            reads,
-            auth,
-            clock,
-            health,
-            Arc::new(move || handle.render()),
-        ),
-        jobs,
-    )
+    (AppState::new(uc, reads, auth, clock, health, Arc::new(move || handle.render())), jobs)
 }
 
 /// Runs job passes every `interval` until `stop` resolves.
-pub async fn run_jobs(
-    jobs: Arc<Jobs>,
-    interval: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
+pub async fn run_jobs(jobs: Arc<Jobs>, interval: Duration, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
         let report = jobs.run_once().await;
@@ -315,9 +256,6 @@ pub async fn run_jobs(
 
 /// Runs the audit over a store; returns the violations.
 pub async fn audit(reads: &dyn ReadModel) -> anyhow::Result<Vec<app::audit::Violation>> {
-    let facts = reads
-        .audit_facts()
-        .await
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let facts = reads.audit_facts().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(app::audit::check(&facts))
 }

@@ -9,11 +9,7 @@ use rand::Rng;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(
-    name = "atomarket",
-    version,
-    about = "Custodial marketplace for Telegram collectible gifts, paid in TON"
-)]
+#[command(name = "atomarket", version, about = "Custodial marketplace for Telegram collectible gifts, paid in TON")]
 struct Cli {
     #[command(flatten)]
     settings: Settings,
@@ -55,9 +51,7 @@ fn random_token(prefix: &str) -> String {
 
 fn init_tracing(format: &str) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if format == "json" {
         builder.json().init();
     } else {
@@ -77,31 +71,21 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Worker => {
             init_tracing(&settings.log_format);
-            settings
-                .bot_token
-                .get_or_insert_with(|| "unused-by-the-worker".into());
+            settings.bot_token.get_or_insert_with(|| "unused-by-the-worker".into());
             let app = atomarket::build(&settings).await?;
             if app.pg.is_none() {
                 eprintln!("note: no DATABASE_URL: the worker runs over an empty in-memory store of its own");
             }
-            tracing::info!(
-                interval_ms = settings.job_interval_ms,
-                "worker running jobs"
-            );
+            tracing::info!(interval_ms = settings.job_interval_ms, "worker running jobs");
             atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), shutdown_signal()).await;
             Ok(())
         }
         Command::Migrate => {
             init_tracing(&settings.log_format);
-            let url = settings
-                .database_url
-                .context("migrate needs DATABASE_URL")?;
-            let pool = adapters_postgres::connect(&url, &Default::default())
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
-            adapters_postgres::migrate(&pool)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let url = settings.database_url.context("migrate needs DATABASE_URL")?;
+            let pool =
+                adapters_postgres::connect(&url, &Default::default()).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("migrations applied");
             Ok(())
         }
@@ -130,15 +114,7 @@ async fn main() -> anyhow::Result<()> {
                     "no BOT_TOKEN: set it, or start `atomarket serve` once without one so it generates and records one",
                 )?,
             };
-            println!(
-                "{}",
-                http_api::init_data(
-                    &token,
-                    user_id,
-                    username.as_deref(),
-                    chrono::Utc::now().timestamp()
-                )
-            );
+            println!("{}", http_api::init_data(&token, user_id, username.as_deref(), chrono::Utc::now().timestamp()));
             Ok(())
         }
     }
@@ -146,19 +122,14 @@ async fn main() -> anyhow::Result<()> {
 
 fn read_dev_secret(name: &str) -> Option<String> {
     let text = std::fs::read_to_string(dev_secrets_path()).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
+    text.lines().find_map(|l| l.strip_prefix(&format!("{name}=")).map(str::to_string))
 }
 
 /// Generates missing secrets, prints them once and records them for `init-data`.
 fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
     let mut generated = Vec::new();
     if settings.bot_token.is_none() {
-        let token = format!(
-            "{}:{}",
-            rand::rng().random_range(100_000_000..999_999_999u32),
-            random_token("")
-        );
+        let token = format!("{}:{}", rand::rng().random_range(100_000_000..999_999_999u32), random_token(""));
         generated.push(format!("BOT_TOKEN={token}"));
         settings.bot_token = Some(token);
     }
@@ -176,12 +147,8 @@ fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
                 all.push(format!("BOT_TOKEN={t}"));
             }
         }
-        std::fs::write(&path, all.join("\n") + "\n")
-            .with_context(|| format!("writing {}", path.display()))?;
-        println!(
-            "generated for this run (also written to {}):",
-            path.display()
-        );
+        std::fs::write(&path, all.join("\n") + "\n").with_context(|| format!("writing {}", path.display()))?;
+        println!("generated for this run (also written to {}):", path.display());
         for line in &generated {
             println!("  {line}");
         }
@@ -196,11 +163,7 @@ async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
         let stop = async move {
             let _ = jobs_stopped.await;
         };
-        tokio::spawn(atomarket::run_jobs(
-            app.jobs.clone(),
-            settings.job_interval(),
-            stop,
-        ))
+        tokio::spawn(atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), stop))
     });
     match &settings.database_url {
         Some(_) => tracing::info!("storage: PostgreSQL"),
@@ -216,9 +179,7 @@ async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
     println!("listening on http://{}", listener.local_addr()?);
     let router = app.router(&settings);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop_jobs.send(());
     if let Some(jobs) = jobs {
         let _ = jobs.await;
@@ -233,8 +194,7 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             s.recv().await;
         }
     };

@@ -12,24 +12,13 @@ pub struct Settings {
     /// Redis URL for distributed locks; without it an in-process lock manager is used.
     #[arg(long, env = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
-    #[arg(
-        long,
-        env = "LISTEN_ADDR",
-        default_value = "127.0.0.1:8080",
-        global = true
-    )]
+    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:8080", global = true)]
     pub listen_addr: String,
     /// Telegram bot token that signs Mini App init data; generated when missing (serve).
     #[arg(long, env = "BOT_TOKEN", global = true, hide_env_values = true)]
     pub bot_token: Option<String>,
     /// Comma-separated staff Bearer tokens; generated when missing (serve).
-    #[arg(
-        long,
-        env = "STAFF_TOKENS",
-        value_delimiter = ',',
-        global = true,
-        hide_env_values = true
-    )]
+    #[arg(long, env = "STAFF_TOKENS", value_delimiter = ',', global = true, hide_env_values = true)]
     pub staff_tokens: Vec<String>,
     /// Marketplace fee in basis points (500 = 5 %).
     #[arg(long, env = "FEE_BPS", default_value_t = 500, global = true)]
@@ -37,37 +26,17 @@ pub struct Settings {
     /// Smallest withdrawal, in TON.
     #[arg(long, env = "MIN_WITHDRAWAL", default_value = "1", global = true)]
     pub min_withdrawal: String,
-    #[arg(
-        long,
-        env = "ANTI_SNIPING_SECONDS",
-        default_value_t = 300,
-        global = true
-    )]
+    #[arg(long, env = "ANTI_SNIPING_SECONDS", default_value_t = 300, global = true)]
     pub anti_sniping_seconds: u64,
-    #[arg(
-        long,
-        env = "PRESALE_COLLATERAL_PERCENT",
-        default_value_t = 20,
-        global = true
-    )]
+    #[arg(long, env = "PRESALE_COLLATERAL_PERCENT", default_value_t = 20, global = true)]
     pub presale_collateral_percent: u32,
     /// Oldest accepted init data.
-    #[arg(
-        long,
-        env = "AUTH_MAX_AGE_SECONDS",
-        default_value_t = 86_400,
-        global = true
-    )]
+    #[arg(long, env = "AUTH_MAX_AGE_SECONDS", default_value_t = 86_400, global = true)]
     pub auth_max_age_seconds: u64,
     /// How long a request waits for a contended resource's lock before relying on row locks.
     #[arg(long, env = "LOCK_WAIT_MS", default_value_t = 5_000, global = true)]
     pub lock_wait_ms: u64,
-    #[arg(
-        long,
-        env = "REQUEST_TIMEOUT_SECONDS",
-        default_value_t = 30,
-        global = true
-    )]
+    #[arg(long, env = "REQUEST_TIMEOUT_SECONDS", default_value_t = 30, global = true)]
     pub request_timeout_seconds: u64,
     /// Pause between background job passes.
     #[arg(long, env = "JOB_INTERVAL_MS", default_value_t = 1_000, global = true)]

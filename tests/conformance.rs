@@ -60,11 +60,7 @@ async fn begin<S: Store>(s: &S) -> Box<dyn BuyNftUow> {
 async fn users<S: Store>(s: &S, ids: &[i64], available: &str) {
     let mut uow = begin(s).await;
     for id in ids {
-        let mut u = uow
-            .accounts()
-            .ensure_locked(UserId(*id), None)
-            .await
-            .unwrap();
+        let mut u = uow.accounts().ensure_locked(UserId(*id), None).await.unwrap();
         u.available = m(available);
         uow.accounts().save(&u).await.unwrap();
     }
@@ -73,46 +69,21 @@ async fn users<S: Store>(s: &S, ids: &[i64], available: &str) {
 
 async fn accounts_are_created_read_locked_in_order_and_saved<S: Store>(s: Arc<S>) {
     let mut uow = begin(&*s).await;
-    let created = uow
-        .accounts()
-        .ensure_locked(UserId(2), Some("bob".into()))
-        .await
-        .unwrap();
+    let created = uow.accounts().ensure_locked(UserId(2), Some("bob".into())).await.unwrap();
     assert_eq!(
         created,
-        User {
-            id: UserId(2),
-            username: Some("bob".into()),
-            available: Money::ZERO,
-            held: Money::ZERO
-        }
+        User { id: UserId(2), username: Some("bob".into()), available: Money::ZERO, held: Money::ZERO }
     );
     uow.accounts().ensure_locked(UserId(1), None).await.unwrap();
     let again = uow.accounts().ensure_locked(UserId(2), None).await.unwrap();
-    assert_eq!(
-        again.username.as_deref(),
-        Some("bob"),
-        "a missing username does not erase the known one"
-    );
-    let locked = uow
-        .accounts()
-        .lock(&[UserId(2), UserId(99), UserId(1), UserId(2)])
-        .await
-        .unwrap();
-    assert_eq!(
-        locked.iter().map(|u| u.id.0).collect::<Vec<_>>(),
-        [1, 2],
-        "ascending, deduplicated, missing omitted"
-    );
+    assert_eq!(again.username.as_deref(), Some("bob"), "a missing username does not erase the known one");
+    let locked = uow.accounts().lock(&[UserId(2), UserId(99), UserId(1), UserId(2)]).await.unwrap();
+    assert_eq!(locked.iter().map(|u| u.id.0).collect::<Vec<_>>(), [1, 2], "ascending, deduplicated, missing omitted");
     let mut bob = locked[1].clone();
     bob.available = m("1.000000001");
     bob.held = m("2");
     uow.accounts().save(&bob).await.unwrap();
-    assert_eq!(
-        uow.accounts().get(UserId(2)).await.unwrap(),
-        Some(bob.clone()),
-        "own writes are visible"
-    );
+    assert_eq!(uow.accounts().get(UserId(2)).await.unwrap(), Some(bob.clone()), "own writes are visible");
     uow.commit().await.unwrap();
     assert_eq!(s.user(UserId(2)).await.unwrap(), Some(bob));
     assert_eq!(s.user(UserId(3)).await.unwrap(), None);
@@ -129,10 +100,7 @@ async fn nfts_are_inserted_updated_and_gift_ids_are_unique<S: Store>(s: Arc<S>) 
     uow.nfts().update(&n).await.unwrap();
     assert_eq!(uow.nfts().lock(n.id).await.unwrap(), Some(n.clone()));
     let dup = uow.nfts().insert(&nft(1, "gift-1")).await;
-    assert!(
-        matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "nfts_gift_id_key"),
-        "{dup:?}"
-    );
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "nfts_gift_id_key"), "{dup:?}");
     drop(uow);
 
     let mut uow = begin(&*s).await;
@@ -144,10 +112,7 @@ async fn nfts_are_inserted_updated_and_gift_ids_are_unique<S: Store>(s: Arc<S>) 
     assert_eq!(uow.nfts().get(n.id).await.unwrap(), Some(n));
     assert_eq!(uow.nfts().get(NftId(Uuid::nil())).await.unwrap(), None);
     let orphan = uow.nfts().insert(&nft(77, "gift-3")).await;
-    assert!(
-        matches!(orphan, Err(RepoError::MissingReference(_))),
-        "{orphan:?}"
-    );
+    assert!(matches!(orphan, Err(RepoError::MissingReference(_))), "{orphan:?}");
 }
 
 async fn one_open_offer_per_user_and_nft<S: Store>(s: Arc<S>) {
@@ -165,28 +130,16 @@ async fn one_open_offer_per_user_and_nft<S: Store>(s: Arc<S>) {
 
     let mut uow = begin(&*s).await;
     let dup = uow.offers().insert(&offer(n.id, 2, "3")).await;
-    assert!(
-        matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "offers_one_open_per_user_nft"),
-        "{dup:?}"
-    );
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "offers_one_open_per_user_nft"), "{dup:?}");
     drop(uow);
 
     let mut uow = begin(&*s).await;
-    assert_eq!(
-        uow.offers().lock_open_by(n.id, UserId(2)).await.unwrap(),
-        Some(first.clone())
-    );
+    assert_eq!(uow.offers().lock_open_by(n.id, UserId(2)).await.unwrap(), Some(first.clone()));
     assert_eq!(uow.offers().lock_open_for_nft(n.id).await.unwrap().len(), 2);
     first.close(OfferStatus::Cancelled);
     uow.offers().update(&first).await.unwrap();
-    assert_eq!(
-        uow.offers().lock_open_by(n.id, UserId(2)).await.unwrap(),
-        None
-    );
-    uow.offers()
-        .insert(&offer(n.id, 2, "4"))
-        .await
-        .expect("a closed offer frees the slot");
+    assert_eq!(uow.offers().lock_open_by(n.id, UserId(2)).await.unwrap(), None);
+    uow.offers().insert(&offer(n.id, 2, "4")).await.expect("a closed offer frees the slot");
     uow.commit().await.unwrap();
 }
 
@@ -204,21 +157,9 @@ async fn deposits_are_unique_by_tx_hash<S: Store>(s: Arc<S>) {
     uow.deposits().insert(&d).await.unwrap();
     uow.commit().await.unwrap();
     let mut uow = DepositUowFactory::begin(&*s).await.unwrap();
-    assert_eq!(
-        uow.deposits().find_by_tx_hash("h1").await.unwrap(),
-        Some(d.clone())
-    );
-    let dup = uow
-        .deposits()
-        .insert(&Deposit {
-            id: DepositId(Uuid::now_v7()),
-            ..d
-        })
-        .await;
-    assert!(
-        matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "deposits_tx_hash_key"),
-        "{dup:?}"
-    );
+    assert_eq!(uow.deposits().find_by_tx_hash("h1").await.unwrap(), Some(d.clone()));
+    let dup = uow.deposits().insert(&Deposit { id: DepositId(Uuid::now_v7()), ..d }).await;
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "deposits_tx_hash_key"), "{dup:?}");
 }
 
 fn client(email: &str) -> Client {
@@ -249,37 +190,20 @@ async fn clients_managers_and_binds_keep_their_constraints<S: Store>(s: Arc<S>) 
     let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
     uow.managers().insert(&mgr).await.unwrap();
     uow.clients().insert(&c).await.unwrap();
-    assert_eq!(
-        uow.managers().get_for_share(mgr.id).await.unwrap(),
-        Some(mgr.clone())
-    );
-    let bind = ManagerBind {
-        client_id: c.id,
-        manager_id: mgr.id,
-        priority: 2,
-        created_at: now(),
-    };
+    assert_eq!(uow.managers().get_for_share(mgr.id).await.unwrap(), Some(mgr.clone()));
+    let bind = ManagerBind { client_id: c.id, manager_id: mgr.id, priority: 2, created_at: now() };
     uow.manager_binds().insert(&bind).await.unwrap();
     uow.commit().await.unwrap();
 
     let view = s.client(c.id).await.unwrap().unwrap();
     assert_eq!(view.client, c);
     assert_eq!(view.managers, vec![(bind.clone(), mgr.clone())]);
-    assert_eq!(
-        s.manager_clients(mgr.id).await.unwrap(),
-        Some(vec![(bind.clone(), c.clone())])
-    );
-    assert_eq!(
-        s.manager_clients(ManagerId(Uuid::nil())).await.unwrap(),
-        None
-    );
+    assert_eq!(s.manager_clients(mgr.id).await.unwrap(), Some(vec![(bind.clone(), c.clone())]));
+    assert_eq!(s.manager_clients(ManagerId(Uuid::nil())).await.unwrap(), None);
 
     let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
     let dup = uow.clients().insert(&client("a@example.com")).await;
-    assert!(
-        matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "clients_email_key"),
-        "{dup:?}"
-    );
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "clients_email_key"), "{dup:?}");
     drop(uow);
     let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
     let dup = uow.manager_binds().insert(&bind).await;
@@ -290,23 +214,11 @@ async fn clients_managers_and_binds_keep_their_constraints<S: Store>(s: Arc<S>) 
     uow.clients().insert(&c2).await.unwrap();
     let orphan = uow
         .manager_binds()
-        .insert(&ManagerBind {
-            client_id: c2.id,
-            manager_id: ManagerId(Uuid::nil()),
-            priority: 0,
-            created_at: now(),
-        })
+        .insert(&ManagerBind { client_id: c2.id, manager_id: ManagerId(Uuid::nil()), priority: 0, created_at: now() })
         .await;
-    assert!(
-        matches!(orphan, Err(RepoError::MissingReference(_))),
-        "{orphan:?}"
-    );
+    assert!(matches!(orphan, Err(RepoError::MissingReference(_))), "{orphan:?}");
     drop(uow);
-    assert_eq!(
-        s.client(c2.id).await.unwrap(),
-        None,
-        "the failed unit of work left no client behind"
-    );
+    assert_eq!(s.client(c2.id).await.unwrap(), None, "the failed unit of work left no client behind");
 }
 
 async fn a_dropped_unit_of_work_rolls_everything_back<S: Store>(s: Arc<S>) {
@@ -337,10 +249,7 @@ async fn an_error_midway_rolls_back_the_earlier_writes<S: Store>(s: Arc<S>) {
     let failed = uow.nfts().insert(&nft(1, "taken")).await;
     assert!(failed.is_err());
     drop(uow);
-    assert_eq!(
-        s.user(UserId(1)).await.unwrap().unwrap().available,
-        Money::ZERO
-    );
+    assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, Money::ZERO);
 }
 
 async fn uncommitted_writes_are_invisible_to_others<S: Store>(s: Arc<S>) {
@@ -352,16 +261,8 @@ async fn uncommitted_writes_are_invisible_to_others<S: Store>(s: Arc<S>) {
     let n = nft(1, "gift-i");
     uow.nfts().insert(&n).await.unwrap();
 
-    assert_eq!(
-        s.user(UserId(1)).await.unwrap().unwrap().available,
-        m("1"),
-        "reader sees the committed balance"
-    );
-    assert_eq!(
-        s.nft(n.id).await.unwrap(),
-        None,
-        "reader does not see the uncommitted NFT"
-    );
+    assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("1"), "reader sees the committed balance");
+    assert_eq!(s.nft(n.id).await.unwrap(), None, "reader does not see the uncommitted NFT");
 
     uow.commit().await.unwrap();
     assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("42"));
@@ -384,20 +285,10 @@ async fn a_locked_row_makes_a_second_writer_wait_and_no_update_is_lost<S: Store>
         uow.commit().await.unwrap();
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        !second.is_finished(),
-        "the second writer must wait for the row lock"
-    );
+    assert!(!second.is_finished(), "the second writer must wait for the row lock");
     first.commit().await.unwrap();
-    tokio::time::timeout(Duration::from_secs(10), second)
-        .await
-        .expect("second writer finishes")
-        .unwrap();
-    assert_eq!(
-        s.user(UserId(1)).await.unwrap().unwrap().available,
-        m("3"),
-        "both increments survive"
-    );
+    tokio::time::timeout(Duration::from_secs(10), second).await.expect("second writer finishes").unwrap();
+    assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("3"), "both increments survive");
 }
 
 async fn ledger_and_outbox_are_written_with_the_unit_of_work<S: Store>(s: Arc<S>) {
@@ -405,22 +296,18 @@ async fn ledger_and_outbox_are_written_with_the_unit_of_work<S: Store>(s: Arc<S>
     let mut uow = begin(&*s).await;
     let mut entries = Vec::new();
     for amount in ["1", "2", "3"] {
-        let p = Posting::new(OperationId(Uuid::now_v7()), Operation::Deposit, "tx", now())
-            .transfer(
-                (None, Account::External),
-                (Some(UserId(1)), Account::Available),
-                m(amount),
-            );
+        let p = Posting::new(OperationId(Uuid::now_v7()), Operation::Deposit, "tx", now()).transfer(
+            (None, Account::External),
+            (Some(UserId(1)), Account::Available),
+            m(amount),
+        );
         entries.extend(p.finish(|| LedgerEntryId(Uuid::now_v7())));
     }
     uow.ledger().append(&entries).await.unwrap();
     uow.outbox()
         .enqueue(&OutboxMessage {
             id: OutboxId(Uuid::now_v7()),
-            payload: OutboxPayload::Notify {
-                user_id: UserId(1),
-                text: "hi".into(),
-            },
+            payload: OutboxPayload::Notify { user_id: UserId(1), text: "hi".into() },
             created_at: now(),
         })
         .await
@@ -432,27 +319,16 @@ async fn ledger_and_outbox_are_written_with_the_unit_of_work<S: Store>(s: Arc<S>
 
     let page = s.ledger(UserId(1), PageRequest::first(2)).await.unwrap();
     let amounts: Vec<Decimal> = page.items.iter().map(|e| e.amount).collect();
-    assert_eq!(
-        amounts,
-        [Decimal::from(3), Decimal::from(2)],
-        "newest first, only the user's side"
-    );
+    assert_eq!(amounts, [Decimal::from(3), Decimal::from(2)], "newest first, only the user's side");
     let after = PageRequest::decode_cursor(page.next_cursor.as_deref().unwrap());
-    let rest = s
-        .ledger(UserId(1), PageRequest { limit: 2, after })
-        .await
-        .unwrap();
+    let rest = s.ledger(UserId(1), PageRequest { limit: 2, after }).await.unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_cursor, None);
 
     let facts = s.audit_facts().await.unwrap();
     assert!(facts.unbalanced_operations.is_empty());
     assert_eq!(facts.users[0].ledger_available, Decimal::from(6));
-    assert_eq!(
-        app::audit::check(&facts).len(),
-        1,
-        "no deposits rows: money is not conserved, and audit says so"
-    );
+    assert_eq!(app::audit::check(&facts).len(), 1, "no deposits rows: money is not conserved, and audit says so");
 }
 
 async fn nft_queries_filter_and_page<S: Store>(s: Arc<S>) {
@@ -469,61 +345,24 @@ async fn nft_queries_filter_and_page<S: Store>(s: Arc<S>) {
     uow.commit().await.unwrap();
     let ids = |p: app::queries::Page<Nft>| p.items.into_iter().map(|n| n.id).collect::<Vec<_>>();
     let all = NftFilter::default();
-    assert_eq!(
-        ids(s.nfts(&all, PageRequest::first(10)).await.unwrap()),
-        [c.id, b.id, a.id]
-    );
-    let listed = NftFilter {
-        listed: Some(true),
-        ..Default::default()
-    };
-    assert_eq!(
-        ids(s.nfts(&listed, PageRequest::first(10)).await.unwrap()),
-        [a.id]
-    );
-    let unlisted_of_1 = NftFilter {
-        listed: Some(false),
-        owner: Some(UserId(1)),
-        ..Default::default()
-    };
-    assert_eq!(
-        ids(s
-            .nfts(&unlisted_of_1, PageRequest::first(10))
-            .await
-            .unwrap()),
-        [b.id]
-    );
-    let other = NftFilter {
-        collection: Some("other".into()),
-        ..Default::default()
-    };
-    assert_eq!(
-        ids(s.nfts(&other, PageRequest::first(10)).await.unwrap()),
-        [c.id]
-    );
+    assert_eq!(ids(s.nfts(&all, PageRequest::first(10)).await.unwrap()), [c.id, b.id, a.id]);
+    let listed = NftFilter { listed: Some(true), ..Default::default() };
+    assert_eq!(ids(s.nfts(&listed, PageRequest::first(10)).await.unwrap()), [a.id]);
+    let unlisted_of_1 = NftFilter { listed: Some(false), owner: Some(UserId(1)), ..Default::default() };
+    assert_eq!(ids(s.nfts(&unlisted_of_1, PageRequest::first(10)).await.unwrap()), [b.id]);
+    let other = NftFilter { collection: Some("other".into()), ..Default::default() };
+    assert_eq!(ids(s.nfts(&other, PageRequest::first(10)).await.unwrap()), [c.id]);
     let p1 = s.nfts(&all, PageRequest::first(2)).await.unwrap();
     let after = PageRequest::decode_cursor(p1.next_cursor.as_deref().unwrap());
-    assert_eq!(
-        ids(s.nfts(&all, PageRequest { limit: 2, after }).await.unwrap()),
-        [a.id]
-    );
+    assert_eq!(ids(s.nfts(&all, PageRequest { limit: 2, after }).await.unwrap()), [a.id]);
 }
 
 async fn ensure_user_creates_once_and_keeps_balances<S: Store>(s: Arc<S>) {
     let u = s.ensure_user(UserId(9), Some("neo".into())).await.unwrap();
-    assert_eq!(
-        (u.available, u.held, u.username.as_deref()),
-        (Money::ZERO, Money::ZERO, Some("neo"))
-    );
+    assert_eq!((u.available, u.held, u.username.as_deref()), (Money::ZERO, Money::ZERO, Some("neo")));
     users(&*s, &[9], "4").await;
-    let again = s
-        .ensure_user(UserId(9), Some("trinity".into()))
-        .await
-        .unwrap();
-    assert_eq!(
-        (again.available, again.username.as_deref()),
-        (m("4"), Some("trinity"))
-    );
+    let again = s.ensure_user(UserId(9), Some("trinity".into())).await.unwrap();
+    assert_eq!((again.available, again.username.as_deref()), (m("4"), Some("trinity")));
     assert!(s.ping().await.is_ok());
 }
 

@@ -11,17 +11,11 @@ async fn with_nothing_configured_serve_answers_and_init_data_gives_a_working_cre
     let tmp = std::env::temp_dir().join(format!("atomarket-e2e-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&tmp).unwrap();
     let tmpdir = tmp.to_string_lossy().to_string();
-    let server = Server::start(&[
-        ("BOT_TOKEN", String::new()),
-        ("STAFF_TOKENS", String::new()),
-        ("TMPDIR", tmpdir.clone()),
-    ])
-    .await;
+    let server =
+        Server::start(&[("BOT_TOKEN", String::new()), ("STAFF_TOKENS", String::new()), ("TMPDIR", tmpdir.clone())])
+            .await;
     let (status, body) = server.get("/healthz", As::Nobody).await;
-    assert_eq!(
-        (status, body["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
+    assert_eq!((status, body["status"].as_str()), (StatusCode::OK, Some("ok")));
 
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_atomarket"))
         .args(["init-data", "--user-id", "77", "--username", "neo"])
@@ -30,15 +24,9 @@ async fn with_nothing_configured_serve_answers_and_init_data_gives_a_working_cre
         .output()
         .await
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let credential = String::from_utf8(out.stdout).unwrap().trim().to_string();
-    let (status, me) = server
-        .get("/api/me", As::Header(format!("tma {credential}")))
-        .await;
+    let (status, me) = server.get("/api/me", As::Header(format!("tma {credential}"))).await;
     assert_eq!(status, StatusCode::OK, "{me}");
     assert_eq!(me["id"], 77);
     assert_eq!(me["username"], "neo");
@@ -50,89 +38,44 @@ async fn with_nothing_configured_serve_answers_and_init_data_gives_a_working_cre
 async fn a_sale_on_postgres_and_redis_end_to_end() {
     common::require_redis().await;
     let db = common::fresh_database().await;
-    let server = Server::start(&[
-        ("DATABASE_URL", db.clone()),
-        ("REDIS_URL", common::redis_url()),
-    ])
-    .await;
+    let server = Server::start(&[("DATABASE_URL", db.clone()), ("REDIS_URL", common::redis_url())]).await;
 
     let (s, nft) = server
-        .post("/api/admin/nfts", As::Staff, json!({"owner_id": 1, "gift_id": "e2e-1", "title": "Durov's Cap", "collection": "caps"}))
+        .post(
+            "/api/admin/nfts",
+            As::Staff,
+            json!({"owner_id": 1, "gift_id": "e2e-1", "title": "Durov's Cap", "collection": "caps"}),
+        )
         .await;
     assert_eq!(s, StatusCode::CREATED);
     let id = nft["id"].as_str().unwrap();
-    let (s, _) = server
-        .post(
-            "/api/nft/set-price",
-            As::User(2),
-            json!({"nft_id": id, "price": "1"}),
-        )
-        .await;
+    let (s, _) = server.post("/api/nft/set-price", As::User(2), json!({"nft_id": id, "price": "1"})).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "only the owner sets the price");
-    let (s, _) = server
-        .post(
-            "/api/nft/set-price",
-            As::User(1),
-            json!({"nft_id": id, "price": 42}),
-        )
-        .await;
+    let (s, _) = server.post("/api/nft/set-price", As::User(1), json!({"nft_id": id, "price": 42})).await;
     assert_eq!(s, StatusCode::OK);
-    let (s, _) = server
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": 2, "amount": "50", "tx_hash": "e2e-tx"}),
-        )
-        .await;
+    let (s, _) =
+        server.post("/api/admin/deposits", As::Staff, json!({"user_id": 2, "amount": "50", "tx_hash": "e2e-tx"})).await;
     assert_eq!(s, StatusCode::CREATED);
-    let (s, replay) = server
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": 2, "amount": "50", "tx_hash": "e2e-tx"}),
-        )
-        .await;
+    let (s, replay) =
+        server.post("/api/admin/deposits", As::Staff, json!({"user_id": 2, "amount": "50", "tx_hash": "e2e-tx"})).await;
     assert_eq!((s, replay["amount"].as_str()), (StatusCode::OK, Some("50")));
 
-    let (s, bought) = server
-        .post(
-            "/api/nft/buy",
-            As::User(2),
-            json!({"nft_id": id, "expected_price": "42"}),
-        )
-        .await;
+    let (s, bought) = server.post("/api/nft/buy", As::User(2), json!({"nft_id": id, "expected_price": "42"})).await;
     assert_eq!(s, StatusCode::OK, "{bought}");
-    assert_eq!(
-        (bought["price"].as_str(), bought["fee"].as_str()),
-        (Some("42"), Some("2.1"))
-    );
+    assert_eq!((bought["price"].as_str(), bought["fee"].as_str()), (Some("42"), Some("2.1")));
     let (_, seller) = server.get("/api/me", As::User(1)).await;
     assert_eq!(seller["available"], "39.9");
     let (_, buyer) = server.get("/api/me", As::User(2)).await;
     assert_eq!(buyer["available"], "8");
     let (_, ledger) = server.get("/api/me/ledger", As::User(2)).await;
-    let amounts: Vec<&str> = ledger["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["amount"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        amounts,
-        ["-42", "50"],
-        "the buyer's side of the sale (one line), then the deposit: {ledger}"
-    );
+    let amounts: Vec<&str> =
+        ledger["items"].as_array().unwrap().iter().map(|e| e["amount"].as_str().unwrap()).collect();
+    assert_eq!(amounts, ["-42", "50"], "the buyer's side of the sale (one line), then the deposit: {ledger}");
 
     let (_, metrics) = server.get("/metrics", As::Nobody).await;
     let metrics = metrics.as_str().unwrap();
-    assert!(
-        metrics.contains("uow_commits_total{use_case=\"buy_nft\"}"),
-        "{metrics}"
-    );
-    assert!(
-        metrics.contains("http_request_duration_seconds"),
-        "{metrics}"
-    );
+    assert!(metrics.contains("uow_commits_total{use_case=\"buy_nft\"}"), "{metrics}");
+    assert!(metrics.contains("http_request_duration_seconds"), "{metrics}");
     let (code, out) = common::run_audit(&db).await;
     assert_eq!(code, 0, "{out}");
     server.stop().await;
@@ -143,32 +86,13 @@ async fn create_partner_with_a_missing_manager_leaves_no_client_on_postgres() {
     let db = common::fresh_database().await;
     let server = Server::start(&[("DATABASE_URL", db)]).await;
     let client = json!({"fio": "Ivan Petrov", "age": 40, "description": "", "mobile": "+79990001122", "email": "ivan@example.com"});
-    let (s, body) = server
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": uuid::Uuid::new_v4(), "client": client}),
-        )
-        .await;
-    assert_eq!(
-        (s, body["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (_, manager) = server
-        .post("/api/managers", As::Staff, json!({"name": "Anna"}))
-        .await;
-    let (s, body) = server
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": manager["id"], "client": client}),
-        )
-        .await;
-    assert_eq!(
-        s,
-        StatusCode::CREATED,
-        "the e-mail was not taken by a half-done partner: {body}"
-    );
+    let (s, body) =
+        server.post("/api/partners", As::Staff, json!({"manager_id": uuid::Uuid::new_v4(), "client": client})).await;
+    assert_eq!((s, body["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")));
+    let (_, manager) = server.post("/api/managers", As::Staff, json!({"name": "Anna"})).await;
+    let (s, body) =
+        server.post("/api/partners", As::Staff, json!({"manager_id": manager["id"], "client": client})).await;
+    assert_eq!(s, StatusCode::CREATED, "the e-mail was not taken by a half-done partner: {body}");
     server.stop().await;
 }
 
@@ -176,10 +100,7 @@ async fn create_partner_with_a_missing_manager_leaves_no_client_on_postgres() {
 async fn audit_exits_non_zero_on_a_violation() {
     let db = common::fresh_database().await;
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
-    sqlx::query("INSERT INTO users (id, available) VALUES (1, 5)")
-        .execute(&pool)
-        .await
-        .unwrap();
+    sqlx::query("INSERT INTO users (id, available) VALUES (1, 5)").execute(&pool).await.unwrap();
     let (code, out) = common::run_audit(&db).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("balance_equals_ledger"), "{out}");

@@ -17,10 +17,7 @@ const BOB: i64 = 1002;
 async fn healthz_answers_ok_without_auth() {
     let app = TestApp::memory().await;
     let r = app.get("/healthz", As::Nobody).await;
-    assert_eq!(
-        (r.status, r.body["status"].as_str()),
-        (StatusCode::OK, Some("ok"))
-    );
+    assert_eq!((r.status, r.body["status"].as_str()), (StatusCode::OK, Some("ok")));
 }
 
 #[tokio::test]
@@ -91,10 +88,7 @@ async fn an_unknown_route_is_a_404_problem() {
 #[tokio::test]
 async fn the_request_id_is_echoed_or_made() {
     let app = TestApp::memory().await;
-    let req = Request::get("/healthz")
-        .header("x-request-id", "abc-123")
-        .body(Body::empty())
-        .unwrap();
+    let req = Request::get("/healthz").header("x-request-id", "abc-123").body(Body::empty()).unwrap();
     assert_eq!(app.raw(req).await.headers["x-request-id"], "abc-123");
     let r = app.get("/healthz", As::Nobody).await;
     assert!(!r.headers["x-request-id"].is_empty());
@@ -107,30 +101,21 @@ async fn me_as(app: &TestApp, header: String) -> common::Reply {
 }
 
 fn init_data_at(user: i64, auth_date: i64) -> String {
-    format!(
-        "tma {}",
-        http_api::init_data(BOT_TOKEN, user, None, auth_date)
-    )
+    format!("tma {}", http_api::init_data(BOT_TOKEN, user, None, auth_date))
 }
 
 #[tokio::test]
 async fn a_user_route_without_credentials_is_401() {
     let app = TestApp::memory().await;
     let r = app.get("/api/me", As::Nobody).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNAUTHORIZED, "unauthorized")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthorized"));
     assert!(r.is_problem());
 }
 
 #[tokio::test]
 async fn init_data_signed_with_another_token_is_401() {
     let app = TestApp::memory().await;
-    let forged = format!(
-        "tma {}",
-        http_api::init_data("999:other", ALICE, None, chrono::Utc::now().timestamp())
-    );
+    let forged = format!("tma {}", http_api::init_data("999:other", ALICE, None, chrono::Utc::now().timestamp()));
     assert_eq!(me_as(&app, forged).await.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -148,8 +133,7 @@ async fn a_bad_hash_is_401() {
 #[tokio::test]
 async fn a_tampered_user_field_is_401() {
     let app = TestApp::memory().await;
-    let tampered =
-        common::tma(ALICE).replace(&format!("%22id%22%3A{ALICE}"), &format!("%22id%22%3A{BOB}"));
+    let tampered = common::tma(ALICE).replace(&format!("%22id%22%3A{ALICE}"), &format!("%22id%22%3A{BOB}"));
     assert_ne!(tampered, common::tma(ALICE));
     assert_eq!(me_as(&app, tampered).await.status, StatusCode::UNAUTHORIZED);
 }
@@ -158,20 +142,9 @@ async fn a_tampered_user_field_is_401() {
 async fn stale_and_future_auth_dates_are_401() {
     let app = TestApp::memory().await;
     let now = chrono::Utc::now().timestamp();
-    assert_eq!(
-        me_as(&app, init_data_at(ALICE, now - 86_400 - 5))
-            .await
-            .status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me_as(&app, init_data_at(ALICE, now + 120)).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me_as(&app, init_data_at(ALICE, now - 3_600)).await.status,
-        StatusCode::OK
-    );
+    assert_eq!(me_as(&app, init_data_at(ALICE, now - 86_400 - 5)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_as(&app, init_data_at(ALICE, now + 120)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_as(&app, init_data_at(ALICE, now - 3_600)).await.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -184,14 +157,8 @@ async fn a_duplicate_key_in_init_data_is_401() {
 #[tokio::test]
 async fn an_unknown_scheme_or_bearer_is_401_on_user_routes() {
     let app = TestApp::memory().await;
-    assert_eq!(
-        me_as(&app, "Basic abc".into()).await.status,
-        StatusCode::UNAUTHORIZED
-    );
-    assert_eq!(
-        me_as(&app, "Bearer wrong".into()).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(me_as(&app, "Basic abc".into()).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(me_as(&app, "Bearer wrong".into()).await.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
@@ -210,35 +177,15 @@ async fn staff_routes_refuse_users_with_403_and_strangers_with_401() {
         (Method::POST, "/api/admin/nfts"),
         (Method::POST, "/api/managers"),
         (Method::POST, "/api/partners"),
-        (
-            Method::GET,
-            "/api/partners/00000000-0000-0000-0000-000000000000",
-        ),
-        (
-            Method::GET,
-            "/api/managers/00000000-0000-0000-0000-000000000000/clients",
-        ),
+        (Method::GET, "/api/partners/00000000-0000-0000-0000-000000000000"),
+        (Method::GET, "/api/managers/00000000-0000-0000-0000-000000000000/clients"),
     ] {
         let body = (method == Method::POST).then(|| json!({}));
-        let r = app
-            .call(method.clone(), path, As::User(ALICE), body.clone())
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::FORBIDDEN, "forbidden"),
-            "{path}"
-        );
-        let r = app
-            .call(method.clone(), path, As::Nobody, body.clone())
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNAUTHORIZED, "unauthorized"),
-            "{path}"
-        );
-        let r = app
-            .call(method.clone(), path, As::Header("Bearer nope".into()), body)
-            .await;
+        let r = app.call(method.clone(), path, As::User(ALICE), body.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "{path}");
+        let r = app.call(method.clone(), path, As::Nobody, body.clone()).await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNAUTHORIZED, "unauthorized"), "{path}");
+        let r = app.call(method.clone(), path, As::Header("Bearer nope".into()), body).await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{path}");
     }
 }
@@ -250,10 +197,7 @@ async fn me_creates_the_user_on_first_sight_with_zero_balances() {
     let app = TestApp::memory().await;
     let r = app.get("/api/me", As::User(ALICE)).await;
     assert_eq!(r.status, StatusCode::OK);
-    assert_eq!(
-        r.body,
-        json!({"id": ALICE, "username": format!("user{ALICE}"), "available": "0", "held": "0"})
-    );
+    assert_eq!(r.body, json!({"id": ALICE, "username": format!("user{ALICE}"), "available": "0", "held": "0"}));
 }
 
 #[tokio::test]
@@ -270,34 +214,20 @@ async fn the_ledger_pages_newest_first_with_a_cursor() {
     assert_eq!(items[0]["operation"], "deposit");
     assert_eq!(items[0]["account"], "available");
     let cursor = first.body["next_cursor"].as_str().unwrap();
-    let second = app
-        .get(
-            &format!("/api/me/ledger?limit=2&cursor={cursor}"),
-            As::User(ALICE),
-        )
-        .await;
+    let second = app.get(&format!("/api/me/ledger?limit=2&cursor={cursor}"), As::User(ALICE)).await;
     assert_eq!(second.body["items"].as_array().unwrap().len(), 1);
     assert_eq!(second.body["items"][0]["amount"], "1");
     assert!(second.body["next_cursor"].is_null());
     let theirs = app.get("/api/me/ledger", As::User(BOB)).await;
-    assert!(
-        theirs.body["items"].as_array().unwrap().is_empty(),
-        "someone else's entries are never shown"
-    );
+    assert!(theirs.body["items"].as_array().unwrap().is_empty(), "someone else's entries are never shown");
 }
 
 #[tokio::test]
 async fn list_parameters_are_validated() {
     let app = TestApp::memory().await;
     for q in ["limit=0", "limit=101", "limit=x", "cursor=zzz", "unknown=1"] {
-        let r = app
-            .get(&format!("/api/me/ledger?{q}"), As::User(ALICE))
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            "{q}"
-        );
+        let r = app.get(&format!("/api/me/ledger?{q}"), As::User(ALICE)).await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{q}");
     }
 }
 
@@ -307,9 +237,7 @@ async fn list_parameters_are_validated() {
 async fn a_deposit_credits_and_its_replay_returns_the_first_result() {
     let app = TestApp::memory().await;
     let body = json!({"user_id": ALICE, "amount": "12.50", "tx_hash": "tx-1"});
-    let first = app
-        .post("/api/admin/deposits", As::Staff, body.clone())
-        .await;
+    let first = app.post("/api/admin/deposits", As::Staff, body.clone()).await;
     assert_eq!(first.status, StatusCode::CREATED);
     assert_eq!(first.body["amount"], "12.5");
     let replay = app.post("/api/admin/deposits", As::Staff, body).await;
@@ -321,27 +249,11 @@ async fn a_deposit_credits_and_its_replay_returns_the_first_result() {
 #[tokio::test]
 async fn the_same_hash_with_another_amount_or_user_is_409_duplicate() {
     let app = TestApp::memory().await;
-    app.post(
-        "/api/admin/deposits",
-        As::Staff,
-        json!({"user_id": ALICE, "amount": "1", "tx_hash": "tx-1"}),
-    )
-    .await;
-    let r = app
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": ALICE, "amount": "2", "tx_hash": "tx-1"}),
-        )
-        .await;
+    app.post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": "1", "tx_hash": "tx-1"})).await;
+    let r =
+        app.post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": "2", "tx_hash": "tx-1"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "duplicate"));
-    let r = app
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": BOB, "amount": "1", "tx_hash": "tx-1"}),
-        )
-        .await;
+    let r = app.post("/api/admin/deposits", As::Staff, json!({"user_id": BOB, "amount": "1", "tx_hash": "tx-1"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "duplicate"));
     assert_eq!(app.balances(ALICE).await.0, "1");
 }
@@ -349,31 +261,16 @@ async fn the_same_hash_with_another_amount_or_user_is_409_duplicate() {
 #[tokio::test]
 async fn amounts_are_exact_strings_or_numbers_within_bounds() {
     let app = TestApp::memory().await;
-    let ok = app
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": ALICE, "amount": 0.1, "tx_hash": "a"}),
-        )
-        .await;
-    assert_eq!(
-        (ok.status, ok.body["amount"].as_str()),
-        (StatusCode::CREATED, Some("0.1"))
-    );
+    let ok = app.post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": 0.1, "tx_hash": "a"})).await;
+    assert_eq!((ok.status, ok.body["amount"].as_str()), (StatusCode::CREATED, Some("0.1")));
     let raw = r#"{"user_id": 1001, "amount": 0.123456789, "tx_hash": "b"}"#;
     let req = Request::post("/api/admin/deposits")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", common::STAFF_TOKEN),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", common::STAFF_TOKEN))
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(raw))
         .unwrap();
     let ok = app.raw(req).await;
-    assert_eq!(
-        ok.body["amount"], "0.123456789",
-        "a JSON number is not routed through a float"
-    );
+    assert_eq!(ok.body["amount"], "0.123456789", "a JSON number is not routed through a float");
     for bad in [
         json!("0"),
         json!(0),
@@ -385,18 +282,9 @@ async fn amounts_are_exact_strings_or_numbers_within_bounds() {
         json!(null),
         json!("1e400"),
     ] {
-        let r = app
-            .post(
-                "/api/admin/deposits",
-                As::Staff,
-                json!({"user_id": ALICE, "amount": bad, "tx_hash": "c"}),
-            )
-            .await;
-        assert_eq!(
-            (r.status, r.code()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
-            "{bad}"
-        );
+        let r =
+            app.post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": bad, "tx_hash": "c"})).await;
+        assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{bad}");
         assert_eq!(r.body["errors"][0]["field"], "amount", "{bad}");
     }
 }
@@ -405,40 +293,18 @@ async fn amounts_are_exact_strings_or_numbers_within_bounds() {
 async fn bodies_must_be_json_of_the_right_shape() {
     let app = TestApp::memory().await;
     let unknown = app
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": ALICE, "amount": "1", "tx_hash": "a", "extra": 1}),
-        )
+        .post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": "1", "tx_hash": "a", "extra": 1}))
         .await;
-    assert_eq!(
-        (unknown.status, unknown.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-    );
-    let missing = app
-        .post(
-            "/api/admin/deposits",
-            As::Staff,
-            json!({"user_id": ALICE, "amount": "1"}),
-        )
-        .await;
-    assert_eq!(
-        (missing.status, missing.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-    );
+    assert_eq!((unknown.status, unknown.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    let missing = app.post("/api/admin/deposits", As::Staff, json!({"user_id": ALICE, "amount": "1"})).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
     let req = Request::post("/api/admin/deposits")
-        .header(
-            header::AUTHORIZATION,
-            format!("Bearer {}", common::STAFF_TOKEN),
-        )
+        .header(header::AUTHORIZATION, format!("Bearer {}", common::STAFF_TOKEN))
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{not json"))
         .unwrap();
     let malformed = app.raw(req).await;
-    assert_eq!(
-        (malformed.status, malformed.code()),
-        (StatusCode::BAD_REQUEST, "malformed_request")
-    );
+    assert_eq!((malformed.status, malformed.code()), (StatusCode::BAD_REQUEST, "malformed_request"));
 }
 
 #[tokio::test]
@@ -446,10 +312,7 @@ async fn a_body_over_64_kib_is_413() {
     let app = TestApp::memory().await;
     let big = json!({"user_id": ALICE, "amount": "1", "tx_hash": "x".repeat(70 * 1024)});
     let r = app.post("/api/admin/deposits", As::Staff, big).await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
-    );
+    assert_eq!((r.status, r.code()), (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"));
 }
 
 // ----- NFTs -----
@@ -457,24 +320,16 @@ async fn a_body_over_64_kib_is_413() {
 #[tokio::test]
 async fn registering_an_nft_makes_it_available_and_a_second_gift_id_is_duplicate() {
     let app = TestApp::memory().await;
-    let body =
-        json!({"owner_id": ALICE, "gift_id": "g-1", "title": "Plush Pepe", "collection": "pepe"});
+    let body = json!({"owner_id": ALICE, "gift_id": "g-1", "title": "Plush Pepe", "collection": "pepe"});
     let r = app.post("/api/admin/nfts", As::Staff, body.clone()).await;
     assert_eq!(r.status, StatusCode::CREATED);
     assert_eq!(r.body["status"], "available");
     assert_eq!(r.body["owner_id"], ALICE);
     assert!(r.body["price"].is_null());
     let again = app.post("/api/admin/nfts", As::Staff, body).await;
-    assert_eq!(
-        (again.status, again.code()),
-        (StatusCode::CONFLICT, "duplicate")
-    );
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "duplicate"));
     let blank = app
-        .post(
-            "/api/admin/nfts",
-            As::Staff,
-            json!({"owner_id": ALICE, "gift_id": " ", "title": "t", "collection": "c"}),
-        )
+        .post("/api/admin/nfts", As::Staff, json!({"owner_id": ALICE, "gift_id": " ", "title": "t", "collection": "c"}))
         .await;
     assert_eq!(blank.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
@@ -487,33 +342,18 @@ async fn nfts_are_listed_filtered_and_paged() {
     let bobs = app.nft(BOB, Some("7")).await;
 
     let r = app.get("/api/nfts?listed=true", As::User(ALICE)).await;
-    let ids: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["id"].as_str().unwrap())
-        .collect();
+    let ids: Vec<&str> = r.body["items"].as_array().unwrap().iter().map(|n| n["id"].as_str().unwrap()).collect();
     assert_eq!(ids, [bobs.as_str(), listed.as_str()]);
 
     let mine = app.get("/api/nfts?owner=me", As::User(BOB)).await;
     assert_eq!(mine.body["items"].as_array().unwrap().len(), 1);
-    let by_id = app
-        .get(
-            &format!("/api/nfts?owner={ALICE}&collection=pepe"),
-            As::User(BOB),
-        )
-        .await;
+    let by_id = app.get(&format!("/api/nfts?owner={ALICE}&collection=pepe"), As::User(BOB)).await;
     assert_eq!(by_id.body["items"].as_array().unwrap().len(), 2);
 
     let p1 = app.get("/api/nfts?limit=2", As::User(ALICE)).await;
     assert_eq!(p1.body["items"].as_array().unwrap().len(), 2);
     let cursor = p1.body["next_cursor"].as_str().unwrap();
-    let p2 = app
-        .get(
-            &format!("/api/nfts?limit=2&cursor={cursor}"),
-            As::User(ALICE),
-        )
-        .await;
+    let p2 = app.get(&format!("/api/nfts?limit=2&cursor={cursor}"), As::User(ALICE)).await;
     assert_eq!(p2.body["items"].as_array().unwrap().len(), 1);
     assert!(p2.body["next_cursor"].is_null());
 
@@ -529,9 +369,7 @@ async fn one_nft_is_public_and_an_unknown_one_is_404() {
     assert_eq!(r.status, StatusCode::OK);
     assert_eq!(r.body["price"], "5");
     for missing in ["00000000-0000-0000-0000-000000000000", "not-a-uuid"] {
-        let r = app
-            .get(&format!("/api/nfts/{missing}"), As::User(BOB))
-            .await;
+        let r = app.get(&format!("/api/nfts/{missing}"), As::User(BOB)).await;
         assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
     }
 }
@@ -540,48 +378,16 @@ async fn one_nft_is_public_and_an_unknown_one_is_404() {
 async fn the_owner_lists_and_unlists_and_nobody_else_may() {
     let app = TestApp::memory().await;
     let id = app.nft(ALICE, None).await;
-    let r = app
-        .post(
-            "/api/nft/set-price",
-            As::User(ALICE),
-            json!({"nft_id": id, "price": "3.5"}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.body["price"].as_str()),
-        (StatusCode::OK, Some("3.5"))
-    );
-    let r = app
-        .post(
-            "/api/nft/set-price",
-            As::User(BOB),
-            json!({"nft_id": id, "price": "1"}),
-        )
-        .await;
+    let r = app.post("/api/nft/set-price", As::User(ALICE), json!({"nft_id": id, "price": "3.5"})).await;
+    assert_eq!((r.status, r.body["price"].as_str()), (StatusCode::OK, Some("3.5")));
+    let r = app.post("/api/nft/set-price", As::User(BOB), json!({"nft_id": id, "price": "1"})).await;
     assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"));
-    let r = app
-        .post(
-            "/api/nft/set-price",
-            As::User(ALICE),
-            json!({"nft_id": id, "price": null}),
-        )
-        .await;
+    let r = app.post("/api/nft/set-price", As::User(ALICE), json!({"nft_id": id, "price": null})).await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body["price"].is_null());
-    let r = app
-        .post("/api/nft/set-price", As::User(ALICE), json!({"nft_id": id}))
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-    );
-    let r = app
-        .post(
-            "/api/nft/set-price",
-            As::User(ALICE),
-            json!({"nft_id": id, "price": "0"}),
-        )
-        .await;
+    let r = app.post("/api/nft/set-price", As::User(ALICE), json!({"nft_id": id})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    let r = app.post("/api/nft/set-price", As::User(ALICE), json!({"nft_id": id, "price": "0"})).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     let r = app
         .post(
@@ -599,19 +405,10 @@ async fn a_buy_moves_price_fee_and_ownership_and_keeps_the_books_balanced() {
     let id = app.nft(ALICE, Some("10")).await;
     app.deposit(BOB, "25").await;
 
-    let r = app
-        .post(
-            "/api/nft/buy",
-            As::User(BOB),
-            json!({"nft_id": id, "expected_price": "10"}),
-        )
-        .await;
+    let r = app.post("/api/nft/buy", As::User(BOB), json!({"nft_id": id, "expected_price": "10"})).await;
 
     assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
-    assert_eq!(
-        (r.body["price"].as_str(), r.body["fee"].as_str()),
-        (Some("10"), Some("0.5"))
-    );
+    assert_eq!((r.body["price"].as_str(), r.body["fee"].as_str()), (Some("10"), Some("0.5")));
     assert_eq!(r.body["nft"]["owner_id"], BOB);
     assert!(r.body["nft"]["price"].is_null(), "a bought NFT is unlisted");
     assert_eq!(app.balances(BOB).await, ("15".into(), "0".into()));
@@ -632,60 +429,20 @@ async fn buy_rule_violations_have_their_codes_and_move_nothing() {
     app.deposit(1003, "5").await;
 
     let cases = [
-        (
-            As::User(ALICE),
-            json!({"nft_id": listed}),
-            StatusCode::CONFLICT,
-            "own_item",
-        ),
-        (
-            As::User(BOB),
-            json!({"nft_id": unlisted}),
-            StatusCode::CONFLICT,
-            "not_for_sale",
-        ),
-        (
-            As::User(BOB),
-            json!({"nft_id": listed, "expected_price": "9"}),
-            StatusCode::CONFLICT,
-            "price_changed",
-        ),
-        (
-            As::User(1003),
-            json!({"nft_id": listed}),
-            StatusCode::CONFLICT,
-            "insufficient_funds",
-        ),
-        (
-            As::User(1004),
-            json!({"nft_id": listed}),
-            StatusCode::CONFLICT,
-            "insufficient_funds",
-        ),
-        (
-            As::User(BOB),
-            json!({"nft_id": "00000000-0000-0000-0000-000000000000"}),
-            StatusCode::NOT_FOUND,
-            "not_found",
-        ),
-        (
-            As::User(BOB),
-            json!({"nft_id": "nope"}),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        ),
+        (As::User(ALICE), json!({"nft_id": listed}), StatusCode::CONFLICT, "own_item"),
+        (As::User(BOB), json!({"nft_id": unlisted}), StatusCode::CONFLICT, "not_for_sale"),
+        (As::User(BOB), json!({"nft_id": listed, "expected_price": "9"}), StatusCode::CONFLICT, "price_changed"),
+        (As::User(1003), json!({"nft_id": listed}), StatusCode::CONFLICT, "insufficient_funds"),
+        (As::User(1004), json!({"nft_id": listed}), StatusCode::CONFLICT, "insufficient_funds"),
+        (As::User(BOB), json!({"nft_id": "00000000-0000-0000-0000-000000000000"}), StatusCode::NOT_FOUND, "not_found"),
+        (As::User(BOB), json!({"nft_id": "nope"}), StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
         (
             As::User(BOB),
             json!({"nft_id": listed, "expected_price": "-1"}),
             StatusCode::UNPROCESSABLE_ENTITY,
             "validation_failed",
         ),
-        (
-            As::Nobody,
-            json!({"nft_id": listed}),
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-        ),
+        (As::Nobody, json!({"nft_id": listed}), StatusCode::UNAUTHORIZED, "unauthorized"),
     ];
     for (who, body, status, code) in cases {
         let r = app.post("/api/nft/buy", who, body.clone()).await;
@@ -705,28 +462,15 @@ async fn a_sold_nft_cannot_be_bought_again() {
     let id = app.nft(ALICE, Some("1")).await;
     app.deposit(BOB, "5").await;
     app.deposit(1003, "5").await;
-    assert_eq!(
-        app.post("/api/nft/buy", As::User(BOB), json!({"nft_id": id}))
-            .await
-            .status,
-        StatusCode::OK
-    );
-    let r = app
-        .post("/api/nft/buy", As::User(1003), json!({"nft_id": id}))
-        .await;
+    assert_eq!(app.post("/api/nft/buy", As::User(BOB), json!({"nft_id": id})).await.status, StatusCode::OK);
+    let r = app.post("/api/nft/buy", As::User(1003), json!({"nft_id": id})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "not_for_sale"));
 }
 
 // ----- partners -----
 
 async fn manager(app: &TestApp, name: &str) -> String {
-    let r = app
-        .post(
-            "/api/managers",
-            As::Staff,
-            json!({"name": name, "telegram_username": "@anna_m"}),
-        )
-        .await;
+    let r = app.post("/api/managers", As::Staff, json!({"name": name, "telegram_username": "@anna_m"})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     r.body["id"].as_str().unwrap().to_string()
 }
@@ -738,19 +482,10 @@ fn client(email: &str) -> serde_json::Value {
 #[tokio::test]
 async fn a_manager_is_created_active() {
     let app = TestApp::memory().await;
-    let r = app
-        .post("/api/managers", As::Staff, json!({"name": "Anna"}))
-        .await;
+    let r = app.post("/api/managers", As::Staff, json!({"name": "Anna"})).await;
     assert_eq!(r.status, StatusCode::CREATED);
-    assert_eq!(
-        (r.body["active"].as_bool(), r.body["name"].as_str()),
-        (Some(true), Some("Anna"))
-    );
-    for bad in [
-        json!({"name": ""}),
-        json!({"name": "A", "telegram_username": "a b"}),
-        json!({}),
-    ] {
+    assert_eq!((r.body["active"].as_bool(), r.body["name"].as_str()), (Some(true), Some("Anna")));
+    for bad in [json!({"name": ""}), json!({"name": "A", "telegram_username": "a b"}), json!({})] {
         let r = app.post("/api/managers", As::Staff, bad.clone()).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
     }
@@ -761,11 +496,7 @@ async fn create_partner_binds_a_client_to_a_manager() {
     let app = TestApp::memory().await;
     let m = manager(&app, "Anna").await;
     let r = app
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": m, "priority": 3, "client": client("ivan@example.com")}),
-        )
+        .post("/api/partners", As::Staff, json!({"manager_id": m, "priority": 3, "client": client("ivan@example.com")}))
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     assert_eq!(r.body["client"]["email"], "ivan@example.com");
@@ -773,12 +504,7 @@ async fn create_partner_binds_a_client_to_a_manager() {
     assert_eq!(r.body["manager_bind"]["priority"], 3);
     assert_eq!(r.body["manager_bind"]["client_id"], r.body["client"]["id"]);
 
-    let view = app
-        .get(
-            &format!("/api/partners/{}", r.body["client"]["id"].as_str().unwrap()),
-            As::Staff,
-        )
-        .await;
+    let view = app.get(&format!("/api/partners/{}", r.body["client"]["id"].as_str().unwrap()), As::Staff).await;
     assert_eq!(view.status, StatusCode::OK);
     assert_eq!(view.body["managers"][0]["manager"]["id"], m.as_str());
     assert_eq!(view.body["managers"][0]["priority"], 3);
@@ -788,19 +514,8 @@ async fn create_partner_binds_a_client_to_a_manager() {
 async fn a_duplicate_email_is_409_duplicate() {
     let app = TestApp::memory().await;
     let m = manager(&app, "Anna").await;
-    app.post(
-        "/api/partners",
-        As::Staff,
-        json!({"manager_id": m, "client": client("ivan@example.com")}),
-    )
-    .await;
-    let r = app
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": m, "client": client("IVAN@example.com")}),
-        )
-        .await;
+    app.post("/api/partners", As::Staff, json!({"manager_id": m, "client": client("ivan@example.com")})).await;
+    let r = app.post("/api/partners", As::Staff, json!({"manager_id": m, "client": client("IVAN@example.com")})).await;
     assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "duplicate"));
 }
 
@@ -816,18 +531,9 @@ async fn an_unknown_manager_is_404_and_leaves_no_client_behind() {
         .await;
     assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
     let m = manager(&app, "Anna").await;
-    let again = app
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": m, "client": client("ivan@example.com")}),
-        )
-        .await;
-    assert_eq!(
-        again.status,
-        StatusCode::CREATED,
-        "the e-mail is free: the first attempt left nothing"
-    );
+    let again =
+        app.post("/api/partners", As::Staff, json!({"manager_id": m, "client": client("ivan@example.com")})).await;
+    assert_eq!(again.status, StatusCode::CREATED, "the e-mail is free: the first attempt left nothing");
 }
 
 #[tokio::test]
@@ -835,78 +541,31 @@ async fn invalid_client_fields_are_each_reported() {
     let app = TestApp::memory().await;
     let m = manager(&app, "Anna").await;
     let bad = json!({"fio": "", "age": 12, "description": "", "mobile": "8999", "email": "nope"});
-    let r = app
-        .post(
-            "/api/partners",
-            As::Staff,
-            json!({"manager_id": m, "client": bad}),
-        )
-        .await;
-    assert_eq!(
-        (r.status, r.code()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed")
-    );
-    let fields: Vec<&str> = r.body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        ["client.fio", "client.age", "client.mobile", "client.email"]
-    );
+    let r = app.post("/api/partners", As::Staff, json!({"manager_id": m, "client": bad})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    let fields: Vec<&str> = r.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["client.fio", "client.age", "client.mobile", "client.email"]);
 }
 
 #[tokio::test]
 async fn a_managers_clients_come_by_priority() {
     let app = TestApp::memory().await;
     let m = manager(&app, "Anna").await;
-    for (email, priority) in [
-        ("c@example.com", 5),
-        ("a@example.com", 1),
-        ("b@example.com", 3),
-    ] {
+    for (email, priority) in [("c@example.com", 5), ("a@example.com", 1), ("b@example.com", 3)] {
         let r = app
-            .post(
-                "/api/partners",
-                As::Staff,
-                json!({"manager_id": m, "priority": priority, "client": client(email)}),
-            )
+            .post("/api/partners", As::Staff, json!({"manager_id": m, "priority": priority, "client": client(email)}))
             .await;
         assert_eq!(r.status, StatusCode::CREATED);
     }
-    let r = app
-        .get(&format!("/api/managers/{m}/clients"), As::Staff)
-        .await;
+    let r = app.get(&format!("/api/managers/{m}/clients"), As::Staff).await;
     assert_eq!(r.status, StatusCode::OK);
-    let emails: Vec<&str> = r.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["client"]["email"].as_str().unwrap())
-        .collect();
+    let emails: Vec<&str> =
+        r.body["items"].as_array().unwrap().iter().map(|c| c["client"]["email"].as_str().unwrap()).collect();
     assert_eq!(emails, ["a@example.com", "b@example.com", "c@example.com"]);
-    let missing = app
-        .get(
-            &format!("/api/managers/{}/clients", uuid::Uuid::new_v4()),
-            As::Staff,
-        )
-        .await;
-    assert_eq!(
-        (missing.status, missing.code()),
-        (StatusCode::NOT_FOUND, "not_found")
-    );
-    let missing = app
-        .get(
-            &format!("/api/partners/{}", uuid::Uuid::new_v4()),
-            As::Staff,
-        )
-        .await;
-    assert_eq!(
-        (missing.status, missing.code()),
-        (StatusCode::NOT_FOUND, "not_found")
-    );
+    let missing = app.get(&format!("/api/managers/{}/clients", uuid::Uuid::new_v4()), As::Staff).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "not_found"));
+    let missing = app.get(&format!("/api/partners/{}", uuid::Uuid::new_v4()), As::Staff).await;
+    assert_eq!((missing.status, missing.code()), (StatusCode::NOT_FOUND, "not_found"));
 }
 
 #[tokio::test]

@@ -18,8 +18,7 @@ pub const STAFF_TOKEN: &str = "staff-test-token";
 
 /// The PostgreSQL server tests use (`DATABASE_URL`, else the local default).
 pub fn pg_base_url() -> String {
-    std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// The Redis server tests use (`REDIS_URL`, else the local default).
@@ -31,29 +30,17 @@ pub fn redis_url() -> String {
 /// Fails loudly when PostgreSQL cannot be reached.
 pub async fn fresh_database() -> String {
     let base = pg_base_url();
-    let (prefix, rest) = base
-        .rsplit_once('/')
-        .expect("DATABASE_URL has a database name");
-    let query = rest
-        .split_once('?')
-        .map(|(_, q)| format!("?{q}"))
-        .unwrap_or_default();
+    let (prefix, rest) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
+    let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
     let name = format!("atomarket_t_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&base).await.unwrap_or_else(|e| {
-        panic!("PostgreSQL is required for this test and is unreachable at {base}: {e}")
-    });
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&admin)
+    let admin = sqlx::PgPool::connect(&base)
         .await
-        .expect("create test database");
+        .unwrap_or_else(|e| panic!("PostgreSQL is required for this test and is unreachable at {base}: {e}"));
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
     admin.close().await;
     let url = format!("{prefix}/{name}{query}");
-    let pool = sqlx::PgPool::connect(&url)
-        .await
-        .expect("connect test database");
-    adapters_postgres::migrate(&pool)
-        .await
-        .expect("migrate test database");
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect test database");
+    adapters_postgres::migrate(&pool).await.expect("migrate test database");
     pool.close().await;
     url
 }
@@ -61,16 +48,10 @@ pub async fn fresh_database() -> String {
 /// Fails loudly when Redis cannot be reached.
 pub async fn require_redis() {
     let url = redis_url();
-    let pool = deadpool_redis::Config::from_url(&url)
-        .create_pool(Some(deadpool_redis::Runtime::Tokio1))
-        .unwrap();
-    let mut conn = pool.get().await.unwrap_or_else(|e| {
-        panic!("Redis is required for this test and is unreachable at {url}: {e}")
-    });
-    let pong: String = deadpool_redis::redis::cmd("PING")
-        .query_async(&mut conn)
-        .await
-        .expect("redis ping");
+    let pool = deadpool_redis::Config::from_url(&url).create_pool(Some(deadpool_redis::Runtime::Tokio1)).unwrap();
+    let mut conn =
+        pool.get().await.unwrap_or_else(|e| panic!("Redis is required for this test and is unreachable at {url}: {e}"));
+    let pong: String = deadpool_redis::redis::cmd("PING").query_async(&mut conn).await.expect("redis ping");
     assert_eq!(pong, "PONG");
 }
 
@@ -108,12 +89,7 @@ pub enum As {
 pub fn tma(user: i64) -> String {
     format!(
         "tma {}",
-        http_api::init_data(
-            BOT_TOKEN,
-            user,
-            Some(&format!("user{user}")),
-            chrono::Utc::now().timestamp()
-        )
+        http_api::init_data(BOT_TOKEN, user, Some(&format!("user{user}")), chrono::Utc::now().timestamp())
     )
 }
 
@@ -143,9 +119,7 @@ impl Reply {
     }
 
     pub fn is_problem(&self) -> bool {
-        self.headers
-            .get(header::CONTENT_TYPE)
-            .is_some_and(|v| v == "application/problem+json")
+        self.headers.get(header::CONTENT_TYPE).is_some_and(|v| v == "application/problem+json")
     }
 }
 
@@ -168,9 +142,7 @@ impl TestApp {
 
     pub async fn with(s: Settings) -> Self {
         let clock = std::sync::Arc::new(adapters_memory::ManualClock::new(chrono::Utc::now()));
-        let app = atomarket::build_with_clock(&s, clock.clone())
-            .await
-            .expect("build app");
+        let app = atomarket::build_with_clock(&s, clock.clone()).await.expect("build app");
         let router = app.router(&s);
         Self { app, router, clock }
     }
@@ -186,12 +158,7 @@ impl TestApp {
     }
 
     pub async fn raw(&self, req: Request<Body>) -> Reply {
-        let res = self
-            .router
-            .clone()
-            .oneshot(req)
-            .await
-            .expect("router never fails");
+        let res = self.router.clone().oneshot(req).await.expect("router never fails");
         let status = res.status();
         let headers = res.headers().clone();
         let bytes = res.into_body().collect().await.expect("body").to_bytes();
@@ -201,11 +168,7 @@ impl TestApp {
             serde_json::from_slice(&bytes)
                 .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        Reply { status, body, headers }
     }
 
     pub async fn call(&self, method: Method, path: &str, who: As, body: Option<Value>) -> Reply {
@@ -214,9 +177,7 @@ impl TestApp {
             req = req.header(header::AUTHORIZATION, h);
         }
         let req = match body {
-            Some(b) => req
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(b.to_string())),
+            Some(b) => req.header(header::CONTENT_TYPE, "application/json").body(Body::from(b.to_string())),
             None => req.body(Body::empty()),
         };
         self.raw(req.unwrap()).await
@@ -234,7 +195,11 @@ impl TestApp {
 
     pub async fn deposit(&self, user: i64, amount: &str) {
         let r = self
-            .post("/api/admin/deposits", As::Staff, json!({"user_id": user, "amount": amount, "tx_hash": uuid::Uuid::new_v4().to_string()}))
+            .post(
+                "/api/admin/deposits",
+                As::Staff,
+                json!({"user_id": user, "amount": amount, "tx_hash": uuid::Uuid::new_v4().to_string()}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
     }
@@ -243,18 +208,16 @@ impl TestApp {
     pub async fn nft(&self, owner: i64, price: Option<&str>) -> String {
         let gift = uuid::Uuid::new_v4().to_string();
         let r = self
-            .post("/api/admin/nfts", As::Staff, json!({"owner_id": owner, "gift_id": gift, "title": "Plush Pepe", "collection": "pepe"}))
+            .post(
+                "/api/admin/nfts",
+                As::Staff,
+                json!({"owner_id": owner, "gift_id": gift, "title": "Plush Pepe", "collection": "pepe"}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
         let id = r.body["id"].as_str().unwrap().to_string();
         if let Some(p) = price {
-            let r = self
-                .post(
-                    "/api/nft/set-price",
-                    As::User(owner),
-                    json!({"nft_id": id, "price": p}),
-                )
-                .await;
+            let r = self.post("/api/nft/set-price", As::User(owner), json!({"nft_id": id, "price": p})).await;
             assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
         }
         id
@@ -263,10 +226,7 @@ impl TestApp {
     pub async fn balances(&self, user: i64) -> (String, String) {
         let r = self.get("/api/me", As::User(user)).await;
         assert_eq!(r.status, StatusCode::OK);
-        (
-            r.body["available"].as_str().unwrap().into(),
-            r.body["held"].as_str().unwrap().into(),
-        )
+        (r.body["available"].as_str().unwrap().into(), r.body["held"].as_str().unwrap().into())
     }
 
     /// Available and held as decimals.
@@ -324,20 +284,10 @@ impl Server {
         .await
         .expect("atomarket did not start listening within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            base,
-            child,
-            client: reqwest::Client::new(),
-        }
+        Self { base, child, client: reqwest::Client::new() }
     }
 
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        who: As,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
+    pub async fn call(&self, method: reqwest::Method, path: &str, who: As, body: Option<Value>) -> (StatusCode, Value) {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
         if let Some(h) = who.header() {
             req = req.header("authorization", h);
@@ -348,10 +298,7 @@ impl Server {
         let res = req.send().await.expect("request");
         let status = StatusCode::from_u16(res.status().as_u16()).unwrap();
         let text = res.text().await.unwrap_or_default();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
     }
 
     pub async fn get(&self, path: &str, who: As) -> (StatusCode, Value) {
@@ -359,8 +306,7 @@ impl Server {
     }
 
     pub async fn post(&self, path: &str, who: As, body: Value) -> (StatusCode, Value) {
-        self.call(reqwest::Method::POST, path, who, Some(body))
-            .await
+        self.call(reqwest::Method::POST, path, who, Some(body)).await
     }
 
     pub async fn stop(mut self) {
@@ -378,8 +324,5 @@ pub async fn run_audit(database_url: &str) -> (i32, String) {
         .output()
         .await
         .expect("run atomarket audit");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -61,31 +61,17 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new() -> Self {
-        Self {
-            shared: Arc::new(Shared {
-                committed: RwLock::new(State::default()),
-                writer: Arc::new(Mutex::new(())),
-            }),
-        }
+        Self { shared: Arc::new(Shared { committed: RwLock::new(State::default()), writer: Arc::new(Mutex::new(())) }) }
     }
 
     pub(crate) fn snapshot(&self) -> State {
-        self.shared
-            .committed
-            .read()
-            .expect("store lock poisoned")
-            .clone()
+        self.shared.committed.read().expect("store lock poisoned").clone()
     }
 
     /// Begins a Unit of Work: waits for the writer slot, then copies the committed snapshot.
     pub async fn begin(&self) -> MemoryUow {
         let guard = self.shared.writer.clone().lock_owned().await;
-        MemoryUow {
-            state: self.snapshot(),
-            shared: self.shared.clone(),
-            _writer: guard,
-            finished: false,
-        }
+        MemoryUow { state: self.snapshot(), shared: self.shared.clone(), _writer: guard, finished: false }
     }
 }
 

@@ -28,11 +28,7 @@ impl ReadModel for MemoryStore {
         Ok(self.snapshot().users.get(&id.0).cloned())
     }
 
-    async fn ledger(
-        &self,
-        user: UserId,
-        page: PageRequest,
-    ) -> Result<Page<LedgerEntry>, RepoError> {
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
         let s = self.snapshot();
         let upper = page.after.unwrap_or(Uuid::max());
         let items: Vec<LedgerEntry> = s
@@ -55,12 +51,7 @@ impl ReadModel for MemoryStore {
             .map(|(_, n)| n)
             .filter(|n| filter.listed.is_none_or(|l| n.price.is_some() == l))
             .filter(|n| filter.owner.is_none_or(|o| n.owner_id == o))
-            .filter(|n| {
-                filter
-                    .collection
-                    .as_ref()
-                    .is_none_or(|c| &n.collection == c)
-            })
+            .filter(|n| filter.collection.as_ref().is_none_or(|c| &n.collection == c))
             .take(page.limit as usize + 1)
             .cloned()
             .collect();
@@ -80,20 +71,13 @@ impl ReadModel for MemoryStore {
             .binds
             .values()
             .filter(|b| b.client_id == id)
-            .filter_map(|b| {
-                s.managers
-                    .get(&b.manager_id.0)
-                    .map(|m| (b.clone(), m.clone()))
-            })
+            .filter_map(|b| s.managers.get(&b.manager_id.0).map(|m| (b.clone(), m.clone())))
             .collect();
         managers.sort_by_key(|(b, _)| (b.priority, b.created_at));
         Ok(Some(ClientView { client, managers }))
     }
 
-    async fn manager_clients(
-        &self,
-        id: ManagerId,
-    ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
+    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
         let s = self.snapshot();
         if !s.managers.contains_key(&id.0) {
             return Ok(None);
@@ -102,21 +86,13 @@ impl ReadModel for MemoryStore {
             .binds
             .values()
             .filter(|b| b.manager_id == id)
-            .filter_map(|b| {
-                s.clients
-                    .get(&b.client_id.0)
-                    .map(|c| (b.clone(), c.clone()))
-            })
+            .filter_map(|b| s.clients.get(&b.client_id.0).map(|c| (b.clone(), c.clone())))
             .collect();
         clients.sort_by_key(|(b, _)| (b.priority, b.created_at));
         Ok(Some(clients))
     }
 
-    async fn auctions(
-        &self,
-        filter: &AuctionFilter,
-        page: PageRequest,
-    ) -> Result<Page<Auction>, RepoError> {
+    async fn auctions(&self, filter: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError> {
         Ok(self.auctions_page(filter, page))
     }
 
@@ -124,11 +100,7 @@ impl ReadModel for MemoryStore {
         Ok(self.auction_with_bids(id))
     }
 
-    async fn offers(
-        &self,
-        filter: &OfferFilter,
-        page: PageRequest,
-    ) -> Result<Page<Offer>, RepoError> {
+    async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError> {
         Ok(self.offers_page(filter, page))
     }
 
@@ -136,11 +108,7 @@ impl ReadModel for MemoryStore {
         Ok(self.snapshot().offers.get(&id.0).cloned())
     }
 
-    async fn presales(
-        &self,
-        filter: &PresaleFilter,
-        page: PageRequest,
-    ) -> Result<Page<Presale>, RepoError> {
+    async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError> {
         Ok(self.presales_page(filter, page))
     }
 
@@ -148,11 +116,7 @@ impl ReadModel for MemoryStore {
         Ok(self.snapshot().presales.get(&id.0).cloned())
     }
 
-    async fn withdrawals(
-        &self,
-        user: UserId,
-        page: PageRequest,
-    ) -> Result<Page<Withdrawal>, RepoError> {
+    async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError> {
         Ok(self.withdrawals_page(user, page))
     }
 
@@ -173,9 +137,7 @@ impl ReadModel for MemoryStore {
                 }
                 (_, Account::Fees) => facts.fees += e.amount,
                 (_, Account::PendingPayouts) => facts.pending_payouts += e.amount,
-                (_, Account::External) if e.amount.is_sign_positive() => {
-                    facts.total_sent_payouts += e.amount
-                }
+                (_, Account::External) if e.amount.is_sign_positive() => facts.total_sent_payouts += e.amount,
                 _ => {}
             }
         }
@@ -184,11 +146,7 @@ impl ReadModel for MemoryStore {
         for o in s.offers.values().filter(|o| o.status == OfferStatus::Open) {
             owe(o.offerer_id, o.price);
         }
-        for a in s
-            .auctions
-            .values()
-            .filter(|a| a.status == AuctionStatus::Active)
-        {
+        for a in s.auctions.values().filter(|a| a.status == AuctionStatus::Active) {
             if let (Some(l), Some(b)) = (a.leader_id, a.current_bid) {
                 owe(l, b);
             }
@@ -202,27 +160,15 @@ impl ReadModel for MemoryStore {
             }
         }
         let mut active: HashMap<Uuid, usize> = HashMap::new();
-        for a in s
-            .auctions
-            .values()
-            .filter(|a| a.status == AuctionStatus::Active)
-        {
+        for a in s.auctions.values().filter(|a| a.status == AuctionStatus::Active) {
             *active.entry(a.nft_id.0).or_default() += 1;
         }
-        facts.nfts_with_several_auctions = active
-            .into_iter()
-            .filter(|(_, n)| *n > 1)
-            .map(|(id, _)| NftId(id))
-            .collect();
+        facts.nfts_with_several_auctions =
+            active.into_iter().filter(|(_, n)| *n > 1).map(|(id, _)| NftId(id)).collect();
         facts.pending_withdrawals = s
             .withdrawals
             .values()
-            .filter(|w| {
-                matches!(
-                    w.status,
-                    WithdrawalStatus::Pending | WithdrawalStatus::Stuck
-                )
-            })
+            .filter(|w| matches!(w.status, WithdrawalStatus::Pending | WithdrawalStatus::Stuck))
             .map(|w| w.amount.as_decimal())
             .sum();
         for u in s.users.values() {
@@ -230,29 +176,15 @@ impl ReadModel for MemoryStore {
                 id: u.id.0,
                 available: u.available.as_decimal(),
                 held: u.held.as_decimal(),
-                ledger_available: ledger_of
-                    .get(&(u.id.0, Account::Available))
-                    .copied()
-                    .unwrap_or_default(),
-                ledger_held: ledger_of
-                    .get(&(u.id.0, Account::Held))
-                    .copied()
-                    .unwrap_or_default(),
+                ledger_available: ledger_of.get(&(u.id.0, Account::Available)).copied().unwrap_or_default(),
+                ledger_held: ledger_of.get(&(u.id.0, Account::Held)).copied().unwrap_or_default(),
                 obligations: obligations.get(&u.id.0).copied().unwrap_or_default(),
             });
         }
-        facts.unbalanced_operations = per_op
-            .into_iter()
-            .filter(|(_, sum)| !sum.is_zero())
-            .map(|(op, sum)| (OperationId(op), sum))
-            .collect();
+        facts.unbalanced_operations =
+            per_op.into_iter().filter(|(_, sum)| !sum.is_zero()).map(|(op, sum)| (OperationId(op), sum)).collect();
         facts.total_deposits = s.deposits.values().map(|d| d.amount.as_decimal()).sum();
-        facts.orphan_nfts = s
-            .nfts
-            .values()
-            .filter(|n| !s.users.contains_key(&n.owner_id.0))
-            .map(|n| n.id)
-            .collect();
+        facts.orphan_nfts = s.nfts.values().filter(|n| !s.users.contains_key(&n.owner_id.0)).map(|n| n.id).collect();
         Ok(facts)
     }
 

@@ -18,14 +18,8 @@ pub(crate) fn page_of<T: Clone>(
     id: impl Fn(&T) -> Uuid,
 ) -> Page<T> {
     let upper = page.after.unwrap_or(Uuid::max());
-    let items: Vec<T> = map
-        .range(..upper)
-        .rev()
-        .map(|(_, v)| v)
-        .filter(|v| keep(v))
-        .take(page.limit as usize + 1)
-        .cloned()
-        .collect();
+    let items: Vec<T> =
+        map.range(..upper).rev().map(|(_, v)| v).filter(|v| keep(v)).take(page.limit as usize + 1).cloned().collect();
     Page::from_overfetch(items, page.limit, id)
 }
 
@@ -43,12 +37,7 @@ impl MemoryStore {
     pub(crate) fn auction_with_bids(&self, id: AuctionId) -> Option<(Auction, Vec<Bid>)> {
         let s = self.snapshot();
         let auction = s.auctions.get(&id.0)?.clone();
-        let mut bids: Vec<Bid> = s
-            .bids
-            .values()
-            .filter(|b| b.auction_id == id)
-            .cloned()
-            .collect();
+        let mut bids: Vec<Bid> = s.bids.values().filter(|b| b.auction_id == id).cloned().collect();
         bids.sort_by(|a, b| b.amount.cmp(&a.amount).then(a.id.cmp(&b.id)));
         Some((auction, bids))
     }
@@ -69,71 +58,31 @@ impl MemoryStore {
         page_of(
             &s.presales,
             page,
-            |p| {
-                f.status.is_none_or(|st| p.status == st)
-                    && f.seller.is_none_or(|u| p.seller_id == u)
-            },
+            |p| f.status.is_none_or(|st| p.status == st) && f.seller.is_none_or(|u| p.seller_id == u),
             |p| p.id.0,
         )
     }
 
     pub(crate) fn withdrawals_page(&self, user: UserId, page: PageRequest) -> Page<Withdrawal> {
-        page_of(
-            &self.snapshot().withdrawals,
-            page,
-            |w| w.user_id == user,
-            |w| w.id.0,
-        )
+        page_of(&self.snapshot().withdrawals, page, |w| w.user_id == user, |w| w.id.0)
     }
 }
 
-fn due<T, I>(
-    map: &OrdMap<Uuid, T>,
-    limit: u32,
-    is_due: impl Fn(&T) -> bool,
-    id: impl Fn(Uuid) -> I,
-) -> Vec<I> {
-    map.iter()
-        .filter(|(_, v)| is_due(v))
-        .take(limit as usize)
-        .map(|(k, _)| id(*k))
-        .collect()
+fn due<T, I>(map: &OrdMap<Uuid, T>, limit: u32, is_due: impl Fn(&T) -> bool, id: impl Fn(Uuid) -> I) -> Vec<I> {
+    map.iter().filter(|(_, v)| is_due(v)).take(limit as usize).map(|(k, _)| id(*k)).collect()
 }
 
 #[async_trait]
 impl DueWork for MemoryStore {
     async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError> {
-        Ok(due(
-            &self.snapshot().offers,
-            limit,
-            |o| o.status == OfferStatus::Open && o.expires_at <= now,
-            OfferId,
-        ))
+        Ok(due(&self.snapshot().offers, limit, |o| o.status == OfferStatus::Open && o.expires_at <= now, OfferId))
     }
 
-    async fn due_auctions(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<AuctionId>, RepoError> {
-        Ok(due(
-            &self.snapshot().auctions,
-            limit,
-            |a| a.is_due(now),
-            AuctionId,
-        ))
+    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError> {
+        Ok(due(&self.snapshot().auctions, limit, |a| a.is_due(now), AuctionId))
     }
 
-    async fn due_presales(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PresaleId>, RepoError> {
-        Ok(due(
-            &self.snapshot().presales,
-            limit,
-            |p| p.is_overdue(now),
-            PresaleId,
-        ))
+    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError> {
+        Ok(due(&self.snapshot().presales, limit, |p| p.is_overdue(now), PresaleId))
     }
 }

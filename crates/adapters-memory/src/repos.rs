@@ -17,22 +17,11 @@ impl AccountRepo for MemoryUow {
         let mut ids: Vec<_> = ids.to_vec();
         ids.sort();
         ids.dedup();
-        Ok(ids
-            .iter()
-            .filter_map(|id| self.state.users.get(&id.0).cloned())
-            .collect())
+        Ok(ids.iter().filter_map(|id| self.state.users.get(&id.0).cloned()).collect())
     }
 
-    async fn ensure_locked(
-        &mut self,
-        id: UserId,
-        username: Option<String>,
-    ) -> Result<User, RepoError> {
-        let user = self
-            .state
-            .users
-            .entry(id.0)
-            .or_insert_with(|| User::new(id, None));
+    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
+        let user = self.state.users.entry(id.0).or_insert_with(|| User::new(id, None));
         if username.is_some() {
             user.username = username;
         }
@@ -92,11 +81,7 @@ impl OfferRepo for MemoryUow {
         Ok(self.state.offers.get(&id.0).cloned())
     }
 
-    async fn lock_open_by(
-        &mut self,
-        nft: NftId,
-        offerer: UserId,
-    ) -> Result<Option<Offer>, RepoError> {
+    async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError> {
         Ok(self
             .state
             .offers
@@ -106,22 +91,11 @@ impl OfferRepo for MemoryUow {
     }
 
     async fn lock_open_for_nft(&mut self, nft: NftId) -> Result<Vec<Offer>, RepoError> {
-        Ok(self
-            .state
-            .offers
-            .values()
-            .filter(|o| o.nft_id == nft && o.status == OfferStatus::Open)
-            .cloned()
-            .collect())
+        Ok(self.state.offers.values().filter(|o| o.nft_id == nft && o.status == OfferStatus::Open).cloned().collect())
     }
 
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError> {
-        if offer.status == OfferStatus::Open
-            && self
-                .lock_open_by(offer.nft_id, offer.offerer_id)
-                .await?
-                .is_some()
-        {
+        if offer.status == OfferStatus::Open && self.lock_open_by(offer.nft_id, offer.offerer_id).await?.is_some() {
             return Err(RepoError::Duplicate("offers_one_open_per_user_nft".into()));
         }
         self.state.offers.insert(offer.id.0, offer.clone());
@@ -131,12 +105,7 @@ impl OfferRepo for MemoryUow {
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError> {
         match self.state.offers.get_mut(&offer.id.0) {
             Some(row) => *row = offer.clone(),
-            None => {
-                return Err(RepoError::Other(format!(
-                    "offer {} does not exist",
-                    offer.id
-                )))
-            }
+            None => return Err(RepoError::Other(format!("offer {} does not exist", offer.id))),
         }
         Ok(())
     }
@@ -173,9 +142,7 @@ impl DepositRepo for MemoryUow {
         if self.state.deposits.contains_key(&deposit.tx_hash) {
             return Err(RepoError::Duplicate("deposits_tx_hash_key".into()));
         }
-        self.state
-            .deposits
-            .insert(deposit.tx_hash.clone(), deposit.clone());
+        self.state.deposits.insert(deposit.tx_hash.clone(), deposit.clone());
         Ok(())
     }
 }
@@ -186,9 +153,7 @@ impl ClientRepo for MemoryUow {
         if self.state.client_emails.contains(client.email.as_str()) {
             return Err(RepoError::Duplicate("clients_email_key".into()));
         }
-        self.state
-            .client_emails
-            .insert(client.email.as_str().to_string());
+        self.state.client_emails.insert(client.email.as_str().to_string());
         self.state.clients.insert(client.id.0, client.clone());
         Ok(())
     }
@@ -210,14 +175,10 @@ impl ManagerRepo for MemoryUow {
 impl ManagerBindRepo for MemoryUow {
     async fn insert(&mut self, bind: &ManagerBind) -> Result<(), RepoError> {
         if !self.state.clients.contains_key(&bind.client_id.0) {
-            return Err(RepoError::MissingReference(
-                "manager_binds_client_id_fkey".into(),
-            ));
+            return Err(RepoError::MissingReference("manager_binds_client_id_fkey".into()));
         }
         if !self.state.managers.contains_key(&bind.manager_id.0) {
-            return Err(RepoError::MissingReference(
-                "manager_binds_manager_id_fkey".into(),
-            ));
+            return Err(RepoError::MissingReference("manager_binds_manager_id_fkey".into()));
         }
         let key = (bind.client_id.0, bind.manager_id.0);
         if self.state.binds.contains_key(&key) {

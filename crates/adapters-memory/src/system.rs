@@ -36,9 +36,7 @@ pub struct ManualClock {
 
 impl ManualClock {
     pub fn new(start: DateTime<Utc>) -> Self {
-        Self {
-            now: std::sync::Mutex::new(start.trunc_subsecs(6)),
-        }
+        Self { now: std::sync::Mutex::new(start.trunc_subsecs(6)) }
     }
 
     pub fn advance(&self, by: chrono::Duration) {

@@ -12,22 +12,17 @@ pub fn map_err(e: sqlx::Error) -> RepoError {
                 Some("23505") => RepoError::Duplicate(constraint),
                 Some("23503") => RepoError::MissingReference(constraint),
                 Some("23514") => RepoError::Constraint(constraint),
-                Some("40001") | Some("40P01") | Some("55P03") => {
-                    RepoError::Transient(db.message().to_string())
-                }
+                Some("40001") | Some("40P01") | Some("55P03") => RepoError::Transient(db.message().to_string()),
                 Some(code) if code.starts_with("08") || code.starts_with("57P") => {
                     RepoError::Unavailable(db.message().to_string())
                 }
                 _ => RepoError::Other(e.to_string()),
             }
         }
-        sqlx::Error::PoolTimedOut
-        | sqlx::Error::PoolClosed
-        | sqlx::Error::Io(_)
-        | sqlx::Error::Tls(_) => RepoError::Unavailable(e.to_string()),
-        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => {
             RepoError::Unavailable(e.to_string())
         }
+        sqlx::Error::Protocol(_) | sqlx::Error::WorkerCrashed => RepoError::Unavailable(e.to_string()),
         _ => RepoError::Other(e.to_string()),
     }
 }

@@ -47,18 +47,11 @@ impl Default for PgSettings {
 
 /// Connects a pool whose sessions carry lock and statement timeouts.
 pub async fn connect(url: &str, settings: &PgSettings) -> Result<PgPool, RepoError> {
-    let options: PgConnectOptions = url
-        .parse()
-        .map_err(|e| RepoError::Unavailable(format!("bad DATABASE_URL: {e}")))?;
+    let options: PgConnectOptions =
+        url.parse().map_err(|e| RepoError::Unavailable(format!("bad DATABASE_URL: {e}")))?;
     let options = options.options([
-        (
-            "lock_timeout",
-            format!("{}ms", settings.lock_timeout.as_millis()),
-        ),
-        (
-            "statement_timeout",
-            format!("{}ms", settings.statement_timeout.as_millis()),
-        ),
+        ("lock_timeout", format!("{}ms", settings.lock_timeout.as_millis())),
+        ("statement_timeout", format!("{}ms", settings.statement_timeout.as_millis())),
         ("idle_in_transaction_session_timeout", "60000ms".to_string()),
     ]);
     PgPoolOptions::new()
@@ -71,10 +64,7 @@ pub async fn connect(url: &str, settings: &PgSettings) -> Result<PgPool, RepoErr
 
 /// Applies pending migrations (safe to run from several processes: sqlx takes an advisory lock).
 pub async fn migrate(pool: &PgPool) -> Result<(), RepoError> {
-    MIGRATOR
-        .run(pool)
-        .await
-        .map_err(|e| RepoError::Other(format!("migration failed: {e}")))
+    MIGRATOR.run(pool).await.map_err(|e| RepoError::Other(format!("migration failed: {e}")))
 }
 
 /// The store: a pool. Begins Units of Work and serves reads.

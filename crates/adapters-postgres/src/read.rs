@@ -29,10 +29,7 @@ impl ReadModel for PgStore {
         .map_err(map_err)?;
         match row {
             Some(r) => rows::user(&r),
-            None => self
-                .user(id)
-                .await?
-                .ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
+            None => self.user(id).await?.ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
         }
     }
 
@@ -45,11 +42,7 @@ impl ReadModel for PgStore {
         row.as_ref().map(rows::user).transpose()
     }
 
-    async fn ledger(
-        &self,
-        user: UserId,
-        page: PageRequest,
-    ) -> Result<Page<LedgerEntry>, RepoError> {
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
         let found = sqlx::query(
             "SELECT id, operation_id, operation, user_id, account, amount, reference, created_at FROM ledger_entries \
              WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
@@ -60,10 +53,7 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found
-            .iter()
-            .map(rows::ledger_entry)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = found.iter().map(rows::ledger_entry).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |e| e.id.0))
     }
 
@@ -97,11 +87,12 @@ impl ReadModel for PgStore {
     }
 
     async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError> {
-        let Some(row) = sqlx::query("SELECT id, fio, age, description, mobile, email, created_at FROM clients WHERE id = $1")
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_err)?
+        let Some(row) =
+            sqlx::query("SELECT id, fio, age, description, mobile, email, created_at FROM clients WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(self.pool())
+                .await
+                .map_err(map_err)?
         else {
             return Ok(None);
         };
@@ -116,17 +107,12 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let managers = found
-            .iter()
-            .map(|r| Ok((rows::bind(r)?, rows::manager(r)?)))
-            .collect::<Result<_, RepoError>>()?;
+        let managers =
+            found.iter().map(|r| Ok((rows::bind(r)?, rows::manager(r)?))).collect::<Result<_, RepoError>>()?;
         Ok(Some(ClientView { client, managers }))
     }
 
-    async fn manager_clients(
-        &self,
-        id: ManagerId,
-    ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
+    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError> {
         let exists = sqlx::query("SELECT 1 FROM managers WHERE id = $1")
             .bind(id.0)
             .fetch_optional(self.pool())
@@ -145,18 +131,11 @@ impl ReadModel for PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let clients = found
-            .iter()
-            .map(|r| Ok((rows::bind(r)?, rows::client(r)?)))
-            .collect::<Result<_, RepoError>>()?;
+        let clients = found.iter().map(|r| Ok((rows::bind(r)?, rows::client(r)?))).collect::<Result<_, RepoError>>()?;
         Ok(Some(clients))
     }
 
-    async fn auctions(
-        &self,
-        filter: &AuctionFilter,
-        page: PageRequest,
-    ) -> Result<Page<Auction>, RepoError> {
+    async fn auctions(&self, filter: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError> {
         self.auctions_page(filter, page).await
     }
 
@@ -164,11 +143,7 @@ impl ReadModel for PgStore {
         self.auction_with_bids(id).await
     }
 
-    async fn offers(
-        &self,
-        filter: &OfferFilter,
-        page: PageRequest,
-    ) -> Result<Page<Offer>, RepoError> {
+    async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError> {
         self.offers_page(filter, page).await
     }
 
@@ -176,11 +151,7 @@ impl ReadModel for PgStore {
         self.offer_by_id(id).await
     }
 
-    async fn presales(
-        &self,
-        filter: &PresaleFilter,
-        page: PageRequest,
-    ) -> Result<Page<Presale>, RepoError> {
+    async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError> {
         self.presales_page(filter, page).await
     }
 
@@ -188,11 +159,7 @@ impl ReadModel for PgStore {
         self.presale_by_id(id).await
     }
 
-    async fn withdrawals(
-        &self,
-        user: UserId,
-        page: PageRequest,
-    ) -> Result<Page<Withdrawal>, RepoError> {
+    async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError> {
         self.withdrawals_page(user, page).await
     }
 
@@ -245,14 +212,15 @@ impl ReadModel for PgStore {
                 obligations: obligations.get(&id).copied().unwrap_or_default(),
             });
         }
-        facts.unbalanced_operations =
-            sqlx::query("SELECT operation_id, SUM(amount) AS s FROM ledger_entries GROUP BY operation_id HAVING SUM(amount) <> 0")
-                .fetch_all(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .iter()
-                .map(|r| (OperationId(r.get::<Uuid, _>("operation_id")), r.get::<Decimal, _>("s")))
-                .collect();
+        facts.unbalanced_operations = sqlx::query(
+            "SELECT operation_id, SUM(amount) AS s FROM ledger_entries GROUP BY operation_id HAVING SUM(amount) <> 0",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| (OperationId(r.get::<Uuid, _>("operation_id")), r.get::<Decimal, _>("s")))
+        .collect();
         let totals = sqlx::query(
             "SELECT (SELECT COALESCE(SUM(amount), 0) FROM deposits) AS deposits, \
                     COALESCE(SUM(amount) FILTER (WHERE account = 'fees'), 0) AS fees, \
@@ -281,24 +249,20 @@ impl ReadModel for PgStore {
                 .iter()
                 .map(|r| NftId(r.get::<Uuid, _>("nft_id")))
                 .collect();
-        facts.orphan_nfts = sqlx::query(
-            "SELECT n.id FROM nfts n LEFT JOIN users u ON u.id = n.owner_id WHERE u.id IS NULL",
-        )
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?
-        .iter()
-        .map(|r| NftId(r.get::<Uuid, _>("id")))
-        .collect();
+        facts.orphan_nfts =
+            sqlx::query("SELECT n.id FROM nfts n LEFT JOIN users u ON u.id = n.owner_id WHERE u.id IS NULL")
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(map_err)?
+                .iter()
+                .map(|r| NftId(r.get::<Uuid, _>("id")))
+                .collect();
         tx.commit().await.map_err(map_err)?;
         Ok(facts)
     }
 
     async fn ping(&self) -> Result<(), RepoError> {
-        sqlx::query("SELECT 1")
-            .execute(self.pool())
-            .await
-            .map_err(map_err)?;
+        sqlx::query("SELECT 1").execute(self.pool()).await.map_err(map_err)?;
         Ok(())
     }
 }

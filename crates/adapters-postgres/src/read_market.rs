@@ -13,11 +13,7 @@ use crate::rows::{self, AUCTION_COLUMNS, OFFER_COLUMNS, PRESALE_COLUMNS, WITHDRA
 use crate::PgStore;
 
 impl PgStore {
-    pub(crate) async fn auctions_page(
-        &self,
-        f: &AuctionFilter,
-        page: PageRequest,
-    ) -> Result<Page<Auction>, RepoError> {
+    pub(crate) async fn auctions_page(&self, f: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError> {
         let found = sqlx::query(&format!(
             "SELECT {AUCTION_COLUMNS} FROM auctions WHERE ($1::uuid IS NULL OR id < $1) \
              AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR nft_id = $3) ORDER BY id DESC LIMIT $4"
@@ -29,24 +25,16 @@ impl PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found
-            .iter()
-            .map(rows::auction)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = found.iter().map(rows::auction).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |a| a.id.0))
     }
 
-    pub(crate) async fn auction_with_bids(
-        &self,
-        id: AuctionId,
-    ) -> Result<Option<(Auction, Vec<Bid>)>, RepoError> {
-        let Some(row) = sqlx::query(&format!(
-            "SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(map_err)?
+    pub(crate) async fn auction_with_bids(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError> {
+        let Some(row) = sqlx::query(&format!("SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?
         else {
             return Ok(None);
         };
@@ -55,26 +43,15 @@ impl PgStore {
             .fetch_all(self.pool())
             .await
             .map_err(map_err)?;
-        Ok(Some((
-            rows::auction(&row)?,
-            bids.iter().map(rows::bid).collect::<Result<_, _>>()?,
-        )))
+        Ok(Some((rows::auction(&row)?, bids.iter().map(rows::bid).collect::<Result<_, _>>()?)))
     }
 
-    pub(crate) async fn offers_page(
-        &self,
-        f: &OfferFilter,
-        page: PageRequest,
-    ) -> Result<Page<Offer>, RepoError> {
+    pub(crate) async fn offers_page(&self, f: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError> {
         let (nft, user) = match f {
             OfferFilter::Nft(n) => (Some(n.0), None),
             OfferFilter::Involving(u) => (None, Some(u.0)),
         };
-        let cols = OFFER_COLUMNS
-            .split(", ")
-            .map(|c| format!("o.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let cols = OFFER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
         let found = sqlx::query(&format!(
             "SELECT {cols} FROM offers o JOIN nfts n ON n.id = o.nft_id WHERE ($1::uuid IS NULL OR o.id < $1) \
              AND ($2::uuid IS NULL OR o.nft_id = $2) \
@@ -87,10 +64,7 @@ impl PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found
-            .iter()
-            .map(rows::offer)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = found.iter().map(rows::offer).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |o| o.id.0))
     }
 
@@ -103,11 +77,7 @@ impl PgStore {
         row.as_ref().map(rows::offer).transpose()
     }
 
-    pub(crate) async fn presales_page(
-        &self,
-        f: &PresaleFilter,
-        page: PageRequest,
-    ) -> Result<Page<Presale>, RepoError> {
+    pub(crate) async fn presales_page(&self, f: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError> {
         let found = sqlx::query(&format!(
             "SELECT {PRESALE_COLUMNS} FROM presales WHERE ($1::uuid IS NULL OR id < $1) \
              AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR seller_id = $3) ORDER BY id DESC LIMIT $4"
@@ -119,21 +89,16 @@ impl PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found
-            .iter()
-            .map(rows::presale)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = found.iter().map(rows::presale).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |p| p.id.0))
     }
 
     pub(crate) async fn presale_by_id(&self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::presale).transpose()
     }
 
@@ -151,33 +116,20 @@ impl PgStore {
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        let items = found
-            .iter()
-            .map(rows::withdrawal)
-            .collect::<Result<Vec<_>, _>>()?;
+        let items = found.iter().map(rows::withdrawal).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::from_overfetch(items, page.limit, |w| w.id.0))
     }
 
-    pub(crate) async fn withdrawal_by_id(
-        &self,
-        id: WithdrawalId,
-    ) -> Result<Option<Withdrawal>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"
-        ))
-        .bind(id.0)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(map_err)?;
+    pub(crate) async fn withdrawal_by_id(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
+        let row = sqlx::query(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::withdrawal).transpose()
     }
 
-    async fn due_ids(
-        &self,
-        sql: &str,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<Uuid>, RepoError> {
+    async fn due_ids(&self, sql: &str, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>, RepoError> {
         Ok(sqlx::query(sql)
             .bind(now)
             .bind(i64::from(limit))
@@ -194,39 +146,16 @@ impl PgStore {
 impl DueWork for PgStore {
     async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError> {
         let sql = "SELECT id FROM offers WHERE status = 'open' AND expires_at <= $1 ORDER BY expires_at LIMIT $2";
-        Ok(self
-            .due_ids(sql, now, limit)
-            .await?
-            .into_iter()
-            .map(OfferId)
-            .collect())
+        Ok(self.due_ids(sql, now, limit).await?.into_iter().map(OfferId).collect())
     }
 
-    async fn due_auctions(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<AuctionId>, RepoError> {
+    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError> {
         let sql = "SELECT id FROM auctions WHERE status = 'active' AND ends_at <= $1 ORDER BY ends_at LIMIT $2";
-        Ok(self
-            .due_ids(sql, now, limit)
-            .await?
-            .into_iter()
-            .map(AuctionId)
-            .collect())
+        Ok(self.due_ids(sql, now, limit).await?.into_iter().map(AuctionId).collect())
     }
 
-    async fn due_presales(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PresaleId>, RepoError> {
+    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError> {
         let sql = "SELECT id FROM presales WHERE status IN ('open', 'sold') AND deliver_by <= $1 ORDER BY deliver_by LIMIT $2";
-        Ok(self
-            .due_ids(sql, now, limit)
-            .await?
-            .into_iter()
-            .map(PresaleId)
-            .collect())
+        Ok(self.due_ids(sql, now, limit).await?.into_iter().map(PresaleId).collect())
     }
 }

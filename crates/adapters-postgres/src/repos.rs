@@ -25,19 +25,16 @@ impl AccountRepo for PgUow {
     async fn lock(&mut self, ids: &[UserId]) -> Result<Vec<User>, RepoError> {
         let ids: Vec<i64> = ids.iter().map(|u| u.0).collect();
         // ORDER BY under FOR UPDATE locks the rows in id order: the global order.
-        let found = sqlx::query("SELECT id, username, available, held FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
-            .bind(&ids)
-            .fetch_all(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let found =
+            sqlx::query("SELECT id, username, available, held FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&ids)
+                .fetch_all(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         found.iter().map(rows::user).collect()
     }
 
-    async fn ensure_locked(
-        &mut self,
-        id: UserId,
-        username: Option<String>,
-    ) -> Result<User, RepoError> {
+    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
         let row = sqlx::query(
             "INSERT INTO users (id, username) VALUES ($1, $2) \
              ON CONFLICT (id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username) \
@@ -78,13 +75,11 @@ impl NftRepo for PgUow {
     }
 
     async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::nft).transpose()
     }
 
@@ -108,15 +103,14 @@ impl NftRepo for PgUow {
     }
 
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
-        let done =
-            sqlx::query("UPDATE nfts SET owner_id = $2, price = $3, status = $4 WHERE id = $1")
-                .bind(nft.id.0)
-                .bind(nft.owner_id.0)
-                .bind(nft.price.map(|p| p.as_decimal()))
-                .bind(nft.status.as_str())
-                .execute(&mut *self.tx)
-                .await
-                .map_err(map_err)?;
+        let done = sqlx::query("UPDATE nfts SET owner_id = $2, price = $3, status = $4 WHERE id = $1")
+            .bind(nft.id.0)
+            .bind(nft.owner_id.0)
+            .bind(nft.price.map(|p| p.as_decimal()))
+            .bind(nft.status.as_str())
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         if done.rows_affected() != 1 {
             return Err(RepoError::Other(format!("NFT {} does not exist", nft.id)));
         }
@@ -136,21 +130,15 @@ impl OfferRepo for PgUow {
     }
 
     async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1 FOR UPDATE"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::offer).transpose()
     }
 
-    async fn lock_open_by(
-        &mut self,
-        nft: NftId,
-        offerer: UserId,
-    ) -> Result<Option<Offer>, RepoError> {
+    async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError> {
         let row = sqlx::query(&format!(
             "SELECT {OFFER_COLUMNS} FROM offers WHERE nft_id = $1 AND offerer_id = $2 AND status = 'open' FOR UPDATE"
         ))
@@ -256,13 +244,11 @@ impl OutboxRepo for PgUow {
 #[async_trait]
 impl DepositRepo for PgUow {
     async fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError> {
-        let row = sqlx::query(
-            "SELECT id, user_id, amount, tx_hash, created_at FROM deposits WHERE tx_hash = $1",
-        )
-        .bind(tx_hash)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query("SELECT id, user_id, amount, tx_hash, created_at FROM deposits WHERE tx_hash = $1")
+            .bind(tx_hash)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::deposit).transpose()
     }
 
@@ -303,24 +289,27 @@ impl ClientRepo for PgUow {
 #[async_trait]
 impl ManagerRepo for PgUow {
     async fn get_for_share(&mut self, id: ManagerId) -> Result<Option<Manager>, RepoError> {
-        let row = sqlx::query("SELECT id, name, telegram_username, active, created_at FROM managers WHERE id = $1 FOR SHARE")
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        let row =
+            sqlx::query("SELECT id, name, telegram_username, active, created_at FROM managers WHERE id = $1 FOR SHARE")
+                .bind(id.0)
+                .fetch_optional(&mut *self.tx)
+                .await
+                .map_err(map_err)?;
         row.as_ref().map(rows::manager).transpose()
     }
 
     async fn insert(&mut self, m: &Manager) -> Result<(), RepoError> {
-        sqlx::query("INSERT INTO managers (id, name, telegram_username, active, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(m.id.0)
-            .bind(&m.name)
-            .bind(&m.telegram_username)
-            .bind(m.active)
-            .bind(m.created_at)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO managers (id, name, telegram_username, active, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(m.id.0)
+        .bind(&m.name)
+        .bind(&m.telegram_username)
+        .bind(m.active)
+        .bind(m.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 }

@@ -15,13 +15,11 @@ fn opt(m: Option<Money>) -> Option<rust_decimal::Decimal> {
 #[async_trait]
 impl AuctionRepo for PgUow {
     async fn lock(&mut self, id: AuctionId) -> Result<Option<Auction>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1 FOR UPDATE"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::auction).transpose()
     }
 
@@ -80,46 +78,48 @@ impl AuctionRepo for PgUow {
 #[async_trait]
 impl PresaleRepo for PgUow {
     async fn lock(&mut self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1 FOR UPDATE"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::presale).transpose()
     }
 
     async fn insert(&mut self, p: &Presale) -> Result<(), RepoError> {
-        sqlx::query(&format!("INSERT INTO presales ({PRESALE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
-            .bind(p.id.0)
-            .bind(p.seller_id.0)
-            .bind(&p.title)
-            .bind(&p.collection)
-            .bind(p.price.as_decimal())
-            .bind(p.collateral.as_decimal())
-            .bind(p.deliver_by)
-            .bind(p.buyer_id.map(|u| u.0))
-            .bind(p.status.as_str())
-            .bind(p.nft_id.map(|n| n.0))
-            .bind(p.created_at)
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(&format!(
+            "INSERT INTO presales ({PRESALE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
+        ))
+        .bind(p.id.0)
+        .bind(p.seller_id.0)
+        .bind(&p.title)
+        .bind(&p.collection)
+        .bind(p.price.as_decimal())
+        .bind(p.collateral.as_decimal())
+        .bind(p.deliver_by)
+        .bind(p.buyer_id.map(|u| u.0))
+        .bind(p.status.as_str())
+        .bind(p.nft_id.map(|n| n.0))
+        .bind(p.created_at)
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 
     async fn update(&mut self, p: &Presale) -> Result<(), RepoError> {
-        sqlx::query("UPDATE presales SET price = $2, collateral = $3, buyer_id = $4, status = $5, nft_id = $6 WHERE id = $1")
-            .bind(p.id.0)
-            .bind(p.price.as_decimal())
-            .bind(p.collateral.as_decimal())
-            .bind(p.buyer_id.map(|u| u.0))
-            .bind(p.status.as_str())
-            .bind(p.nft_id.map(|n| n.0))
-            .execute(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE presales SET price = $2, collateral = $3, buyer_id = $4, status = $5, nft_id = $6 WHERE id = $1",
+        )
+        .bind(p.id.0)
+        .bind(p.price.as_decimal())
+        .bind(p.collateral.as_decimal())
+        .bind(p.buyer_id.map(|u| u.0))
+        .bind(p.status.as_str())
+        .bind(p.nft_id.map(|n| n.0))
+        .execute(&mut *self.tx)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 }
@@ -127,30 +127,26 @@ impl PresaleRepo for PgUow {
 #[async_trait]
 impl WithdrawalRepo for PgUow {
     async fn lock(&mut self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
-        let row = sqlx::query(&format!(
-            "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1 FOR UPDATE"
-        ))
-        .bind(id.0)
-        .fetch_optional(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        let row = sqlx::query(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1 FOR UPDATE"))
+            .bind(id.0)
+            .fetch_optional(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(rows::withdrawal).transpose()
     }
 
     async fn insert(&mut self, w: &Withdrawal) -> Result<(), RepoError> {
-        sqlx::query(&format!(
-            "INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        ))
-        .bind(w.id.0)
-        .bind(w.user_id.0)
-        .bind(w.amount.as_decimal())
-        .bind(&w.address)
-        .bind(w.status.as_str())
-        .bind(&w.tx_hash)
-        .bind(w.created_at)
-        .execute(&mut *self.tx)
-        .await
-        .map_err(map_err)?;
+        sqlx::query(&format!("INSERT INTO withdrawals ({WITHDRAWAL_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)"))
+            .bind(w.id.0)
+            .bind(w.user_id.0)
+            .bind(w.amount.as_decimal())
+            .bind(&w.address)
+            .bind(w.status.as_str())
+            .bind(&w.tx_hash)
+            .bind(w.created_at)
+            .execute(&mut *self.tx)
+            .await
+            .map_err(map_err)?;
         Ok(())
     }
 

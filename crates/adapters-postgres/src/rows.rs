@@ -159,7 +159,8 @@ pub fn bid(r: &PgRow) -> Result<Bid, RepoError> {
     })
 }
 
-pub const PRESALE_COLUMNS: &str = "id, seller_id, title, collection, price, collateral, deliver_by, buyer_id, status, nft_id, created_at";
+pub const PRESALE_COLUMNS: &str =
+    "id, seller_id, title, collection, price, collateral, deliver_by, buyer_id, status, nft_id, created_at";
 
 pub fn presale(r: &PgRow) -> Result<Presale, RepoError> {
     let e = |e| bad("presale", e);
@@ -191,8 +192,7 @@ pub fn withdrawal(r: &PgRow) -> Result<Withdrawal, RepoError> {
         user_id: UserId(r.try_get("user_id").map_err(e)?),
         amount: money(r.try_get("amount").map_err(e)?)?,
         address: r.try_get("address").map_err(e)?,
-        status: WithdrawalStatus::parse(&status)
-            .ok_or_else(|| bad("withdrawal status", &status))?,
+        status: WithdrawalStatus::parse(&status).ok_or_else(|| bad("withdrawal status", &status))?,
         tx_hash: r.try_get("tx_hash").map_err(e)?,
         created_at: r.try_get("created_at").map_err(e)?,
     })

@@ -19,10 +19,7 @@ pub struct InProcessLocks {
 
 impl InProcessLocks {
     pub fn new(wait: Duration) -> Self {
-        Self {
-            slots: Arc::default(),
-            wait,
-        }
+        Self { slots: Arc::default(), wait }
     }
 }
 
@@ -36,10 +33,7 @@ impl Drop for Lease {
     fn drop(&mut self) {
         self.guard.take();
         let mut slots = self.slots.lock().expect("lock table poisoned");
-        if slots
-            .get(&self.key)
-            .is_some_and(|m| Arc::strong_count(m) == 1)
-        {
+        if slots.get(&self.key).is_some_and(|m| Arc::strong_count(m) == 1) {
             slots.remove(&self.key);
         }
     }
@@ -53,13 +47,7 @@ impl LockLease for Lease {
 #[async_trait]
 impl LockManager for InProcessLocks {
     async fn acquire(&self, key: &str) -> LockOutcome {
-        let slot = self
-            .slots
-            .lock()
-            .expect("lock table poisoned")
-            .entry(key.to_string())
-            .or_default()
-            .clone();
+        let slot = self.slots.lock().expect("lock table poisoned").entry(key.to_string()).or_default().clone();
         match tokio::time::timeout(self.wait, slot.lock_owned()).await {
             Ok(guard) => LockOutcome::Acquired(Box::new(Lease {
                 key: key.to_string(),
@@ -94,17 +82,11 @@ mod tests {
         let first = locks.acquire("k").await;
         assert!(matches!(first, LockOutcome::Acquired(_)));
         assert!(matches!(locks.acquire("k").await, LockOutcome::TimedOut));
-        assert!(matches!(
-            locks.acquire("other").await,
-            LockOutcome::Acquired(_)
-        ));
+        assert!(matches!(locks.acquire("other").await, LockOutcome::Acquired(_)));
         if let LockOutcome::Acquired(l) = first {
             l.release().await;
         }
         assert!(matches!(locks.acquire("k").await, LockOutcome::Acquired(_)));
-        assert!(
-            locks.slots.lock().unwrap().is_empty(),
-            "released slots are forgotten"
-        );
+        assert!(locks.slots.lock().unwrap().is_empty(), "released slots are forgotten");
     }
 }

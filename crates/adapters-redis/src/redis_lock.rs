@@ -14,7 +14,8 @@ use deadpool_redis::redis::{cmd, Script};
 use deadpool_redis::{Config, Pool, Runtime};
 use domain::ports::{LockLease, LockManager, LockOutcome};
 
-const RELEASE: &str = r#"if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end"#;
+const RELEASE: &str =
+    r#"if redis.call("get", KEYS[1]) == ARGV[1] then return redis.call("del", KEYS[1]) else return 0 end"#;
 
 #[derive(Clone, Debug)]
 pub struct RedisLockSettings {
@@ -53,10 +54,7 @@ impl Breaker {
     fn trip(&self, why: &str) {
         *self.open_until.lock().expect("breaker poisoned") = Some(Instant::now() + self.cooldown);
         if !self.degraded.swap(true, Ordering::SeqCst) {
-            tracing::warn!(
-                error = why,
-                "redis unreachable: serving on database locks alone (degraded)"
-            );
+            tracing::warn!(error = why, "redis unreachable: serving on database locks alone (degraded)");
         }
         metrics::gauge!("redis_degraded").set(1.0);
         metrics::counter!("redis_failures_total").increment(1);
@@ -87,23 +85,11 @@ pub struct RedisLocks {
 impl RedisLocks {
     /// Builds the pool; connects lazily (an unreachable Redis only degrades the service).
     pub fn new(url: &str, settings: RedisLockSettings) -> Result<Self, String> {
-        let pool = Config::from_url(url)
-            .create_pool(Some(Runtime::Tokio1))
-            .map_err(|e| e.to_string())?;
+        let pool = Config::from_url(url).create_pool(Some(Runtime::Tokio1)).map_err(|e| e.to_string())?;
         metrics::gauge!("redis_degraded").set(0.0);
-        let breaker = Breaker {
-            open_until: Mutex::new(None),
-            degraded: AtomicBool::new(false),
-            cooldown: settings.cooldown,
-        };
-        Ok(Self {
-            inner: Arc::new(Inner {
-                pool,
-                settings,
-                breaker,
-                release: Script::new(RELEASE),
-            }),
-        })
+        let breaker =
+            Breaker { open_until: Mutex::new(None), degraded: AtomicBool::new(false), cooldown: settings.cooldown };
+        Ok(Self { inner: Arc::new(Inner { pool, settings, breaker, release: Script::new(RELEASE) }) })
     }
 
     /// Whether the breaker currently routes around Redis.
@@ -135,13 +121,7 @@ impl RedisLocks {
 async fn release(inner: Arc<Inner>, key: String, token: String) {
     let call = async {
         let mut conn = inner.pool.get().await.map_err(|e| e.to_string())?;
-        inner
-            .release
-            .key(&key)
-            .arg(&token)
-            .invoke_async::<i64>(&mut conn)
-            .await
-            .map_err(|e| e.to_string())
+        inner.release.key(&key).arg(&token).invoke_async::<i64>(&mut conn).await.map_err(|e| e.to_string())
     };
     match tokio::time::timeout(inner.settings.command_timeout, call).await {
         Ok(Ok(_)) => {}
@@ -161,12 +141,7 @@ struct RedisLease {
 impl LockLease for RedisLease {
     async fn release(mut self: Box<Self>) {
         self.released = true;
-        release(
-            self.inner.clone(),
-            std::mem::take(&mut self.key),
-            std::mem::take(&mut self.token),
-        )
-        .await;
+        release(self.inner.clone(), std::mem::take(&mut self.key), std::mem::take(&mut self.token)).await;
     }
 }
 
@@ -176,11 +151,7 @@ impl Drop for RedisLease {
     fn drop(&mut self) {
         if !self.released {
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
-                rt.spawn(release(
-                    self.inner.clone(),
-                    std::mem::take(&mut self.key),
-                    std::mem::take(&mut self.token),
-                ));
+                rt.spawn(release(self.inner.clone(), std::mem::take(&mut self.key), std::mem::take(&mut self.token)));
             }
         }
     }
@@ -201,8 +172,7 @@ impl LockManager for RedisLocks {
             match self.try_set(&key, &token).await {
                 Ok(true) => {
                     inner.breaker.success();
-                    metrics::histogram!("lock_wait_seconds")
-                        .record(started.elapsed().as_secs_f64());
+                    metrics::histogram!("lock_wait_seconds").record(started.elapsed().as_secs_f64());
                     return LockOutcome::Acquired(Box::new(RedisLease {
                         inner: inner.clone(),
                         key,
@@ -241,10 +211,7 @@ impl HealthCheck for RedisLocks {
         let inner = &self.inner;
         let ping = async {
             let mut conn = inner.pool.get().await.map_err(|e| e.to_string())?;
-            cmd("PING")
-                .query_async::<String>(&mut conn)
-                .await
-                .map_err(|e| e.to_string())
+            cmd("PING").query_async::<String>(&mut conn).await.map_err(|e| e.to_string())
         };
         match tokio::time::timeout(inner.settings.command_timeout, ping).await {
             Ok(Ok(_)) => {

@@ -18,47 +18,27 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
     let mut total_balances = Decimal::ZERO;
     for u in &facts.users {
         total_balances += u.available + u.held;
-        if u.available.is_sign_negative() && !u.available.is_zero()
-            || u.held.is_sign_negative() && !u.held.is_zero()
-        {
-            push(
-                "non_negative_balance",
-                format!("user {}: available {}, held {}", u.id, u.available, u.held),
-            );
+        if u.available.is_sign_negative() && !u.available.is_zero() || u.held.is_sign_negative() && !u.held.is_zero() {
+            push("non_negative_balance", format!("user {}: available {}, held {}", u.id, u.available, u.held));
         }
         if u.available != u.ledger_available {
             push(
                 "balance_equals_ledger",
-                format!(
-                    "user {}: available {} but ledger says {}",
-                    u.id, u.available, u.ledger_available
-                ),
+                format!("user {}: available {} but ledger says {}", u.id, u.available, u.ledger_available),
             );
         }
         if u.held != u.ledger_held {
-            push(
-                "balance_equals_ledger",
-                format!(
-                    "user {}: held {} but ledger says {}",
-                    u.id, u.held, u.ledger_held
-                ),
-            );
+            push("balance_equals_ledger", format!("user {}: held {} but ledger says {}", u.id, u.held, u.ledger_held));
         }
         if u.held != u.obligations {
             push(
                 "held_equals_obligations",
-                format!(
-                    "user {}: held {} but open obligations are {}",
-                    u.id, u.held, u.obligations
-                ),
+                format!("user {}: held {} but open obligations are {}", u.id, u.held, u.obligations),
             );
         }
     }
     for (op, sum) in &facts.unbalanced_operations {
-        push(
-            "balanced_operations",
-            format!("operation {op} sums to {sum}"),
-        );
+        push("balanced_operations", format!("operation {op} sums to {sum}"));
     }
     let inside = total_balances + facts.fees + facts.pending_payouts;
     let expected = facts.total_deposits - facts.total_sent_payouts;
@@ -71,23 +51,14 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
     if facts.pending_withdrawals != facts.pending_payouts {
         push(
             "pending_payouts_match_withdrawals",
-            format!(
-                "pending payouts {} but pending withdrawals {}",
-                facts.pending_payouts, facts.pending_withdrawals
-            ),
+            format!("pending payouts {} but pending withdrawals {}", facts.pending_payouts, facts.pending_withdrawals),
         );
     }
     for nft in &facts.orphan_nfts {
-        push(
-            "nft_has_one_owner",
-            format!("NFT {nft} has no owning account"),
-        );
+        push("nft_has_one_owner", format!("NFT {nft} has no owning account"));
     }
     for nft in &facts.nfts_with_several_auctions {
-        push(
-            "one_active_auction",
-            format!("NFT {nft} has more than one active auction"),
-        );
+        push("one_active_auction", format!("NFT {nft} has more than one active auction"));
     }
     out
 }
@@ -142,8 +113,7 @@ mod tests {
         assert_eq!(check(&f)[0].invariant, "non_negative_balance");
 
         let mut f = clean();
-        f.unbalanced_operations
-            .push((domain::OperationId(uuid::Uuid::nil()), d("1")));
+        f.unbalanced_operations.push((domain::OperationId(uuid::Uuid::nil()), d("1")));
         assert_eq!(check(&f)[0].invariant, "balanced_operations");
 
         let mut f = clean();

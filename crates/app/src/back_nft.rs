@@ -41,7 +41,13 @@ impl BackNft {
                     offer.close(OfferStatus::Cancelled);
                     accounts.payee(offer.offerer_id)?.release(offer.price);
                     fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
-                    fx.notify(offer.offerer_id, format!("Your offer on \"{}\" was cancelled: the owner withdrew it. {} TON are available again.", nft.title, offer.price));
+                    fx.notify(
+                        offer.offerer_id,
+                        format!(
+                            "Your offer on \"{}\" was cancelled: the owner withdrew it. {} TON are available again.",
+                            nft.title, offer.price
+                        ),
+                    );
                     uow.offers().update(offer).await?;
                 }
                 nft.price = None;
@@ -50,10 +56,72 @@ impl BackNft {
                 uow.nfts().update(&nft).await?;
                 accounts.save(uow.accounts()).await?;
                 fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
+                fx.write_outbox(uow.outbox()).await?;
                 uow.commit().await?;
                 Ok(nft)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::UseCaseError;
+    use domain::ports::*;
+
+    crate::fake_uow!(FakeUow: BackNftUow, FakeFactory: BackNftUowFactory {
+        nfts: MockNftRepo => NftRepo, offers: MockOfferRepo => OfferRepo, accounts: MockAccountRepo => AccountRepo,
+        ledger: MockLedgerRepo => LedgerRepo, outbox: MockOutboxRepo => OutboxRepo,
+    });
+
+    #[tokio::test]
+    async fn back_refunds_offers_writes_the_gift_transfer_and_commits_once() {
+        let mut uow = FakeUow::default();
+        uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("5")))));
+        uow.offers.expect_lock_open_for_nft().returning(|_| Ok(vec![offer(2, "3")]));
+        uow.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
+        uow.accounts = MockAccountRepo::new();
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "3")]));
+        uow.accounts.expect_save().withf(|u| u.available == m("3") && u.held == m("0")).times(1).returning(|_| Ok(()));
+        uow.nfts
+            .expect_update()
+            .withf(|n| n.status == NftStatus::Withdrawing && n.price.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        uow.outbox
+            .expect_enqueue()
+            .withf(|m| matches!(m.payload, OutboxPayload::GiftTransfer { .. }))
+            .times(1)
+            .returning(|_| Ok(()));
+        uow.outbox
+            .expect_enqueue()
+            .withf(|m| matches!(m.payload, OutboxPayload::Notify { .. }))
+            .times(1)
+            .returning(|_| Ok(()));
+        let (f, committed) = FakeFactory::new(uow);
+        BackNft::new(f, services()).execute(UserId(1), nft(1, None).id).await.unwrap();
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn back_by_someone_else_or_of_an_nft_on_auction_commits_nothing() {
+        let mut uow = FakeUow::default();
+        uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
+        let (f, committed) = FakeFactory::new(uow);
+        let e = BackNft::new(f, services()).execute(UserId(2), nft(1, None).id).await.unwrap_err();
+        assert_eq!((e.reason(), committed.get()), ("forbidden", false));
+
+        let mut uow = FakeUow::default();
+        uow.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.status = NftStatus::OnAuction;
+            Ok(Some(n))
+        });
+        let (f, committed) = FakeFactory::new(uow);
+        let e = BackNft::new(f, services()).execute(UserId(1), nft(1, None).id).await.unwrap_err();
+        assert_eq!((e.reason(), committed.get()), ("nft_unavailable", false));
     }
 }

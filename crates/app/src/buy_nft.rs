@@ -65,11 +65,7 @@ pub struct BuyNft {
 
 impl BuyNft {
     pub fn new(uows: Arc<dyn BuyNftUowFactory>, services: Services, fees: FeeRule) -> Self {
-        Self {
-            uows,
-            services,
-            fees,
-        }
+        Self { uows, services, fees }
     }
 
     /// Moves the price from the buyer (their own open offer on the NFT is refunded first),
@@ -78,20 +74,14 @@ impl BuyNft {
     #[tracing::instrument(name = "buy_nft", skip_all, fields(buyer = %cmd.buyer, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: BuyNftCommand) -> Result<Purchase, BuyNftError> {
         let key = format!("nft:{}", cmd.nft_id);
-        self.services
-            .run_locked("buy_nft", &key, || self.attempt(&cmd))
-            .await
+        self.services.run_locked("buy_nft", &key, || self.attempt(&cmd)).await
     }
 
     async fn attempt(&self, cmd: &BuyNftCommand) -> Result<Purchase, BuyNftError> {
         let now = self.services.now();
         let mut uow = self.uows.begin().await?;
 
-        let mut nft = uow
-            .nfts()
-            .lock(cmd.nft_id)
-            .await?
-            .ok_or(BuyNftError::NotFound)?;
+        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(BuyNftError::NotFound)?;
         let price = nft.price_for(cmd.buyer, cmd.expected_price)?;
         let seller_id = nft.owner_id;
         let own_offer = uow.offers().lock_open_by(nft.id, cmd.buyer).await?;
@@ -104,17 +94,8 @@ impl BuyNft {
             offer.close(OfferStatus::Cancelled);
             buyer.release(offer.price);
             uow.offers().update(&offer).await?;
-            let refund = Posting::new(
-                self.services.new_id(),
-                Operation::OfferRelease,
-                offer.id.to_string(),
-                now,
-            )
-            .transfer(
-                (Some(buyer.id), Account::Held),
-                (Some(buyer.id), Account::Available),
-                offer.price,
-            );
+            let refund = Posting::new(self.services.new_id(), Operation::OfferRelease, offer.id.to_string(), now)
+                .transfer((Some(buyer.id), Account::Held), (Some(buyer.id), Account::Available), offer.price);
             entries.extend(refund.finish(|| self.services.new_id()));
         }
 
@@ -122,22 +103,9 @@ impl BuyNft {
         buyer.debit(price)?;
         seller.credit(proceeds);
         nft.transfer_to(buyer.id);
-        let sale = Posting::new(
-            self.services.new_id(),
-            Operation::Buy,
-            nft.id.to_string(),
-            now,
-        )
-        .transfer(
-            (Some(buyer.id), Account::Available),
-            (Some(seller.id), Account::Available),
-            proceeds,
-        )
-        .transfer(
-            (Some(buyer.id), Account::Available),
-            (None, Account::Fees),
-            fee,
-        );
+        let sale = Posting::new(self.services.new_id(), Operation::Buy, nft.id.to_string(), now)
+            .transfer((Some(buyer.id), Account::Available), (Some(seller.id), Account::Available), proceeds)
+            .transfer((Some(buyer.id), Account::Available), (None, Account::Fees), fee);
         entries.extend(sale.finish(|| self.services.new_id()));
 
         uow.accounts().save(&buyer).await?;
@@ -149,10 +117,7 @@ impl BuyNft {
                 id: self.services.new_id(),
                 payload: OutboxPayload::Notify {
                     user_id: seller.id,
-                    text: format!(
-                        "Your NFT \"{}\" was sold for {price} TON; {proceeds} TON credited.",
-                        nft.title
-                    ),
+                    text: format!("Your NFT \"{}\" was sold for {price} TON; {proceeds} TON credited.", nft.title),
                 },
                 created_at: now,
             })
@@ -163,11 +128,7 @@ impl BuyNft {
 }
 
 /// Picks the buyer and seller out of a locked pair. A buyer with no account has no funds.
-fn split_pair(
-    users: Vec<User>,
-    buyer: UserId,
-    seller: UserId,
-) -> Result<(User, User), BuyNftError> {
+fn split_pair(users: Vec<User>, buyer: UserId, seller: UserId) -> Result<(User, User), BuyNftError> {
     let mut buyer_row = None;
     let mut seller_row = None;
     for u in users {
@@ -178,8 +139,7 @@ fn split_pair(
         }
     }
     let buyer = buyer_row.ok_or(RuleViolation::InsufficientFunds)?;
-    let seller = seller_row
-        .ok_or_else(|| RepoError::Other(format!("owner {seller} of an NFT has no account")))?;
+    let seller = seller_row.ok_or_else(|| RepoError::Other(format!("owner {seller} of an NFT has no account")))?;
     Ok((buyer, seller))
 }
 
@@ -219,73 +179,38 @@ mod tests {
     }
 
     fn user(id: UserId, available: &str, held: &str) -> User {
-        User {
-            id,
-            username: None,
-            available: m(available),
-            held: m(held),
-        }
+        User { id, username: None, available: m(available), held: m(held) }
     }
 
     fn cmd(expected: Option<&str>) -> BuyNftCommand {
-        BuyNftCommand {
-            buyer: BUYER,
-            nft_id: listed_nft(None).id,
-            expected_price: expected.map(m),
-        }
+        BuyNftCommand { buyer: BUYER, nft_id: listed_nft(None).id, expected_price: expected.map(m) }
     }
 
     fn use_case(uow: FakeUow) -> (BuyNft, crate::testing::Committed) {
         let (factory, committed) = FakeFactory::new(uow);
-        (
-            BuyNft::new(factory, services(), FeeRule::new(500)),
-            committed,
-        )
+        (BuyNft::new(factory, services(), FeeRule::new(500)), committed)
     }
 
     /// A UoW where the NFT is listed at `price` and the buyer has `available`.
     fn world(price: Option<&str>, available: &str) -> FakeUow {
         let mut uow = FakeUow::default();
         let nft = listed_nft(price);
-        uow.nfts
-            .expect_lock()
-            .with(eq(nft.id))
-            .returning(move |_| Ok(Some(nft.clone())));
+        uow.nfts.expect_lock().with(eq(nft.id)).returning(move |_| Ok(Some(nft.clone())));
         uow.offers.expect_lock_open_by().returning(|_, _| Ok(None));
         let available = available.to_string();
-        uow.accounts
-            .expect_lock()
-            .returning(move |_| Ok(vec![user(SELLER, "0", "0"), user(BUYER, &available, "0")]));
+        uow.accounts.expect_lock().returning(move |_| Ok(vec![user(SELLER, "0", "0"), user(BUYER, &available, "0")]));
         uow
     }
 
     #[tokio::test]
     async fn a_successful_buy_moves_money_and_the_nft_and_commits_once() {
         let mut uow = world(Some("10"), "25");
-        uow.accounts
-            .expect_save()
-            .withf(|u| u.id == BUYER && u.available == m("15"))
-            .times(1)
-            .returning(|_| Ok(()));
-        uow.accounts
-            .expect_save()
-            .withf(|u| u.id == SELLER && u.available == m("9.5"))
-            .times(1)
-            .returning(|_| Ok(()));
-        uow.nfts
-            .expect_update()
-            .withf(|n| n.owner_id == BUYER && n.price.is_none())
-            .times(1)
-            .returning(|_| Ok(()));
+        uow.accounts.expect_save().withf(|u| u.id == BUYER && u.available == m("15")).times(1).returning(|_| Ok(()));
+        uow.accounts.expect_save().withf(|u| u.id == SELLER && u.available == m("9.5")).times(1).returning(|_| Ok(()));
+        uow.nfts.expect_update().withf(|n| n.owner_id == BUYER && n.price.is_none()).times(1).returning(|_| Ok(()));
         uow.ledger
             .expect_append()
-            .withf(|e| {
-                e.len() == 3
-                    && e.iter()
-                        .map(|e| e.amount)
-                        .sum::<rust_decimal::Decimal>()
-                        .is_zero()
-            })
+            .withf(|e| e.len() == 3 && e.iter().map(|e| e.amount).sum::<rust_decimal::Decimal>().is_zero())
             .times(1)
             .returning(|_| Ok(()));
         uow.outbox
@@ -298,19 +223,14 @@ mod tests {
         let purchase = uc.execute(cmd(Some("10"))).await.unwrap();
 
         assert!(committed.get());
-        assert_eq!(
-            (purchase.price, purchase.fee, purchase.nft.owner_id),
-            (m("10"), m("0.5"), BUYER)
-        );
+        assert_eq!((purchase.price, purchase.fee, purchase.nft.owner_id), (m("10"), m("0.5"), BUYER));
     }
 
     #[tokio::test]
     async fn the_buyers_own_open_offer_is_refunded_before_paying() {
         let mut uow = FakeUow::default();
         let nft = listed_nft(Some("10"));
-        uow.nfts
-            .expect_lock()
-            .returning(move |_| Ok(Some(nft.clone())));
+        uow.nfts.expect_lock().returning(move |_| Ok(Some(nft.clone())));
         let offer = Offer {
             id: OfferId(uuid::Uuid::from_u128(9)),
             nft_id: listed_nft(None).id,
@@ -320,27 +240,16 @@ mod tests {
             expires_at: now(),
             created_at: now(),
         };
-        uow.offers
-            .expect_lock_open_by()
-            .returning(move |_, _| Ok(Some(offer.clone())));
-        uow.offers
-            .expect_update()
-            .withf(|o| o.status == OfferStatus::Cancelled)
-            .times(1)
-            .returning(|_| Ok(()));
-        uow.accounts
-            .expect_lock()
-            .returning(|_| Ok(vec![user(SELLER, "0", "0"), user(BUYER, "2", "8")]));
+        uow.offers.expect_lock_open_by().returning(move |_, _| Ok(Some(offer.clone())));
+        uow.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(SELLER, "0", "0"), user(BUYER, "2", "8")]));
         uow.accounts
             .expect_save()
             .withf(|u| u.id != BUYER || (u.available == m("0") && u.held == m("0")))
             .times(2)
             .returning(|_| Ok(()));
         uow.nfts.expect_update().returning(|_| Ok(()));
-        uow.ledger
-            .expect_append()
-            .withf(|e| e.len() == 5)
-            .returning(|_| Ok(()));
+        uow.ledger.expect_append().withf(|e| e.len() == 5).returning(|_| Ok(()));
         uow.outbox.expect_enqueue().returning(|_| Ok(()));
         let (uc, committed) = use_case(uow);
 
@@ -366,18 +275,14 @@ mod tests {
     #[tokio::test]
     async fn an_unlisted_nft_is_not_for_sale() {
         let mut uow = FakeUow::default();
-        uow.nfts
-            .expect_lock()
-            .returning(|_| Ok(Some(listed_nft(None))));
+        uow.nfts.expect_lock().returning(|_| Ok(Some(listed_nft(None))));
         assert_fails_without_commit(uow, cmd(None), "not_for_sale").await;
     }
 
     #[tokio::test]
     async fn buying_your_own_nft_is_refused() {
         let mut uow = FakeUow::default();
-        uow.nfts
-            .expect_lock()
-            .returning(|_| Ok(Some(listed_nft(Some("1")))));
+        uow.nfts.expect_lock().returning(|_| Ok(Some(listed_nft(Some("1")))));
         let mut c = cmd(None);
         c.buyer = SELLER;
         assert_fails_without_commit(uow, c, "own_item").await;
@@ -386,9 +291,7 @@ mod tests {
     #[tokio::test]
     async fn a_changed_price_moves_nothing() {
         let mut uow = FakeUow::default();
-        uow.nfts
-            .expect_lock()
-            .returning(|_| Ok(Some(listed_nft(Some("12")))));
+        uow.nfts.expect_lock().returning(|_| Ok(Some(listed_nft(Some("12")))));
         assert_fails_without_commit(uow, cmd(Some("10")), "price_changed").await;
     }
 
@@ -397,28 +300,19 @@ mod tests {
         let mut uow = FakeUow::default();
         let mut nft = listed_nft(Some("1"));
         nft.status = NftStatus::Withdrawing;
-        uow.nfts
-            .expect_lock()
-            .returning(move |_| Ok(Some(nft.clone())));
+        uow.nfts.expect_lock().returning(move |_| Ok(Some(nft.clone())));
         assert_fails_without_commit(uow, cmd(None), "nft_unavailable").await;
     }
 
     #[tokio::test]
     async fn a_buyer_without_enough_funds_commits_nothing() {
-        assert_fails_without_commit(
-            world(Some("10"), "9.999999999"),
-            cmd(None),
-            "insufficient_funds",
-        )
-        .await;
+        assert_fails_without_commit(world(Some("10"), "9.999999999"), cmd(None), "insufficient_funds").await;
     }
 
     #[tokio::test]
     async fn a_storage_failure_midway_commits_nothing() {
         let mut uow = world(Some("10"), "10");
-        uow.accounts
-            .expect_save()
-            .returning(|_| Err(RepoError::Other("disk on fire".into())));
+        uow.accounts.expect_save().returning(|_| Err(RepoError::Other("disk on fire".into())));
         assert_fails_without_commit(uow, cmd(None), "storage").await;
     }
 }

@@ -8,12 +8,7 @@ use domain::*;
 use crate::services::Services;
 use crate::uow::UseCaseError;
 
-crate::define_uow!(
-    CreateManagerUow,
-    CreateManagerUowFactory {
-        managers: ManagerRepo
-    }
-);
+crate::define_uow!(CreateManagerUow, CreateManagerUowFactory { managers: ManagerRepo });
 
 #[derive(Clone, Debug)]
 pub struct CreateManagerCommand {

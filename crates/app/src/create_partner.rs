@@ -71,9 +71,7 @@ impl CreatePartner {
     /// the Unit of Work is dropped and the client is not left behind.
     #[tracing::instrument(name = "create_partner", skip_all, fields(manager = %cmd.manager_id))]
     pub async fn execute(&self, cmd: CreatePartnerCommand) -> Result<Partner, CreatePartnerError> {
-        self.services
-            .run("create_partner", || self.attempt(&cmd))
-            .await
+        self.services.run("create_partner", || self.attempt(&cmd)).await
     }
 
     async fn attempt(&self, cmd: &CreatePartnerCommand) -> Result<Partner, CreatePartnerError> {
@@ -90,9 +88,7 @@ impl CreatePartner {
             created_at: now,
         };
         match uow.clients().insert(&client).await {
-            Err(RepoError::Duplicate(_)) => {
-                return Err(CreatePartnerError::DuplicateEmail(client.email.to_string()))
-            }
+            Err(RepoError::Duplicate(_)) => return Err(CreatePartnerError::DuplicateEmail(client.email.to_string())),
             other => other?,
         }
         let manager = uow
@@ -100,19 +96,11 @@ impl CreatePartner {
             .get_for_share(cmd.manager_id)
             .await?
             .ok_or(CreatePartnerError::ManagerNotFound(cmd.manager_id))?;
-        manager
-            .ensure_active()
-            .map_err(|_| CreatePartnerError::ManagerInactive(manager.id))?;
-        let bind = ManagerBind {
-            client_id: client.id,
-            manager_id: manager.id,
-            priority: cmd.priority,
-            created_at: now,
-        };
+        manager.ensure_active().map_err(|_| CreatePartnerError::ManagerInactive(manager.id))?;
+        let bind =
+            ManagerBind { client_id: client.id, manager_id: manager.id, priority: cmd.priority, created_at: now };
         match uow.manager_binds().insert(&bind).await {
-            Err(RepoError::MissingReference(_)) => {
-                return Err(CreatePartnerError::ManagerNotFound(cmd.manager_id))
-            }
+            Err(RepoError::MissingReference(_)) => return Err(CreatePartnerError::ManagerNotFound(cmd.manager_id)),
             other => other?,
         }
         uow.commit().await?;
@@ -146,8 +134,7 @@ mod tests {
         CreatePartnerCommand {
             manager_id: manager(true).id,
             priority: 2,
-            client: ClientProfile::parse("Ivan Petrov", 30, "", "+79991234567", "ivan@example.com")
-                .unwrap(),
+            client: ClientProfile::parse("Ivan Petrov", 30, "", "+79991234567", "ivan@example.com").unwrap(),
         }
     }
 
@@ -161,9 +148,7 @@ mod tests {
     async fn creates_the_client_and_the_binding_in_one_commit() {
         let mut uow = FakeUow::default();
         uow.clients.expect_insert().times(1).returning(|_| Ok(()));
-        uow.managers
-            .expect_get_for_share()
-            .returning(|_| Ok(Some(manager(true))));
+        uow.managers.expect_get_for_share().returning(|_| Ok(Some(manager(true))));
         uow.manager_binds
             .expect_insert()
             .withf(|b| b.priority == 2 && b.manager_id == manager(true).id)
@@ -189,9 +174,7 @@ mod tests {
     async fn an_inactive_manager_commits_nothing() {
         let mut uow = FakeUow::default();
         uow.clients.expect_insert().returning(|_| Ok(()));
-        uow.managers
-            .expect_get_for_share()
-            .returning(|_| Ok(Some(manager(false))));
+        uow.managers.expect_get_for_share().returning(|_| Ok(Some(manager(false))));
         let (r, committed) = run(uow).await;
         assert!(matches!(r, Err(CreatePartnerError::ManagerInactive(_))));
         assert!(!committed);
@@ -201,14 +184,10 @@ mod tests {
     async fn a_manager_deleted_meanwhile_commits_nothing() {
         let mut uow = FakeUow::default();
         uow.clients.expect_insert().returning(|_| Ok(()));
-        uow.managers
-            .expect_get_for_share()
-            .returning(|_| Ok(Some(manager(true))));
-        uow.manager_binds.expect_insert().returning(|_| {
-            Err(RepoError::MissingReference(
-                "manager_binds_manager_id_fkey".into(),
-            ))
-        });
+        uow.managers.expect_get_for_share().returning(|_| Ok(Some(manager(true))));
+        uow.manager_binds
+            .expect_insert()
+            .returning(|_| Err(RepoError::MissingReference("manager_binds_manager_id_fkey".into())));
         let (r, committed) = run(uow).await;
         assert!(matches!(r, Err(CreatePartnerError::ManagerNotFound(_))));
         assert!(!committed);
@@ -217,9 +196,7 @@ mod tests {
     #[tokio::test]
     async fn a_duplicate_email_commits_nothing() {
         let mut uow = FakeUow::default();
-        uow.clients
-            .expect_insert()
-            .returning(|_| Err(RepoError::Duplicate("clients_email_key".into())));
+        uow.clients.expect_insert().returning(|_| Err(RepoError::Duplicate("clients_email_key".into())));
         let (r, committed) = run(uow).await;
         assert!(matches!(r, Err(CreatePartnerError::DuplicateEmail(_))));
         assert!(!committed);
@@ -229,15 +206,6 @@ mod tests {
     fn a_profile_reports_every_invalid_field() {
         let errs = ClientProfile::parse("", 17, &"x".repeat(2001), "123", "nope").unwrap_err();
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "client.fio",
-                "client.age",
-                "client.description",
-                "client.mobile",
-                "client.email"
-            ]
-        );
+        assert_eq!(fields, ["client.fio", "client.age", "client.description", "client.mobile", "client.email"]);
     }
 }

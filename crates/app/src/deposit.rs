@@ -91,33 +91,18 @@ impl CreditDeposit {
         }
         user.credit(cmd.amount);
         uow.accounts().save(&user).await?;
-        let entries = Posting::new(
-            self.services.new_id(),
-            Operation::Deposit,
-            cmd.tx_hash.clone(),
-            now,
-        )
-        .transfer(
-            (None, Account::External),
-            (Some(user.id), Account::Available),
-            cmd.amount,
-        )
-        .finish(|| self.services.new_id());
+        let entries = Posting::new(self.services.new_id(), Operation::Deposit, cmd.tx_hash.clone(), now)
+            .transfer((None, Account::External), (Some(user.id), Account::Available), cmd.amount)
+            .finish(|| self.services.new_id());
         uow.ledger().append(&entries).await?;
         uow.commit().await?;
-        Ok(DepositOutcome {
-            deposit,
-            replayed: false,
-        })
+        Ok(DepositOutcome { deposit, replayed: false })
     }
 }
 
 fn replay(existing: domain::Deposit, cmd: &DepositCommand) -> Result<DepositOutcome, DepositError> {
     if existing.same_as(cmd.user_id, cmd.amount) {
-        Ok(DepositOutcome {
-            deposit: existing,
-            replayed: true,
-        })
+        Ok(DepositOutcome { deposit: existing, replayed: true })
     } else {
         Err(DepositError::Conflict(cmd.tx_hash.clone()))
     }
@@ -136,11 +121,7 @@ mod tests {
     });
 
     fn cmd() -> DepositCommand {
-        DepositCommand {
-            user_id: UserId(5),
-            amount: Money::parse("3").unwrap(),
-            tx_hash: "abc".into(),
-        }
+        DepositCommand { user_id: UserId(5), amount: Money::parse("3").unwrap(), tx_hash: "abc".into() }
     }
 
     fn recorded(user: i64, amount: &str) -> domain::Deposit {
@@ -162,23 +143,11 @@ mod tests {
     #[tokio::test]
     async fn a_new_deposit_credits_the_user_and_the_ledger() {
         let mut uow = FakeUow::default();
-        uow.deposits
-            .expect_find_by_tx_hash()
-            .returning(|_| Ok(None));
-        uow.accounts
-            .expect_ensure_locked()
-            .returning(|id, _| Ok(User::new(id, None)));
+        uow.deposits.expect_find_by_tx_hash().returning(|_| Ok(None));
+        uow.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
         uow.deposits.expect_insert().times(1).returning(|_| Ok(()));
-        uow.accounts
-            .expect_save()
-            .withf(|u| u.available == Money::parse("3").unwrap())
-            .times(1)
-            .returning(|_| Ok(()));
-        uow.ledger
-            .expect_append()
-            .withf(|e| e.len() == 2)
-            .times(1)
-            .returning(|_| Ok(()));
+        uow.accounts.expect_save().withf(|u| u.available == Money::parse("3").unwrap()).times(1).returning(|_| Ok(()));
+        uow.ledger.expect_append().withf(|e| e.len() == 2).times(1).returning(|_| Ok(()));
         let (r, committed) = run(uow).await;
         assert!(!r.unwrap().replayed);
         assert!(committed);
@@ -187,9 +156,7 @@ mod tests {
     #[tokio::test]
     async fn the_same_hash_again_is_a_replay_that_moves_nothing() {
         let mut uow = FakeUow::default();
-        uow.deposits
-            .expect_find_by_tx_hash()
-            .returning(|_| Ok(Some(recorded(5, "3.0"))));
+        uow.deposits.expect_find_by_tx_hash().returning(|_| Ok(Some(recorded(5, "3.0"))));
         let (r, committed) = run(uow).await;
         assert!(r.unwrap().replayed);
         assert!(!committed);
@@ -198,9 +165,7 @@ mod tests {
     #[tokio::test]
     async fn the_same_hash_with_another_amount_is_a_conflict() {
         let mut uow = FakeUow::default();
-        uow.deposits
-            .expect_find_by_tx_hash()
-            .returning(|_| Ok(Some(recorded(5, "4"))));
+        uow.deposits.expect_find_by_tx_hash().returning(|_| Ok(Some(recorded(5, "4"))));
         let (r, committed) = run(uow).await;
         assert!(matches!(r, Err(DepositError::Conflict(_))));
         assert!(!committed);

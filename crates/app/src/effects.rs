@@ -16,27 +16,18 @@ pub struct Accounts {
 
 impl Accounts {
     pub async fn lock(repo: &mut dyn AccountRepo, ids: &[UserId]) -> Result<Self, RepoError> {
-        let users = repo
-            .lock(ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id, u))
-            .collect();
+        let users = repo.lock(ids).await?.into_iter().map(|u| (u.id, u)).collect();
         Ok(Self { users })
     }
 
     /// A user who pays; one without an account has no funds.
     pub fn payer(&mut self, id: UserId) -> Result<&mut User, RuleViolation> {
-        self.users
-            .get_mut(&id)
-            .ok_or(RuleViolation::InsufficientFunds)
+        self.users.get_mut(&id).ok_or(RuleViolation::InsufficientFunds)
     }
 
     /// A user who receives or already holds funds: the account must exist.
     pub fn payee(&mut self, id: UserId) -> Result<&mut User, RepoError> {
-        self.users
-            .get_mut(&id)
-            .ok_or_else(|| RepoError::Other(format!("user {id} has no account")))
+        self.users.get_mut(&id).ok_or_else(|| RepoError::Other(format!("user {id} has no account")))
     }
 
     pub async fn save(self, repo: &mut dyn AccountRepo) -> Result<(), RepoError> {
@@ -57,43 +48,25 @@ pub struct Effects<'a> {
 
 impl<'a> Effects<'a> {
     pub fn new(services: &'a Services, now: DateTime<Utc>) -> Self {
-        Self {
-            services,
-            now,
-            entries: Vec::new(),
-            messages: Vec::new(),
-        }
+        Self { services, now, entries: Vec::new(), messages: Vec::new() }
     }
 
     /// Starts a posting for one business operation.
     pub fn posting(&self, operation: Operation, reference: impl ToString) -> Posting {
-        Posting::new(
-            self.services.new_id(),
-            operation,
-            reference.to_string(),
-            self.now,
-        )
+        Posting::new(self.services.new_id(), operation, reference.to_string(), self.now)
     }
 
     /// Records a (balanced) posting.
     pub fn record(&mut self, posting: Posting) {
-        self.entries
-            .extend(posting.finish(|| self.services.new_id()));
+        self.entries.extend(posting.finish(|| self.services.new_id()));
     }
 
     pub fn notify(&mut self, user: UserId, text: impl Into<String>) {
-        self.send(OutboxPayload::Notify {
-            user_id: user,
-            text: text.into(),
-        });
+        self.send(OutboxPayload::Notify { user_id: user, text: text.into() });
     }
 
     pub fn send(&mut self, payload: OutboxPayload) {
-        self.messages.push(OutboxMessage {
-            id: self.services.new_id(),
-            payload,
-            created_at: self.now,
-        });
+        self.messages.push(OutboxMessage { id: self.services.new_id(), payload, created_at: self.now });
     }
 
     pub async fn write_ledger(&self, ledger: &mut dyn LedgerRepo) -> Result<(), RepoError> {

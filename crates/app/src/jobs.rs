@@ -20,17 +20,9 @@ pub trait DueWork: Send + Sync {
     /// Open offers past expiry, oldest first.
     async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError>;
     /// Active auctions past their end.
-    async fn due_auctions(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<AuctionId>, RepoError>;
+    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError>;
     /// Open or sold presales past `deliver_by`.
-    async fn due_presales(
-        &self,
-        now: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<PresaleId>, RepoError>;
+    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError>;
 }
 
 /// What one pass did.
@@ -52,12 +44,7 @@ pub struct Jobs {
     pub batch: u32,
 }
 
-fn note<T, E: std::fmt::Display>(
-    job: &'static str,
-    r: Result<Option<T>, E>,
-    done: &mut usize,
-    failures: &mut usize,
-) {
+fn note<T, E: std::fmt::Display>(job: &'static str, r: Result<Option<T>, E>, done: &mut usize, failures: &mut usize) {
     match r {
         Ok(Some(_)) => {
             *done += 1;

@@ -27,9 +27,7 @@ impl PageRequest {
 
     /// Decodes a cursor made by [`PageRequest::encode_cursor`].
     pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
-        cursor
-            .strip_prefix("c1")
-            .and_then(|hex| Uuid::try_parse(hex).ok())
+        cursor.strip_prefix("c1").and_then(|hex| Uuid::try_parse(hex).ok())
     }
 }
 
@@ -45,11 +43,7 @@ impl<T> Page<T> {
     pub fn from_overfetch(mut items: Vec<T>, limit: u32, id_of: impl Fn(&T) -> Uuid) -> Self {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_cursor = if more {
-            items.last().map(|t| PageRequest::encode_cursor(id_of(t)))
-        } else {
-            None
-        };
+        let next_cursor = if more { items.last().map(|t| PageRequest::encode_cursor(id_of(t))) } else { None };
         Page { items, next_cursor }
     }
 }
@@ -126,45 +120,25 @@ pub trait ReadModel: Send + Sync {
     async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError>;
     /// The user's ledger entries, newest first.
-    async fn ledger(&self, user: UserId, page: PageRequest)
-        -> Result<Page<LedgerEntry>, RepoError>;
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError>;
     /// NFTs matching the filter, newest first.
     async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
     async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError>;
     /// The manager's clients by priority (then by binding time); `None` if no such manager.
-    async fn manager_clients(
-        &self,
-        id: ManagerId,
-    ) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
+    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
     /// Auctions, newest first.
-    async fn auctions(
-        &self,
-        filter: &AuctionFilter,
-        page: PageRequest,
-    ) -> Result<Page<Auction>, RepoError>;
+    async fn auctions(&self, filter: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError>;
     /// One auction with its bids, highest first.
     async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError>;
     /// Offers, newest first.
-    async fn offers(
-        &self,
-        filter: &OfferFilter,
-        page: PageRequest,
-    ) -> Result<Page<Offer>, RepoError>;
+    async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError>;
     async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError>;
     /// Presales, newest first.
-    async fn presales(
-        &self,
-        filter: &PresaleFilter,
-        page: PageRequest,
-    ) -> Result<Page<Presale>, RepoError>;
+    async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError>;
     async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
     /// A user's withdrawals, newest first.
-    async fn withdrawals(
-        &self,
-        user: UserId,
-        page: PageRequest,
-    ) -> Result<Page<Withdrawal>, RepoError>;
+    async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError>;
     /// Whether the store answers.

@@ -67,9 +67,7 @@ impl RegisterNft {
                     created_at: self.services.now(),
                 };
                 match uow.nfts().insert(&nft).await {
-                    Err(RepoError::Duplicate(_)) => {
-                        return Err(RegisterNftError::DuplicateGift(cmd.gift_id.clone()))
-                    }
+                    Err(RepoError::Duplicate(_)) => return Err(RegisterNftError::DuplicateGift(cmd.gift_id.clone())),
                     other => other?,
                 }
                 uow.commit().await?;

@@ -28,12 +28,7 @@ impl Services {
     /// Runs `attempt` with retries (see [`uow::run`]) while holding the efficiency lock `key`.
     /// The lock is taken before any Unit of Work begins and released after the last one ends;
     /// when it cannot be had, the database's row locks still keep the operation correct.
-    pub async fn run_locked<T, E, F, Fut>(
-        &self,
-        use_case: &'static str,
-        key: &str,
-        attempt: F,
-    ) -> Result<T, E>
+    pub async fn run_locked<T, E, F, Fut>(&self, use_case: &'static str, key: &str, attempt: F) -> Result<T, E>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, E>>,

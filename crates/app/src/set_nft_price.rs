@@ -57,11 +57,7 @@ impl SetNftPrice {
         self.services
             .run_locked("set_nft_price", &key, || async {
                 let mut uow = self.uows.begin().await?;
-                let mut nft = uow
-                    .nfts()
-                    .lock(cmd.nft_id)
-                    .await?
-                    .ok_or(SetNftPriceError::NotFound)?;
+                let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(SetNftPriceError::NotFound)?;
                 nft.set_price(cmd.owner, cmd.price)?;
                 uow.nfts().update(&nft).await?;
                 uow.commit().await?;

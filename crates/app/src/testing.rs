@@ -29,12 +29,7 @@ pub fn services() -> Services {
     clock.expect_sleep().returning(|_| ());
     let mut ids = MockIdGenerator::new();
     ids.expect_new_id().returning(uuid::Uuid::now_v7);
-    Services {
-        clock: Arc::new(clock),
-        ids: Arc::new(ids),
-        locks: Arc::new(NoLocks),
-        retry: RetryPolicy::default(),
-    }
+    Services { clock: Arc::new(clock), ids: Arc::new(ids), locks: Arc::new(NoLocks), retry: RetryPolicy::default() }
 }
 
 /// Whether a fake Unit of Work was committed.
@@ -87,4 +82,60 @@ macro_rules! fake_uow {
             }
         }
     };
+}
+
+pub fn m(s: &str) -> domain::Money {
+    domain::Money::parse(s).unwrap()
+}
+
+pub fn user(id: i64, available: &str, held: &str) -> domain::User {
+    domain::User { id: domain::UserId(id), username: None, available: m(available), held: m(held) }
+}
+
+pub fn nft(owner: i64, price: Option<&str>) -> domain::Nft {
+    domain::Nft {
+        id: domain::NftId(uuid::Uuid::from_u128(1)),
+        gift_id: "gift".into(),
+        title: "Plush Pepe".into(),
+        collection: "pepe".into(),
+        owner_id: domain::UserId(owner),
+        price: price.map(m),
+        status: domain::NftStatus::Available,
+        created_at: now(),
+    }
+}
+
+pub fn offer(offerer: i64, price: &str) -> domain::Offer {
+    domain::Offer {
+        id: domain::OfferId(uuid::Uuid::from_u128(2)),
+        nft_id: nft(0, None).id,
+        offerer_id: domain::UserId(offerer),
+        price: m(price),
+        status: domain::OfferStatus::Open,
+        expires_at: now() + chrono::Duration::days(1),
+        created_at: now(),
+    }
+}
+
+/// Lets `lock` return the given users and accepts any number of saves.
+pub fn accounts_with(users: Vec<domain::User>) -> MockAccountRepo {
+    let mut a = MockAccountRepo::new();
+    a.expect_lock().returning(move |ids| Ok(users.iter().filter(|u| ids.contains(&u.id)).cloned().collect()));
+    a.expect_save().returning(|_| Ok(()));
+    a
+}
+
+/// A ledger that checks every append is balanced.
+pub fn balanced_ledger() -> MockLedgerRepo {
+    let mut l = MockLedgerRepo::new();
+    l.expect_append()
+        .withf(|e| e.iter().map(|e| e.amount).sum::<rust_decimal::Decimal>().is_zero())
+        .returning(|_| Ok(()));
+    l
+}
+
+pub fn any_outbox() -> MockOutboxRepo {
+    let mut o = MockOutboxRepo::new();
+    o.expect_enqueue().returning(|_| Ok(()));
+    o
 }

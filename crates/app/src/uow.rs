@@ -46,21 +46,15 @@ pub struct RetryPolicy {
 
 impl Default for RetryPolicy {
     fn default() -> Self {
-        Self {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(200),
-        }
+        Self { max_attempts: 5, base_delay: Duration::from_millis(5), max_delay: Duration::from_millis(200) }
     }
 }
 
 impl RetryPolicy {
     /// Full jitter: uniform in `[0, min(max_delay, base_delay × 2^retry)]`.
     pub fn backoff(&self, retry: u32) -> Duration {
-        let ceiling = self
-            .base_delay
-            .saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX))
-            .min(self.max_delay);
+        let ceiling =
+            self.base_delay.saturating_mul(1u32.checked_shl(retry.min(20)).unwrap_or(u32::MAX)).min(self.max_delay);
         ceiling.mul_f64(fastrand::f64())
     }
 }
@@ -92,8 +86,7 @@ where
             other => break other,
         }
     };
-    metrics::histogram!("uow_duration_seconds", "use_case" => use_case)
-        .record(started.elapsed().as_secs_f64());
+    metrics::histogram!("uow_duration_seconds", "use_case" => use_case).record(started.elapsed().as_secs_f64());
     match &result {
         Ok(_) => metrics::counter!("uow_commits_total", "use_case" => use_case).increment(1),
         Err(e) => {
@@ -147,10 +140,7 @@ mod tests {
     #[tokio::test]
     async fn retries_are_bounded() {
         let calls = AtomicU32::new(0);
-        let policy = RetryPolicy {
-            max_attempts: 3,
-            ..Default::default()
-        };
+        let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
         let r: Result<(), E> = run("t", &policy, &clock(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err(E(true))

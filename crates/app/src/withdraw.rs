@@ -44,22 +44,13 @@ pub struct Withdraw {
 
 impl Withdraw {
     pub fn new(uows: Arc<dyn WithdrawUowFactory>, services: Services, min: Money) -> Self {
-        Self {
-            uows,
-            services,
-            min,
-        }
+        Self { uows, services, min }
     }
 
     /// Moves `amount` from available to pending payouts, records a `pending` withdrawal and
     /// writes its payout message to the outbox; the payout worker sends it after commit.
     #[tracing::instrument(name = "withdraw", skip_all, fields(user = %user))]
-    pub async fn execute(
-        &self,
-        user: UserId,
-        amount: Money,
-        address: TonAddress,
-    ) -> Result<Withdrawal, WithdrawError> {
+    pub async fn execute(&self, user: UserId, amount: Money, address: TonAddress) -> Result<Withdrawal, WithdrawError> {
         if amount < self.min {
             return Err(WithdrawError::BelowMinimum(self.min));
         }
@@ -84,9 +75,7 @@ impl Withdraw {
                     (Some(user), Account::PendingPayouts),
                     amount,
                 ));
-                fx.send(OutboxPayload::Payout {
-                    withdrawal_id: withdrawal.id,
-                });
+                fx.send(OutboxPayload::Payout { withdrawal_id: withdrawal.id });
                 accounts.save(uow.accounts()).await?;
                 fx.write_ledger(uow.ledger()).await?;
                 fx.write_outbox(uow.outbox()).await?;
@@ -94,5 +83,53 @@ impl Withdraw {
                 Ok(withdrawal)
             })
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::UseCaseError;
+    use domain::ports::*;
+
+    crate::fake_uow!(FakeUow: WithdrawUow, FakeFactory: WithdrawUowFactory {
+        accounts: MockAccountRepo => AccountRepo, withdrawals: MockWithdrawalRepo => WithdrawalRepo,
+        ledger: MockLedgerRepo => LedgerRepo, outbox: MockOutboxRepo => OutboxRepo,
+    });
+
+    fn address() -> TonAddress {
+        TonAddress::parse("EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N").unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_withdrawal_moves_funds_to_pending_writes_the_payout_and_commits() {
+        let mut uow = FakeUow::default();
+        uow.accounts = MockAccountRepo::new();
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "0")]));
+        uow.accounts.expect_save().withf(|u| u.available == m("6")).times(1).returning(|_| Ok(()));
+        uow.withdrawals.expect_insert().withf(|w| w.status == WithdrawalStatus::Pending).times(1).returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        uow.outbox
+            .expect_enqueue()
+            .withf(|m| matches!(m.payload, OutboxPayload::Payout { .. }))
+            .times(1)
+            .returning(|_| Ok(()));
+        let (f, committed) = FakeFactory::new(uow);
+        Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address()).await.unwrap();
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn too_small_or_too_large_a_withdrawal_commits_nothing() {
+        let (f, committed) = FakeFactory::new(FakeUow::default());
+        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("0.5"), address()).await.unwrap_err();
+        assert_eq!((e.reason(), committed.get()), ("validation_failed", false));
+
+        let mut uow = FakeUow::default();
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "3", "0")]));
+        let (f, committed) = FakeFactory::new(uow);
+        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address()).await.unwrap_err();
+        assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
     }
 }

@@ -60,16 +60,10 @@ impl AuctionTerms {
             errors.push(FieldError::new("step_percent", "must be between 1 and 100"));
         }
         if buy_now_price.is_some_and(|b| b <= start_price) {
-            errors.push(FieldError::new(
-                "buy_now_price",
-                "must be greater than start_price",
-            ));
+            errors.push(FieldError::new("buy_now_price", "must be greater than start_price"));
         }
         if !(60..=14 * 86_400).contains(&duration_seconds) {
-            errors.push(FieldError::new(
-                "duration_seconds",
-                "must be between 60 seconds and 14 days",
-            ));
+            errors.push(FieldError::new("duration_seconds", "must be between 60 seconds and 14 days"));
         }
         if !errors.is_empty() {
             return Err(errors);
@@ -124,13 +118,7 @@ fn ceil9(d: Decimal) -> Decimal {
 }
 
 impl Auction {
-    pub fn open(
-        id: AuctionId,
-        nft_id: NftId,
-        seller_id: UserId,
-        terms: &AuctionTerms,
-        now: DateTime<Utc>,
-    ) -> Self {
+    pub fn open(id: AuctionId, nft_id: NftId, seller_id: UserId, terms: &AuctionTerms, now: DateTime<Utc>) -> Self {
         Self {
             id,
             nft_id,
@@ -154,8 +142,7 @@ impl Auction {
             None => self.start_price,
             Some(c) => {
                 let c = c.as_decimal();
-                let by_step =
-                    ceil9(c * Decimal::from(100 + self.step_percent) / Decimal::from(100));
+                let by_step = ceil9(c * Decimal::from(100 + self.step_percent) / Decimal::from(100));
                 let by_tenth = c + Decimal::new(1, 1);
                 Money::from_decimal(by_step.max(by_tenth)).expect("a larger positive amount")
             }
@@ -188,9 +175,7 @@ impl Auction {
         }
         let min = self.min_next_bid();
         if amount < min {
-            return Err(RuleViolation::BidTooLow {
-                min: min.to_string(),
-            });
+            return Err(RuleViolation::BidTooLow { min: min.to_string() });
         }
         let previous = self.leader_id.zip(self.current_bid);
         self.leader_id = Some(bidder);
@@ -236,28 +221,15 @@ mod tests {
 
     fn auction(start: &str, step: u32) -> (Auction, DateTime<Utc>) {
         let now = Utc::now();
-        let terms =
-            AuctionTerms::new(m(start), Some(i64::from(step)), Some(m("1000")), 3600).unwrap();
-        (
-            Auction::open(
-                AuctionId(uuid::Uuid::nil()),
-                NftId(uuid::Uuid::nil()),
-                UserId(1),
-                &terms,
-                now,
-            ),
-            now,
-        )
+        let terms = AuctionTerms::new(m(start), Some(i64::from(step)), Some(m("1000")), 3600).unwrap();
+        (Auction::open(AuctionId(uuid::Uuid::nil()), NftId(uuid::Uuid::nil()), UserId(1), &terms, now), now)
     }
 
     #[test]
     fn the_first_bid_must_reach_the_start_price_and_later_ones_the_step() {
         let (mut a, now) = auction("10", 5);
         let window = Duration::seconds(300);
-        assert_eq!(
-            a.accept_bid(UserId(2), m("9.99"), now, window),
-            Err(RuleViolation::BidTooLow { min: "10".into() })
-        );
+        assert_eq!(a.accept_bid(UserId(2), m("9.99"), now, window), Err(RuleViolation::BidTooLow { min: "10".into() }));
         a.accept_bid(UserId(2), m("10"), now, window).unwrap();
         assert_eq!(a.min_next_bid(), m("10.5"));
         let out = a.accept_bid(UserId(3), m("10.5"), now, window).unwrap();
@@ -267,61 +239,46 @@ mod tests {
     #[test]
     fn a_small_current_bid_steps_by_at_least_a_tenth() {
         let (mut a, now) = auction("1", 5);
-        a.accept_bid(UserId(2), m("1"), now, Duration::zero())
-            .unwrap();
+        a.accept_bid(UserId(2), m("1"), now, Duration::zero()).unwrap();
         assert_eq!(a.min_next_bid(), m("1.1"));
     }
 
     #[test]
     fn the_step_is_rounded_up_to_a_nanoton() {
         let (mut a, now) = auction("0.000000007", 10);
-        a.accept_bid(UserId(2), m("10.000000007"), now, Duration::zero())
-            .unwrap();
+        a.accept_bid(UserId(2), m("10.000000007"), now, Duration::zero()).unwrap();
         assert_eq!(a.min_next_bid(), m("11.000000008"));
     }
 
     #[test]
     fn the_seller_cannot_bid_and_an_ended_auction_takes_no_bids() {
         let (mut a, now) = auction("1", 5);
-        assert_eq!(
-            a.accept_bid(UserId(1), m("5"), now, Duration::zero()),
-            Err(RuleViolation::OwnItem)
-        );
-        assert_eq!(
-            a.accept_bid(UserId(2), m("5"), a.ends_at, Duration::zero()),
-            Err(RuleViolation::AuctionEnded)
-        );
+        assert_eq!(a.accept_bid(UserId(1), m("5"), now, Duration::zero()), Err(RuleViolation::OwnItem));
+        assert_eq!(a.accept_bid(UserId(2), m("5"), a.ends_at, Duration::zero()), Err(RuleViolation::AuctionEnded));
     }
 
     #[test]
     fn a_late_bid_extends_the_end_and_an_early_one_does_not() {
         let (mut a, now) = auction("1", 5);
         let end = a.ends_at;
-        a.accept_bid(UserId(2), m("1"), now, Duration::seconds(300))
-            .unwrap();
+        a.accept_bid(UserId(2), m("1"), now, Duration::seconds(300)).unwrap();
         assert_eq!(a.ends_at, end);
         let late = end - Duration::seconds(10);
-        a.accept_bid(UserId(3), m("2"), late, Duration::seconds(300))
-            .unwrap();
+        a.accept_bid(UserId(3), m("2"), late, Duration::seconds(300)).unwrap();
         assert_eq!(a.ends_at, late + Duration::seconds(300));
     }
 
     #[test]
     fn reaching_buy_now_asks_for_settlement() {
         let (mut a, now) = auction("1", 5);
-        assert!(
-            a.accept_bid(UserId(2), m("1000"), now, Duration::zero())
-                .unwrap()
-                .buy_now
-        );
+        assert!(a.accept_bid(UserId(2), m("1000"), now, Duration::zero()).unwrap().buy_now);
     }
 
     #[test]
     fn only_the_seller_cancels_and_only_without_bids() {
         let (mut a, now) = auction("1", 5);
         assert_eq!(a.clone().cancel(UserId(2)), Err(RuleViolation::NotOwner));
-        a.accept_bid(UserId(2), m("1"), now, Duration::zero())
-            .unwrap();
+        a.accept_bid(UserId(2), m("1"), now, Duration::zero()).unwrap();
         assert_eq!(a.cancel(UserId(1)), Err(RuleViolation::AuctionHasBids));
     }
 
@@ -332,12 +289,7 @@ mod tests {
         assert!(AuctionTerms::new(m("1"), None, Some(m("1")), 60).is_err());
         assert!(AuctionTerms::new(m("1"), None, None, 59).is_err());
         assert!(AuctionTerms::new(m("1"), None, None, 14 * 86_400 + 1).is_err());
-        assert_eq!(
-            AuctionTerms::new(m("1"), None, None, 60)
-                .unwrap()
-                .step_percent,
-            5
-        );
+        assert_eq!(AuctionTerms::new(m("1"), None, None, 60).unwrap().step_percent, 5);
     }
 
     proptest! {

@@ -19,27 +19,16 @@ pub struct User {
 
 impl User {
     pub fn new(id: UserId, username: Option<String>) -> Self {
-        Self {
-            id,
-            username,
-            available: Money::ZERO,
-            held: Money::ZERO,
-        }
+        Self { id, username, available: Money::ZERO, held: Money::ZERO }
     }
 
     pub fn credit(&mut self, amount: Money) {
-        self.available = self
-            .available
-            .checked_add(amount)
-            .expect("balance overflow");
+        self.available = self.available.checked_add(amount).expect("balance overflow");
     }
 
     /// Takes `amount` from available funds.
     pub fn debit(&mut self, amount: Money) -> Result<(), RuleViolation> {
-        self.available = self
-            .available
-            .checked_sub(amount)
-            .ok_or(RuleViolation::InsufficientFunds)?;
+        self.available = self.available.checked_sub(amount).ok_or(RuleViolation::InsufficientFunds)?;
         Ok(())
     }
 
@@ -58,10 +47,7 @@ impl User {
 
     /// Removes `amount` from held (it leaves this user).
     pub fn take_held(&mut self, amount: Money) {
-        self.held = self
-            .held
-            .checked_sub(amount)
-            .expect("held below zero: hold bookkeeping is broken");
+        self.held = self.held.checked_sub(amount).expect("held below zero: hold bookkeeping is broken");
     }
 }
 
@@ -123,11 +109,7 @@ impl Nft {
     }
 
     /// Checks that `buyer` may buy the NFT now and returns the price to pay.
-    pub fn price_for(
-        &self,
-        buyer: UserId,
-        expected: Option<Money>,
-    ) -> Result<Money, RuleViolation> {
+    pub fn price_for(&self, buyer: UserId, expected: Option<Money>) -> Result<Money, RuleViolation> {
         if self.owner_id == buyer {
             return Err(RuleViolation::OwnItem);
         }
@@ -137,9 +119,7 @@ impl Nft {
         let price = self.price.ok_or(RuleViolation::NotForSale)?;
         if let Some(expected) = expected {
             if expected != price {
-                return Err(RuleViolation::PriceChanged {
-                    current: price.to_string(),
-                });
+                return Err(RuleViolation::PriceChanged { current: price.to_string() });
             }
         }
         Ok(price)
@@ -355,31 +335,17 @@ mod tests {
 
     #[test]
     fn buying_checks_owner_listing_status_and_expected_price() {
-        assert_eq!(
-            nft(1, Some("5")).price_for(UserId(1), None),
-            Err(RuleViolation::OwnItem)
-        );
-        assert_eq!(
-            nft(1, None).price_for(UserId(2), None),
-            Err(RuleViolation::NotForSale)
-        );
+        assert_eq!(nft(1, Some("5")).price_for(UserId(1), None), Err(RuleViolation::OwnItem));
+        assert_eq!(nft(1, None).price_for(UserId(2), None), Err(RuleViolation::NotForSale));
         let mut n = nft(1, Some("5"));
         n.status = NftStatus::Withdrawing;
-        assert_eq!(
-            n.price_for(UserId(2), None),
-            Err(RuleViolation::NftUnavailable)
-        );
+        assert_eq!(n.price_for(UserId(2), None), Err(RuleViolation::NftUnavailable));
         assert_eq!(
             nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("4").unwrap())),
-            Err(RuleViolation::PriceChanged {
-                current: "5".into()
-            })
+            Err(RuleViolation::PriceChanged { current: "5".into() })
         );
         assert_eq!(
-            nft(1, Some("5"))
-                .price_for(UserId(2), Some(Money::parse("5.0").unwrap()))
-                .unwrap()
-                .to_string(),
+            nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("5.0").unwrap())).unwrap().to_string(),
             "5"
         );
     }
@@ -387,17 +353,10 @@ mod tests {
     #[test]
     fn only_the_owner_sets_the_price_of_an_available_nft() {
         let mut n = nft(1, None);
-        assert_eq!(
-            n.set_price(UserId(2), Some(Money::parse("1").unwrap())),
-            Err(RuleViolation::NotOwner)
-        );
-        n.set_price(UserId(1), Some(Money::parse("1").unwrap()))
-            .unwrap();
+        assert_eq!(n.set_price(UserId(2), Some(Money::parse("1").unwrap())), Err(RuleViolation::NotOwner));
+        n.set_price(UserId(1), Some(Money::parse("1").unwrap())).unwrap();
         n.status = NftStatus::OnAuction;
-        assert_eq!(
-            n.set_price(UserId(1), None),
-            Err(RuleViolation::NftUnavailable)
-        );
+        assert_eq!(n.set_price(UserId(1), None), Err(RuleViolation::NftUnavailable));
     }
 
     #[test]
@@ -405,19 +364,10 @@ mod tests {
         let mut u = User::new(UserId(1), None);
         u.credit(Money::parse("10").unwrap());
         u.hold(Money::parse("4").unwrap()).unwrap();
-        assert_eq!(
-            (u.available.to_string(), u.held.to_string()),
-            ("6".into(), "4".into())
-        );
-        assert_eq!(
-            u.hold(Money::parse("7").unwrap()),
-            Err(RuleViolation::InsufficientFunds)
-        );
+        assert_eq!((u.available.to_string(), u.held.to_string()), ("6".into(), "4".into()));
+        assert_eq!(u.hold(Money::parse("7").unwrap()), Err(RuleViolation::InsufficientFunds));
         u.release(Money::parse("4").unwrap());
-        assert_eq!(
-            (u.available.to_string(), u.held.to_string()),
-            ("10".into(), "0".into())
-        );
+        assert_eq!((u.available.to_string(), u.held.to_string()), ("10".into(), "0".into()));
     }
 }
 
@@ -451,23 +401,14 @@ impl ClientProfile {
             errors.push(FieldError::new("client.age", "must be between 18 and 130"));
         }
         if description.chars().count() > 2000 {
-            errors.push(FieldError::new(
-                "client.description",
-                "must be at most 2000 characters",
-            ));
+            errors.push(FieldError::new("client.description", "must be at most 2000 characters"));
         }
-        let mobile = Mobile::parse(mobile)
-            .map_err(|e| errors.push(FieldError::new("client.mobile", e.to_string())));
-        let email = Email::parse(email)
-            .map_err(|e| errors.push(FieldError::new("client.email", e.to_string())));
+        let mobile = Mobile::parse(mobile).map_err(|e| errors.push(FieldError::new("client.mobile", e.to_string())));
+        let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("client.email", e.to_string())));
         match (mobile, email) {
-            (Ok(mobile), Ok(email)) if errors.is_empty() => Ok(Self {
-                fio: fio.to_string(),
-                age: age as u8,
-                description: description.to_string(),
-                mobile,
-                email,
-            }),
+            (Ok(mobile), Ok(email)) if errors.is_empty() => {
+                Ok(Self { fio: fio.to_string(), age: age as u8, description: description.to_string(), mobile, email })
+            }
             _ => Err(errors),
         }
     }

@@ -13,9 +13,7 @@ pub struct FeeRule {
 impl FeeRule {
     /// `bps` is capped at 10000 (100 %).
     pub fn new(bps: u32) -> Self {
-        Self {
-            bps: bps.min(10_000),
-        }
+        Self { bps: bps.min(10_000) }
     }
 
     pub fn bps(&self) -> u32 {

@@ -86,18 +86,11 @@ const OPERATIONS: [(Operation, &str); 16] = [
 
 impl Operation {
     pub fn as_str(&self) -> &'static str {
-        OPERATIONS
-            .iter()
-            .find(|(o, _)| o == self)
-            .map(|(_, s)| *s)
-            .expect("every operation is named")
+        OPERATIONS.iter().find(|(o, _)| o == self).map(|(_, s)| *s).expect("every operation is named")
     }
 
     pub fn parse(s: &str) -> Option<Self> {
-        OPERATIONS
-            .iter()
-            .find(|(_, name)| *name == s)
-            .map(|(o, _)| *o)
+        OPERATIONS.iter().find(|(_, name)| *name == s).map(|(o, _)| *o)
     }
 }
 
@@ -133,22 +126,11 @@ impl Posting {
         reference: impl Into<String>,
         at: DateTime<Utc>,
     ) -> Self {
-        Self {
-            operation_id,
-            operation,
-            reference: reference.into(),
-            at,
-            lines: Vec::new(),
-        }
+        Self { operation_id, operation, reference: reference.into(), at, lines: Vec::new() }
     }
 
     /// Moves `amount` from one account to another.
-    pub fn transfer(
-        mut self,
-        from: (Option<UserId>, Account),
-        to: (Option<UserId>, Account),
-        amount: Money,
-    ) -> Self {
+    pub fn transfer(mut self, from: (Option<UserId>, Account), to: (Option<UserId>, Account), amount: Money) -> Self {
         if !amount.is_zero() {
             self.lines.push((from.0, from.1, amount.negated()));
             self.lines.push((to.0, to.1, amount.as_decimal()));
@@ -158,37 +140,21 @@ impl Posting {
 
     /// Moves `amount` from a user's available to their held balance.
     pub fn hold(self, user: UserId, amount: Money) -> Self {
-        self.transfer(
-            (Some(user), Account::Available),
-            (Some(user), Account::Held),
-            amount,
-        )
+        self.transfer((Some(user), Account::Available), (Some(user), Account::Held), amount)
     }
 
     /// Moves `amount` from a user's held back to their available balance.
     pub fn release(self, user: UserId, amount: Money) -> Self {
-        self.transfer(
-            (Some(user), Account::Held),
-            (Some(user), Account::Available),
-            amount,
-        )
+        self.transfer((Some(user), Account::Held), (Some(user), Account::Available), amount)
     }
 
     /// Pays a sale out of the buyer's `from` account: `proceeds` to the seller, `fee` to fees.
-    pub fn sale(
-        self,
-        buyer: UserId,
-        from: Account,
-        seller: UserId,
-        proceeds: Money,
-        fee: Money,
-    ) -> Self {
-        self.transfer(
+    pub fn sale(self, buyer: UserId, from: Account, seller: UserId, proceeds: Money, fee: Money) -> Self {
+        self.transfer((Some(buyer), from), (Some(seller), Account::Available), proceeds).transfer(
             (Some(buyer), from),
-            (Some(seller), Account::Available),
-            proceeds,
+            (None, Account::Fees),
+            fee,
         )
-        .transfer((Some(buyer), from), (None, Account::Fees), fee)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -50,8 +50,7 @@ impl Money {
     /// (`1.25e1`). Exact: the text is never routed through a float.
     pub fn parse(s: &str) -> Result<Self, MoneyError> {
         let valid_plain = !s.is_empty()
-            && s.chars()
-                .all(|c| c.is_ascii_digit() || c == '.' || c == '-')
+            && s.chars().all(|c| c.is_ascii_digit() || c == '.' || c == '-')
             && s.chars().filter(|&c| c == '.').count() <= 1
             && s.chars().any(|c| c.is_ascii_digit())
             && !s.starts_with('.')
@@ -62,10 +61,7 @@ impl Money {
                 rust_decimal::Error::Underflow => MoneyError::TooPrecise,
                 _ => MoneyError::NotANumber,
             })?
-        } else if s.contains(['e', 'E'])
-            && s.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-        {
+        } else if s.contains(['e', 'E']) && s.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
             Decimal::from_scientific(s).map_err(|_| MoneyError::NotANumber)?
         } else {
             return Err(MoneyError::NotANumber);
@@ -147,10 +143,7 @@ mod tests {
     #[test]
     fn formats_without_trailing_zeros_or_exponent() {
         assert_eq!(Money::parse("12.500").unwrap().to_string(), "12.5");
-        assert_eq!(
-            Money::parse("0.000000001").unwrap().to_string(),
-            "0.000000001"
-        );
+        assert_eq!(Money::parse("0.000000001").unwrap().to_string(), "0.000000001");
         assert_eq!(Money::parse("1e3").unwrap().to_string(), "1000");
         assert_eq!(Money::parse("100").unwrap().to_string(), "100");
     }
@@ -165,10 +158,7 @@ mod tests {
         assert_eq!(Money::parse(" 1 2"), Err(MoneyError::NotANumber));
         assert_eq!(Money::parse("NaN"), Err(MoneyError::NotANumber));
         assert_eq!(Money::parse_amount("0"), Err(MoneyError::NotPositive));
-        assert_eq!(
-            Money::parse_amount("1000000000.000000001"),
-            Err(MoneyError::TooLarge)
-        );
+        assert_eq!(Money::parse_amount("1000000000.000000001"), Err(MoneyError::TooLarge));
         assert!(Money::parse_amount("1000000000").is_ok());
     }
 

@@ -11,11 +11,7 @@ pub enum OutboxPayload {
     /// A Telegram message to a user.
     Notify { user_id: UserId, text: String },
     /// Return a gift to its owner's Telegram account.
-    GiftTransfer {
-        nft_id: NftId,
-        gift_id: String,
-        user_id: UserId,
-    },
+    GiftTransfer { nft_id: NftId, gift_id: String, user_id: UserId },
     /// Send a withdrawal to the payout gateway.
     Payout { withdrawal_id: WithdrawalId },
 }

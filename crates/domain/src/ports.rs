@@ -35,11 +35,7 @@ pub trait AccountRepo: Send {
     async fn lock(&mut self, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
 
     /// Creates the user when missing (zero balances) and returns it locked.
-    async fn ensure_locked(
-        &mut self,
-        id: UserId,
-        username: Option<String>,
-    ) -> Result<User, RepoError>;
+    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
 
     /// Writes the balances of a user locked in this Unit of Work.
     ///
@@ -76,11 +72,7 @@ pub trait OfferRepo: Send {
     async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError>;
 
     /// Locks and returns the open offer of `offerer` on `nft`, if any (at most one exists).
-    async fn lock_open_by(
-        &mut self,
-        nft: NftId,
-        offerer: UserId,
-    ) -> Result<Option<Offer>, RepoError>;
+    async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError>;
 
     /// Locks and returns every open offer on `nft`, oldest first.
     async fn lock_open_for_nft(&mut self, nft: NftId) -> Result<Vec<Offer>, RepoError>;

@@ -116,9 +116,7 @@ impl Presale {
         self.ensure_open(now)?;
         if let Some(e) = expected {
             if e != self.price {
-                return Err(RuleViolation::PriceChanged {
-                    current: self.price.to_string(),
-                });
+                return Err(RuleViolation::PriceChanged { current: self.price.to_string() });
             }
         }
         self.buyer_id = Some(buyer);
@@ -149,14 +147,10 @@ impl Presale {
         self.status = PresaleStatus::Expired;
         let buyer = self.buyer_id.filter(|_| sold)?;
         let half = Money::from_decimal(
-            (self.collateral.as_decimal() / Decimal::from(2))
-                .round_dp_with_strategy(SCALE, RoundingStrategy::ToZero),
+            (self.collateral.as_decimal() / Decimal::from(2)).round_dp_with_strategy(SCALE, RoundingStrategy::ToZero),
         )
         .expect("half of a valid amount");
-        let rest = self
-            .collateral
-            .checked_sub(half)
-            .expect("half never exceeds the whole");
+        let rest = self.collateral.checked_sub(half).expect("half never exceeds the whole");
         Some((buyer, half, rest))
     }
 }
@@ -197,42 +191,22 @@ mod tests {
     #[test]
     fn only_the_seller_reprices_or_deletes_and_only_while_unsold() {
         let (mut p, now) = presale();
-        assert_eq!(
-            p.reprice(UserId(2), m("5"), 20, now),
-            Err(RuleViolation::NotOwner)
-        );
+        assert_eq!(p.reprice(UserId(2), m("5"), 20, now), Err(RuleViolation::NotOwner));
         assert_eq!(p.reprice(UserId(1), m("5"), 20, now), Ok(m("2")));
         assert_eq!(p.collateral, m("1"));
         p.sell_to(UserId(2), None, now).unwrap();
-        assert_eq!(
-            p.clone().delete(UserId(1), now),
-            Err(RuleViolation::PresaleSold)
-        );
-        assert_eq!(
-            p.reprice(UserId(1), m("6"), 20, now),
-            Err(RuleViolation::PresaleSold)
-        );
+        assert_eq!(p.clone().delete(UserId(1), now), Err(RuleViolation::PresaleSold));
+        assert_eq!(p.reprice(UserId(1), m("6"), 20, now), Err(RuleViolation::PresaleSold));
     }
 
     #[test]
     fn a_sale_checks_buyer_state_and_expected_price() {
         let (mut p, now) = presale();
         assert_eq!(p.sell_to(UserId(1), None, now), Err(RuleViolation::OwnItem));
-        assert_eq!(
-            p.sell_to(UserId(2), Some(m("9")), now),
-            Err(RuleViolation::PriceChanged {
-                current: "10".into()
-            })
-        );
-        assert_eq!(
-            p.clone().sell_to(UserId(2), None, p.deliver_by),
-            Err(RuleViolation::PresaleSold)
-        );
+        assert_eq!(p.sell_to(UserId(2), Some(m("9")), now), Err(RuleViolation::PriceChanged { current: "10".into() }));
+        assert_eq!(p.clone().sell_to(UserId(2), None, p.deliver_by), Err(RuleViolation::PresaleSold));
         assert_eq!(p.sell_to(UserId(2), Some(m("10")), now), Ok(m("10")));
-        assert_eq!(
-            p.sell_to(UserId(3), None, now),
-            Err(RuleViolation::PresaleSold)
-        );
+        assert_eq!(p.sell_to(UserId(3), None, now), Err(RuleViolation::PresaleSold));
     }
 
     #[test]
@@ -240,20 +214,14 @@ mod tests {
         let (mut p, now) = presale();
         p.collateral = m("0.000000003");
         p.sell_to(UserId(2), None, now).unwrap();
-        assert_eq!(
-            p.expire(),
-            Some((UserId(2), m("0.000000001"), m("0.000000002")))
-        );
+        assert_eq!(p.expire(), Some((UserId(2), m("0.000000001"), m("0.000000002"))));
         assert_eq!(p.status, PresaleStatus::Expired);
     }
 
     #[test]
     fn only_a_sold_presale_is_delivered() {
         let (mut p, now) = presale();
-        assert_eq!(
-            p.deliver(NftId(uuid::Uuid::nil())),
-            Err(RuleViolation::PresaleNotSold)
-        );
+        assert_eq!(p.deliver(NftId(uuid::Uuid::nil())), Err(RuleViolation::PresaleNotSold));
         p.sell_to(UserId(2), None, now).unwrap();
         assert_eq!(p.deliver(NftId(uuid::Uuid::nil())), Ok(UserId(2)));
     }

@@ -15,11 +15,7 @@ fn crc16_xmodem(data: &[u8]) -> u16 {
     for &byte in data {
         crc ^= u16::from(byte) << 8;
         for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
+            crc = if crc & 0x8000 != 0 { (crc << 1) ^ 0x1021 } else { crc << 1 };
         }
     }
     crc
@@ -65,9 +61,7 @@ impl TonAddress {
                 return Err(InvalidAddress("workchain must be 0 or -1"));
             }
             if hash.len() != 64 || !hash.chars().all(|c| c.is_ascii_hexdigit()) {
-                return Err(InvalidAddress(
-                    "raw address needs 64 hex digits after the workchain",
-                ));
+                return Err(InvalidAddress("raw address needs 64 hex digits after the workchain"));
             }
             return Ok(TonAddress(format!("{wc}:{}", hash.to_ascii_lowercase())));
         }
@@ -108,9 +102,7 @@ mod tests {
             .chunks(3)
             .flat_map(|c| {
                 let n = (u32::from(c[0]) << 16) | (u32::from(c[1]) << 8) | u32::from(c[2]);
-                (0..4)
-                    .rev()
-                    .map(move |i| A[((n >> (6 * i)) & 63) as usize] as char)
+                (0..4).rev().map(move |i| A[((n >> (6 * i)) & 63) as usize] as char)
             })
             .collect()
     }
@@ -152,22 +144,13 @@ mod tests {
         for (flags, wc) in [(0x11, 0x00), (0x51, 0x00), (0x91, 0xff), (0xd1, 0x00)] {
             let a = friendly(flags, wc);
             assert!(TonAddress::parse(&a).is_ok(), "{a}");
-            assert!(
-                TonAddress::parse(&a.replace('-', "+").replace('_', "/")).is_ok(),
-                "standard base64 too"
-            );
+            assert!(TonAddress::parse(&a.replace('-', "+").replace('_', "/")).is_ok(), "standard base64 too");
         }
         let mut broken = friendly(0x11, 0).into_bytes();
         broken[10] = if broken[10] == b'A' { b'B' } else { b'A' };
         assert!(TonAddress::parse(std::str::from_utf8(&broken).unwrap()).is_err());
-        assert!(
-            TonAddress::parse(&friendly(0x22, 0)).is_err(),
-            "unknown flags"
-        );
-        assert!(
-            TonAddress::parse(&friendly(0x11, 5)).is_err(),
-            "unknown workchain"
-        );
+        assert!(TonAddress::parse(&friendly(0x22, 0)).is_err(), "unknown flags");
+        assert!(TonAddress::parse(&friendly(0x11, 5)).is_err(), "unknown workchain");
         assert!(TonAddress::parse("EQshort").is_err());
     }
 }

@@ -50,11 +50,7 @@ fn sign(bot_token: &str, data_check_string: &str) -> Vec<u8> {
 }
 
 fn data_check_string(fields: &BTreeMap<String, String>) -> String {
-    fields
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    fields.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("\n")
 }
 
 /// Validates init data as Telegram documents it and returns its user.
@@ -81,10 +77,8 @@ pub fn validate_init_data(
     if !bool::from(given.ct_eq(&expected)) {
         return Err("init data signature does not match");
     }
-    let auth_date: i64 = fields
-        .get("auth_date")
-        .and_then(|d| d.parse().ok())
-        .ok_or("init data has no valid auth_date")?;
+    let auth_date: i64 =
+        fields.get("auth_date").and_then(|d| d.parse().ok()).ok_or("init data has no valid auth_date")?;
     if now_unix - auth_date > max_age.as_secs() as i64 {
         return Err("init data is too old");
     }
@@ -101,16 +95,12 @@ pub fn validate_init_data(
     if user.id <= 0 {
         return Err("init data user is invalid");
     }
-    Ok(TelegramUser {
-        id: UserId(user.id),
-        username: user.username,
-    })
+    Ok(TelegramUser { id: UserId(user.id), username: user.username })
 }
 
 /// Builds signed init data for `user_id` (for `atomarket init-data`, tests and curl).
 pub fn init_data(bot_token: &str, user_id: i64, username: Option<&str>, auth_date: i64) -> String {
-    let user = serde_json::json!({ "id": user_id, "first_name": "Test", "username": username })
-        .to_string();
+    let user = serde_json::json!({ "id": user_id, "first_name": "Test", "username": username }).to_string();
     let mut fields = BTreeMap::new();
     fields.insert("auth_date".to_string(), auth_date.to_string());
     fields.insert("query_id".to_string(), format!("AA{user_id}"));
@@ -136,9 +126,8 @@ fn credential(parts: &Parts) -> Result<Credential<'_>, ApiError> {
         .ok_or_else(|| ApiError::unauthorized("missing Authorization header"))?
         .to_str()
         .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, value) = header
-        .split_once(' ')
-        .ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
+    let (scheme, value) =
+        header.split_once(' ').ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
     match scheme.to_ascii_lowercase().as_str() {
         "tma" => Ok(Credential::Tma(value.trim())),
         "bearer" => Ok(Credential::Bearer(value.trim())),
@@ -148,19 +137,12 @@ fn credential(parts: &Parts) -> Result<Credential<'_>, ApiError> {
 
 fn is_staff(config: &AuthConfig, token: &str) -> bool {
     // Compare against every token so timing says nothing about which one matched.
-    config.staff_tokens.iter().fold(false, |found, t| {
-        found | bool::from(t.as_bytes().ct_eq(token.as_bytes()))
-    })
+    config.staff_tokens.iter().fold(false, |found, t| found | bool::from(t.as_bytes().ct_eq(token.as_bytes())))
 }
 
 fn user_from(config: &AuthConfig, raw: &str) -> Result<TelegramUser, ApiError> {
-    validate_init_data(
-        raw,
-        &config.bot_token,
-        config.max_age,
-        config.clock.now().timestamp(),
-    )
-    .map_err(ApiError::unauthorized)
+    validate_init_data(raw, &config.bot_token, config.max_age, config.clock.now().timestamp())
+        .map_err(ApiError::unauthorized)
 }
 
 /// A request authenticated as a Telegram user; the user exists in the store.
@@ -169,10 +151,7 @@ pub struct CurrentUser(pub TelegramUser);
 impl FromRequestParts<Arc<AppState>> for CurrentUser {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
         let user = match credential(parts)? {
             Credential::Tma(raw) => user_from(&state.auth, raw)?,
             Credential::Bearer(token) if is_staff(&state.auth, token) => {
@@ -183,10 +162,7 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
         let key = (user.id.0, user.username.clone());
         let known = state.known_users.lock().expect("poisoned").contains(&key);
         if !known {
-            state
-                .reads
-                .ensure_user(user.id, user.username.clone())
-                .await?;
+            state.reads.ensure_user(user.id, user.username.clone()).await?;
             let mut known = state.known_users.lock().expect("poisoned");
             if known.len() > 100_000 {
                 known.clear();
@@ -203,10 +179,7 @@ pub struct Staff;
 impl FromRequestParts<Arc<AppState>> for Staff {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &Arc<AppState>,
-    ) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
         match credential(parts)? {
             Credential::Bearer(token) if is_staff(&state.auth, token) => Ok(Staff),
             Credential::Bearer(_) => Err(ApiError::unauthorized("invalid token")),
@@ -230,13 +203,7 @@ mod tests {
     fn signed_init_data_is_accepted() {
         let raw = init_data(TOKEN, 42, Some("alice"), NOW - 10);
         let user = validate_init_data(&raw, TOKEN, DAY, NOW).unwrap();
-        assert_eq!(
-            user,
-            TelegramUser {
-                id: UserId(42),
-                username: Some("alice".into())
-            }
-        );
+        assert_eq!(user, TelegramUser { id: UserId(42), username: Some("alice".into()) });
     }
 
     #[test]
@@ -248,24 +215,15 @@ mod tests {
     #[test]
     fn a_tampered_field_is_rejected() {
         let raw = init_data(TOKEN, 42, None, NOW).replace("%22id%22%3A42", "%22id%22%3A43");
-        assert_eq!(
-            validate_init_data(&raw, TOKEN, DAY, NOW),
-            Err("init data signature does not match")
-        );
+        assert_eq!(validate_init_data(&raw, TOKEN, DAY, NOW), Err("init data signature does not match"));
     }
 
     #[test]
     fn stale_and_future_auth_dates_are_rejected() {
         let stale = init_data(TOKEN, 42, None, NOW - 86_401);
-        assert_eq!(
-            validate_init_data(&stale, TOKEN, DAY, NOW),
-            Err("init data is too old")
-        );
+        assert_eq!(validate_init_data(&stale, TOKEN, DAY, NOW), Err("init data is too old"));
         let future = init_data(TOKEN, 42, None, NOW + 61);
-        assert_eq!(
-            validate_init_data(&future, TOKEN, DAY, NOW),
-            Err("init data is from the future")
-        );
+        assert_eq!(validate_init_data(&future, TOKEN, DAY, NOW), Err("init data is from the future"));
         let near = init_data(TOKEN, 42, None, NOW + 59);
         assert!(validate_init_data(&near, TOKEN, DAY, NOW).is_ok());
     }
@@ -277,20 +235,13 @@ mod tests {
             validate_init_data(&format!("{raw}&auth_date={NOW}"), TOKEN, DAY, NOW),
             Err("duplicate key in init data")
         );
-        assert_eq!(
-            validate_init_data(&format!("{raw}&hash=00"), TOKEN, DAY, NOW),
-            Err("duplicate key in init data")
-        );
+        assert_eq!(validate_init_data(&format!("{raw}&hash=00"), TOKEN, DAY, NOW), Err("duplicate key in init data"));
     }
 
     #[test]
     fn missing_or_malformed_hash_is_rejected() {
         let raw = init_data(TOKEN, 42, None, NOW);
-        let without: String = raw
-            .split('&')
-            .filter(|p| !p.starts_with("hash="))
-            .collect::<Vec<_>>()
-            .join("&");
+        let without: String = raw.split('&').filter(|p| !p.starts_with("hash=")).collect::<Vec<_>>().join("&");
         assert!(validate_init_data(&without, TOKEN, DAY, NOW).is_err());
         assert!(validate_init_data(&format!("{without}&hash=zz"), TOKEN, DAY, NOW).is_err());
     }

@@ -19,22 +19,14 @@ impl<'de> Deserialize<'de> for Amount {
         let text = match serde_json::Value::deserialize(d)? {
             serde_json::Value::String(s) => s,
             serde_json::Value::Number(n) => n.to_string(),
-            _ => {
-                return Err(D::Error::custom(
-                    "must be a decimal amount, as a string or a number",
-                ))
-            }
+            _ => return Err(D::Error::custom("must be a decimal amount, as a string or a number")),
         };
-        Money::parse_amount(&text)
-            .map(Amount)
-            .map_err(D::Error::custom)
+        Money::parse_amount(&text).map(Amount).map_err(D::Error::custom)
     }
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -146,12 +138,7 @@ pub struct MeResponse {
 
 impl From<User> for MeResponse {
     fn from(u: User) -> Self {
-        Self {
-            id: u.id.0,
-            username: u.username,
-            available: amount(u.available),
-            held: amount(u.held),
-        }
+        Self { id: u.id.0, username: u.username, available: amount(u.available), held: amount(u.held) }
     }
 }
 
@@ -293,12 +280,7 @@ pub struct ManagerBindDto {
 
 impl From<ManagerBind> for ManagerBindDto {
     fn from(b: ManagerBind) -> Self {
-        Self {
-            client_id: b.client_id.0,
-            manager_id: b.manager_id.0,
-            priority: b.priority,
-            created_at: b.created_at,
-        }
+        Self { client_id: b.client_id.0, manager_id: b.manager_id.0, priority: b.priority, created_at: b.created_at }
     }
 }
 
@@ -328,10 +310,7 @@ impl From<ClientView> for ClientWithManagers {
             managers: v
                 .managers
                 .into_iter()
-                .map(|(b, m)| BoundManager {
-                    manager: m.into(),
-                    priority: b.priority,
-                })
+                .map(|(b, m)| BoundManager { manager: m.into(), priority: b.priority })
                 .collect(),
         }
     }
@@ -429,11 +408,7 @@ pub struct OfferDto {
 impl OfferDto {
     /// `viewer_may_see_offerer`: the viewer is the offerer or owns the NFT.
     pub fn new(o: Offer, viewer_may_see_offerer: bool, now: DateTime<Utc>) -> Self {
-        let status = if o.status == OfferStatus::Open && now >= o.expires_at {
-            OfferStatus::Expired
-        } else {
-            o.status
-        };
+        let status = if o.status == OfferStatus::Open && now >= o.expires_at { OfferStatus::Expired } else { o.status };
         Self {
             id: o.id.0,
             nft_id: o.nft_id.0,

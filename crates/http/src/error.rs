@@ -48,12 +48,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self {
-            status,
-            code,
-            detail: detail.into(),
-            errors: Vec::new(),
-        }
+        Self { status, code, detail: detail.into(), errors: Vec::new() }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -73,17 +68,8 @@ impl ApiError {
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        let detail = errors
-            .iter()
-            .map(|e| format!("{}: {}", e.field, e.message))
-            .collect::<Vec<_>>()
-            .join("; ");
-        Self {
-            status: StatusCode::UNPROCESSABLE_ENTITY,
-            code: "validation_failed",
-            detail,
-            errors,
-        }
+        let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", detail, errors }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -97,11 +83,7 @@ impl ApiError {
     /// A server-side failure: logged here with its cause, never shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "something went wrong on our side",
-        )
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
     }
 }
 
@@ -109,28 +91,14 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = Problem {
             kind: format!("urn:atomarket:problem:{}", self.code),
-            title: self
-                .status
-                .canonical_reason()
-                .unwrap_or("Error")
-                .to_string(),
+            title: self.status.canonical_reason().unwrap_or("Error").to_string(),
             status: self.status.as_u16(),
             detail: self.detail,
             code: self.code.to_string(),
-            errors: self
-                .errors
-                .into_iter()
-                .map(|e| ProblemField {
-                    field: e.field,
-                    message: e.message,
-                })
-                .collect(),
+            errors: self.errors.into_iter().map(|e| ProblemField { field: e.field, message: e.message }).collect(),
         };
         let mut res = (self.status, axum::Json(body)).into_response();
-        res.headers_mut().insert(
-            header::CONTENT_TYPE,
-            "application/problem+json".parse().expect("static"),
-        );
+        res.headers_mut().insert(header::CONTENT_TYPE, "application/problem+json".parse().expect("static"));
         res
     }
 }
@@ -260,9 +228,7 @@ impl From<CreatePartnerError> for ApiError {
     fn from(e: CreatePartnerError) -> Self {
         match e {
             CreatePartnerError::ManagerNotFound(_) => ApiError::not_found(e.to_string()),
-            CreatePartnerError::ManagerInactive(_) => {
-                ApiError::conflict("manager_inactive", e.to_string())
-            }
+            CreatePartnerError::ManagerInactive(_) => ApiError::conflict("manager_inactive", e.to_string()),
             CreatePartnerError::DuplicateEmail(_) => ApiError::conflict("duplicate", e.to_string()),
             CreatePartnerError::Storage(s) => s.into(),
         }

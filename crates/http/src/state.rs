@@ -65,14 +65,6 @@ impl AppState {
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     ) -> Self {
-        Self {
-            uc,
-            reads,
-            auth,
-            clock,
-            health,
-            render_metrics,
-            known_users: Mutex::default(),
-        }
+        Self { uc, reads, auth, clock, health, render_metrics, known_users: Mutex::default() }
     }
 }

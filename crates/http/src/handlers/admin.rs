@@ -37,11 +37,7 @@ pub async fn deposit(
         tx_hash: text("tx_hash", &req.tx_hash, 200)?,
     };
     let outcome = state.uc.deposit.execute(cmd).await?;
-    let status = if outcome.replayed {
-        StatusCode::OK
-    } else {
-        StatusCode::CREATED
-    };
+    let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok((status, Json(outcome.deposit.into())))
 }
 
@@ -67,20 +63,11 @@ pub async fn register_nft(
 /// Check every money invariant.
 #[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("staff" = [])),
     responses((status = 200, body = AuditReport), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn audit(
-    State(state): State<Arc<AppState>>,
-    _staff: Staff,
-) -> Result<Json<AuditReport>, ApiError> {
+pub async fn audit(State(state): State<Arc<AppState>>, _staff: Staff) -> Result<Json<AuditReport>, ApiError> {
     let facts = state.reads.audit_facts().await?;
     let violations: Vec<AuditViolation> = app::audit::check(&facts)
         .into_iter()
-        .map(|v| AuditViolation {
-            invariant: v.invariant.into(),
-            detail: v.detail,
-        })
+        .map(|v| AuditViolation { invariant: v.invariant.into(), detail: v.detail })
         .collect();
-    Ok(Json(AuditReport {
-        ok: violations.is_empty(),
-        violations,
-    }))
+    Ok(Json(AuditReport { ok: violations.is_empty(), violations }))
 }

@@ -25,14 +25,10 @@ pub async fn list(
     let status = match q.status.as_deref() {
         None => None,
         Some(s) => Some(
-            AuctionStatus::parse(s)
-                .ok_or_else(|| ApiError::field("status", "must be active, settled or cancelled"))?,
+            AuctionStatus::parse(s).ok_or_else(|| ApiError::field("status", "must be active, settled or cancelled"))?,
         ),
     };
-    let filter = AuctionFilter {
-        status,
-        nft: q.nft_id.map(NftId),
-    };
+    let filter = AuctionFilter { status, nft: q.nft_id.map(NftId) };
     Ok(Json(state.reads.auctions(&filter, page).await?.into()))
 }
 
@@ -44,11 +40,7 @@ pub async fn get(
     _user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<AuctionDetail>, ApiError> {
-    let found = state
-        .reads
-        .auction(AuctionId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such auction"))?;
+    let found = state.reads.auction(AuctionId(id)).await?.ok_or_else(|| ApiError::not_found("no such auction"))?;
     Ok(Json(found.into()))
 }
 
@@ -61,18 +53,10 @@ pub async fn create(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<NewAuctionRequest>,
 ) -> Result<(StatusCode, Json<AuctionDto>), ApiError> {
-    let terms = AuctionTerms::new(
-        req.start_price.0,
-        req.step_percent,
-        req.buy_now_price.map(|a| a.0),
-        req.duration_seconds,
-    )
-    .map_err(ApiError::validation)?;
-    let auction = state
-        .uc
-        .new_auction
-        .execute(user.id, NftId(req.nft_id), terms)
-        .await?;
+    let terms =
+        AuctionTerms::new(req.start_price.0, req.step_percent, req.buy_now_price.map(|a| a.0), req.duration_seconds)
+            .map_err(ApiError::validation)?;
+    let auction = state.uc.new_auction.execute(user.id, NftId(req.nft_id), terms).await?;
     Ok((StatusCode::CREATED, Json(auction.into())))
 }
 
@@ -85,14 +69,7 @@ pub async fn bid(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<BidRequest>,
 ) -> Result<Json<AuctionDto>, ApiError> {
-    Ok(Json(
-        state
-            .uc
-            .place_bid
-            .execute(user.id, AuctionId(req.auction_id), req.amount.0)
-            .await?
-            .into(),
-    ))
+    Ok(Json(state.uc.place_bid.execute(user.id, AuctionId(req.auction_id), req.amount.0).await?.into()))
 }
 
 /// Cancel your auction while it has no bids.
@@ -104,12 +81,5 @@ pub async fn cancel(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<AuctionIdRequest>,
 ) -> Result<Json<AuctionDto>, ApiError> {
-    Ok(Json(
-        state
-            .uc
-            .cancel_auction
-            .execute(user.id, AuctionId(req.auction_id))
-            .await?
-            .into(),
-    ))
+    Ok(Json(state.uc.cancel_auction.execute(user.id, AuctionId(req.auction_id)).await?.into()))
 }

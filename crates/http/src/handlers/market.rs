@@ -20,9 +20,7 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
         .to_str()
         .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?;
     if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::malformed(
-            "the Idempotency-Key header must be 1 to 255 characters",
-        ));
+        return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
     }
     Ok(key.to_string())
 }
@@ -39,13 +37,8 @@ pub async fn output(
     ApiJson(req): ApiJson<WithdrawRequest>,
 ) -> Result<(StatusCode, Json<WithdrawalDto>), ApiError> {
     idempotency_key(&headers)?;
-    let address =
-        TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
-    let w = state
-        .uc
-        .withdraw
-        .execute(user.id, req.amount.0, address)
-        .await?;
+    let address = TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
+    let w = state.uc.withdraw.execute(user.id, req.amount.0, address).await?;
     Ok((StatusCode::ACCEPTED, Json(w.into())))
 }
 

@@ -16,11 +16,7 @@ pub async fn me(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
 ) -> Result<Json<MeResponse>, ApiError> {
-    let found = state
-        .reads
-        .user(user.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such user"))?;
+    let found = state.reads.user(user.id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
     Ok(Json(found.into()))
 }
 

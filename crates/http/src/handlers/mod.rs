@@ -34,10 +34,7 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, Api
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     let v = value.trim();
     if v.is_empty() || v.chars().count() > max {
-        return Err(ApiError::field(
-            field,
-            format!("must be 1 to {max} characters"),
-        ));
+        return Err(ApiError::field(field, format!("must be 1 to {max} characters")));
     }
     Ok(v.to_string())
 }

@@ -26,17 +26,9 @@ pub async fn list(
     let owner = match q.owner.as_deref() {
         None => None,
         Some("me") => Some(user.id),
-        Some(id) => {
-            Some(UserId(id.parse().map_err(|_| {
-                ApiError::field("owner", "must be `me` or a user id")
-            })?))
-        }
+        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("owner", "must be `me` or a user id"))?)),
     };
-    let filter = NftFilter {
-        listed: q.listed,
-        owner,
-        collection: q.collection,
-    };
+    let filter = NftFilter { listed: q.listed, owner, collection: q.collection };
     Ok(Json(state.reads.nfts(&filter, page).await?.into()))
 }
 
@@ -48,11 +40,7 @@ pub async fn get(
     _user: CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<NftDto>, ApiError> {
-    let nft = state
-        .reads
-        .nft(NftId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such NFT"))?;
+    let nft = state.reads.nft(NftId(id)).await?.ok_or_else(|| ApiError::not_found("no such NFT"))?;
     Ok(Json(nft.into()))
 }
 
@@ -66,17 +54,10 @@ pub async fn buy(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<BuyNftRequest>,
 ) -> Result<Json<BuyNftResponse>, ApiError> {
-    let cmd = BuyNftCommand {
-        buyer: user.id,
-        nft_id: NftId(req.nft_id),
-        expected_price: req.expected_price.map(|a| a.0),
-    };
+    let cmd =
+        BuyNftCommand { buyer: user.id, nft_id: NftId(req.nft_id), expected_price: req.expected_price.map(|a| a.0) };
     let p = state.uc.buy_nft.execute(cmd).await?;
-    Ok(Json(BuyNftResponse {
-        nft: p.nft.into(),
-        price: p.price.to_string(),
-        fee: p.fee.to_string(),
-    }))
+    Ok(Json(BuyNftResponse { nft: p.nft.into(), price: p.price.to_string(), fee: p.fee.to_string() }))
 }
 
 /// List (price) or unlist (`null`) one of your NFTs.
@@ -88,14 +69,8 @@ pub async fn set_price(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<SetNftPriceRequest>,
 ) -> Result<Json<NftDto>, ApiError> {
-    let price = req
-        .price
-        .ok_or_else(|| ApiError::field("price", "is required (null unlists)"))?;
-    let cmd = SetNftPriceCommand {
-        owner: user.id,
-        nft_id: NftId(req.nft_id),
-        price: price.map(|a| a.0),
-    };
+    let price = req.price.ok_or_else(|| ApiError::field("price", "is required (null unlists)"))?;
+    let cmd = SetNftPriceCommand { owner: user.id, nft_id: NftId(req.nft_id), price: price.map(|a| a.0) };
     Ok(Json(state.uc.set_nft_price.execute(cmd).await?.into()))
 }
 
@@ -108,10 +83,6 @@ pub async fn back(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<NftIdRequest>,
 ) -> Result<(axum::http::StatusCode, Json<NftDto>), ApiError> {
-    let nft = state
-        .uc
-        .back_nft
-        .execute(user.id, NftId(req.nft_id))
-        .await?;
+    let nft = state.uc.back_nft.execute(user.id, NftId(req.nft_id)).await?;
     Ok((axum::http::StatusCode::ACCEPTED, Json(nft.into())))
 }

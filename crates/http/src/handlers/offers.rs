@@ -16,12 +16,7 @@ use crate::state::AppState;
 
 /// The offerer and the NFT's current owner see who made an offer; others see the rest.
 async fn view(state: &AppState, viewer: UserId, offer: Offer) -> Result<OfferDto, ApiError> {
-    let sees = offer.offerer_id == viewer
-        || state
-            .reads
-            .nft(offer.nft_id)
-            .await?
-            .is_some_and(|n| n.owner_id == viewer);
+    let sees = offer.offerer_id == viewer || state.reads.nft(offer.nft_id).await?.is_some_and(|n| n.owner_id == viewer);
     Ok(OfferDto::new(offer, sees, state.clock.now()))
 }
 
@@ -35,19 +30,13 @@ pub async fn list(
 ) -> Result<Json<OfferPage>, ApiError> {
     let page = super::page(q.limit, q.cursor.as_deref())?;
     let owner = state.reads.nft(NftId(q.nft_id)).await?.map(|n| n.owner_id);
-    let found = state
-        .reads
-        .offers(&OfferFilter::Nft(NftId(q.nft_id)), page)
-        .await?;
+    let found = state.reads.offers(&OfferFilter::Nft(NftId(q.nft_id)), page).await?;
     let now = state.clock.now();
     let items = found.items.into_iter().map(|o| {
         let sees = o.offerer_id == user.id || owner == Some(user.id);
         OfferDto::new(o, sees, now)
     });
-    Ok(Json(OfferPage {
-        items: items.collect(),
-        next_cursor: found.next_cursor,
-    }))
+    Ok(Json(OfferPage { items: items.collect(), next_cursor: found.next_cursor }))
 }
 
 /// Offers the caller made, and offers on NFTs the caller owns, newest first.
@@ -59,20 +48,10 @@ pub async fn mine(
     ApiQuery(q): ApiQuery<PageParams>,
 ) -> Result<Json<OfferPage>, ApiError> {
     let page = super::page(q.limit, q.cursor.as_deref())?;
-    let found = state
-        .reads
-        .offers(&OfferFilter::Involving(user.id), page)
-        .await?;
+    let found = state.reads.offers(&OfferFilter::Involving(user.id), page).await?;
     let now = state.clock.now();
-    let items = found
-        .items
-        .into_iter()
-        .map(|o| OfferDto::new(o, true, now))
-        .collect();
-    Ok(Json(OfferPage {
-        items,
-        next_cursor: found.next_cursor,
-    }))
+    let items = found.items.into_iter().map(|o| OfferDto::new(o, true, now)).collect();
+    Ok(Json(OfferPage { items, next_cursor: found.next_cursor }))
 }
 
 /// Make an offer on an NFT (listed or not); the price is held. One open offer per NFT.
@@ -86,10 +65,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<OfferDto>), ApiError> {
     let secs = req.expires_in_seconds.unwrap_or(7 * 86_400);
     if !(60..=30 * 86_400).contains(&secs) {
-        return Err(ApiError::field(
-            "expires_in_seconds",
-            "must be between 60 seconds and 30 days",
-        ));
+        return Err(ApiError::field("expires_in_seconds", "must be between 60 seconds and 30 days"));
     }
     let cmd = NewOfferCommand {
         offerer: user.id,
@@ -98,10 +74,7 @@ pub async fn create(
         expires_in: Duration::seconds(secs),
     };
     let offer = state.uc.new_offer.execute(cmd).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(OfferDto::new(offer, true, state.clock.now())),
-    ))
+    Ok((StatusCode::CREATED, Json(OfferDto::new(offer, true, state.clock.now()))))
 }
 
 /// The NFT's owner accepts: the held price goes to them minus the fee, the NFT to the offerer.
@@ -113,11 +86,7 @@ pub async fn accept(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<OfferIdRequest>,
 ) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state
-        .uc
-        .decide_offer
-        .execute(user.id, OfferId(req.offer_id), Decision::Accept)
-        .await?;
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Accept).await?;
     Ok(Json(OfferDto::new(offer, true, state.clock.now())))
 }
 
@@ -130,11 +99,7 @@ pub async fn refuse(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<OfferIdRequest>,
 ) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state
-        .uc
-        .decide_offer
-        .execute(user.id, OfferId(req.offer_id), Decision::Refuse)
-        .await?;
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Refuse).await?;
     Ok(Json(OfferDto::new(offer, true, state.clock.now())))
 }
 
@@ -147,11 +112,7 @@ pub async fn cancel(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<OfferIdRequest>,
 ) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state
-        .uc
-        .close_offer
-        .cancel(user.id, OfferId(req.offer_id))
-        .await?;
+    let offer = state.uc.close_offer.cancel(user.id, OfferId(req.offer_id)).await?;
     Ok(Json(OfferDto::new(offer, true, state.clock.now())))
 }
 
@@ -164,10 +125,6 @@ pub async fn set_price(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<SetOfferPriceRequest>,
 ) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state
-        .uc
-        .set_offer_price
-        .execute(user.id, OfferId(req.offer_id), req.price.0)
-        .await?;
+    let offer = state.uc.set_offer_price.execute(user.id, OfferId(req.offer_id), req.price.0).await?;
     Ok(Json(view(&state, user.id, offer).await?))
 }

@@ -20,9 +20,7 @@ pub struct Liveness {
 /// Liveness: the process answers.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Liveness)))]
 pub async fn healthz() -> Json<Liveness> {
-    Json(Liveness {
-        status: "ok".into(),
-    })
+    Json(Liveness { status: "ok".into() })
 }
 
 #[derive(Serialize, ToSchema)]
@@ -46,27 +44,14 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Rea
         }
         checks.insert(dep.name().to_string(), h.as_str().to_string());
     }
-    let code = if worst == Health::Down {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    (
-        code,
-        Json(Readiness {
-            status: worst.as_str().into(),
-            checks,
-        }),
-    )
+    let code = if worst == Health::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    (code, Json(Readiness { status: worst.as_str().into(), checks }))
 }
 
 /// Prometheus metrics.
 #[utoipa::path(get, path = "/metrics", tag = "ops", responses((status = 200, content_type = "text/plain", body = String)))]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        (state.render_metrics)(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], (state.render_metrics)())
 }
 
 pub async fn not_found() -> ApiError {

@@ -23,29 +23,14 @@ pub async fn create_manager(
     _staff: Staff,
     ApiJson(req): ApiJson<CreateManagerRequest>,
 ) -> Result<(StatusCode, Json<ManagerDto>), ApiError> {
-    let telegram_username = match req
-        .telegram_username
-        .as_deref()
-        .map(|u| u.trim().trim_start_matches('@'))
-    {
+    let telegram_username = match req.telegram_username.as_deref().map(|u| u.trim().trim_start_matches('@')) {
         None | Some("") => None,
-        Some(u)
-            if (5..=32).contains(&u.len())
-                && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') =>
-        {
+        Some(u) if (5..=32).contains(&u.len()) && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
             Some(u.to_string())
         }
-        Some(_) => {
-            return Err(ApiError::field(
-                "telegram_username",
-                "must be 5 to 32 letters, digits or underscores",
-            ))
-        }
+        Some(_) => return Err(ApiError::field("telegram_username", "must be 5 to 32 letters, digits or underscores")),
     };
-    let cmd = CreateManagerCommand {
-        name: text("name", &req.name, 200)?,
-        telegram_username,
-    };
+    let cmd = CreateManagerCommand { name: text("name", &req.name, 200)?, telegram_username };
     let manager = state.uc.create_manager.execute(cmd).await?;
     Ok((StatusCode::CREATED, Json(manager.into())))
 }
@@ -61,20 +46,14 @@ pub async fn create_partner(
     ApiJson(req): ApiJson<CreatePartnerRequest>,
 ) -> Result<(StatusCode, Json<PartnerResponse>), ApiError> {
     let c = &req.client;
-    let client = ClientProfile::parse(&c.fio, c.age, &c.description, &c.mobile, &c.email)
-        .map_err(ApiError::validation)?;
-    let cmd = CreatePartnerCommand {
-        manager_id: ManagerId(req.manager_id),
-        priority: req.priority.unwrap_or(0),
-        client,
-    };
+    let client =
+        ClientProfile::parse(&c.fio, c.age, &c.description, &c.mobile, &c.email).map_err(ApiError::validation)?;
+    let cmd =
+        CreatePartnerCommand { manager_id: ManagerId(req.manager_id), priority: req.priority.unwrap_or(0), client };
     let partner = state.uc.create_partner.execute(cmd).await?;
     Ok((
         StatusCode::CREATED,
-        Json(PartnerResponse {
-            client: partner.client.into(),
-            manager_bind: partner.bind.into(),
-        }),
+        Json(PartnerResponse { client: partner.client.into(), manager_bind: partner.bind.into() }),
     ))
 }
 
@@ -86,11 +65,7 @@ pub async fn get_partner(
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ClientWithManagers>, ApiError> {
-    let view = state
-        .reads
-        .client(ClientId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such client"))?;
+    let view = state.reads.client(ClientId(id)).await?.ok_or_else(|| ApiError::not_found("no such client"))?;
     Ok(Json(view.into()))
 }
 
@@ -102,20 +77,8 @@ pub async fn manager_clients(
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<ManagerClients>, ApiError> {
-    let clients = state
-        .reads
-        .manager_clients(ManagerId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such manager"))?;
-    let items = clients
-        .into_iter()
-        .map(|(b, c)| BoundClient {
-            client: c.into(),
-            priority: b.priority,
-        })
-        .collect();
-    Ok(Json(ManagerClients {
-        manager_id: id,
-        items,
-    }))
+    let clients =
+        state.reads.manager_clients(ManagerId(id)).await?.ok_or_else(|| ApiError::not_found("no such manager"))?;
+    let items = clients.into_iter().map(|(b, c)| BoundClient { client: c.into(), priority: b.priority }).collect();
+    Ok(Json(ManagerClients { manager_id: id, items }))
 }

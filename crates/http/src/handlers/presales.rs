@@ -27,33 +27,16 @@ pub async fn list(
     let page = super::page(q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None => None,
-        Some(s) => Some(
-            PresaleStatus::parse(s)
-                .ok_or_else(|| ApiError::field("status", "is not a presale status"))?,
-        ),
+        Some(s) => Some(PresaleStatus::parse(s).ok_or_else(|| ApiError::field("status", "is not a presale status"))?),
     };
     let seller = match q.seller.as_deref() {
         None => None,
         Some("me") => Some(user.id),
-        Some(id) => {
-            Some(UserId(id.parse().map_err(|_| {
-                ApiError::field("seller", "must be `me` or a user id")
-            })?))
-        }
+        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("seller", "must be `me` or a user id"))?)),
     };
-    let found = state
-        .reads
-        .presales(&PresaleFilter { status, seller }, page)
-        .await?;
-    let items = found
-        .items
-        .into_iter()
-        .map(|p| PresaleDto::new(p, Some(user.id)))
-        .collect();
-    Ok(Json(PresalePage {
-        items,
-        next_cursor: found.next_cursor,
-    }))
+    let found = state.reads.presales(&PresaleFilter { status, seller }, page).await?;
+    let items = found.items.into_iter().map(|p| PresaleDto::new(p, Some(user.id))).collect();
+    Ok(Json(PresalePage { items, next_cursor: found.next_cursor }))
 }
 
 /// One presale (public fields; the buyer is shown to seller and buyer only).
@@ -64,11 +47,7 @@ pub async fn get(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state
-        .reads
-        .presale(PresaleId(id))
-        .await?
-        .ok_or_else(|| ApiError::not_found("no such presale"))?;
+    let p = state.reads.presale(PresaleId(id)).await?.ok_or_else(|| ApiError::not_found("no such presale"))?;
     Ok(Json(PresaleDto::new(p, Some(user.id))))
 }
 
@@ -83,10 +62,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<PresaleDto>), ApiError> {
     let now = state.uc.presale_seller.now();
     if req.deliver_by < now + Duration::hours(1) || req.deliver_by > now + Duration::days(60) {
-        return Err(ApiError::field(
-            "deliver_by",
-            "must be between 1 hour and 60 days ahead",
-        ));
+        return Err(ApiError::field("deliver_by", "must be between 1 hour and 60 days ahead"));
     }
     let cmd = NewPresaleCommand {
         seller: user.id,
@@ -108,11 +84,7 @@ pub async fn set_price(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<SetPresalePriceRequest>,
 ) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state
-        .uc
-        .presale_seller
-        .set_price(user.id, PresaleId(req.presale_id), req.price.0)
-        .await?;
+    let p = state.uc.presale_seller.set_price(user.id, PresaleId(req.presale_id), req.price.0).await?;
     Ok(Json(PresaleDto::new(p, None)))
 }
 
@@ -125,11 +97,7 @@ pub async fn delete(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<PresaleIdRequest>,
 ) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state
-        .uc
-        .presale_seller
-        .delete(user.id, PresaleId(req.presale_id))
-        .await?;
+    let p = state.uc.presale_seller.delete(user.id, PresaleId(req.presale_id)).await?;
     Ok(Json(PresaleDto::new(p, None)))
 }
 
@@ -142,15 +110,7 @@ pub async fn buy(
     CurrentUser(user): CurrentUser,
     ApiJson(req): ApiJson<BuyPresaleRequest>,
 ) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state
-        .uc
-        .buy_presale
-        .execute(
-            user.id,
-            PresaleId(req.presale_id),
-            req.expected_price.map(|a| a.0),
-        )
-        .await?;
+    let p = state.uc.buy_presale.execute(user.id, PresaleId(req.presale_id), req.expected_price.map(|a| a.0)).await?;
     Ok(Json(PresaleDto::new(p, None)))
 }
 
@@ -166,13 +126,6 @@ pub async fn deliver(
     ApiJson(req): ApiJson<DeliverPresaleRequest>,
 ) -> Result<Json<DeliveredPresale>, ApiError> {
     let gift = text("gift_id", &req.gift_id, 200)?;
-    let (presale, nft) = state
-        .uc
-        .deliver_presale
-        .execute(PresaleId(id), gift)
-        .await?;
-    Ok(Json(DeliveredPresale {
-        presale: PresaleDto::new(presale, None),
-        nft: nft.into(),
-    }))
+    let (presale, nft) = state.uc.deliver_presale.execute(PresaleId(id), gift).await?;
+    Ok(Json(DeliveredPresale { presale: PresaleDto::new(presale, None), nft: nft.into() }))
 }
