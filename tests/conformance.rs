@@ -366,6 +366,157 @@ async fn ensure_user_creates_once_and_keeps_balances<S: Store>(s: Arc<S>) {
     assert!(s.ping().await.is_ok());
 }
 
+async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<S>) {
+    use app::auctions::PlaceBidUowFactory;
+    use app::queries::AuctionFilter;
+    users(&*s, &[1, 2], "0").await;
+    let n = nft(1, "gift-a");
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&n).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let terms = AuctionTerms::new(m("10"), Some(5), None, 3600).unwrap();
+    let mut a = Auction::open(AuctionId(Uuid::now_v7()), n.id, UserId(1), &terms, now());
+    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    uow.auctions().insert(&a).await.unwrap();
+    let second = Auction::open(AuctionId(Uuid::now_v7()), n.id, UserId(1), &terms, now());
+    let dup = uow.auctions().insert(&second).await;
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "auctions_one_active_per_nft"), "{dup:?}");
+    drop(uow);
+
+    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    uow.auctions().insert(&a).await.unwrap();
+    a.accept_bid(UserId(2), m("10"), now(), chrono::Duration::zero()).unwrap();
+    let low =
+        Bid { id: BidId(Uuid::now_v7()), auction_id: a.id, bidder_id: UserId(2), amount: m("10"), created_at: now() };
+    let high =
+        Bid { id: BidId(Uuid::now_v7()), auction_id: a.id, bidder_id: UserId(2), amount: m("12"), created_at: now() };
+    uow.auctions().insert_bid(&low).await.unwrap();
+    uow.auctions().insert_bid(&high).await.unwrap();
+    uow.auctions().update(&a).await.unwrap();
+    assert_eq!(uow.auctions().lock(a.id).await.unwrap(), Some(a.clone()));
+    uow.commit().await.unwrap();
+
+    let (read, bids) = s.auction(a.id).await.unwrap().unwrap();
+    assert_eq!(read, a);
+    assert_eq!(bids, vec![high, low], "highest first");
+    let active = AuctionFilter { status: Some(AuctionStatus::Active), nft: Some(n.id) };
+    assert_eq!(s.auctions(&active, PageRequest::first(10)).await.unwrap().items, vec![a.clone()]);
+
+    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    a.settle();
+    uow.auctions().update(&a).await.unwrap();
+    uow.auctions().insert(&second).await.expect("a settled auction frees the NFT for a new one");
+    uow.commit().await.unwrap();
+    let facts = s.audit_facts().await.unwrap();
+    assert!(facts.nfts_with_several_auctions.is_empty());
+}
+
+async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
+    use app::presales::BuyPresaleUowFactory;
+    use app::queries::PresaleFilter;
+    use app::withdraw::WithdrawUowFactory;
+    users(&*s, &[1, 2], "0").await;
+    let mut p = Presale {
+        id: PresaleId(Uuid::now_v7()),
+        seller_id: UserId(1),
+        title: "Cake".into(),
+        collection: "cakes".into(),
+        price: m("20"),
+        collateral: m("4"),
+        deliver_by: now() + chrono::Duration::days(1),
+        buyer_id: None,
+        status: PresaleStatus::Open,
+        nft_id: None,
+        created_at: now(),
+    };
+    let mut uow = BuyPresaleUowFactory::begin(&*s).await.unwrap();
+    uow.presales().insert(&p).await.unwrap();
+    p.sell_to(UserId(2), None, now()).unwrap();
+    uow.presales().update(&p).await.unwrap();
+    assert_eq!(uow.presales().lock(p.id).await.unwrap(), Some(p.clone()));
+    uow.commit().await.unwrap();
+    assert_eq!(s.presale(p.id).await.unwrap(), Some(p.clone()));
+    let sold = PresaleFilter { status: Some(PresaleStatus::Sold), seller: Some(UserId(1)) };
+    assert_eq!(s.presales(&sold, PageRequest::first(5)).await.unwrap().items.len(), 1);
+    let open = PresaleFilter { status: Some(PresaleStatus::Open), seller: None };
+    assert!(s.presales(&open, PageRequest::first(5)).await.unwrap().items.is_empty());
+
+    let mut w = Withdrawal {
+        id: WithdrawalId(Uuid::now_v7()),
+        user_id: UserId(2),
+        amount: m("3"),
+        address: "0:ab".into(),
+        status: WithdrawalStatus::Pending,
+        tx_hash: None,
+        created_at: now(),
+    };
+    let mut uow = WithdrawUowFactory::begin(&*s).await.unwrap();
+    uow.withdrawals().insert(&w).await.unwrap();
+    w.status = WithdrawalStatus::Sent;
+    w.tx_hash = Some("tx".into());
+    uow.withdrawals().update(&w).await.unwrap();
+    assert_eq!(uow.withdrawals().lock(w.id).await.unwrap(), Some(w.clone()));
+    uow.commit().await.unwrap();
+    assert_eq!(s.withdrawal(w.id).await.unwrap(), Some(w.clone()));
+    assert_eq!(s.withdrawals(UserId(2), PageRequest::first(5)).await.unwrap().items, vec![w]);
+    assert!(s.withdrawals(UserId(1), PageRequest::first(5)).await.unwrap().items.is_empty());
+}
+
+async fn offers_are_read_by_nft_and_by_involvement<S: Store>(s: Arc<S>) {
+    use app::queries::OfferFilter;
+    users(&*s, &[1, 2, 3], "0").await;
+    let n = nft(1, "gift-q");
+    let o = offer(n.id, 2, "1");
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&n).await.unwrap();
+    uow.offers().insert(&o).await.unwrap();
+    assert_eq!(uow.offers().get(o.id).await.unwrap(), Some(o.clone()));
+    assert_eq!(uow.offers().lock(o.id).await.unwrap(), Some(o.clone()));
+    uow.commit().await.unwrap();
+    assert_eq!(s.offer(o.id).await.unwrap(), Some(o.clone()));
+    assert_eq!(s.offers(&OfferFilter::Nft(n.id), PageRequest::first(5)).await.unwrap().items, vec![o.clone()]);
+    assert_eq!(
+        s.offers(&OfferFilter::Involving(UserId(1)), PageRequest::first(5)).await.unwrap().items.len(),
+        1,
+        "received"
+    );
+    assert_eq!(
+        s.offers(&OfferFilter::Involving(UserId(2)), PageRequest::first(5)).await.unwrap().items.len(),
+        1,
+        "made"
+    );
+    assert!(s.offers(&OfferFilter::Involving(UserId(3)), PageRequest::first(5)).await.unwrap().items.is_empty());
+}
+
+async fn due_work_is_found_by_time<S: Store>(s: Arc<S>) {
+    use app::auctions::PlaceBidUowFactory;
+    users(&*s, &[1, 2], "0").await;
+    let n = nft(1, "gift-d");
+    let mut o = offer(n.id, 2, "1");
+    o.expires_at = now() + chrono::Duration::seconds(60);
+    let a = Auction::open(
+        AuctionId(Uuid::now_v7()),
+        n.id,
+        UserId(1),
+        &AuctionTerms::new(m("1"), None, None, 120).unwrap(),
+        now(),
+    );
+    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    uow.nfts().insert(&n).await.unwrap();
+    uow.offers().insert(&o).await.unwrap();
+    uow.auctions().insert(&a).await.unwrap();
+    uow.commit().await.unwrap();
+    let t = now();
+    assert!(s.due_offers(t, 10).await.unwrap().is_empty());
+    assert!(s.due_auctions(t, 10).await.unwrap().is_empty());
+    assert_eq!(s.due_offers(t + chrono::Duration::seconds(60), 10).await.unwrap(), vec![o.id]);
+    assert!(s.due_auctions(t + chrono::Duration::seconds(60), 10).await.unwrap().is_empty());
+    assert_eq!(s.due_auctions(t + chrono::Duration::seconds(121), 10).await.unwrap(), vec![a.id]);
+    assert!(s.due_presales(t + chrono::Duration::days(100), 10).await.unwrap().is_empty());
+    assert!(s.due_offers(t + chrono::Duration::seconds(60), 0).await.unwrap().is_empty(), "the limit holds");
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -404,4 +555,8 @@ conformance!(
     ledger_and_outbox_are_written_with_the_unit_of_work,
     nft_queries_filter_and_page,
     ensure_user_creates_once_and_keeps_balances,
+    auctions_allow_one_active_per_nft_and_keep_their_bids,
+    presales_and_withdrawals_round_trip,
+    offers_are_read_by_nft_and_by_involvement,
+    due_work_is_found_by_time,
 );

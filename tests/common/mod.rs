@@ -141,6 +141,9 @@ impl TestApp {
     }
 
     pub async fn with(s: Settings) -> Self {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
         let clock = std::sync::Arc::new(adapters_memory::ManualClock::new(chrono::Utc::now()));
         let app = atomarket::build_with_clock(&s, clock.clone()).await.expect("build app");
         let router = app.router(&s);

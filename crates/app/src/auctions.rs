@@ -313,7 +313,6 @@ mod tests {
     #[tokio::test]
     async fn a_bid_holds_the_bidder_releases_the_previous_leader_and_commits() {
         let mut uow = bid_uow(auction(Some((2, "10"))));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "10"), user(3, "20", "0")]));
         uow.accounts
             .expect_save()
@@ -396,7 +395,6 @@ mod tests {
         uow.auctions.expect_lock().returning(move |_| Ok(Some(due.clone())));
         uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
         uow.offers.expect_lock_open_by().returning(|_, _| Ok(None));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "0"), user(2, "0", "20")]));
         uow.accounts
             .expect_save()

@@ -82,7 +82,6 @@ mod tests {
         uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("5")))));
         uow.offers.expect_lock_open_for_nft().returning(|_| Ok(vec![offer(2, "3")]));
         uow.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "3")]));
         uow.accounts.expect_save().withf(|u| u.available == m("3") && u.held == m("0")).times(1).returning(|_| Ok(()));
         uow.nfts

@@ -61,12 +61,13 @@ impl NewOffer {
             expires_at: fx.now + cmd.expires_in,
             created_at: fx.now,
         };
+        // Users are locked before inserting rows that reference them (see ADR 002).
+        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
+        accounts.payer(cmd.offerer)?.hold(cmd.price)?;
         match uow.offers().insert(&offer).await {
             Err(RepoError::Duplicate(_)) => return Err(RuleViolation::OfferExists.into()),
             other => other?,
         }
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
-        accounts.payer(cmd.offerer)?.hold(cmd.price)?;
         fx.record(fx.posting(Operation::OfferHold, offer.id).hold(cmd.offerer, cmd.price));
         fx.notify(nft.owner_id, format!("New offer of {} TON for \"{}\".", cmd.price, nft.title));
         accounts.save(uow.accounts()).await?;
@@ -325,8 +326,6 @@ mod tests {
     async fn a_new_offer_holds_the_price_and_commits() {
         let mut uow = new_uow(nft(1, None));
         uow.offers.expect_insert().times(1).returning(|_| Ok(()));
-        uow.accounts = accounts_with(vec![user(2, "10", "0")]);
-        uow.accounts.checkpoint();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "10", "0")]));
         uow.accounts.expect_save().withf(|u| u.available == m("6") && u.held == m("4")).times(1).returning(|_| Ok(()));
         uow.ledger = balanced_ledger();
@@ -352,6 +351,7 @@ mod tests {
     #[tokio::test]
     async fn a_second_open_offer_or_too_little_money_commits_nothing() {
         let mut uow = new_uow(nft(1, None));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "10", "0")]));
         uow.offers.expect_insert().returning(|_| Err(RepoError::Duplicate("offers_one_open_per_user_nft".into())));
         let (f, committed) = NewFactory::new(uow);
         let e = NewOffer::new(f, services()).execute(new_cmd(2, "4")).await.unwrap_err();

@@ -62,9 +62,9 @@ impl PresaleSeller {
                     nft_id: None,
                     created_at: fx.now,
                 };
-                uow.presales().insert(&presale).await?;
                 let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
                 accounts.payer(cmd.seller)?.hold(collateral)?;
+                uow.presales().insert(&presale).await?;
                 fx.record(fx.posting(Operation::CollateralHold, presale.id).hold(cmd.seller, collateral));
                 accounts.save(uow.accounts()).await?;
                 fx.write_ledger(uow.ledger()).await?;
@@ -241,12 +241,12 @@ impl DeliverPresale {
                     status: NftStatus::Available,
                     created_at: fx.now,
                 };
+                let seller = presale.seller_id;
+                let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
                 match uow.nfts().insert(&nft).await {
                     Err(RepoError::Duplicate(_)) => return Err(DeliverPresaleError::DuplicateGift(gift_id.clone())),
                     other => other?,
                 }
-                let seller = presale.seller_id;
-                let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
                 let (fee, proceeds) = self.fees.split(presale.price);
                 accounts.payee(buyer)?.take_held(presale.price);
                 let s = accounts.payee(seller)?;
@@ -404,7 +404,6 @@ mod tests {
     async fn creating_a_presale_holds_the_collateral_and_commits() {
         let mut uow = SellerUow::default();
         uow.presales.expect_insert().withf(|p| p.collateral == m("4")).times(1).returning(|_| Ok(()));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "0")]));
         uow.accounts.expect_save().withf(|u| u.held == m("4")).times(1).returning(|_| Ok(()));
         uow.ledger = balanced_ledger();
@@ -461,7 +460,6 @@ mod tests {
         uow.presales.expect_lock().returning(|_| Ok(Some(presale(Some(2)))));
         uow.presales.expect_update().withf(|p| p.status == PresaleStatus::Delivered).returning(|_| Ok(()));
         uow.nfts.expect_insert().withf(|n| n.owner_id == UserId(2)).times(1).returning(|_| Ok(()));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "4"), user(2, "0", "20")]));
         uow.accounts
             .expect_save()
@@ -491,6 +489,7 @@ mod tests {
 
         let mut uow = DeliverUow::default();
         uow.presales.expect_lock().returning(|_| Ok(Some(presale(Some(2)))));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "4"), user(2, "0", "20")]));
         uow.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate("nfts_gift_id_key".into())));
         let (f, committed) = DeliverFactory::new(uow);
         let e = DeliverPresale::new(f, services(), FeeRule::default())
@@ -507,7 +506,6 @@ mod tests {
         let mut uow = ExpireUow::default();
         uow.presales.expect_lock().returning(move |_| Ok(Some(overdue.clone())));
         uow.presales.expect_update().withf(|p| p.status == PresaleStatus::Expired).returning(|_| Ok(()));
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "4"), user(2, "0", "20")]));
         uow.accounts
             .expect_save()

@@ -105,7 +105,6 @@ mod tests {
     #[tokio::test]
     async fn a_withdrawal_moves_funds_to_pending_writes_the_payout_and_commits() {
         let mut uow = FakeUow::default();
-        uow.accounts = MockAccountRepo::new();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "0")]));
         uow.accounts.expect_save().withf(|u| u.available == m("6")).times(1).returning(|_| Ok(()));
         uow.withdrawals.expect_insert().withf(|w| w.status == WithdrawalStatus::Pending).times(1).returning(|_| Ok(()));
