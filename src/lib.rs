@@ -15,15 +15,20 @@ use app::buy_nft::{BuyNft, BuyNftUowFactory};
 use app::create_manager::{CreateManager, CreateManagerUowFactory};
 use app::create_partner::{CreatePartner, CreatePartnerUowFactory};
 use app::deposit::{CreditDeposit, DepositUowFactory};
+use app::gift_returns::{GiftReturnUowFactory, GiftReturns};
 use app::health::{Health, HealthCheck};
+use app::idempotency::IdempotencyLog;
 use app::jobs::{DueWork, Jobs};
 use app::offers::*;
+use app::payouts::{PayoutResultUowFactory, PayoutResults};
 use app::presales::*;
 use app::queries::ReadModel;
 use app::register_nft::{RegisterNft, RegisterNftUowFactory};
+use app::relay::{OutboxQueue, Relay, RelayPolicy};
 use app::set_nft_price::{SetNftPrice, SetNftPriceUowFactory};
 use app::withdraw::{Withdraw, WithdrawUowFactory};
 use app::{RetryPolicy, Services};
+use domain::gateways::{GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
 use http_api::{AppState, AuthConfig, UseCases};
@@ -53,8 +58,12 @@ pub trait Store:
     + DeliverPresaleUowFactory
     + ExpirePresaleUowFactory
     + WithdrawUowFactory
+    + PayoutResultUowFactory
+    + GiftReturnUowFactory
     + ReadModel
     + DueWork
+    + OutboxQueue
+    + IdempotencyLog
     + 'static
 {
 }
@@ -80,8 +89,12 @@ impl<T> Store for T where
         + DeliverPresaleUowFactory
         + ExpirePresaleUowFactory
         + WithdrawUowFactory
+        + PayoutResultUowFactory
+        + GiftReturnUowFactory
         + ReadModel
         + DueWork
+        + OutboxQueue
+        + IdempotencyLog
         + 'static
 {
 }
@@ -125,6 +138,7 @@ impl HealthCheck for DatabaseHealth {
 pub struct App {
     pub state: Arc<AppState>,
     pub jobs: Arc<Jobs>,
+    pub relay: Arc<Relay>,
     /// `Some` when running on Postgres.
     pub pg: Option<PgStore>,
 }
@@ -166,8 +180,15 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
         collateral_percent: settings.presale_collateral_percent,
         job_batch: settings.job_batch,
+        gateways: gateways(settings),
+        relay: RelayPolicy {
+            max_attempts: settings.relay_max_attempts,
+            base_delay: Duration::from_millis(settings.relay_base_delay_ms),
+            max_delay: Duration::from_millis(settings.relay_max_delay_ms),
+            ..Default::default()
+        },
     };
-    let ((state, jobs), pg) = match &settings.database_url {
+    let ((state, jobs, relay), pg) = match &settings.database_url {
         Some(url) => {
             let pool = adapters_postgres::connect(
                 url,
@@ -181,7 +202,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         }
         None => (wire(Arc::new(MemoryStore::new()), true, services, &config, auth, lock_health), None),
     };
-    Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), pg })
+    Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), relay: Arc::new(relay), pg })
 }
 
 /// The business settings use cases are built with.
@@ -191,6 +212,47 @@ struct Config {
     anti_sniping: chrono::Duration,
     collateral_percent: u32,
     job_batch: u32,
+    gateways: Gateways,
+    relay: RelayPolicy,
+}
+
+/// The outside world the relay delivers to.
+struct Gateways {
+    notifier: Arc<dyn Notifier>,
+    gifts: Arc<dyn GiftTransfer>,
+    payouts: Arc<dyn PayoutGateway>,
+}
+
+/// Real gateways where configured, log adapters otherwise.
+fn gateways(settings: &Settings) -> Gateways {
+    use adapters_gateways::*;
+    let timeouts = HttpTimeouts { request: Duration::from_millis(settings.gateway_timeout_ms), ..Default::default() };
+    let telegram = match (settings.telegram_delivery.as_str(), &settings.bot_token) {
+        ("log", _) | (_, None) => None,
+        ("auto", Some(_)) if settings.bot_token_generated => None,
+        (_, Some(token)) => Some(Arc::new(TelegramBot::new(
+            &settings.telegram_api_url,
+            token,
+            settings.telegram_business_connection_id.clone(),
+            timeouts,
+        ))),
+    };
+    let notifier: Arc<dyn Notifier> = match &telegram {
+        Some(t) => t.clone(),
+        None => Arc::new(LogNotifier),
+    };
+    let gifts: Arc<dyn GiftTransfer> = match &telegram {
+        Some(t) if settings.telegram_business_connection_id.is_some() => t.clone(),
+        _ => Arc::new(LogGiftTransfer),
+    };
+    let payouts: Arc<dyn PayoutGateway> = match &settings.payout_gateway_url {
+        Some(url) => Arc::new(HttpPayoutGateway::new(url, &settings.payout_gateway_key, timeouts)),
+        None => {
+            tracing::warn!("no PAYOUT_GATEWAY_URL: payouts are SIMULATED by the log adapter; nothing is paid");
+            Arc::new(LogPayoutGateway::default())
+        }
+    };
+    Gateways { notifier, gifts, payouts }
 }
 
 fn wire<S: Store>(
@@ -200,7 +262,7 @@ fn wire<S: Store>(
     config: &Config,
     auth: AuthConfig,
     locks: Arc<dyn HealthCheck>,
-) -> (AppState, Jobs) {
+) -> (AppState, Jobs, Relay) {
     let fees = config.fees;
     let services_clock = services.clock.clone();
     let close_offer = Arc::new(CloseOffer::new(store.clone(), services.clone()));
@@ -210,8 +272,22 @@ fn wire<S: Store>(
         offers: close_offer.clone(),
         auctions: Arc::new(SettleAuction::new(store.clone(), services.clone(), fees)),
         presales: Arc::new(ExpirePresale::new(store.clone(), services.clone())),
+        keys: store.clone(),
+        key_retention: chrono::Duration::hours(24),
         batch: config.job_batch,
     };
+    let relay = Relay {
+        queue: store.clone(),
+        reads: store.clone(),
+        notifier: config.gateways.notifier.clone(),
+        gifts: config.gateways.gifts.clone(),
+        payouts: config.gateways.payouts.clone(),
+        payout_results: Arc::new(PayoutResults::new(store.clone(), services.clone())),
+        gift_returns: Arc::new(GiftReturns::new(store.clone(), services.clone())),
+        clock: services.clock.clone(),
+        policy: config.relay.clone(),
+    };
+    let idempotency: Arc<dyn IdempotencyLog> = store.clone();
     let uc = UseCases {
         buy_nft: BuyNft::new(store.clone(), services.clone(), fees),
         set_nft_price: SetNftPrice::new(store.clone(), services.clone()),
@@ -236,7 +312,8 @@ fn wire<S: Store>(
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let clock = services_clock;
-    (AppState::new(uc, reads, auth, clock, health, Arc::new(move || handle.render())), jobs)
+    let state = AppState::new(uc, reads, auth, clock, health, Arc::new(move || handle.render()), idempotency);
+    (state, jobs, relay)
 }
 
 /// Runs job passes every `interval` until `stop` resolves.
@@ -252,6 +329,35 @@ pub async fn run_jobs(jobs: Arc<Jobs>, interval: Duration, stop: impl std::futur
             _ = tokio::time::sleep(interval) => {}
         }
     }
+}
+
+/// Runs relay passes every `interval` until `stop` resolves.
+pub async fn run_relay(relay: Arc<Relay>, interval: Duration, stop: impl std::future::Future<Output = ()>) {
+    tokio::pin!(stop);
+    loop {
+        let report = relay.run_once().await;
+        if report != Default::default() {
+            tracing::debug!(?report, "relay pass");
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// Starts the jobs and the relay in the background; they stop when `true` is sent.
+pub fn spawn_background(
+    app: &App,
+    settings: &Settings,
+) -> (tokio::sync::watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let jobs = tokio::spawn(run_jobs(app.jobs.clone(), settings.job_interval(), stopped(rx.clone())));
+    let relay = tokio::spawn(run_relay(app.relay.clone(), settings.relay_interval(), stopped(rx)));
+    (tx, vec![jobs, relay])
 }
 
 /// Runs the audit over a store; returns the violations.

@@ -24,7 +24,8 @@ enum Command {
         #[arg(long)]
         no_jobs: bool,
     },
-    /// Background jobs only (offer expiry, auction settlement, presale deadlines).
+    /// Background work only: jobs (offer expiry, auction settlement, presale deadlines, key
+    /// reaping) and the outbox relay (payouts, gift returns, notifications).
     Worker,
     /// Apply database migrations.
     Migrate,
@@ -72,12 +73,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Worker => {
             init_tracing(&settings.log_format);
             settings.bot_token.get_or_insert_with(|| "unused-by-the-worker".into());
+            settings.bot_token_generated = std::env::var("BOT_TOKEN").is_err();
             let app = atomarket::build(&settings).await?;
             if app.pg.is_none() {
                 eprintln!("note: no DATABASE_URL: the worker runs over an empty in-memory store of its own");
             }
             tracing::info!(interval_ms = settings.job_interval_ms, "worker running jobs");
-            atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), shutdown_signal()).await;
+            let (stop, background) = atomarket::spawn_background(&app, &settings);
+            shutdown_signal().await;
+            let _ = stop.send(true);
+            for task in background {
+                let _ = task.await;
+            }
             Ok(())
         }
         Command::Migrate => {
@@ -132,6 +139,7 @@ fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
         let token = format!("{}:{}", rand::rng().random_range(100_000_000..999_999_999u32), random_token(""));
         generated.push(format!("BOT_TOKEN={token}"));
         settings.bot_token = Some(token);
+        settings.bot_token_generated = true;
     }
     settings.staff_tokens.retain(|t| !t.is_empty());
     if settings.staff_tokens.is_empty() {
@@ -158,13 +166,11 @@ fn ensure_secrets(settings: &mut Settings) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
     let app = atomarket::build(&settings).await?;
-    let (stop_jobs, jobs_stopped) = tokio::sync::oneshot::channel::<()>();
-    let jobs = (!no_jobs).then(|| {
-        let stop = async move {
-            let _ = jobs_stopped.await;
-        };
-        tokio::spawn(atomarket::run_jobs(app.jobs.clone(), settings.job_interval(), stop))
-    });
+    let (stop, background) = if no_jobs {
+        (tokio::sync::watch::channel(false).0, Vec::new())
+    } else {
+        atomarket::spawn_background(&app, &settings)
+    };
     match &settings.database_url {
         Some(_) => tracing::info!("storage: PostgreSQL"),
         None => {
@@ -180,9 +186,9 @@ async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
     println!("listening on http://{}", listener.local_addr()?);
     let router = app.router(&settings);
     axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
-    let _ = stop_jobs.send(());
-    if let Some(jobs) = jobs {
-        let _ = jobs.await;
+    let _ = stop.send(true);
+    for task in background {
+        let _ = task.await;
     }
     tracing::info!("stopped: in-flight requests and jobs finished");
     Ok(())

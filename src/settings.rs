@@ -44,8 +44,38 @@ pub struct Settings {
     /// Most items of each kind a job pass handles.
     #[arg(long, env = "JOB_BATCH", default_value_t = 100, global = true)]
     pub job_batch: u32,
+    /// Pause between outbox relay passes.
+    #[arg(long, env = "RELAY_INTERVAL_MS", default_value_t = 500, global = true)]
+    pub relay_interval_ms: u64,
+    /// Delivery attempts before a message is given up (a payout then becomes `stuck`).
+    #[arg(long, env = "RELAY_MAX_ATTEMPTS", default_value_t = 12, global = true)]
+    pub relay_max_attempts: u32,
+    /// First retry delay; doubles per attempt up to `RELAY_MAX_DELAY_MS` (full jitter).
+    #[arg(long, env = "RELAY_BASE_DELAY_MS", default_value_t = 1_000, global = true)]
+    pub relay_base_delay_ms: u64,
+    #[arg(long, env = "RELAY_MAX_DELAY_MS", default_value_t = 300_000, global = true)]
+    pub relay_max_delay_ms: u64,
+    /// `telegram`, `log`, or `auto` (Telegram when `BOT_TOKEN` is configured).
+    #[arg(long, env = "TELEGRAM_DELIVERY", default_value = "auto", global = true)]
+    pub telegram_delivery: String,
+    #[arg(long, env = "TELEGRAM_API_URL", default_value = "https://api.telegram.org", global = true)]
+    pub telegram_api_url: String,
+    /// Business connection through which gifts are returned; without it returns are simulated.
+    #[arg(long, env = "TELEGRAM_BUSINESS_CONNECTION_ID", global = true)]
+    pub telegram_business_connection_id: Option<String>,
+    /// Payout gateway base URL; without it payouts are simulated (log adapter).
+    #[arg(long, env = "PAYOUT_GATEWAY_URL", global = true)]
+    pub payout_gateway_url: Option<String>,
+    #[arg(long, env = "PAYOUT_GATEWAY_KEY", default_value = "", global = true, hide_env_values = true)]
+    pub payout_gateway_key: String,
+    /// Timeout of one outbound HTTP call.
+    #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 10_000, global = true)]
+    pub gateway_timeout_ms: u64,
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
+    /// Set when `serve` generated the bot token (then Telegram delivery stays log-only).
+    #[arg(skip)]
+    pub bot_token_generated: bool,
     /// `text` or `json`.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", global = true)]
     pub log_format: String,
@@ -58,6 +88,10 @@ impl Settings {
 
     pub fn job_interval(&self) -> Duration {
         Duration::from_millis(self.job_interval_ms)
+    }
+
+    pub fn relay_interval(&self) -> Duration {
+        Duration::from_millis(self.relay_interval_ms)
     }
 
     pub fn request_timeout(&self) -> Duration {

@@ -72,6 +72,17 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         db_max_connections: 5,
         job_interval_ms: 1_000,
         job_batch: 100,
+        relay_interval_ms: 500,
+        relay_max_attempts: 12,
+        relay_base_delay_ms: 1_000,
+        relay_max_delay_ms: 300_000,
+        telegram_delivery: "log".into(),
+        telegram_api_url: "http://127.0.0.1:9".into(),
+        telegram_business_connection_id: None,
+        payout_gateway_url: None,
+        payout_gateway_key: String::new(),
+        gateway_timeout_ms: 2_000,
+        bot_token_generated: false,
         log_format: "text".into(),
     }
 }
@@ -263,6 +274,7 @@ impl Server {
             .env("BOT_TOKEN", BOT_TOKEN)
             .env("STAFF_TOKENS", STAFF_TOKEN)
             .env("DB_MAX_CONNECTIONS", "10")
+            .env("TELEGRAM_DELIVERY", "log")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

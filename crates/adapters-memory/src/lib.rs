@@ -5,6 +5,7 @@
 //! snapshot (O(1) to clone), and on commit publishes that copy. Dropping it without commit throws
 //! the copy away. Readers see only published snapshots, never a Unit of Work's own writes.
 
+mod delivery;
 mod read;
 mod read_market;
 mod repos;
@@ -30,7 +31,7 @@ pub(crate) struct State {
     pub offers: OrdMap<Uuid, Offer>,
     pub ledger: OrdMap<Uuid, LedgerEntry>,
     pub ledger_by_user: OrdMap<(i64, Uuid), ()>,
-    pub outbox: OrdMap<Uuid, OutboxMessage>,
+    pub outbox: OrdMap<Uuid, OutboxRow>,
     pub deposits: OrdMap<String, Deposit>,
     pub clients: OrdMap<Uuid, Client>,
     pub client_emails: OrdSet<String>,
@@ -40,6 +41,25 @@ pub(crate) struct State {
     pub bids: OrdMap<Uuid, Bid>,
     pub presales: OrdMap<Uuid, Presale>,
     pub withdrawals: OrdMap<Uuid, Withdrawal>,
+    pub idempotency: OrdMap<(String, String, String), KeyRow>,
+}
+
+/// An outbox message with its delivery state.
+#[derive(Clone, Debug)]
+pub(crate) struct OutboxRow {
+    pub message: OutboxMessage,
+    pub attempts: u32,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
+    pub done: bool,
+}
+
+/// A claimed idempotency key and, once stored, its response.
+#[derive(Clone, Debug)]
+pub(crate) struct KeyRow {
+    pub request_hash: String,
+    pub response: Option<(u16, Vec<u8>)>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 struct Shared {
@@ -107,6 +127,7 @@ macro_rules! impl_uow {
         #[async_trait::async_trait]
         impl $uow for MemoryUow {
             $(fn $repo(&mut self) -> &mut dyn $port { self })*
+            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { self }
             async fn commit(self: Box<Self>) -> Result<(), RepoError> {
                 MemoryUow::commit(*self);
                 Ok(())
@@ -173,4 +194,8 @@ impl_uow! {
     app::withdraw::WithdrawUow, app::withdraw::WithdrawUowFactory {
         accounts: AccountRepo, withdrawals: WithdrawalRepo, ledger: LedgerRepo, outbox: OutboxRepo
     };
+    app::payouts::PayoutResultUow, app::payouts::PayoutResultUowFactory {
+        withdrawals: WithdrawalRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::gift_returns::GiftReturnUow, app::gift_returns::GiftReturnUowFactory { nfts: NftRepo, outbox: OutboxRepo };
 }

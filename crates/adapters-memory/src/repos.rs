@@ -127,7 +127,14 @@ impl LedgerRepo for MemoryUow {
 #[async_trait]
 impl OutboxRepo for MemoryUow {
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), RepoError> {
-        self.state.outbox.insert(message.id.0, message.clone());
+        let row = crate::OutboxRow {
+            message: message.clone(),
+            attempts: 0,
+            next_attempt_at: message.created_at,
+            locked_until: None,
+            done: false,
+        };
+        self.state.outbox.insert(message.id.0, row);
         Ok(())
     }
 }

@@ -5,6 +5,7 @@
 //! `docs/adr/002-locking.md`; invariants on rows that may not exist yet are unique indexes;
 //! balances carry `CHECK (… >= 0)`. Driver errors become [`domain::RepoError`]s in `error.rs`.
 
+mod delivery;
 mod error;
 mod read;
 mod read_market;
@@ -104,6 +105,7 @@ macro_rules! impl_uow {
         #[async_trait::async_trait]
         impl $uow for PgUow {
             $(fn $repo(&mut self) -> &mut dyn $port { self })*
+            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { self }
             async fn commit(self: Box<Self>) -> Result<(), RepoError> {
                 PgUow::commit(*self).await
             }
@@ -167,4 +169,8 @@ impl_uow! {
     app::withdraw::WithdrawUow, app::withdraw::WithdrawUowFactory {
         accounts: AccountRepo, withdrawals: WithdrawalRepo, ledger: LedgerRepo, outbox: OutboxRepo
     };
+    app::payouts::PayoutResultUow, app::payouts::PayoutResultUowFactory {
+        withdrawals: WithdrawalRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
+    };
+    app::gift_returns::GiftReturnUow, app::gift_returns::GiftReturnUowFactory { nfts: NftRepo, outbox: OutboxRepo };
 }

@@ -7,6 +7,7 @@ use domain::ports::{AccountRepo, AuctionRepo, LedgerRepo, NftRepo, OfferRepo, Ou
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
 use crate::Services;
 
 // ----- new -----
@@ -28,11 +29,18 @@ impl NewAuction {
     }
 
     /// Owner only, NFT `available`: any listing is removed and the NFT goes `on_auction`.
-    pub async fn execute(&self, by: UserId, nft_id: NftId, terms: AuctionTerms) -> Result<Auction, NewAuctionError> {
+    pub async fn execute(
+        &self,
+        by: UserId,
+        nft_id: NftId,
+        terms: AuctionTerms,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Auction, NewAuctionError> {
         self.services
             .run_locked("new_auction", &format!("nft:{nft_id}"), || async {
                 let now = self.services.now();
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut nft = uow.nfts().lock(nft_id).await?.ok_or(NewAuctionError::NotFound("NFT"))?;
                 nft.ensure_owned_available(by)?;
                 let auction = Auction::open(self.services.new_id(), nft.id, by, &terms, now);
@@ -124,15 +132,23 @@ impl PlaceBid {
         bidder: UserId,
         auction_id: AuctionId,
         amount: Money,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Auction, PlaceBidError> {
         self.services
-            .run_locked("place_bid", &format!("auction:{auction_id}"), || self.attempt(bidder, auction_id, amount))
+            .run_locked("place_bid", &format!("auction:{auction_id}"), || self.attempt(bidder, auction_id, amount, key))
             .await
     }
 
-    async fn attempt(&self, bidder: UserId, auction_id: AuctionId, amount: Money) -> Result<Auction, PlaceBidError> {
+    async fn attempt(
+        &self,
+        bidder: UserId,
+        auction_id: AuctionId,
+        amount: Money,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Auction, PlaceBidError> {
         let mut fx = Effects::new(&self.services, self.services.now());
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
         let mut auction = uow.auctions().lock(auction_id).await?.ok_or(PlaceBidError::NotFound("auction"))?;
         let outcome = auction.accept_bid(bidder, amount, fx.now, self.anti_sniping)?;
         let mut settling = None;
@@ -193,10 +209,16 @@ impl CancelAuction {
     }
 
     /// Seller only, and only without bids (else `auction_has_bids`): the NFT is `available` again.
-    pub async fn execute(&self, by: UserId, auction_id: AuctionId) -> Result<Auction, CancelAuctionError> {
+    pub async fn execute(
+        &self,
+        by: UserId,
+        auction_id: AuctionId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Auction, CancelAuctionError> {
         self.services
             .run_locked("cancel_auction", &format!("auction:{auction_id}"), || async {
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut auction =
                     uow.auctions().lock(auction_id).await?.ok_or(CancelAuctionError::NotFound("auction"))?;
                 auction.cancel(by)?;
@@ -324,7 +346,7 @@ mod tests {
         uow.outbox.expect_enqueue().times(1).returning(|_| Ok(()));
         let (f, committed) = BidFactory::new(uow);
         let a = PlaceBid::new(f, services(), FeeRule::default(), Duration::seconds(300))
-            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10.5"))
+            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10.5"), None)
             .await
             .unwrap();
         assert!(committed.get());
@@ -335,7 +357,7 @@ mod tests {
     async fn a_low_bid_or_a_bid_without_funds_commits_nothing() {
         let (f, committed) = BidFactory::new(bid_uow(auction(Some((2, "10")))));
         let e = PlaceBid::new(f, services(), FeeRule::default(), Duration::zero())
-            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10.4"))
+            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10.4"), None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("bid_too_low", false));
@@ -344,7 +366,7 @@ mod tests {
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(3, "5", "0")]));
         let (f, committed) = BidFactory::new(uow);
         let e = PlaceBid::new(f, services(), FeeRule::default(), Duration::zero())
-            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10"))
+            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("10"), None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
@@ -371,7 +393,7 @@ mod tests {
         uow.outbox = any_outbox();
         let (f, committed) = BidFactory::new(uow);
         PlaceBid::new(f, services(), FeeRule::default(), Duration::zero())
-            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("100"))
+            .execute(UserId(3), AuctionId(uuid::Uuid::from_u128(5)), m("100"), None)
             .await
             .unwrap();
         assert!(committed.get());
@@ -417,7 +439,7 @@ mod tests {
         let mut uow = NewUow::default();
         uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
         let (f, committed) = NewFactory::new(uow);
-        let e = NewAuction::new(f, services()).execute(UserId(2), nft(1, None).id, terms()).await.unwrap_err();
+        let e = NewAuction::new(f, services()).execute(UserId(2), nft(1, None).id, terms(), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("forbidden", false));
     }
 
@@ -427,7 +449,7 @@ mod tests {
         uow.auctions.expect_lock().returning(|_| Ok(Some(auction(Some((2, "10"))))));
         let (f, committed) = CancelFactory::new(uow);
         let e = CancelAuction::new(f, services())
-            .execute(UserId(1), AuctionId(uuid::Uuid::from_u128(5)))
+            .execute(UserId(1), AuctionId(uuid::Uuid::from_u128(5)), None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("auction_has_bids", false));

@@ -6,6 +6,7 @@ use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
 use crate::Services;
 
 crate::define_uow!(
@@ -27,11 +28,12 @@ impl BackNft {
     /// Owner only, NFT `available`. In one Unit of Work: unlisted, every open offer cancelled and
     /// refunded (offerers told), status `withdrawing`, and a gift transfer in the outbox.
     #[tracing::instrument(name = "back_nft", skip_all, fields(by = %by, nft = %nft_id))]
-    pub async fn execute(&self, by: UserId, nft_id: NftId) -> Result<Nft, BackNftError> {
+    pub async fn execute(&self, by: UserId, nft_id: NftId, key: Option<&IdempotencyKey>) -> Result<Nft, BackNftError> {
         self.services
             .run_locked("back_nft", &format!("nft:{nft_id}"), || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut nft = uow.nfts().lock(nft_id).await?.ok_or(BackNftError::NotFound("NFT"))?;
                 nft.ensure_owned_available(by)?;
                 let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
@@ -101,7 +103,7 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let (f, committed) = FakeFactory::new(uow);
-        BackNft::new(f, services()).execute(UserId(1), nft(1, None).id).await.unwrap();
+        BackNft::new(f, services()).execute(UserId(1), nft(1, None).id, None).await.unwrap();
         assert!(committed.get());
     }
 
@@ -110,7 +112,7 @@ mod tests {
         let mut uow = FakeUow::default();
         uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
         let (f, committed) = FakeFactory::new(uow);
-        let e = BackNft::new(f, services()).execute(UserId(2), nft(1, None).id).await.unwrap_err();
+        let e = BackNft::new(f, services()).execute(UserId(2), nft(1, None).id, None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("forbidden", false));
 
         let mut uow = FakeUow::default();
@@ -120,7 +122,7 @@ mod tests {
             Ok(Some(n))
         });
         let (f, committed) = FakeFactory::new(uow);
-        let e = BackNft::new(f, services()).execute(UserId(1), nft(1, None).id).await.unwrap_err();
+        let e = BackNft::new(f, services()).execute(UserId(1), nft(1, None).id, None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("nft_unavailable", false));
     }
 }

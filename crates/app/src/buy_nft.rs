@@ -5,6 +5,7 @@ use std::sync::Arc;
 use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
+use crate::idempotency::{IdempotencyError, IdempotencyKey};
 use crate::services::Services;
 use crate::uow::UseCaseError;
 
@@ -25,6 +26,8 @@ pub struct BuyNftCommand {
     pub nft_id: NftId,
     /// When given and different from the current price, nothing moves (`price_changed`).
     pub expected_price: Option<Money>,
+    /// The request's `Idempotency-Key`, claimed in the same Unit of Work.
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +44,8 @@ pub enum BuyNftError {
     #[error(transparent)]
     Rule(#[from] RuleViolation),
     #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
     Storage(#[from] RepoError),
 }
 
@@ -52,6 +57,7 @@ impl UseCaseError for BuyNftError {
         match self {
             BuyNftError::NotFound => "not_found",
             BuyNftError::Rule(r) => r.code(),
+            BuyNftError::Idempotency(_) => "idempotency",
             BuyNftError::Storage(_) => "storage",
         }
     }
@@ -80,6 +86,7 @@ impl BuyNft {
     async fn attempt(&self, cmd: &BuyNftCommand) -> Result<Purchase, BuyNftError> {
         let now = self.services.now();
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), cmd.idempotency.as_ref(), self.services.now()).await??;
 
         let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(BuyNftError::NotFound)?;
         let price = nft.price_for(cmd.buyer, cmd.expected_price)?;
@@ -183,7 +190,7 @@ mod tests {
     }
 
     fn cmd(expected: Option<&str>) -> BuyNftCommand {
-        BuyNftCommand { buyer: BUYER, nft_id: listed_nft(None).id, expected_price: expected.map(m) }
+        BuyNftCommand { buyer: BUYER, nft_id: listed_nft(None).id, expected_price: expected.map(m), idempotency: None }
     }
 
     fn use_case(uow: FakeUow) -> (BuyNft, crate::testing::Committed) {

@@ -93,6 +93,8 @@ macro_rules! use_case_error {
             #[error(transparent)]
             Rule(#[from] domain::RuleViolation),
             #[error(transparent)]
+            Idempotency(#[from] $crate::idempotency::IdempotencyError),
+            #[error(transparent)]
             Storage(#[from] domain::RepoError),
         }
 
@@ -104,6 +106,7 @@ macro_rules! use_case_error {
                 match self {
                     $name::NotFound(_) => "not_found",
                     $name::Rule(r) => r.code(),
+                    $name::Idempotency(_) => "idempotency",
                     $name::Storage(_) => "storage",
                 }
             }

@@ -11,6 +11,7 @@ use domain::ports::Clock;
 use domain::*;
 
 use crate::auctions::SettleAuction;
+use crate::idempotency::IdempotencyLog;
 use crate::offers::CloseOffer;
 use crate::presales::ExpirePresale;
 
@@ -31,6 +32,7 @@ pub struct JobReport {
     pub offers_expired: usize,
     pub auctions_settled: usize,
     pub presales_expired: usize,
+    pub keys_reaped: u64,
     pub failures: usize,
 }
 
@@ -40,6 +42,9 @@ pub struct Jobs {
     pub offers: Arc<CloseOffer>,
     pub auctions: Arc<SettleAuction>,
     pub presales: Arc<ExpirePresale>,
+    /// Idempotency keys older than `key_retention` are forgotten.
+    pub keys: Arc<dyn IdempotencyLog>,
+    pub key_retention: chrono::Duration,
     /// Most items handled per kind and pass.
     pub batch: u32,
 }
@@ -102,6 +107,10 @@ impl Jobs {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due presales"),
+        }
+        match self.keys.reap(now - self.key_retention).await {
+            Ok(n) => report.keys_reaped = n,
+            Err(e) => tracing::warn!(error = %e, "cannot reap idempotency keys"),
         }
         report
     }

@@ -7,6 +7,7 @@ use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
 use crate::Services;
 
 // ----- new -----
@@ -26,6 +27,7 @@ pub struct NewOfferCommand {
     pub price: Money,
     /// 60 s – 30 days (checked at the edge).
     pub expires_in: Duration,
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 pub struct NewOffer {
@@ -47,6 +49,7 @@ impl NewOffer {
     async fn attempt(&self, cmd: &NewOfferCommand) -> Result<Offer, NewOfferError> {
         let mut fx = Effects::new(&self.services, self.services.now());
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), cmd.idempotency.as_ref(), self.services.now()).await??;
         let nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(NewOfferError::NotFound("NFT"))?;
         if nft.owner_id == cmd.offerer {
             return Err(RuleViolation::OwnItem.into());
@@ -97,11 +100,18 @@ impl SetOfferPrice {
     }
 
     /// Offerer only, on a live offer: the hold grows or shrinks by the difference.
-    pub async fn execute(&self, by: UserId, offer_id: OfferId, price: Money) -> Result<Offer, SetOfferPriceError> {
+    pub async fn execute(
+        &self,
+        by: UserId,
+        offer_id: OfferId,
+        price: Money,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Offer, SetOfferPriceError> {
         self.services
             .run("set_offer_price", || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut offer = uow.offers().lock(offer_id).await?.ok_or(SetOfferPriceError::NotFound("offer"))?;
                 if offer.offerer_id != by {
                     return Err(RuleViolation::NotOwner.into());
@@ -158,14 +168,29 @@ impl DecideOffer {
     /// Accept: the held price goes to the owner minus the fee and the NFT to the offerer
     /// (unlisted). Refuse: the hold is released. Either way the offerer is told.
     #[tracing::instrument(name = "decide_offer", skip_all, fields(by = %by, offer = %offer_id, ?decision))]
-    pub async fn execute(&self, by: UserId, offer_id: OfferId, decision: Decision) -> Result<Offer, DecideOfferError> {
+    pub async fn execute(
+        &self,
+        by: UserId,
+        offer_id: OfferId,
+        decision: Decision,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Offer, DecideOfferError> {
         let use_case = if decision == Decision::Accept { "accept_offer" } else { "refuse_offer" };
-        self.services.run_locked(use_case, &format!("offer:{offer_id}"), || self.attempt(by, offer_id, decision)).await
+        self.services
+            .run_locked(use_case, &format!("offer:{offer_id}"), || self.attempt(by, offer_id, decision, key))
+            .await
     }
 
-    async fn attempt(&self, by: UserId, offer_id: OfferId, decision: Decision) -> Result<Offer, DecideOfferError> {
+    async fn attempt(
+        &self,
+        by: UserId,
+        offer_id: OfferId,
+        decision: Decision,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Offer, DecideOfferError> {
         let mut fx = Effects::new(&self.services, self.services.now());
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
         // Lock order: the NFT first, then the offer (re-read under its lock).
         let nft_id = uow.offers().get(offer_id).await?.ok_or(DecideOfferError::NotFound("offer"))?.nft_id;
         let mut nft = uow.nfts().lock(nft_id).await?.ok_or(DecideOfferError::NotFound("NFT"))?;
@@ -244,9 +269,14 @@ impl CloseOffer {
     }
 
     /// The offerer withdraws an open offer; the hold is released.
-    pub async fn cancel(&self, by: UserId, offer_id: OfferId) -> Result<Offer, CloseOfferError> {
+    pub async fn cancel(
+        &self,
+        by: UserId,
+        offer_id: OfferId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Offer, CloseOfferError> {
         self.services
-            .run("cancel_offer", || self.attempt(offer_id, Some(by)))
+            .run("cancel_offer", || self.attempt(offer_id, Some(by), key))
             .await
             .and_then(|o| o.ok_or(RuleViolation::OfferNotOpen.into()))
     }
@@ -254,12 +284,18 @@ impl CloseOffer {
     /// Expires an open offer past its expiry (the job's step). `Ok(None)` when there was
     /// nothing to do: already closed, or not yet due — safe to run on several instances.
     pub async fn expire(&self, offer_id: OfferId) -> Result<Option<Offer>, CloseOfferError> {
-        self.services.run("expire_offer", || self.attempt(offer_id, None)).await
+        self.services.run("expire_offer", || self.attempt(offer_id, None, None)).await
     }
 
-    async fn attempt(&self, offer_id: OfferId, cancelled_by: Option<UserId>) -> Result<Option<Offer>, CloseOfferError> {
+    async fn attempt(
+        &self,
+        offer_id: OfferId,
+        cancelled_by: Option<UserId>,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Option<Offer>, CloseOfferError> {
         let mut fx = Effects::new(&self.services, self.services.now());
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
         let mut offer = uow.offers().lock(offer_id).await?.ok_or(CloseOfferError::NotFound("offer"))?;
         let offerer = offer.offerer_id;
         match cancelled_by {
@@ -313,6 +349,7 @@ mod tests {
             nft_id: nft(1, None).id,
             price: m(price),
             expires_in: Duration::days(7),
+            idempotency: None,
         }
     }
 
@@ -384,7 +421,7 @@ mod tests {
         uow.outbox = any_outbox();
         let (f, committed) = DecideFactory::new(uow);
         DecideOffer::new(f, services(), FeeRule::default())
-            .execute(UserId(1), offer(2, "10").id, Decision::Accept)
+            .execute(UserId(1), offer(2, "10").id, Decision::Accept, None)
             .await
             .unwrap();
         assert!(committed.get());
@@ -394,7 +431,7 @@ mod tests {
     async fn accepting_as_a_stranger_or_an_expired_offer_commits_nothing() {
         let (f, committed) = DecideFactory::new(decide_uow(1, offer(2, "10")));
         let e = DecideOffer::new(f, services(), FeeRule::default())
-            .execute(UserId(3), offer(2, "10").id, Decision::Accept)
+            .execute(UserId(3), offer(2, "10").id, Decision::Accept, None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("forbidden", false));
@@ -402,7 +439,7 @@ mod tests {
         expired.expires_at = now();
         let (f, committed) = DecideFactory::new(decide_uow(1, expired));
         let e = DecideOffer::new(f, services(), FeeRule::default())
-            .execute(UserId(1), offer(2, "10").id, Decision::Accept)
+            .execute(UserId(1), offer(2, "10").id, Decision::Accept, None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("offer_not_open", false));
@@ -417,7 +454,7 @@ mod tests {
         uow.outbox = any_outbox();
         let (f, committed) = DecideFactory::new(uow);
         DecideOffer::new(f, services(), FeeRule::default())
-            .execute(UserId(1), offer(2, "10").id, Decision::Refuse)
+            .execute(UserId(1), offer(2, "10").id, Decision::Refuse, None)
             .await
             .unwrap();
         assert!(committed.get());
@@ -432,13 +469,13 @@ mod tests {
         uow.ledger = balanced_ledger();
         uow.outbox = any_outbox();
         let (f, committed) = CloseFactory::new(uow);
-        CloseOffer::new(f, services()).cancel(UserId(2), offer(2, "10").id).await.unwrap();
+        CloseOffer::new(f, services()).cancel(UserId(2), offer(2, "10").id, None).await.unwrap();
         assert!(committed.get());
 
         let mut uow = CloseUow::default();
         uow.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
         let (f, committed) = CloseFactory::new(uow);
-        let e = CloseOffer::new(f, services()).cancel(UserId(3), offer(2, "10").id).await.unwrap_err();
+        let e = CloseOffer::new(f, services()).cancel(UserId(3), offer(2, "10").id, None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("forbidden", false));
     }
 
@@ -457,7 +494,8 @@ mod tests {
         uow.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "1", "10")]));
         let (f, committed) = PriceFactory::new(uow);
-        let e = SetOfferPrice::new(f, services()).execute(UserId(2), offer(2, "10").id, m("12")).await.unwrap_err();
+        let e =
+            SetOfferPrice::new(f, services()).execute(UserId(2), offer(2, "10").id, m("12"), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
     }
 }

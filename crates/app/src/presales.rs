@@ -8,6 +8,7 @@ use domain::presale::collateral_for;
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
 use crate::Services;
 
 crate::define_uow!(
@@ -24,6 +25,7 @@ pub struct NewPresaleCommand {
     pub price: Money,
     /// 1 hour – 60 days ahead (checked at the edge).
     pub deliver_by: DateTime<Utc>,
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 /// `new`, `set-price` and `delete`: the seller's side.
@@ -48,6 +50,7 @@ impl PresaleSeller {
             .run("new_presale", || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), cmd.idempotency.as_ref(), self.services.now()).await??;
                 let collateral = collateral_for(cmd.price, self.collateral_percent);
                 let presale = Presale {
                     id: self.services.new_id(),
@@ -75,16 +78,27 @@ impl PresaleSeller {
     }
 
     /// New price while unsold; the collateral is re-held at the new price.
-    pub async fn set_price(&self, by: UserId, id: PresaleId, price: Money) -> Result<Presale, PresaleSellerError> {
-        self.change(by, id, "set_presale_price", |p, now, pct| {
+    pub async fn set_price(
+        &self,
+        by: UserId,
+        id: PresaleId,
+        price: Money,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Presale, PresaleSellerError> {
+        self.change(by, id, key, "set_presale_price", |p, now, pct| {
             p.reprice(by, price, pct, now).map(|old| (old, p.collateral))
         })
         .await
     }
 
     /// Withdraws an unsold presale; the collateral is released.
-    pub async fn delete(&self, by: UserId, id: PresaleId) -> Result<Presale, PresaleSellerError> {
-        self.change(by, id, "delete_presale", |p, now, _| p.delete(by, now).map(|c| (c, Money::ZERO))).await
+    pub async fn delete(
+        &self,
+        by: UserId,
+        id: PresaleId,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Presale, PresaleSellerError> {
+        self.change(by, id, key, "delete_presale", |p, now, _| p.delete(by, now).map(|c| (c, Money::ZERO))).await
     }
 
     /// Applies `f` (which returns the collateral held before and after) and moves the difference.
@@ -92,6 +106,7 @@ impl PresaleSeller {
         &self,
         by: UserId,
         id: PresaleId,
+        key: Option<&IdempotencyKey>,
         use_case: &'static str,
         f: F,
     ) -> Result<Presale, PresaleSellerError>
@@ -102,6 +117,7 @@ impl PresaleSeller {
             .run_locked(use_case, &format!("presale:{id}"), || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut presale = uow.presales().lock(id).await?.ok_or(PresaleSellerError::NotFound("presale"))?;
                 let (before, after) = f(&mut presale, fx.now, self.collateral_percent)?;
                 let mut accounts = Accounts::lock(uow.accounts(), &[by]).await?;
@@ -147,11 +163,13 @@ impl BuyPresale {
         buyer: UserId,
         id: PresaleId,
         expected_price: Option<Money>,
+        key: Option<&IdempotencyKey>,
     ) -> Result<Presale, BuyPresaleError> {
         self.services
             .run_locked("buy_presale", &format!("presale:{id}"), || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut presale = uow.presales().lock(id).await?.ok_or(BuyPresaleError::NotFound("presale"))?;
                 let price = presale.sell_to(buyer, expected_price, fx.now)?;
                 let mut accounts = Accounts::lock(uow.accounts(), &[buyer]).await?;
@@ -193,6 +211,8 @@ pub enum DeliverPresaleError {
     #[error(transparent)]
     Rule(#[from] RuleViolation),
     #[error(transparent)]
+    Idempotency(#[from] crate::idempotency::IdempotencyError),
+    #[error(transparent)]
     Storage(#[from] RepoError),
 }
 
@@ -205,6 +225,7 @@ impl crate::UseCaseError for DeliverPresaleError {
             DeliverPresaleError::NotFound(_) => "not_found",
             DeliverPresaleError::DuplicateGift(_) => "duplicate",
             DeliverPresaleError::Rule(r) => r.code(),
+            DeliverPresaleError::Idempotency(_) => "idempotency",
             DeliverPresaleError::Storage(_) => "storage",
         }
     }
@@ -223,11 +244,17 @@ impl DeliverPresale {
 
     /// The gift arrived: an NFT owned by the buyer is created, the held price goes to the seller
     /// minus the fee and the collateral is released to the seller.
-    pub async fn execute(&self, id: PresaleId, gift_id: String) -> Result<(Presale, Nft), DeliverPresaleError> {
+    pub async fn execute(
+        &self,
+        id: PresaleId,
+        gift_id: String,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<(Presale, Nft), DeliverPresaleError> {
         self.services
             .run_locked("deliver_presale", &format!("presale:{id}"), || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut presale = uow.presales().lock(id).await?.ok_or(DeliverPresaleError::NotFound("presale"))?;
                 let nft_id: NftId = self.services.new_id();
                 let buyer = presale.deliver(nft_id)?;
@@ -414,6 +441,7 @@ mod tests {
             collection: "cakes".into(),
             price: m("20"),
             deliver_by: now() + chrono::Duration::days(1),
+            idempotency: None,
         };
         PresaleSeller::new(f, services(), 20).create(cmd).await.unwrap();
         assert!(committed.get());
@@ -427,9 +455,9 @@ mod tests {
             let (f, committed) = SellerFactory::new(uow);
             let uc = PresaleSeller::new(f, services(), 20);
             let e = if delete {
-                uc.delete(UserId(1), presale(None).id).await.unwrap_err()
+                uc.delete(UserId(1), presale(None).id, None).await.unwrap_err()
             } else {
-                uc.set_price(UserId(1), presale(None).id, m("5")).await.unwrap_err()
+                uc.set_price(UserId(1), presale(None).id, m("5"), None).await.unwrap_err()
             };
             assert_eq!((e.reason(), committed.get()), ("presale_sold", false));
         }
@@ -444,13 +472,13 @@ mod tests {
         uow.ledger = balanced_ledger();
         uow.outbox = any_outbox();
         let (f, committed) = BuyFactory::new(uow);
-        BuyPresale::new(f, services()).execute(UserId(2), presale(None).id, Some(m("20"))).await.unwrap();
+        BuyPresale::new(f, services()).execute(UserId(2), presale(None).id, Some(m("20")), None).await.unwrap();
         assert!(committed.get());
 
         let mut uow = BuyUow::default();
         uow.presales.expect_lock().returning(|_| Ok(Some(presale(None))));
         let (f, committed) = BuyFactory::new(uow);
-        let e = BuyPresale::new(f, services()).execute(UserId(1), presale(None).id, None).await.unwrap_err();
+        let e = BuyPresale::new(f, services()).execute(UserId(1), presale(None).id, None, None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("own_item", false));
     }
 
@@ -470,7 +498,7 @@ mod tests {
         uow.outbox = any_outbox();
         let (f, committed) = DeliverFactory::new(uow);
         DeliverPresale::new(f, services(), FeeRule::default())
-            .execute(presale(None).id, "gift-9".into())
+            .execute(presale(None).id, "gift-9".into(), None)
             .await
             .unwrap();
         assert!(committed.get());
@@ -482,7 +510,7 @@ mod tests {
         uow.presales.expect_lock().returning(|_| Ok(Some(presale(None))));
         let (f, committed) = DeliverFactory::new(uow);
         let e = DeliverPresale::new(f, services(), FeeRule::default())
-            .execute(presale(None).id, "g".into())
+            .execute(presale(None).id, "g".into(), None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("presale_not_sold", false));
@@ -493,7 +521,7 @@ mod tests {
         uow.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate("nfts_gift_id_key".into())));
         let (f, committed) = DeliverFactory::new(uow);
         let e = DeliverPresale::new(f, services(), FeeRule::default())
-            .execute(presale(None).id, "g".into())
+            .execute(presale(None).id, "g".into(), None)
             .await
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("duplicate", false));

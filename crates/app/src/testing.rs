@@ -53,12 +53,14 @@ macro_rules! fake_uow {
         #[derive(Default)]
         pub struct $name {
             $(pub $repo: $mock,)*
+            pub idempotency: domain::idempotency::MockIdempotencyRepo,
             pub committed: $crate::testing::Committed,
         }
 
         #[async_trait::async_trait]
         impl $uow for $name {
             $(fn $repo(&mut self) -> &mut dyn $port { &mut self.$repo })*
+            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { &mut self.idempotency }
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
                 self.committed.set();
                 Ok(())

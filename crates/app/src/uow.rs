@@ -15,6 +15,8 @@ macro_rules! define_uow {
         #[async_trait::async_trait]
         pub trait $uow: Send {
             $(fn $repo(&mut self) -> &mut dyn $port;)*
+            /// Idempotency keys, claimed in this Unit of Work.
+            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo;
             /// Makes every change of this Unit of Work visible at once, or none of them.
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError>;
         }

@@ -6,6 +6,7 @@ use domain::ports::{AccountRepo, LedgerRepo, OutboxRepo, WithdrawalRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
+use crate::idempotency::{IdempotencyError, IdempotencyKey};
 use crate::Services;
 
 crate::define_uow!(
@@ -20,6 +21,8 @@ pub enum WithdrawError {
     #[error(transparent)]
     Rule(#[from] RuleViolation),
     #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
     Storage(#[from] RepoError),
 }
 
@@ -31,6 +34,7 @@ impl crate::UseCaseError for WithdrawError {
         match self {
             WithdrawError::BelowMinimum(_) => "validation_failed",
             WithdrawError::Rule(r) => r.code(),
+            WithdrawError::Idempotency(_) => "idempotency",
             WithdrawError::Storage(_) => "storage",
         }
     }
@@ -50,7 +54,13 @@ impl Withdraw {
     /// Moves `amount` from available to pending payouts, records a `pending` withdrawal and
     /// writes its payout message to the outbox; the payout worker sends it after commit.
     #[tracing::instrument(name = "withdraw", skip_all, fields(user = %user))]
-    pub async fn execute(&self, user: UserId, amount: Money, address: TonAddress) -> Result<Withdrawal, WithdrawError> {
+    pub async fn execute(
+        &self,
+        user: UserId,
+        amount: Money,
+        address: TonAddress,
+        key: Option<&IdempotencyKey>,
+    ) -> Result<Withdrawal, WithdrawError> {
         if amount < self.min {
             return Err(WithdrawError::BelowMinimum(self.min));
         }
@@ -58,6 +68,7 @@ impl Withdraw {
             .run("withdraw", || async {
                 let mut fx = Effects::new(&self.services, self.services.now());
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), key, self.services.now()).await??;
                 let mut accounts = Accounts::lock(uow.accounts(), &[user]).await?;
                 accounts.payer(user)?.debit(amount)?;
                 let withdrawal = Withdrawal {
@@ -115,20 +126,20 @@ mod tests {
             .times(1)
             .returning(|_| Ok(()));
         let (f, committed) = FakeFactory::new(uow);
-        Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address()).await.unwrap();
+        Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address(), None).await.unwrap();
         assert!(committed.get());
     }
 
     #[tokio::test]
     async fn too_small_or_too_large_a_withdrawal_commits_nothing() {
         let (f, committed) = FakeFactory::new(FakeUow::default());
-        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("0.5"), address()).await.unwrap_err();
+        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("0.5"), address(), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("validation_failed", false));
 
         let mut uow = FakeUow::default();
         uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "3", "0")]));
         let (f, committed) = FakeFactory::new(uow);
-        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address()).await.unwrap_err();
+        let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address(), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
     }
 }

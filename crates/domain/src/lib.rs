@@ -6,6 +6,8 @@ pub mod contact;
 pub mod entities;
 pub mod error;
 pub mod fee;
+pub mod gateways;
+pub mod idempotency;
 pub mod ids;
 pub mod ledger;
 pub mod money;

@@ -6,6 +6,7 @@ use app::buy_nft::BuyNftError;
 use app::create_manager::CreateManagerError;
 use app::create_partner::CreatePartnerError;
 use app::deposit::DepositError;
+use app::idempotency::IdempotencyError;
 use app::offers::{CloseOfferError, DecideOfferError, NewOfferError, SetOfferPriceError};
 use app::presales::{BuyPresaleError, DeliverPresaleError, PresaleSellerError};
 use app::register_nft::RegisterNftError;
@@ -44,11 +45,13 @@ pub struct ApiError {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// A stored response to send again as it was (idempotent replay).
+    pub replay: Option<Vec<u8>>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new() }
+        Self { status, code, detail: detail.into(), errors: Vec::new(), replay: None }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -69,7 +72,7 @@ impl ApiError {
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", detail, errors }
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", detail, errors, replay: None }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -89,6 +92,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        if let Some(body) = self.replay {
+            let mut res = (self.status, body).into_response();
+            res.headers_mut().insert(header::CONTENT_TYPE, "application/json".parse().expect("static"));
+            res.headers_mut().insert("idempotent-replayed", "true".parse().expect("static"));
+            return res;
+        }
         let body = Problem {
             kind: format!("urn:atomarket:problem:{}", self.code),
             title: self.status.canonical_reason().unwrap_or("Error").to_string(),
@@ -119,6 +128,24 @@ impl From<RepoError> for ApiError {
     }
 }
 
+impl From<IdempotencyError> for ApiError {
+    fn from(e: IdempotencyError) -> Self {
+        match e {
+            IdempotencyError::InUse => ApiError::conflict("idempotency_key_in_use", e.to_string()),
+            IdempotencyError::Reused => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", e.to_string())
+            }
+            IdempotencyError::Replay { status, body } => ApiError {
+                status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
+                code: "replay",
+                detail: String::new(),
+                errors: Vec::new(),
+                replay: Some(body),
+            },
+        }
+    }
+}
+
 impl From<RuleViolation> for ApiError {
     fn from(r: RuleViolation) -> Self {
         let status = match r {
@@ -134,6 +161,7 @@ impl From<BuyNftError> for ApiError {
         match e {
             BuyNftError::NotFound => ApiError::not_found(e.to_string()),
             BuyNftError::Rule(r) => r.into(),
+            BuyNftError::Idempotency(i) => i.into(),
             BuyNftError::Storage(s) => s.into(),
         }
     }
@@ -157,6 +185,7 @@ macro_rules! simple_errors {
                 match e {
                     $t::NotFound(what) => ApiError::not_found(format!("{what} not found")),
                     $t::Rule(r) => r.into(),
+                    $t::Idempotency(i) => i.into(),
                     $t::Storage(s) => s.into(),
                 }
             }
@@ -183,6 +212,7 @@ impl From<DeliverPresaleError> for ApiError {
             DeliverPresaleError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
             DeliverPresaleError::DuplicateGift(_) => ApiError::conflict("duplicate", e.to_string()),
             DeliverPresaleError::Rule(r) => r.into(),
+            DeliverPresaleError::Idempotency(i) => i.into(),
             DeliverPresaleError::Storage(s) => s.into(),
         }
     }
@@ -193,6 +223,7 @@ impl From<WithdrawError> for ApiError {
         match e {
             WithdrawError::BelowMinimum(_) => ApiError::field("amount", e.to_string()),
             WithdrawError::Rule(r) => r.into(),
+            WithdrawError::Idempotency(i) => i.into(),
             WithdrawError::Storage(s) => s.into(),
         }
     }

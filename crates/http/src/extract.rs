@@ -1,10 +1,13 @@
 //! Extractors whose rejections are problem+json: strict JSON bodies, paths and queries.
 
+use app::idempotency::IdempotencyKey;
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use domain::UserId;
 use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
 
 use crate::error::ApiError;
 
@@ -16,6 +19,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        parse_json(req, state).await.map(|(body, _)| ApiJson(body))
+    }
+}
+
+/// Reads and parses a JSON body; also returns the raw bytes.
+async fn parse_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S) -> Result<(T, Bytes), ApiError> {
+    {
         let is_json = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|ct| {
             let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
             mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
@@ -34,13 +44,75 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             return Err(ApiError::malformed(format!("the body is not valid JSON: {e}")));
         }
         let de = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(de).map(ApiJson).map_err(|e| {
+        let parsed: T = serde_path_to_error::deserialize(de).map_err(|e| {
             let path = e.path().to_string();
             let field = if path == "." { "body".to_string() } else { path };
             let message = e.inner().to_string();
             let message = message.split(" at line ").next().unwrap_or(&message).to_string();
             ApiError::field(&field, message)
-        })
+        })?;
+        Ok((parsed, bytes))
+    }
+}
+
+/// An `Idempotency-Key` as read from a request, before it is scoped to who sent it.
+pub struct PendingKey {
+    route: String,
+    key: String,
+    request_hash: String,
+}
+
+impl PendingKey {
+    fn owned_by(self, owner: String) -> IdempotencyKey {
+        IdempotencyKey { owner, route: self.route, key: self.key, request_hash: self.request_hash }
+    }
+}
+
+/// A JSON body (as [`ApiJson`]) on a route that honours `Idempotency-Key`: the key, scoped per
+/// route, with a SHA-256 of the body.
+pub struct IdemJson<T> {
+    pub body: T,
+    pub key: Option<PendingKey>,
+}
+
+impl<T> IdemJson<T> {
+    /// The body and the key scoped to this user.
+    pub fn for_user(self, user: UserId) -> (T, Option<IdempotencyKey>) {
+        (self.body, self.key.map(|k| k.owned_by(format!("user:{user}"))))
+    }
+
+    /// The body and the key scoped to staff.
+    pub fn for_staff(self) -> (T, Option<IdempotencyKey>) {
+        (self.body, self.key.map(|k| k.owned_by("staff".into())))
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdemJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let key = match req.headers().get("idempotency-key") {
+            None => None,
+            Some(v) => {
+                let k = v
+                    .to_str()
+                    .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?
+                    .trim();
+                if k.is_empty() || k.len() > 255 {
+                    return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
+                }
+                Some(k.to_string())
+            }
+        };
+        let path = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str().to_owned())
+            .unwrap_or_else(|| req.uri().path().to_owned());
+        let route = format!("{} {path}", req.method());
+        let (body, bytes) = parse_json(req, state).await?;
+        let key = key.map(|key| PendingKey { route, key, request_hash: hex::encode(Sha256::digest(&bytes)) });
+        Ok(IdemJson { body, key })
     }
 }
 

@@ -10,6 +10,7 @@ use app::create_manager::CreateManager;
 use app::create_partner::CreatePartner;
 use app::deposit::CreditDeposit;
 use app::health::HealthCheck;
+use app::idempotency::IdempotencyLog;
 use app::offers::{CloseOffer, DecideOffer, NewOffer, SetOfferPrice};
 use app::presales::{BuyPresale, DeliverPresale, PresaleSeller};
 use app::queries::ReadModel;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub health: Vec<Arc<dyn HealthCheck>>,
     /// Renders `/metrics`.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// Responses of requests that carried an `Idempotency-Key`.
+    pub idempotency: Arc<dyn IdempotencyLog>,
     /// Users already stored, with the username last seen (saves a write per request).
     pub(crate) known_users: Mutex<HashSet<(i64, Option<String>)>>,
 }
@@ -64,7 +67,8 @@ impl AppState {
         clock: Arc<dyn Clock>,
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+        idempotency: Arc<dyn IdempotencyLog>,
     ) -> Self {
-        Self { uc, reads, auth, clock, health, render_metrics, known_users: Mutex::default() }
+        Self { uc, reads, auth, clock, health, render_metrics, idempotency, known_users: Mutex::default() }
     }
 }

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, IdemJson};
 use crate::state::AppState;
 
 /// Auctions, newest first; filter by status and NFT.
@@ -51,13 +51,14 @@ pub async fn get(
 pub async fn create(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<NewAuctionRequest>,
-) -> Result<(StatusCode, Json<AuctionDto>), ApiError> {
+    idem: IdemJson<NewAuctionRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
     let terms =
         AuctionTerms::new(req.start_price.0, req.step_percent, req.buy_now_price.map(|a| a.0), req.duration_seconds)
             .map_err(ApiError::validation)?;
-    let auction = state.uc.new_auction.execute(user.id, NftId(req.nft_id), terms).await?;
-    Ok((StatusCode::CREATED, Json(auction.into())))
+    let auction = state.uc.new_auction.execute(user.id, NftId(req.nft_id), terms, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::CREATED, &AuctionDto::from(auction)).await)
 }
 
 /// Bid: the amount is held and the previous leader released; a bid at the buy-now price settles at once.
@@ -67,9 +68,11 @@ pub async fn create(
 pub async fn bid(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<BidRequest>,
-) -> Result<Json<AuctionDto>, ApiError> {
-    Ok(Json(state.uc.place_bid.execute(user.id, AuctionId(req.auction_id), req.amount.0).await?.into()))
+    idem: IdemJson<BidRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let auction = state.uc.place_bid.execute(user.id, AuctionId(req.auction_id), req.amount.0, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &AuctionDto::from(auction)).await)
 }
 
 /// Cancel your auction while it has no bids.
@@ -79,7 +82,9 @@ pub async fn bid(
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<AuctionIdRequest>,
-) -> Result<Json<AuctionDto>, ApiError> {
-    Ok(Json(state.uc.cancel_auction.execute(user.id, AuctionId(req.auction_id)).await?.into()))
+    idem: IdemJson<AuctionIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let auction = state.uc.cancel_auction.execute(user.id, AuctionId(req.auction_id), key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &AuctionDto::from(auction)).await)
 }

@@ -1,7 +1,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::Json;
 use domain::{TonAddress, WithdrawalId};
 use uuid::Uuid;
@@ -9,21 +9,8 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, IdemJson};
 use crate::state::AppState;
-
-/// The `Idempotency-Key` header: required, 1–255 visible ASCII characters.
-pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
-    let key = headers
-        .get("idempotency-key")
-        .ok_or_else(|| ApiError::malformed("the Idempotency-Key header is required"))?
-        .to_str()
-        .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?;
-    if key.is_empty() || key.len() > 255 {
-        return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
-    }
-    Ok(key.to_string())
-}
 
 /// Withdraw available funds to a TON address. Answers 202: the payout is sent after commit.
 #[utoipa::path(post, path = "/api/market/output", tag = "market", security(("tma" = [])), request_body = WithdrawRequest,
@@ -33,13 +20,13 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<String, ApiError> {
 pub async fn output(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    headers: HeaderMap,
-    ApiJson(req): ApiJson<WithdrawRequest>,
-) -> Result<(StatusCode, Json<WithdrawalDto>), ApiError> {
-    idempotency_key(&headers)?;
+    idem: IdemJson<WithdrawRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let key = key.ok_or_else(|| ApiError::malformed("the Idempotency-Key header is required"))?;
     let address = TonAddress::parse(&req.address).map_err(|e| ApiError::field("address", e.to_string()))?;
-    let w = state.uc.withdraw.execute(user.id, req.amount.0, address).await?;
-    Ok((StatusCode::ACCEPTED, Json(w.into())))
+    let w = state.uc.withdraw.execute(user.id, req.amount.0, address, Some(&key)).await?;
+    Ok(super::respond(&state, Some(&key), StatusCode::ACCEPTED, &WithdrawalDto::from(w)).await)
 }
 
 /// Your withdrawals, newest first.

@@ -38,3 +38,22 @@ pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     }
     Ok(v.to_string())
 }
+
+/// Sends `body` with `status`; when the request carried an `Idempotency-Key`, stores exactly these
+/// bytes so a replay gets the same answer.
+pub async fn respond<T: serde::Serialize>(
+    state: &crate::state::AppState,
+    key: Option<&app::idempotency::IdempotencyKey>,
+    status: axum::http::StatusCode,
+    body: &T,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let bytes = serde_json::to_vec(body).expect("response bodies serialize");
+    if let Some(k) = key {
+        if let Err(e) = state.idempotency.save_response(k, status.as_u16(), &bytes).await {
+            // The key stays "in use" for replays until reaped: never run twice, at worst refused.
+            tracing::warn!(error = %e, "cannot store the idempotent response");
+        }
+    }
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}

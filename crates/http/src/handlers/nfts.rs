@@ -11,7 +11,7 @@ use uuid::Uuid;
 use crate::auth::CurrentUser;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiJson, ApiPath, ApiQuery, IdemJson};
 use crate::state::AppState;
 
 /// NFTs, newest first; filter by listing, owner (`me` or an id) and collection.
@@ -52,12 +52,18 @@ pub async fn get(
 pub async fn buy(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<BuyNftRequest>,
-) -> Result<Json<BuyNftResponse>, ApiError> {
-    let cmd =
-        BuyNftCommand { buyer: user.id, nft_id: NftId(req.nft_id), expected_price: req.expected_price.map(|a| a.0) };
+    idem: IdemJson<BuyNftRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let cmd = BuyNftCommand {
+        buyer: user.id,
+        nft_id: NftId(req.nft_id),
+        expected_price: req.expected_price.map(|a| a.0),
+        idempotency: key.clone(),
+    };
     let p = state.uc.buy_nft.execute(cmd).await?;
-    Ok(Json(BuyNftResponse { nft: p.nft.into(), price: p.price.to_string(), fee: p.fee.to_string() }))
+    let body = BuyNftResponse { nft: p.nft.into(), price: p.price.to_string(), fee: p.fee.to_string() };
+    Ok(super::respond(&state, key.as_ref(), axum::http::StatusCode::OK, &body).await)
 }
 
 /// List (price) or unlist (`null`) one of your NFTs.
@@ -81,8 +87,9 @@ pub async fn set_price(
 pub async fn back(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<NftIdRequest>,
-) -> Result<(axum::http::StatusCode, Json<NftDto>), ApiError> {
-    let nft = state.uc.back_nft.execute(user.id, NftId(req.nft_id)).await?;
-    Ok((axum::http::StatusCode::ACCEPTED, Json(nft.into())))
+    idem: IdemJson<NftIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let nft = state.uc.back_nft.execute(user.id, NftId(req.nft_id), key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), axum::http::StatusCode::ACCEPTED, &NftDto::from(nft)).await)
 }

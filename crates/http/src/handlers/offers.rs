@@ -11,7 +11,7 @@ use domain::{NftId, Offer, OfferId, UserId};
 use crate::auth::CurrentUser;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiQuery};
+use crate::extract::{ApiQuery, IdemJson};
 use crate::state::AppState;
 
 /// The offerer and the NFT's current owner see who made an offer; others see the rest.
@@ -61,8 +61,9 @@ pub async fn mine(
 pub async fn create(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<NewOfferRequest>,
-) -> Result<(StatusCode, Json<OfferDto>), ApiError> {
+    idem: IdemJson<NewOfferRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
     let secs = req.expires_in_seconds.unwrap_or(7 * 86_400);
     if !(60..=30 * 86_400).contains(&secs) {
         return Err(ApiError::field("expires_in_seconds", "must be between 60 seconds and 30 days"));
@@ -72,9 +73,10 @@ pub async fn create(
         nft_id: NftId(req.nft_id),
         price: req.price.0,
         expires_in: Duration::seconds(secs),
+        idempotency: key.clone(),
     };
     let offer = state.uc.new_offer.execute(cmd).await?;
-    Ok((StatusCode::CREATED, Json(OfferDto::new(offer, true, state.clock.now()))))
+    Ok(super::respond(&state, key.as_ref(), StatusCode::CREATED, &OfferDto::new(offer, true, state.clock.now())).await)
 }
 
 /// The NFT's owner accepts: the held price goes to them minus the fee, the NFT to the offerer.
@@ -84,10 +86,11 @@ pub async fn create(
 pub async fn accept(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<OfferIdRequest>,
-) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Accept).await?;
-    Ok(Json(OfferDto::new(offer, true, state.clock.now())))
+    idem: IdemJson<OfferIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Accept, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &OfferDto::new(offer, true, state.clock.now())).await)
 }
 
 /// The NFT's owner refuses: the offerer's hold is released.
@@ -97,10 +100,11 @@ pub async fn accept(
 pub async fn refuse(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<OfferIdRequest>,
-) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Refuse).await?;
-    Ok(Json(OfferDto::new(offer, true, state.clock.now())))
+    idem: IdemJson<OfferIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let offer = state.uc.decide_offer.execute(user.id, OfferId(req.offer_id), Decision::Refuse, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &OfferDto::new(offer, true, state.clock.now())).await)
 }
 
 /// The offerer cancels an open offer: the hold is released.
@@ -110,10 +114,11 @@ pub async fn refuse(
 pub async fn cancel(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<OfferIdRequest>,
-) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state.uc.close_offer.cancel(user.id, OfferId(req.offer_id)).await?;
-    Ok(Json(OfferDto::new(offer, true, state.clock.now())))
+    idem: IdemJson<OfferIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let offer = state.uc.close_offer.cancel(user.id, OfferId(req.offer_id), key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &OfferDto::new(offer, true, state.clock.now())).await)
 }
 
 /// The offerer changes the price of a live offer; the hold follows.
@@ -123,8 +128,10 @@ pub async fn cancel(
 pub async fn set_price(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<SetOfferPriceRequest>,
-) -> Result<Json<OfferDto>, ApiError> {
-    let offer = state.uc.set_offer_price.execute(user.id, OfferId(req.offer_id), req.price.0).await?;
-    Ok(Json(view(&state, user.id, offer).await?))
+    idem: IdemJson<SetOfferPriceRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let offer = state.uc.set_offer_price.execute(user.id, OfferId(req.offer_id), req.price.0, key.as_ref()).await?;
+    let body = view(&state, user.id, offer).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }

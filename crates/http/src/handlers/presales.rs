@@ -12,7 +12,7 @@ use uuid::Uuid;
 use crate::auth::{CurrentUser, Staff};
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::extract::{ApiPath, ApiQuery, IdemJson};
 use crate::handlers::text;
 use crate::state::AppState;
 
@@ -58,8 +58,9 @@ pub async fn get(
 pub async fn create(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<NewPresaleRequest>,
-) -> Result<(StatusCode, Json<PresaleDto>), ApiError> {
+    idem: IdemJson<NewPresaleRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
     let now = state.uc.presale_seller.now();
     if req.deliver_by < now + Duration::hours(1) || req.deliver_by > now + Duration::days(60) {
         return Err(ApiError::field("deliver_by", "must be between 1 hour and 60 days ahead"));
@@ -70,9 +71,10 @@ pub async fn create(
         collection: text("collection", &req.collection, 200)?,
         price: req.price.0,
         deliver_by: req.deliver_by,
+        idempotency: key.clone(),
     };
     let p = state.uc.presale_seller.create(cmd).await?;
-    Ok((StatusCode::CREATED, Json(PresaleDto::new(p, None))))
+    Ok(super::respond(&state, key.as_ref(), StatusCode::CREATED, &PresaleDto::new(p, None)).await)
 }
 
 /// Change the price while unsold; the collateral is re-held at the new price.
@@ -82,10 +84,11 @@ pub async fn create(
 pub async fn set_price(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<SetPresalePriceRequest>,
-) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state.uc.presale_seller.set_price(user.id, PresaleId(req.presale_id), req.price.0).await?;
-    Ok(Json(PresaleDto::new(p, None)))
+    idem: IdemJson<SetPresalePriceRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let p = state.uc.presale_seller.set_price(user.id, PresaleId(req.presale_id), req.price.0, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &PresaleDto::new(p, None)).await)
 }
 
 /// Delete an unsold presale; the collateral is released.
@@ -95,10 +98,11 @@ pub async fn set_price(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<PresaleIdRequest>,
-) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state.uc.presale_seller.delete(user.id, PresaleId(req.presale_id)).await?;
-    Ok(Json(PresaleDto::new(p, None)))
+    idem: IdemJson<PresaleIdRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let p = state.uc.presale_seller.delete(user.id, PresaleId(req.presale_id), key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &PresaleDto::new(p, None)).await)
 }
 
 /// Buy a presale: the price is held until delivery (or refunded with compensation at the deadline).
@@ -108,10 +112,12 @@ pub async fn delete(
 pub async fn buy(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiJson(req): ApiJson<BuyPresaleRequest>,
-) -> Result<Json<PresaleDto>, ApiError> {
-    let p = state.uc.buy_presale.execute(user.id, PresaleId(req.presale_id), req.expected_price.map(|a| a.0)).await?;
-    Ok(Json(PresaleDto::new(p, None)))
+    idem: IdemJson<BuyPresaleRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let expected = req.expected_price.map(|a| a.0);
+    let p = state.uc.buy_presale.execute(user.id, PresaleId(req.presale_id), expected, key.as_ref()).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &PresaleDto::new(p, None)).await)
 }
 
 /// Staff: the gift arrived. An NFT is created for the buyer, the seller is paid and their collateral released.
@@ -123,9 +129,11 @@ pub async fn deliver(
     State(state): State<Arc<AppState>>,
     _staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
-    ApiJson(req): ApiJson<DeliverPresaleRequest>,
-) -> Result<Json<DeliveredPresale>, ApiError> {
+    idem: IdemJson<DeliverPresaleRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_staff();
     let gift = text("gift_id", &req.gift_id, 200)?;
-    let (presale, nft) = state.uc.deliver_presale.execute(PresaleId(id), gift).await?;
-    Ok(Json(DeliveredPresale { presale: PresaleDto::new(presale, None), nft: nft.into() }))
+    let (presale, nft) = state.uc.deliver_presale.execute(PresaleId(id), gift, key.as_ref()).await?;
+    let body = DeliveredPresale { presale: PresaleDto::new(presale, None), nft: nft.into() };
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }

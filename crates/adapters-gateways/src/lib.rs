@@ -1,0 +1,42 @@
+//! Outbound HTTP gateways: the Telegram Bot API (messages, gift transfers) and the TON payout
+//! gateway, plus log-only stand-ins for when nothing is configured. Every call has a timeout;
+//! answers are sorted into delivered / retry later / refused for good.
+
+mod log;
+mod payouts;
+mod telegram;
+
+use std::time::Duration;
+
+pub use log::{LogGiftTransfer, LogNotifier, LogPayoutGateway};
+pub use payouts::HttpPayoutGateway;
+pub use telegram::TelegramBot;
+
+/// Timeouts of outbound calls.
+#[derive(Clone, Copy, Debug)]
+pub struct HttpTimeouts {
+    pub connect: Duration,
+    pub request: Duration,
+}
+
+impl Default for HttpTimeouts {
+    fn default() -> Self {
+        Self { connect: Duration::from_secs(3), request: Duration::from_secs(10) }
+    }
+}
+
+fn client(t: HttpTimeouts) -> reqwest::Client {
+    // One TLS provider for the process (ring); installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .connect_timeout(t.connect)
+        .timeout(t.request)
+        .user_agent(concat!("atomarket/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client with default settings builds")
+}
+
+/// `Retry-After` in seconds, if the answer carried one.
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim().parse::<u64>().ok().map(Duration::from_secs)
+}

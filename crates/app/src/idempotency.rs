@@ -1,0 +1,46 @@
+//! Idempotency keys in use cases. A guarded use case claims its key first thing in its Unit of
+//! Work, so the claim commits with the operation or rolls back with it: an operation that failed
+//! frees its key; one that succeeded can never run twice. The response is stored after commit
+//! ([`IdempotencyLog::save_response`]); until then a replay is told the key is in use.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+pub use domain::idempotency::{IdempotencyKey, IdempotencyRepo, KeyClaim};
+use domain::RepoError;
+
+/// Why a guarded operation did not run.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum IdempotencyError {
+    #[error("a request with this Idempotency-Key is still in flight")]
+    InUse,
+    #[error("this Idempotency-Key was already used with a different request body")]
+    Reused,
+    /// The operation ran before: here is its response.
+    #[error("replay of a completed request")]
+    Replay { status: u16, body: Vec<u8> },
+}
+
+/// Claims `key` (if any) in the current Unit of Work. Call as `claim(…).await??`: the outer
+/// error is storage, the inner one says why the operation must not run.
+pub async fn claim(
+    repo: &mut dyn IdempotencyRepo,
+    key: Option<&IdempotencyKey>,
+    now: DateTime<Utc>,
+) -> Result<Result<(), IdempotencyError>, RepoError> {
+    let Some(key) = key else { return Ok(Ok(())) };
+    Ok(match repo.claim(key, now).await? {
+        KeyClaim::Claimed => Ok(()),
+        KeyClaim::InUse => Err(IdempotencyError::InUse),
+        KeyClaim::Reused => Err(IdempotencyError::Reused),
+        KeyClaim::Replay { status, body } => Err(IdempotencyError::Replay { status, body }),
+    })
+}
+
+/// Stored responses, outside Units of Work.
+#[async_trait]
+pub trait IdempotencyLog: Send + Sync {
+    /// Stores the response of the request that claimed `key` (after its Unit of Work committed).
+    async fn save_response(&self, key: &IdempotencyKey, status: u16, body: &[u8]) -> Result<(), RepoError>;
+    /// Forgets keys created before `before`; returns how many.
+    async fn reap(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
+}

@@ -1,0 +1,245 @@
+//! The outbox relay: delivers what Units of Work wrote to the outbox, after they committed.
+//!
+//! Rows are claimed for a lease (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so several relays split
+//! the work), delivered with no transaction open, then marked delivered, rescheduled with capped
+//! exponential backoff and full jitter (never sooner than a `retry_after` the receiver asked for),
+//! or given up after `max_attempts` with a metric and an error log. Delivery is at least once;
+//! receivers deduplicate by message or withdrawal id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::gateways::*;
+use domain::ports::Clock;
+use domain::*;
+
+use crate::gift_returns::GiftReturns;
+use crate::payouts::PayoutResults;
+use crate::queries::ReadModel;
+
+/// A claimed outbox row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimedMessage {
+    pub message: OutboxMessage,
+    /// Attempts made before this one.
+    pub attempts: u32,
+}
+
+/// The outbox as the relay sees it.
+#[async_trait]
+pub trait OutboxQueue: Send + Sync {
+    /// Claims up to `limit` due rows until `lease_until`; others skip them meanwhile.
+    async fn claim(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Vec<ClaimedMessage>, RepoError>;
+    async fn delivered(&self, id: OutboxId, attempts: u32, now: DateTime<Utc>) -> Result<(), RepoError>;
+    async fn retry_at(&self, id: OutboxId, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), RepoError>;
+    async fn give_up(&self, id: OutboxId, attempts: u32, error: &str, now: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Rows not yet delivered nor given up.
+    async fn backlog(&self) -> Result<u64, RepoError>;
+}
+
+#[derive(Clone, Debug)]
+pub struct RelayPolicy {
+    pub max_attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    pub lease: Duration,
+    pub batch: u32,
+}
+
+impl Default for RelayPolicy {
+    fn default() -> Self {
+        Self {
+            max_attempts: 12,
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(300),
+            lease: Duration::from_secs(120),
+            batch: 20,
+        }
+    }
+}
+
+impl RelayPolicy {
+    /// Full jitter over `min(max_delay, base × 2^attempt)`, but never below `at_least`.
+    pub fn delay(&self, attempt: u32, at_least: Option<Duration>) -> Duration {
+        let ceiling =
+            self.base_delay.saturating_mul(1u32.checked_shl(attempt.min(30)).unwrap_or(u32::MAX)).min(self.max_delay);
+        ceiling.mul_f64(fastrand::f64()).max(at_least.unwrap_or_default())
+    }
+}
+
+/// What one pass did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RelayReport {
+    pub delivered: usize,
+    pub retried: usize,
+    pub gave_up: usize,
+}
+
+enum Step {
+    Done,
+    Retry(Option<Duration>, String),
+    Fail(String),
+}
+
+pub struct Relay {
+    pub queue: Arc<dyn OutboxQueue>,
+    pub reads: Arc<dyn ReadModel>,
+    pub notifier: Arc<dyn Notifier>,
+    pub gifts: Arc<dyn GiftTransfer>,
+    pub payouts: Arc<dyn PayoutGateway>,
+    pub payout_results: Arc<PayoutResults>,
+    pub gift_returns: Arc<GiftReturns>,
+    pub clock: Arc<dyn Clock>,
+    pub policy: RelayPolicy,
+}
+
+fn from_delivery(d: Delivery) -> Step {
+    match d {
+        Delivery::Delivered => Step::Done,
+        Delivery::Retry { after, reason } => Step::Retry(after, reason),
+        Delivery::Rejected(reason) => Step::Fail(reason),
+    }
+}
+
+impl Relay {
+    /// Claims one batch and delivers it.
+    pub async fn run_once(&self) -> RelayReport {
+        let now = self.clock.now();
+        let lease_until = now + chrono::Duration::from_std(self.policy.lease).unwrap_or_default();
+        let mut report = RelayReport::default();
+        match self.queue.backlog().await {
+            Ok(n) => metrics::gauge!("outbox_backlog").set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog"),
+        }
+        let claimed = match self.queue.claim(now, self.policy.batch, lease_until).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot claim outbox rows");
+                return report;
+            }
+        };
+        for c in claimed {
+            self.handle(c, &mut report).await;
+        }
+        report
+    }
+
+    async fn handle(&self, c: ClaimedMessage, report: &mut RelayReport) {
+        let kind = c.message.payload.kind();
+        let attempt = c.attempts + 1;
+        let step = self.deliver(&c).await;
+        let now = self.clock.now();
+        let written = match step {
+            Step::Done => {
+                report.delivered += 1;
+                metrics::counter!("outbox_delivered_total", "kind" => kind).increment(1);
+                self.queue.delivered(c.message.id, attempt, now).await
+            }
+            Step::Retry(after, reason) if attempt < self.policy.max_attempts => {
+                report.retried += 1;
+                metrics::counter!("outbox_retries_total", "kind" => kind).increment(1);
+                let wait = self.policy.delay(c.attempts, after);
+                tracing::info!(kind, attempt, wait_ms = wait.as_millis() as u64, %reason, "delivery failed, will retry");
+                self.queue
+                    .retry_at(
+                        c.message.id,
+                        attempt,
+                        now + chrono::Duration::from_std(wait).unwrap_or_default(),
+                        &reason,
+                    )
+                    .await
+            }
+            Step::Retry(_, reason) | Step::Fail(reason) => {
+                report.gave_up += 1;
+                metrics::counter!("outbox_failures_total", "kind" => kind).increment(1);
+                self.exhausted(&c, &reason).await;
+                tracing::error!(kind, attempt, %reason, id = %c.message.id, "outbox delivery given up");
+                self.queue.give_up(c.message.id, attempt, &reason, now).await
+            }
+        };
+        if let Err(e) = written {
+            // The lease runs out and the row is delivered again: receivers are idempotent.
+            tracing::warn!(error = %e, "cannot record the delivery outcome");
+        }
+    }
+
+    async fn deliver(&self, c: &ClaimedMessage) -> Step {
+        match &c.message.payload {
+            OutboxPayload::Notify { user_id, text } => {
+                from_delivery(self.notifier.notify(*user_id, text, c.message.id).await)
+            }
+            OutboxPayload::GiftTransfer { nft_id, gift_id, user_id } => {
+                match self.gifts.transfer(gift_id, *user_id, c.message.id).await {
+                    Delivery::Delivered => self.record(self.gift_returns.returned(*nft_id).await),
+                    Delivery::Rejected(reason) => {
+                        tracing::warn!(%reason, nft = %nft_id, "gift return refused by Telegram; NFT available again");
+                        self.record(self.gift_returns.failed(*nft_id).await)
+                    }
+                    Delivery::Retry { after, reason } => Step::Retry(after, reason),
+                }
+            }
+            OutboxPayload::Payout { withdrawal_id } => self.pay(*withdrawal_id, c.attempts).await,
+        }
+    }
+
+    fn record<T, E: std::fmt::Display>(&self, r: Result<T, E>) -> Step {
+        match r {
+            Ok(_) => Step::Done,
+            Err(e) => Step::Retry(None, e.to_string()),
+        }
+    }
+
+    /// Sends a payout. From the second attempt on, the gateway is asked first: an earlier attempt
+    /// may have been applied with its answer lost, and a payout is never sent under a new key.
+    async fn pay(&self, id: WithdrawalId, attempts: u32) -> Step {
+        let w = match self.reads.withdrawal(id).await {
+            Ok(Some(w)) => w,
+            Ok(None) => return Step::Fail(format!("withdrawal {id} does not exist")),
+            Err(e) => return Step::Retry(None, e.to_string()),
+        };
+        if w.status != WithdrawalStatus::Pending {
+            return Step::Done;
+        }
+        let request = PayoutRequest { withdrawal_id: id, address: w.address.clone(), amount: w.amount };
+        let status = if attempts > 0 {
+            match self.payouts.lookup(id).await {
+                Ok(PayoutStatus::NotFound) => self.payouts.send(&request).await,
+                other => other,
+            }
+        } else {
+            self.payouts.send(&request).await
+        };
+        match status {
+            Ok(PayoutStatus::Sent { tx_hash }) => self.record(self.payout_results.sent(id, &tx_hash).await),
+            Ok(PayoutStatus::Rejected(reason)) => self.record(self.payout_results.failed(id, &reason).await),
+            Ok(PayoutStatus::Pending) => Step::Retry(None, "payout pending at the gateway".into()),
+            Ok(PayoutStatus::NotFound) => Step::Retry(None, "payout not found after sending".into()),
+            Err(e) => Step::Retry(e.retry_after, e.reason),
+        }
+    }
+
+    /// Attempts ran out: a payout becomes `stuck` (alerted, never refunded automatically); a gift
+    /// return stays `withdrawing` for staff to look at.
+    async fn exhausted(&self, c: &ClaimedMessage, reason: &str) {
+        match &c.message.payload {
+            OutboxPayload::Payout { withdrawal_id } => {
+                metrics::counter!("payouts_stuck_total").increment(1);
+                tracing::error!(withdrawal = %withdrawal_id, %reason, "ALERT: payout stuck; needs a person");
+                if let Err(e) = self.payout_results.stuck(*withdrawal_id).await {
+                    tracing::error!(error = %e, "cannot mark the withdrawal stuck");
+                }
+            }
+            OutboxPayload::GiftTransfer { nft_id, .. } => {
+                tracing::error!(nft = %nft_id, %reason, "ALERT: gift return stuck; NFT stays withdrawing");
+            }
+            OutboxPayload::Notify { .. } => {}
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! Ports to the outside world. They are called only after commit, by the outbox relay, so every
+//! call must be safe to repeat: receivers deduplicate by the id passed in.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+use crate::ids::{OutboxId, UserId, WithdrawalId};
+use crate::money::Money;
+
+/// What one delivery attempt came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    Delivered,
+    /// Failed for now (timeout, 5xx, 429): try again, not before `after` when given.
+    Retry {
+        after: Option<Duration>,
+        reason: String,
+    },
+    /// Refused for good (4xx): do not try again.
+    Rejected(String),
+}
+
+/// Sends a Telegram message to a user (Bot API `sendMessage`).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    async fn notify(&self, user: UserId, text: &str, message: OutboxId) -> Delivery;
+}
+
+/// Returns a gift to its owner's Telegram account (Bot API `transferGift` through a business
+/// connection).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait GiftTransfer: Send + Sync {
+    async fn transfer(&self, gift_id: &str, to: UserId, message: OutboxId) -> Delivery;
+}
+
+/// A payout to send; the withdrawal id is the gateway's idempotency key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PayoutRequest {
+    pub withdrawal_id: WithdrawalId,
+    pub address: String,
+    pub amount: Money,
+}
+
+/// What the gateway says about a payout.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PayoutStatus {
+    Sent {
+        tx_hash: String,
+    },
+    /// Definitely refused (bad address, limits…): nothing was or will be paid.
+    Rejected(String),
+    /// Accepted, not yet on chain.
+    Pending,
+    /// The gateway has never seen this id (lookup only).
+    NotFound,
+}
+
+/// The outcome is unknown or the gateway is busy: ask again later with the same id.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("payout gateway unavailable: {reason}")]
+pub struct GatewayUnavailable {
+    pub retry_after: Option<Duration>,
+    pub reason: String,
+}
+
+/// Sends TON payouts. The gateway is idempotent by withdrawal id: sending the same id twice pays
+/// once.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait PayoutGateway: Send + Sync {
+    async fn send(&self, payout: &PayoutRequest) -> Result<PayoutStatus, GatewayUnavailable>;
+    async fn lookup(&self, id: WithdrawalId) -> Result<PayoutStatus, GatewayUnavailable>;
+}
