@@ -517,6 +517,90 @@ async fn due_work_is_found_by_time<S: Store>(s: Arc<S>) {
     assert!(s.due_offers(t + chrono::Duration::seconds(60), 0).await.unwrap().is_empty(), "the limit holds");
 }
 
+fn notify(user: i64, text: &str) -> OutboxMessage {
+    OutboxMessage {
+        id: OutboxId(Uuid::now_v7()),
+        payload: OutboxPayload::Notify { user_id: UserId(user), text: text.into() },
+        created_at: now(),
+    }
+}
+
+async fn the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows<S: Store>(s: Arc<S>) {
+    let t = now() + chrono::Duration::seconds(1);
+    let lease = t + chrono::Duration::seconds(60);
+    let mut uow = begin(&*s).await;
+    uow.outbox().enqueue(&notify(1, "rolled back")).await.unwrap();
+    drop(uow);
+    assert!(s.claim(t, 10, lease).await.unwrap().is_empty(), "a rolled back unit of work leaves no outbox row");
+
+    let (a, b) = (notify(1, "a"), notify(2, "b"));
+    let mut uow = begin(&*s).await;
+    uow.outbox().enqueue(&a).await.unwrap();
+    uow.outbox().enqueue(&b).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.backlog().await.unwrap(), 2);
+
+    let first = s.claim(t, 1, lease).await.unwrap();
+    let second = s.claim(t, 10, lease).await.unwrap();
+    assert_eq!((first.len(), second.len()), (1, 1), "a leased row is not claimed twice");
+    assert_ne!(first[0].message.id, second[0].message.id);
+    assert!(s.claim(t, 10, lease).await.unwrap().is_empty());
+    let again = s.claim(lease, 10, lease + chrono::Duration::seconds(60)).await.unwrap();
+    assert_eq!(again.len(), 2, "after the lease a crashed relay's rows come back");
+
+    s.delivered(a.id, 1, t).await.unwrap();
+    s.retry_at(b.id, 1, t + chrono::Duration::seconds(30), "busy").await.unwrap();
+    assert!(
+        s.claim(t + chrono::Duration::seconds(29), 10, lease).await.unwrap().is_empty(),
+        "not before its retry time"
+    );
+    let retried = s.claim(t + chrono::Duration::seconds(30), 10, lease).await.unwrap();
+    assert_eq!((retried.len(), retried[0].attempts, retried[0].message.clone()), (1, 1, b.clone()));
+    s.give_up(b.id, 2, "enough", t).await.unwrap();
+    assert_eq!(s.backlog().await.unwrap(), 0);
+    assert!(s.claim(t + chrono::Duration::days(1), 10, lease + chrono::Duration::days(1)).await.unwrap().is_empty());
+}
+
+async fn idempotency_keys_are_claimed_with_the_unit_of_work<S: Store>(s: Arc<S>) {
+    use app::idempotency::{IdempotencyKey, KeyClaim};
+    let key =
+        IdempotencyKey { owner: "user:1".into(), route: "POST /x".into(), key: "k".into(), request_hash: "h1".into() };
+    let mut uow = begin(&*s).await;
+    assert_eq!(uow.idempotency().claim(&key, now()).await.unwrap(), KeyClaim::Claimed);
+    drop(uow);
+    let mut uow = begin(&*s).await;
+    assert_eq!(
+        uow.idempotency().claim(&key, now()).await.unwrap(),
+        KeyClaim::Claimed,
+        "a rolled back claim frees the key"
+    );
+    uow.commit().await.unwrap();
+
+    let mut uow = begin(&*s).await;
+    assert_eq!(
+        uow.idempotency().claim(&key, now()).await.unwrap(),
+        KeyClaim::InUse,
+        "claimed, response not stored yet"
+    );
+    let other_body = IdempotencyKey { request_hash: "h2".into(), ..key.clone() };
+    assert_eq!(uow.idempotency().claim(&other_body, now()).await.unwrap(), KeyClaim::Reused);
+    let other_user = IdempotencyKey { owner: "user:2".into(), ..key.clone() };
+    assert_eq!(uow.idempotency().claim(&other_user, now()).await.unwrap(), KeyClaim::Claimed, "keys are per user");
+    drop(uow);
+
+    s.save_response(&key, 202, b"{}").await.unwrap();
+    let mut uow = begin(&*s).await;
+    assert_eq!(
+        uow.idempotency().claim(&key, now()).await.unwrap(),
+        KeyClaim::Replay { status: 202, body: b"{}".to_vec() }
+    );
+    drop(uow);
+    assert_eq!(s.reap(now() - chrono::Duration::hours(24)).await.unwrap(), 0);
+    assert_eq!(s.reap(now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
+    let mut uow = begin(&*s).await;
+    assert_eq!(uow.idempotency().claim(&key, now()).await.unwrap(), KeyClaim::Claimed, "a reaped key is free again");
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -559,4 +643,6 @@ conformance!(
     presales_and_withdrawals_round_trip,
     offers_are_read_by_nft_and_by_involvement,
     due_work_is_found_by_time,
+    the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows,
+    idempotency_keys_are_claimed_with_the_unit_of_work,
 );

@@ -19,7 +19,7 @@ impl IdempotencyRepo for MemoryUow {
     /// row only once this one committed: with no response yet it is `InUse`, after that a replay.
     async fn claim(&mut self, k: &IdempotencyKey, now: DateTime<Utc>) -> Result<KeyClaim, RepoError> {
         if let Some(row) = self.state.idempotency.get(&key_of(k)) {
-            return Ok(match (&row.request_hash == &k.request_hash, &row.response) {
+            return Ok(match (row.request_hash == k.request_hash, &row.response) {
                 (false, _) => KeyClaim::Reused,
                 (true, None) => KeyClaim::InUse,
                 (true, Some((status, body))) => KeyClaim::Replay { status: *status, body: body.clone() },

@@ -243,3 +243,23 @@ impl Relay {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_delay_is_capped_jittered_and_never_below_retry_after() {
+        let p = RelayPolicy {
+            base_delay: Duration::from_secs(1),
+            max_delay: Duration::from_secs(60),
+            ..Default::default()
+        };
+        for attempt in 0..40 {
+            assert!(p.delay(attempt, None) <= Duration::from_secs(60));
+            assert!(p.delay(attempt, Some(Duration::from_secs(90))) >= Duration::from_secs(90));
+        }
+        let spread: std::collections::HashSet<_> = (0..50).map(|_| p.delay(5, None)).collect();
+        assert!(spread.len() > 1, "full jitter spreads retries");
+    }
+}
