@@ -299,6 +299,7 @@ impl Server {
         .await
         .expect("atomarket did not start listening within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        adapters_gateways::install_tls_provider();
         Self { base, child, client: reqwest::Client::new() }
     }
 

@@ -25,9 +25,14 @@ impl Default for HttpTimeouts {
     }
 }
 
-fn client(t: HttpTimeouts) -> reqwest::Client {
-    // One TLS provider for the process (ring); installing it twice is harmless.
+/// Installs the process's one TLS provider (ring). Every reqwest client in the process needs it
+/// built first; installing twice is harmless.
+pub fn install_tls_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+fn client(t: HttpTimeouts) -> reqwest::Client {
+    install_tls_provider();
     reqwest::Client::builder()
         .connect_timeout(t.connect)
         .timeout(t.request)
