@@ -106,3 +106,37 @@ async fn audit_exits_non_zero_on_a_violation() {
     assert!(out.contains("balance_equals_ledger"), "{out}");
     assert!(out.contains("money_conserved"), "{out}");
 }
+
+#[tokio::test]
+async fn with_nothing_configured_a_withdrawal_is_sent_through_the_simulated_gateway_and_the_user_is_told() {
+    let server = Server::start(&[("RUST_LOG", "info".into()), ("RELAY_INTERVAL_MS", "50".into())]).await;
+    let (s, _) = server.post("/api/admin/deposits", As::Staff, json!({"user_id": 9, "amount": "10", "tx_hash": "w-1"})).await;
+    assert_eq!(s, StatusCode::CREATED);
+    let res = server
+        .client
+        .post(format!("{}/api/market/output", server.base))
+        .header("authorization", common::tma(9))
+        .header("idempotency-key", "w-key")
+        .json(&json!({"amount": "3", "address": "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 202);
+    let id = res.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let mut last = serde_json::Value::Null;
+    for _ in 0..100 {
+        last = server.get(&format!("/api/market/withdrawals/{id}"), As::User(9)).await.1;
+        if last["status"] == "sent" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(last["status"], "sent", "{last}");
+    assert_eq!(last["tx_hash"], format!("simulated:{id}"));
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let logs = server.logs().join("\n");
+    assert!(logs.contains("SIMULATED payout"), "{logs}");
+    assert!(logs.contains("nothing was paid"), "{logs}");
+    assert!(logs.contains("notification") && logs.contains("was sent"), "{logs}");
+    server.stop().await;
+}

@@ -261,6 +261,7 @@ pub struct Server {
     pub base: String,
     child: tokio::process::Child,
     pub client: reqwest::Client,
+    logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -277,7 +278,7 @@ impl Server {
             .env("TELEGRAM_DELIVERY", "log")
             .env("RUST_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .kill_on_drop(true);
         for (k, v) in envs {
             if v.is_empty() {
@@ -287,6 +288,14 @@ impl Server {
             }
         }
         let mut child = cmd.spawn().expect("start atomarket");
+        let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let mut errs = BufReader::new(child.stderr.take().unwrap()).lines();
+        let sink = logs.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = errs.next_line().await {
+                sink.lock().unwrap().push(line);
+            }
+        });
         let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
         let base = tokio::time::timeout(Duration::from_secs(30), async {
             while let Some(line) = lines.next_line().await.unwrap() {
@@ -300,7 +309,7 @@ impl Server {
         .expect("atomarket did not start listening within 30 s");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         adapters_gateways::install_tls_provider();
-        Self { base, child, client: reqwest::Client::new() }
+        Self { base, child, client: reqwest::Client::new(), logs }
     }
 
     pub async fn call(&self, method: reqwest::Method, path: &str, who: As, body: Option<Value>) -> (StatusCode, Value) {
@@ -323,6 +332,11 @@ impl Server {
 
     pub async fn post(&self, path: &str, who: As, body: Value) -> (StatusCode, Value) {
         self.call(reqwest::Method::POST, path, who, Some(body)).await
+    }
+
+    /// What the server logged so far (stderr).
+    pub fn logs(&self) -> Vec<String> {
+        self.logs.lock().unwrap().clone()
     }
 
     pub async fn stop(mut self) {
