@@ -110,7 +110,8 @@ async fn audit_exits_non_zero_on_a_violation() {
 #[tokio::test]
 async fn with_nothing_configured_a_withdrawal_is_sent_through_the_simulated_gateway_and_the_user_is_told() {
     let server = Server::start(&[("RUST_LOG", "info".into()), ("RELAY_INTERVAL_MS", "50".into())]).await;
-    let (s, _) = server.post("/api/admin/deposits", As::Staff, json!({"user_id": 9, "amount": "10", "tx_hash": "w-1"})).await;
+    let (s, _) =
+        server.post("/api/admin/deposits", As::Staff, json!({"user_id": 9, "amount": "10", "tx_hash": "w-1"})).await;
     assert_eq!(s, StatusCode::CREATED);
     let res = server
         .client

@@ -454,4 +454,35 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("auction_has_bids", false));
     }
+
+    #[tokio::test]
+    async fn opening_an_auction_takes_the_nft_off_the_market_and_commits() {
+        let mut uow = NewUow::default();
+        uow.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("5")))));
+        uow.auctions.expect_insert().times(1).returning(|_| Ok(()));
+        uow.nfts
+            .expect_update()
+            .withf(|n| n.status == NftStatus::OnAuction && n.price.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        let (f, committed) = NewFactory::new(uow);
+        NewAuction::new(f, services()).execute(UserId(1), nft(1, None).id, terms(), None).await.unwrap();
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn cancelling_an_auction_without_bids_frees_the_nft_and_commits() {
+        let mut uow = CancelUow::default();
+        uow.auctions.expect_lock().returning(|_| Ok(Some(auction(None))));
+        uow.auctions.expect_update().withf(|a| a.status == AuctionStatus::Cancelled).times(1).returning(|_| Ok(()));
+        uow.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.status = NftStatus::OnAuction;
+            Ok(Some(n))
+        });
+        uow.nfts.expect_update().withf(|n| n.status == NftStatus::Available).times(1).returning(|_| Ok(()));
+        let (f, committed) = CancelFactory::new(uow);
+        CancelAuction::new(f, services()).execute(UserId(1), AuctionId(uuid::Uuid::from_u128(5)), None).await.unwrap();
+        assert!(committed.get());
+    }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use domain::ports::{AccountRepo, DepositRepo, LedgerRepo};
 use domain::*;
 
+use crate::idempotency::{IdempotencyError, IdempotencyKey};
 use crate::services::Services;
 use crate::uow::UseCaseError;
 
@@ -22,6 +23,7 @@ pub struct DepositCommand {
     pub user_id: UserId,
     pub amount: Money,
     pub tx_hash: String,
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -36,6 +38,8 @@ pub enum DepositError {
     #[error("transaction {0} was already credited with a different user or amount")]
     Conflict(String),
     #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    #[error(transparent)]
     Storage(#[from] RepoError),
 }
 
@@ -46,6 +50,7 @@ impl UseCaseError for DepositError {
     fn reason(&self) -> &'static str {
         match self {
             DepositError::Conflict(_) => "duplicate",
+            DepositError::Idempotency(_) => "idempotency",
             DepositError::Storage(_) => "storage",
         }
     }
@@ -71,6 +76,7 @@ impl CreditDeposit {
     async fn attempt(&self, cmd: &DepositCommand) -> Result<DepositOutcome, DepositError> {
         let now = self.services.now();
         let mut uow = self.uows.begin().await?;
+        crate::idempotency::claim(uow.idempotency(), cmd.idempotency.as_ref(), self.services.now()).await??;
         if let Some(existing) = uow.deposits().find_by_tx_hash(&cmd.tx_hash).await? {
             return replay(existing, cmd);
         }
@@ -121,7 +127,12 @@ mod tests {
     });
 
     fn cmd() -> DepositCommand {
-        DepositCommand { user_id: UserId(5), amount: Money::parse("3").unwrap(), tx_hash: "abc".into() }
+        DepositCommand {
+            user_id: UserId(5),
+            amount: Money::parse("3").unwrap(),
+            tx_hash: "abc".into(),
+            idempotency: None,
+        }
     }
 
     fn recorded(user: i64, amount: &str) -> domain::Deposit {

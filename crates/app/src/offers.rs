@@ -498,4 +498,32 @@ mod tests {
             SetOfferPrice::new(f, services()).execute(UserId(2), offer(2, "10").id, m("12"), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
     }
+
+    #[tokio::test]
+    async fn lowering_an_offer_releases_the_difference_and_commits() {
+        let mut uow = PriceUow::default();
+        uow.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
+        uow.offers.expect_update().withf(|o| o.price == m("4")).times(1).returning(|_| Ok(()));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "10")]));
+        uow.accounts.expect_save().withf(|u| u.available == m("6") && u.held == m("4")).times(1).returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        let (f, committed) = PriceFactory::new(uow);
+        SetOfferPrice::new(f, services()).execute(UserId(2), offer(2, "10").id, m("4"), None).await.unwrap();
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn an_expired_offer_is_closed_by_the_job_and_the_hold_released() {
+        let mut due = offer(2, "10");
+        due.expires_at = now();
+        let mut uow = CloseUow::default();
+        uow.offers.expect_lock().returning(move |_| Ok(Some(due.clone())));
+        uow.offers.expect_update().withf(|o| o.status == OfferStatus::Expired).times(1).returning(|_| Ok(()));
+        uow.accounts = accounts_with(vec![user(2, "0", "10")]);
+        uow.ledger = balanced_ledger();
+        uow.outbox = any_outbox();
+        let (f, committed) = CloseFactory::new(uow);
+        assert!(CloseOffer::new(f, services()).expire(offer(2, "10").id).await.unwrap().is_some());
+        assert!(committed.get());
+    }
 }

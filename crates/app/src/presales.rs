@@ -554,4 +554,27 @@ mod tests {
         assert_eq!(ExpirePresale::new(f, services()).execute(presale(None).id).await.unwrap(), None);
         assert!(!committed.get(), "not due: nothing written");
     }
+
+    #[tokio::test]
+    async fn repricing_re_holds_the_collateral_and_deleting_releases_it() {
+        let mut uow = SellerUow::default();
+        uow.presales.expect_lock().returning(|_| Ok(Some(presale(None))));
+        uow.presales.expect_update().withf(|p| p.collateral == m("6")).times(1).returning(|_| Ok(()));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "4")]));
+        uow.accounts.expect_save().withf(|u| u.available == m("8") && u.held == m("6")).times(1).returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        let (f, committed) = SellerFactory::new(uow);
+        PresaleSeller::new(f, services(), 20).set_price(UserId(1), presale(None).id, m("30"), None).await.unwrap();
+        assert!(committed.get());
+
+        let mut uow = SellerUow::default();
+        uow.presales.expect_lock().returning(|_| Ok(Some(presale(None))));
+        uow.presales.expect_update().withf(|p| p.status == PresaleStatus::Deleted).times(1).returning(|_| Ok(()));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "6", "4")]));
+        uow.accounts.expect_save().withf(|u| u.available == m("10") && u.held == m("0")).times(1).returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        let (f, committed) = SellerFactory::new(uow);
+        PresaleSeller::new(f, services(), 20).delete(UserId(1), presale(None).id, None).await.unwrap();
+        assert!(committed.get());
+    }
 }

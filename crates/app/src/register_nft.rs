@@ -5,6 +5,7 @@ use std::sync::Arc;
 use domain::ports::{AccountRepo, NftRepo};
 use domain::*;
 
+use crate::idempotency::{IdempotencyError, IdempotencyKey};
 use crate::services::Services;
 use crate::uow::UseCaseError;
 
@@ -19,12 +20,15 @@ pub struct RegisterNftCommand {
     pub gift_id: String,
     pub title: String,
     pub collection: String,
+    pub idempotency: Option<IdempotencyKey>,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RegisterNftError {
     #[error("gift {0} is already registered")]
     DuplicateGift(String),
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
     #[error(transparent)]
     Storage(#[from] RepoError),
 }
@@ -36,6 +40,7 @@ impl UseCaseError for RegisterNftError {
     fn reason(&self) -> &'static str {
         match self {
             RegisterNftError::DuplicateGift(_) => "duplicate",
+            RegisterNftError::Idempotency(_) => "idempotency",
             RegisterNftError::Storage(_) => "storage",
         }
     }
@@ -55,6 +60,7 @@ impl RegisterNft {
         self.services
             .run("register_nft", || async {
                 let mut uow = self.uows.begin().await?;
+                crate::idempotency::claim(uow.idempotency(), cmd.idempotency.as_ref(), self.services.now()).await??;
                 uow.accounts().ensure_locked(cmd.owner_id, None).await?;
                 let nft = Nft {
                     id: self.services.new_id(),

@@ -102,6 +102,7 @@ mod tests {
     use super::*;
     use crate::testing::*;
     use crate::UseCaseError;
+    use domain::idempotency::KeyClaim;
     use domain::ports::*;
 
     crate::fake_uow!(FakeUow: WithdrawUow, FakeFactory: WithdrawUowFactory {
@@ -141,5 +142,44 @@ mod tests {
         let (f, committed) = FakeFactory::new(uow);
         let e = Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address(), None).await.unwrap_err();
         assert_eq!((e.reason(), committed.get()), ("insufficient_funds", false));
+    }
+
+    fn key() -> IdempotencyKey {
+        IdempotencyKey {
+            owner: "user:1".into(),
+            route: "POST /api/market/output".into(),
+            key: "k".into(),
+            request_hash: "h".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_key_is_claimed_in_the_same_unit_of_work_that_commits_the_withdrawal() {
+        let mut uow = FakeUow::default();
+        uow.idempotency.expect_claim().withf(|k, _| k.key == "k").times(1).returning(|_, _| Ok(KeyClaim::Claimed));
+        uow.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "0")]));
+        uow.accounts.expect_save().returning(|_| Ok(()));
+        uow.withdrawals.expect_insert().returning(|_| Ok(()));
+        uow.ledger = balanced_ledger();
+        uow.outbox = any_outbox();
+        let (f, committed) = FakeFactory::new(uow);
+        Withdraw::new(f, services(), m("1")).execute(UserId(1), m("4"), address(), Some(&key())).await.unwrap();
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn a_key_in_use_or_already_done_writes_nothing() {
+        for claim in [KeyClaim::InUse, KeyClaim::Reused, KeyClaim::Replay { status: 202, body: b"{}".to_vec() }] {
+            let mut uow = FakeUow::default();
+            let c = claim.clone();
+            uow.idempotency.expect_claim().returning(move |_, _| Ok(c.clone()));
+            let (f, committed) = FakeFactory::new(uow);
+            let e = Withdraw::new(f, services(), m("1"))
+                .execute(UserId(1), m("4"), address(), Some(&key()))
+                .await
+                .unwrap_err();
+            assert!(matches!(e, WithdrawError::Idempotency(_)), "{claim:?}");
+            assert!(!committed.get(), "{claim:?}");
+        }
     }
 }

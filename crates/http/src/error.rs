@@ -233,6 +233,7 @@ impl From<DepositError> for ApiError {
     fn from(e: DepositError) -> Self {
         match e {
             DepositError::Conflict(_) => ApiError::conflict("duplicate", e.to_string()),
+            DepositError::Idempotency(i) => i.into(),
             DepositError::Storage(s) => s.into(),
         }
     }
@@ -242,6 +243,7 @@ impl From<RegisterNftError> for ApiError {
     fn from(e: RegisterNftError) -> Self {
         match e {
             RegisterNftError::DuplicateGift(_) => ApiError::conflict("duplicate", e.to_string()),
+            RegisterNftError::Idempotency(i) => i.into(),
             RegisterNftError::Storage(s) => s.into(),
         }
     }

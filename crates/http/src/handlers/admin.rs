@@ -10,7 +10,7 @@ use domain::UserId;
 use crate::auth::Staff;
 use crate::dto::*;
 use crate::error::{ApiError, Problem};
-use crate::extract::ApiJson;
+use crate::extract::IdemJson;
 use crate::handlers::text;
 use crate::state::AppState;
 
@@ -29,16 +29,18 @@ fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
 pub async fn deposit(
     State(state): State<Arc<AppState>>,
     _staff: Staff,
-    ApiJson(req): ApiJson<DepositRequest>,
-) -> Result<(StatusCode, Json<DepositDto>), ApiError> {
+    idem: IdemJson<DepositRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_staff();
     let cmd = DepositCommand {
         user_id: user_id("user_id", req.user_id)?,
         amount: req.amount.0,
         tx_hash: text("tx_hash", &req.tx_hash, 200)?,
+        idempotency: key.clone(),
     };
     let outcome = state.uc.deposit.execute(cmd).await?;
     let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
-    Ok((status, Json(outcome.deposit.into())))
+    Ok(super::respond(&state, key.as_ref(), status, &DepositDto::from(outcome.deposit)).await)
 }
 
 /// Register a gift that arrived in custody as an `available` NFT of its owner.
@@ -48,16 +50,18 @@ pub async fn deposit(
 pub async fn register_nft(
     State(state): State<Arc<AppState>>,
     _staff: Staff,
-    ApiJson(req): ApiJson<RegisterNftRequest>,
-) -> Result<(StatusCode, Json<NftDto>), ApiError> {
+    idem: IdemJson<RegisterNftRequest>,
+) -> Result<axum::response::Response, ApiError> {
+    let (req, key) = idem.for_staff();
     let cmd = RegisterNftCommand {
         owner_id: user_id("owner_id", req.owner_id)?,
         gift_id: text("gift_id", &req.gift_id, 200)?,
         title: text("title", &req.title, 200)?,
         collection: text("collection", &req.collection, 200)?,
+        idempotency: key.clone(),
     };
     let nft = state.uc.register_nft.execute(cmd).await?;
-    Ok((StatusCode::CREATED, Json(nft.into())))
+    Ok(super::respond(&state, key.as_ref(), StatusCode::CREATED, &NftDto::from(nft)).await)
 }
 
 /// Check every money invariant.
