@@ -10,23 +10,23 @@ use adapters_postgres::{PgSettings, PgStore};
 use adapters_redis::{InProcessLocks, RedisLockSettings, RedisLocks};
 use anyhow::Context;
 use app::auctions::*;
-use app::back_nft::{BackNft, BackNftUowFactory};
-use app::buy_nft::{BuyNft, BuyNftUowFactory};
-use app::create_manager::{CreateManager, CreateManagerUowFactory};
-use app::create_partner::{CreatePartner, CreatePartnerUowFactory};
-use app::deposit::{CreditDeposit, DepositUowFactory};
-use app::gift_returns::{GiftReturnUowFactory, GiftReturns};
+use app::back_nft::BackNft;
+use app::buy_nft::BuyNft;
+use app::create_manager::CreateManager;
+use app::create_partner::CreatePartner;
+use app::deposit::CreditDeposit;
+use app::gift_returns::GiftReturns;
 use app::health::{Health, HealthCheck};
 use app::idempotency::IdempotencyLog;
 use app::jobs::{DueWork, Jobs};
 use app::offers::*;
-use app::payouts::{PayoutResultUowFactory, PayoutResults};
+use app::payouts::PayoutResults;
 use app::presales::*;
 use app::queries::ReadModel;
-use app::register_nft::{RegisterNft, RegisterNftUowFactory};
+use app::register_nft::RegisterNft;
 use app::relay::{OutboxQueue, Relay, RelayPolicy};
-use app::set_nft_price::{SetNftPrice, SetNftPriceUowFactory};
-use app::withdraw::{Withdraw, WithdrawUowFactory};
+use app::set_nft_price::SetNftPrice;
+use app::withdraw::Withdraw;
 use app::{RetryPolicy, Services};
 use domain::gateways::{GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
@@ -36,68 +36,18 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use settings::Settings;
 
-/// Everything a store adapter must provide to run the service.
-pub trait Store:
-    BuyNftUowFactory
-    + SetNftPriceUowFactory
-    + DepositUowFactory
-    + RegisterNftUowFactory
-    + CreateManagerUowFactory
-    + CreatePartnerUowFactory
-    + BackNftUowFactory
-    + NewOfferUowFactory
-    + SetOfferPriceUowFactory
-    + DecideOfferUowFactory
-    + CloseOfferUowFactory
-    + NewAuctionUowFactory
-    + PlaceBidUowFactory
-    + CancelAuctionUowFactory
-    + SettleAuctionUowFactory
-    + PresaleSellerUowFactory
-    + BuyPresaleUowFactory
-    + DeliverPresaleUowFactory
-    + ExpirePresaleUowFactory
-    + WithdrawUowFactory
-    + PayoutResultUowFactory
-    + GiftReturnUowFactory
-    + ReadModel
-    + DueWork
-    + OutboxQueue
-    + IdempotencyLog
-    + 'static
-{
+/// Declares [`Store`]: every use case's Unit-of-Work factory, plus the read side, the jobs' and
+/// the relay's ports.
+macro_rules! define_store {
+    ($($uow:path, $factory:path { $($repo:ident: $port:path),* $(,)? });* $(;)?) => {
+        /// Everything a store adapter must provide to run the service.
+        pub trait Store: $($factory +)* ReadModel + DueWork + OutboxQueue + IdempotencyLog + 'static {}
+
+        impl<T> Store for T where T: $($factory +)* ReadModel + DueWork + OutboxQueue + IdempotencyLog + 'static {}
+    };
 }
 
-impl<T> Store for T where
-    T: BuyNftUowFactory
-        + SetNftPriceUowFactory
-        + DepositUowFactory
-        + RegisterNftUowFactory
-        + CreateManagerUowFactory
-        + CreatePartnerUowFactory
-        + BackNftUowFactory
-        + NewOfferUowFactory
-        + SetOfferPriceUowFactory
-        + DecideOfferUowFactory
-        + CloseOfferUowFactory
-        + NewAuctionUowFactory
-        + PlaceBidUowFactory
-        + CancelAuctionUowFactory
-        + SettleAuctionUowFactory
-        + PresaleSellerUowFactory
-        + BuyPresaleUowFactory
-        + DeliverPresaleUowFactory
-        + ExpirePresaleUowFactory
-        + WithdrawUowFactory
-        + PayoutResultUowFactory
-        + GiftReturnUowFactory
-        + ReadModel
-        + DueWork
-        + OutboxQueue
-        + IdempotencyLog
-        + 'static
-{
-}
+app::for_each_uow!(define_store);
 
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {

@@ -15,7 +15,6 @@ mod rows;
 
 use std::time::Duration;
 
-use domain::ports::*;
 use domain::RepoError;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres, Transaction};
@@ -120,57 +119,4 @@ macro_rules! impl_uow {
     )*};
 }
 
-impl_uow! {
-    app::buy_nft::BuyNftUow, app::buy_nft::BuyNftUowFactory {
-        nfts: NftRepo, accounts: AccountRepo, offers: OfferRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::deposit::DepositUow, app::deposit::DepositUowFactory {
-        deposits: DepositRepo, accounts: AccountRepo, ledger: LedgerRepo
-    };
-    app::create_partner::CreatePartnerUow, app::create_partner::CreatePartnerUowFactory {
-        clients: ClientRepo, managers: ManagerRepo, manager_binds: ManagerBindRepo
-    };
-    app::create_manager::CreateManagerUow, app::create_manager::CreateManagerUowFactory { managers: ManagerRepo };
-    app::register_nft::RegisterNftUow, app::register_nft::RegisterNftUowFactory { accounts: AccountRepo, nfts: NftRepo };
-    app::set_nft_price::SetNftPriceUow, app::set_nft_price::SetNftPriceUowFactory { nfts: NftRepo };
-    app::back_nft::BackNftUow, app::back_nft::BackNftUowFactory {
-        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::offers::NewOfferUow, app::offers::NewOfferUowFactory {
-        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::offers::SetOfferPriceUow, app::offers::SetOfferPriceUowFactory { offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo };
-    app::offers::DecideOfferUow, app::offers::DecideOfferUowFactory {
-        nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::offers::CloseOfferUow, app::offers::CloseOfferUowFactory {
-        offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::auctions::NewAuctionUow, app::auctions::NewAuctionUowFactory { nfts: NftRepo, auctions: AuctionRepo };
-    app::auctions::PlaceBidUow, app::auctions::PlaceBidUowFactory {
-        auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::auctions::CancelAuctionUow, app::auctions::CancelAuctionUowFactory { auctions: AuctionRepo, nfts: NftRepo };
-    app::auctions::SettleAuctionUow, app::auctions::SettleAuctionUowFactory {
-        auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::presales::PresaleSellerUow, app::presales::PresaleSellerUowFactory {
-        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo
-    };
-    app::presales::BuyPresaleUow, app::presales::BuyPresaleUowFactory {
-        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::presales::DeliverPresaleUow, app::presales::DeliverPresaleUowFactory {
-        presales: PresaleRepo, nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::presales::ExpirePresaleUow, app::presales::ExpirePresaleUowFactory {
-        presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::withdraw::WithdrawUow, app::withdraw::WithdrawUowFactory {
-        accounts: AccountRepo, withdrawals: WithdrawalRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::payouts::PayoutResultUow, app::payouts::PayoutResultUowFactory {
-        withdrawals: WithdrawalRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo
-    };
-    app::gift_returns::GiftReturnUow, app::gift_returns::GiftReturnUowFactory { nfts: NftRepo, outbox: OutboxRepo };
-}
+app::for_each_uow!(impl_uow);
