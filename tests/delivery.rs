@@ -156,9 +156,8 @@ async fn messages_sent(telegram: &MockServer) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn gateway_errors_and_timeouts_then_success_pay_exactly_once() {
-    let w = world(&[Next::Fail500, Next::Timeout, Next::Fail500, Next::Succeed], 10, None).await;
+async fn gateway_errors_and_timeouts_then_success_pay_exactly_once(database: Option<String>) {
+    let w = world(&[Next::Fail500, Next::Timeout, Next::Fail500, Next::Succeed], 10, database).await;
     w.app.deposit(USER, "10").await;
     let r = withdraw(&w.app, USER, "k1", json!({"amount": "3", "address": ADDRESS})).await;
     let id = r.body["id"].as_str().unwrap().to_string();
@@ -171,9 +170,8 @@ async fn gateway_errors_and_timeouts_then_success_pay_exactly_once() {
     w.app.assert_audit_clean().await;
 }
 
-#[tokio::test]
-async fn an_applied_payout_whose_answer_was_lost_is_found_by_lookup_and_never_paid_twice() {
-    let w = world(&[Next::ApplyThenTimeout], 10, None).await;
+async fn an_applied_payout_whose_answer_was_lost_is_found_by_lookup_and_never_paid_twice(database: Option<String>) {
+    let w = world(&[Next::ApplyThenTimeout], 10, database).await;
     w.app.deposit(USER, "10").await;
     let id = withdraw(&w.app, USER, "k1", json!({"amount": "4", "address": ADDRESS})).await.body["id"]
         .as_str()
@@ -187,9 +185,8 @@ async fn an_applied_payout_whose_answer_was_lost_is_found_by_lookup_and_never_pa
     w.app.assert_audit_clean().await;
 }
 
-#[tokio::test]
-async fn a_definite_rejection_refunds_notifies_and_keeps_the_ledger_balanced() {
-    let w = world(&[Next::Reject], 10, None).await;
+async fn a_definite_rejection_refunds_notifies_and_keeps_the_ledger_balanced(database: Option<String>) {
+    let w = world(&[Next::Reject], 10, database).await;
     w.app.deposit(USER, "10").await;
     let id = withdraw(&w.app, USER, "k1", json!({"amount": "4", "address": ADDRESS})).await.body["id"]
         .as_str()
@@ -210,9 +207,8 @@ async fn a_definite_rejection_refunds_notifies_and_keeps_the_ledger_balanced() {
     w.app.assert_audit_clean().await;
 }
 
-#[tokio::test]
-async fn exhausted_attempts_leave_the_payout_stuck_and_never_refunded() {
-    let w = world(&[Next::Fail500; 10], 3, None).await;
+async fn exhausted_attempts_leave_the_payout_stuck_and_never_refunded(database: Option<String>) {
+    let w = world(&[Next::Fail500; 10], 3, database).await;
     w.app.deposit(USER, "10").await;
     let id = withdraw(&w.app, USER, "k1", json!({"amount": "4", "address": ADDRESS})).await.body["id"]
         .as_str()
@@ -264,9 +260,8 @@ async fn telegram_429_retry_after_is_honoured() {
     assert_eq!(sent["chat_id"], 7001, "the seller is told");
 }
 
-#[tokio::test]
-async fn a_rolled_back_operation_sends_nothing() {
-    let w = world(&[], 10, None).await;
+async fn a_rolled_back_operation_sends_nothing(database: Option<String>) {
+    let w = world(&[], 10, database).await;
     let nft = w.app.nft(7101, Some("5")).await;
     w.app.deposit(7102, "1").await;
     let r = w.app.post("/api/nft/buy", As::User(7102), json!({"nft_id": nft})).await;
@@ -497,3 +492,33 @@ async fn the_payout_gateway_is_called_with_the_documented_request() {
     let body: Value = serde_json::from_slice(&post.body).unwrap();
     assert_eq!((body["amount"].as_str(), body["address"].as_str()), (Some("2.5"), Some(ADDRESS)));
 }
+
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod on_memory {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(None).await;
+                }
+            )*
+        }
+
+        mod on_postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(Some(crate::common::fresh_database().await)).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    gateway_errors_and_timeouts_then_success_pay_exactly_once,
+    an_applied_payout_whose_answer_was_lost_is_found_by_lookup_and_never_paid_twice,
+    a_definite_rejection_refunds_notifies_and_keeps_the_ledger_balanced,
+    exhausted_attempts_leave_the_payout_stuck_and_never_refunded,
+    a_rolled_back_operation_sends_nothing,
+);
