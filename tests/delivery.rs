@@ -286,13 +286,13 @@ async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() 
     use app::relay::OutboxQueue;
     let pg = first.app.app.pg.clone().unwrap();
     let now = chrono::Utc::now() + chrono::Duration::seconds(5);
-    assert_eq!(pg.claim(now, 10, now + chrono::Duration::seconds(120)).await.unwrap().len(), 1);
+    assert_eq!(pg.claim(now, 10, now + chrono::Duration::seconds(300)).await.unwrap().len(), 1);
     drop(first);
 
     let second = world(&[], 10, Some(db)).await;
     second.app.app.relay.run_once().await;
     assert_eq!(status_of(&second.app, &id).await["status"], "pending", "leased by the dead instance");
-    second.app.advance(130);
+    second.app.advance(310);
     drain(&second.app, 2).await;
     assert_eq!(status_of(&second.app, &id).await["status"], "sent", "delivered after the lease ran out");
     assert_eq!(second.gateway.payouts(), 1);
@@ -324,14 +324,14 @@ async fn two_relays_on_one_postgres_outbox_deliver_each_row_once() {
     let (a, b) = tokio::join!(
         async {
             let mut n = 0;
-            for _ in 0..5 {
+            for _ in 0..8 {
                 n += one.app.app.relay.run_once().await.delivered;
             }
             n
         },
         async {
             let mut n = 0;
-            for _ in 0..5 {
+            for _ in 0..8 {
                 n += two.app.relay.run_once().await.delivered;
             }
             n

@@ -59,8 +59,10 @@ impl Default for RelayPolicy {
             max_attempts: 12,
             base_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(300),
-            lease: Duration::from_secs(120),
-            batch: 20,
+            // Rows of a batch are delivered one after another: the lease must outlast a batch of
+            // timed-out calls (10 × 10 s) or another relay would take rows still in flight.
+            lease: Duration::from_secs(300),
+            batch: 10,
         }
     }
 }
