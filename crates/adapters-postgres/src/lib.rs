@@ -93,7 +93,24 @@ pub struct PgUow {
     pub(crate) tx: Transaction<'static, Postgres>,
 }
 
+/// Maps one row to an entity.
+pub(crate) type RowMap<T> = fn(&sqlx::postgres::PgRow) -> Result<T, RepoError>;
+
+impl PgStore {
+    /// Runs a query taking one id (`$1`) and maps its row, if any.
+    pub(crate) async fn one<T>(&self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
+        let row = sqlx::query(sql).bind(id).fetch_optional(self.pool()).await.map_err(map_err)?;
+        row.as_ref().map(map).transpose()
+    }
+}
+
 impl PgUow {
+    /// Runs a query taking one id (`$1`) in this transaction and maps its row, if any.
+    pub(crate) async fn one<T>(&mut self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
+        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        row.as_ref().map(map).transpose()
+    }
+
     pub async fn commit(self) -> Result<(), RepoError> {
         self.tx.commit().await.map_err(map_err)
     }

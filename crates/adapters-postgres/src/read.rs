@@ -78,12 +78,7 @@ impl ReadModel for PgStore {
     }
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::nft).transpose()
+        self.one(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1"), id.0, rows::nft).await
     }
 
     async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError> {

@@ -69,12 +69,7 @@ impl PgStore {
     }
 
     pub(crate) async fn offer_by_id(&self, id: OfferId) -> Result<Option<Offer>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::offer).transpose()
+        self.one(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"), id.0, rows::offer).await
     }
 
     pub(crate) async fn presales_page(&self, f: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError> {
@@ -94,12 +89,7 @@ impl PgStore {
     }
 
     pub(crate) async fn presale_by_id(&self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::presale).transpose()
+        self.one(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1"), id.0, rows::presale).await
     }
 
     pub(crate) async fn withdrawals_page(
@@ -121,12 +111,7 @@ impl PgStore {
     }
 
     pub(crate) async fn withdrawal_by_id(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(self.pool())
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::withdrawal).transpose()
+        self.one(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"), id.0, rows::withdrawal).await
     }
 
     async fn due_ids(&self, sql: &str, now: DateTime<Utc>, limit: u32) -> Result<Vec<Uuid>, RepoError> {

@@ -66,21 +66,11 @@ impl AccountRepo for PgUow {
 #[async_trait]
 impl NftRepo for PgUow {
     async fn get(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::nft).transpose()
+        self.one(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1"), id.0, rows::nft).await
     }
 
     async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::nft).transpose()
+        self.one(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"), id.0, rows::nft).await
     }
 
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
@@ -121,21 +111,11 @@ impl NftRepo for PgUow {
 #[async_trait]
 impl OfferRepo for PgUow {
     async fn get(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::offer).transpose()
+        self.one(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1"), id.0, rows::offer).await
     }
 
     async fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::offer).transpose()
+        self.one(&format!("SELECT {OFFER_COLUMNS} FROM offers WHERE id = $1 FOR UPDATE"), id.0, rows::offer).await
     }
 
     async fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError> {

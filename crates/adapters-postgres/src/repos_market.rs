@@ -15,12 +15,7 @@ fn opt(m: Option<Money>) -> Option<rust_decimal::Decimal> {
 #[async_trait]
 impl AuctionRepo for PgUow {
     async fn lock(&mut self, id: AuctionId) -> Result<Option<Auction>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::auction).transpose()
+        self.one(&format!("SELECT {AUCTION_COLUMNS} FROM auctions WHERE id = $1 FOR UPDATE"), id.0, rows::auction).await
     }
 
     async fn insert(&mut self, a: &Auction) -> Result<(), RepoError> {
@@ -78,12 +73,7 @@ impl AuctionRepo for PgUow {
 #[async_trait]
 impl PresaleRepo for PgUow {
     async fn lock(&mut self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::presale).transpose()
+        self.one(&format!("SELECT {PRESALE_COLUMNS} FROM presales WHERE id = $1 FOR UPDATE"), id.0, rows::presale).await
     }
 
     async fn insert(&mut self, p: &Presale) -> Result<(), RepoError> {
@@ -127,12 +117,12 @@ impl PresaleRepo for PgUow {
 #[async_trait]
 impl WithdrawalRepo for PgUow {
     async fn lock(&mut self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
-        let row = sqlx::query(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1 FOR UPDATE"))
-            .bind(id.0)
-            .fetch_optional(&mut *self.tx)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(rows::withdrawal).transpose()
+        self.one(
+            &format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1 FOR UPDATE"),
+            id.0,
+            rows::withdrawal,
+        )
+        .await
     }
 
     async fn insert(&mut self, w: &Withdrawal) -> Result<(), RepoError> {
