@@ -97,6 +97,19 @@ pub struct PgUow {
 pub(crate) type RowMap<T> = fn(&sqlx::postgres::PgRow) -> Result<T, RepoError>;
 
 impl PgStore {
+    /// Runs a page query (which must fetch `limit + 1` rows, newest first) and builds the page.
+    pub(crate) async fn page<'q, T>(
+        &self,
+        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+        limit: u32,
+        map: RowMap<T>,
+        id: fn(&T) -> uuid::Uuid,
+    ) -> Result<app::queries::Page<T>, RepoError> {
+        let found = query.fetch_all(self.pool()).await.map_err(map_err)?;
+        let items = found.iter().map(map).collect::<Result<Vec<_>, _>>()?;
+        Ok(app::queries::Page::from_overfetch(items, limit, id))
+    }
+
     /// Runs a query taking one id (`$1`) and maps its row, if any.
     pub(crate) async fn one<T>(&self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
         let row = sqlx::query(sql).bind(id).fetch_optional(self.pool()).await.map_err(map_err)?;

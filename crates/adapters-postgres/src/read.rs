@@ -43,38 +43,36 @@ impl ReadModel for PgStore {
     }
 
     async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
-        let found = sqlx::query(
+        self.page(
+sqlx::query(
             "SELECT id, operation_id, operation, user_id, account, amount, reference, created_at FROM ledger_entries \
              WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
         )
         .bind(user.0)
         .bind(page.after)
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::ledger_entry).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |e| e.id.0))
+        .bind(i64::from(page.limit) + 1),
+            page.limit, rows::ledger_entry, |e| e.id.0).await
     }
 
     async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError> {
-        let found = sqlx::query(&format!(
-            "SELECT {NFT_COLUMNS} FROM nfts WHERE ($1::uuid IS NULL OR id < $1) \
+        self.page(
+            sqlx::query(&format!(
+                "SELECT {NFT_COLUMNS} FROM nfts WHERE ($1::uuid IS NULL OR id < $1) \
              AND ($2::bool IS NULL OR (price IS NOT NULL) = $2) \
              AND ($3::bigint IS NULL OR owner_id = $3) \
              AND ($4::text IS NULL OR collection = $4) \
              ORDER BY id DESC LIMIT $5"
-        ))
-        .bind(page.after)
-        .bind(filter.listed)
-        .bind(filter.owner.map(|o| o.0))
-        .bind(&filter.collection)
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
+            ))
+            .bind(page.after)
+            .bind(filter.listed)
+            .bind(filter.owner.map(|o| o.0))
+            .bind(&filter.collection)
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            rows::nft,
+            |n| n.id.0,
+        )
         .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::nft).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |n| n.id.0))
     }
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {

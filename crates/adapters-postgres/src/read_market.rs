@@ -14,19 +14,20 @@ use crate::PgStore;
 
 impl PgStore {
     pub(crate) async fn auctions_page(&self, f: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError> {
-        let found = sqlx::query(&format!(
-            "SELECT {AUCTION_COLUMNS} FROM auctions WHERE ($1::uuid IS NULL OR id < $1) \
+        self.page(
+            sqlx::query(&format!(
+                "SELECT {AUCTION_COLUMNS} FROM auctions WHERE ($1::uuid IS NULL OR id < $1) \
              AND ($2::text IS NULL OR status = $2) AND ($3::uuid IS NULL OR nft_id = $3) ORDER BY id DESC LIMIT $4"
-        ))
-        .bind(page.after)
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(f.nft.map(|n| n.0))
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
+            ))
+            .bind(page.after)
+            .bind(f.status.map(|s| s.as_str()))
+            .bind(f.nft.map(|n| n.0))
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            rows::auction,
+            |a| a.id.0,
+        )
         .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::auction).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |a| a.id.0))
     }
 
     pub(crate) async fn auction_with_bids(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError> {
@@ -52,20 +53,21 @@ impl PgStore {
             OfferFilter::Involving(u) => (None, Some(u.0)),
         };
         let cols = OFFER_COLUMNS.split(", ").map(|c| format!("o.{c}")).collect::<Vec<_>>().join(", ");
-        let found = sqlx::query(&format!(
-            "SELECT {cols} FROM offers o JOIN nfts n ON n.id = o.nft_id WHERE ($1::uuid IS NULL OR o.id < $1) \
+        self.page(
+            sqlx::query(&format!(
+                "SELECT {cols} FROM offers o JOIN nfts n ON n.id = o.nft_id WHERE ($1::uuid IS NULL OR o.id < $1) \
              AND ($2::uuid IS NULL OR o.nft_id = $2) \
              AND ($3::bigint IS NULL OR o.offerer_id = $3 OR n.owner_id = $3) ORDER BY o.id DESC LIMIT $4"
-        ))
-        .bind(page.after)
-        .bind(nft)
-        .bind(user)
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
+            ))
+            .bind(page.after)
+            .bind(nft)
+            .bind(user)
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            rows::offer,
+            |o| o.id.0,
+        )
         .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::offer).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |o| o.id.0))
     }
 
     pub(crate) async fn offer_by_id(&self, id: OfferId) -> Result<Option<Offer>, RepoError> {
@@ -73,19 +75,20 @@ impl PgStore {
     }
 
     pub(crate) async fn presales_page(&self, f: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError> {
-        let found = sqlx::query(&format!(
+        self.page(
+            sqlx::query(&format!(
             "SELECT {PRESALE_COLUMNS} FROM presales WHERE ($1::uuid IS NULL OR id < $1) \
              AND ($2::text IS NULL OR status = $2) AND ($3::bigint IS NULL OR seller_id = $3) ORDER BY id DESC LIMIT $4"
         ))
-        .bind(page.after)
-        .bind(f.status.map(|s| s.as_str()))
-        .bind(f.seller.map(|u| u.0))
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
+            .bind(page.after)
+            .bind(f.status.map(|s| s.as_str()))
+            .bind(f.seller.map(|u| u.0))
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            rows::presale,
+            |p| p.id.0,
+        )
         .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::presale).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |p| p.id.0))
     }
 
     pub(crate) async fn presale_by_id(&self, id: PresaleId) -> Result<Option<Presale>, RepoError> {
@@ -97,17 +100,14 @@ impl PgStore {
         user: UserId,
         page: PageRequest,
     ) -> Result<Page<Withdrawal>, RepoError> {
-        let found = sqlx::query(&format!(
+        self.page(
+sqlx::query(&format!(
             "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3"
         ))
         .bind(user.0)
         .bind(page.after)
-        .bind(i64::from(page.limit) + 1)
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_err)?;
-        let items = found.iter().map(rows::withdrawal).collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::from_overfetch(items, page.limit, |w| w.id.0))
+        .bind(i64::from(page.limit) + 1),
+            page.limit, rows::withdrawal, |w| w.id.0).await
     }
 
     pub(crate) async fn withdrawal_by_id(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
