@@ -27,6 +27,8 @@ enum Next {
     /// Applies the payout, then answers too late: the answer is lost.
     ApplyThenTimeout,
     Reject,
+    /// 429 with `Retry-After: 30`.
+    RateLimited,
     Succeed,
 }
 
@@ -83,6 +85,7 @@ impl FakeGateway {
                     .set_body_json(json!({"id": id, "status": "sent", "tx_hash": tx}))
                     .set_delay(SLOW)
             }
+            Next::RateLimited => ResponseTemplate::new(429).insert_header("retry-after", "30"),
             Next::Reject => ResponseTemplate::new(400)
                 .set_body_json(json!({"id": id, "status": "rejected", "reason": "invalid address"})),
             Next::Succeed => {
@@ -221,6 +224,26 @@ async fn exhausted_attempts_leave_the_payout_stuck_and_never_refunded(database: 
     let metrics = w.app.get("/metrics", As::Nobody).await.body;
     assert!(metrics.as_str().unwrap().contains("payouts_stuck_total"), "alerted through a metric");
     w.app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn the_payout_gateways_retry_after_is_honoured() {
+    let w = world(&[Next::RateLimited], 10, None).await;
+    w.app.deposit(USER, "10").await;
+    let id = withdraw(&w.app, USER, "k1", json!({"amount": "3", "address": ADDRESS})).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    w.app.app.relay.run_once().await;
+    assert_eq!(*w.gateway.posts.lock().unwrap(), 1);
+    w.app.advance(29);
+    w.app.app.relay.run_once().await;
+    assert_eq!(*w.gateway.posts.lock().unwrap(), 1, "not before Retry-After");
+    w.app.advance(2);
+    w.app.app.relay.run_once().await;
+    assert_eq!(*w.gateway.posts.lock().unwrap(), 2);
+    assert_eq!(status_of(&w.app, &id).await["status"], "sent");
+    assert_eq!(w.gateway.payouts(), 1);
 }
 
 #[tokio::test]
