@@ -1,53 +1,36 @@
 //! Composition root: settings, wiring adapters into use cases, and the HTTP app.
 
 pub mod settings;
+pub mod system;
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use adapters_memory::{MemoryStore, SystemClock, UuidV7Ids};
+use adapters_memory::{InProcessLocks, MemoryStore};
 use adapters_postgres::{PgSettings, PgStore};
-use adapters_redis::{InProcessLocks, RedisLockSettings, RedisLocks};
-use anyhow::Context;
-use app::auctions::*;
-use app::back_nft::BackNft;
-use app::buy_nft::BuyNft;
-use app::create_manager::CreateManager;
-use app::create_partner::CreatePartner;
-use app::deposit::CreditDeposit;
-use app::gift_returns::GiftReturns;
+use adapters_redis::{RedisLockSettings, RedisLocks};
+use anyhow::Context as _;
 use app::health::{Health, HealthCheck};
 use app::idempotency::IdempotencyLog;
-use app::jobs::{DueWork, Jobs};
-use app::offers::*;
-use app::payouts::PayoutResults;
-use app::presales::*;
+use app::jobs::Jobs;
 use app::queries::ReadModel;
-use app::register_nft::RegisterNft;
 use app::relay::{OutboxQueue, Relay, RelayPolicy};
-use app::set_nft_price::SetNftPrice;
-use app::withdraw::Withdraw;
-use app::{RetryPolicy, Services};
+use app::uow::{BeginTransaction, Ports};
+use app::{Context, RetryPolicy, Rules, Services, Storage};
 use domain::gateways::{GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
-use http_api::{AppState, AuthConfig, UseCases};
+use http_api::{AppState, AuthConfig};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use settings::Settings;
+use system::{SystemClock, UuidV7Ids};
 
-/// Declares [`Store`]: every use case's Unit-of-Work factory, plus the read side, the jobs' and
-/// the relay's ports.
-macro_rules! define_store {
-    ($($uow:path, $factory:path { $($repo:ident: $port:path),* $(,)? });* $(;)?) => {
-        /// Everything a store adapter must provide to run the service.
-        pub trait Store: $($factory +)* ReadModel + DueWork + OutboxQueue + IdempotencyLog + 'static {}
+/// Everything a storage adapter provides to run the service: Units of Work for every use case
+/// (its transactions implement every port), the read side, the relay's queue, idempotent responses.
+pub trait Store: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + Clone {}
 
-        impl<T> Store for T where T: $($factory +)* ReadModel + DueWork + OutboxQueue + IdempotencyLog + 'static {}
-    };
-}
-
-app::for_each_uow!(define_store);
+impl<T> Store for T where T: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + Clone {}
 
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -125,10 +108,13 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         clock: Arc::new(SystemClock),
     };
     let config = Config {
-        fees: FeeRule::new(settings.fee_bps),
-        min_withdrawal: domain::Money::parse(&settings.min_withdrawal).context("MIN_WITHDRAWAL is not an amount")?,
-        anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
-        collateral_percent: settings.presale_collateral_percent,
+        rules: Rules {
+            fees: FeeRule::new(settings.fee_bps),
+            min_withdrawal: domain::Money::parse(&settings.min_withdrawal)
+                .context("MIN_WITHDRAWAL is not an amount")?,
+            anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
+            collateral_percent: settings.presale_collateral_percent,
+        },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
         relay: RelayPolicy {
@@ -147,20 +133,17 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
             adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let store = Arc::new(PgStore::new(pool));
-            (wire(store.clone(), false, services, &config, auth, lock_health), Some((*store).clone()))
+            let store = PgStore::new(pool);
+            (wire(store.clone(), false, services, &config, auth, lock_health), Some(store))
         }
-        None => (wire(Arc::new(MemoryStore::new()), true, services, &config, auth, lock_health), None),
+        None => (wire(MemoryStore::new(), true, services, &config, auth, lock_health), None),
     };
     Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), relay: Arc::new(relay), pg })
 }
 
-/// The business settings use cases are built with.
+/// The business settings use cases are built with, and the background work's.
 struct Config {
-    fees: FeeRule,
-    min_withdrawal: domain::Money,
-    anti_sniping: chrono::Duration,
-    collateral_percent: u32,
+    rules: Rules,
     job_batch: u32,
     gateways: Gateways,
     relay: RelayPolicy,
@@ -206,63 +189,35 @@ fn gateways(settings: &Settings) -> Gateways {
 }
 
 fn wire<S: Store>(
-    store: Arc<S>,
+    store: S,
     embedded: bool,
     services: Services,
     config: &Config,
     auth: AuthConfig,
     locks: Arc<dyn HealthCheck>,
 ) -> (AppState, Jobs, Relay) {
-    let fees = config.fees;
-    let services_clock = services.clock.clone();
-    let close_offer = Arc::new(CloseOffer::new(store.clone(), services.clone()));
+    let store = Arc::new(store);
+    let ctx = Context { storage: Arc::new(Storage::new((*store).clone())), services, rules: config.rules.clone() };
+    let reads: Arc<dyn ReadModel> = store.clone();
     let jobs = Jobs {
-        due: store.clone(),
-        clock: services.clock.clone(),
-        offers: close_offer.clone(),
-        auctions: Arc::new(SettleAuction::new(store.clone(), services.clone(), fees)),
-        presales: Arc::new(ExpirePresale::new(store.clone(), services.clone())),
+        ctx: ctx.clone(),
+        reads: reads.clone(),
         keys: store.clone(),
         key_retention: chrono::Duration::hours(24),
         batch: config.job_batch,
     };
     let relay = Relay {
+        ctx: ctx.clone(),
         queue: store.clone(),
-        reads: store.clone(),
+        reads: reads.clone(),
         notifier: config.gateways.notifier.clone(),
         gifts: config.gateways.gifts.clone(),
         payouts: config.gateways.payouts.clone(),
-        payout_results: Arc::new(PayoutResults::new(store.clone(), services.clone())),
-        gift_returns: Arc::new(GiftReturns::new(store.clone(), services.clone())),
-        clock: services.clock.clone(),
         policy: config.relay.clone(),
     };
-    let idempotency: Arc<dyn IdempotencyLog> = store.clone();
-    let uc = UseCases {
-        buy_nft: BuyNft::new(store.clone(), services.clone(), fees),
-        set_nft_price: SetNftPrice::new(store.clone(), services.clone()),
-        deposit: CreditDeposit::new(store.clone(), services.clone()),
-        register_nft: RegisterNft::new(store.clone(), services.clone()),
-        create_manager: CreateManager::new(store.clone(), services.clone()),
-        create_partner: CreatePartner::new(store.clone(), services.clone()),
-        back_nft: BackNft::new(store.clone(), services.clone()),
-        new_offer: NewOffer::new(store.clone(), services.clone()),
-        set_offer_price: SetOfferPrice::new(store.clone(), services.clone()),
-        decide_offer: DecideOffer::new(store.clone(), services.clone(), fees),
-        close_offer,
-        new_auction: NewAuction::new(store.clone(), services.clone()),
-        place_bid: PlaceBid::new(store.clone(), services.clone(), fees, config.anti_sniping),
-        cancel_auction: CancelAuction::new(store.clone(), services.clone()),
-        presale_seller: PresaleSeller::new(store.clone(), services.clone(), config.collateral_percent),
-        buy_presale: BuyPresale::new(store.clone(), services.clone()),
-        deliver_presale: DeliverPresale::new(store.clone(), services.clone(), fees),
-        withdraw: Withdraw::new(store.clone(), services, config.min_withdrawal),
-    };
-    let reads: Arc<dyn ReadModel> = store;
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
-    let clock = services_clock;
-    let state = AppState::new(uc, reads, auth, clock, health, Arc::new(move || handle.render()), idempotency);
+    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store);
     (state, jobs, relay)
 }
 

@@ -8,10 +8,11 @@ use std::time::Duration;
 
 use adapters_memory::MemoryStore;
 use adapters_postgres::PgStore;
-use app::buy_nft::{BuyNftUow, BuyNftUowFactory};
-use app::create_partner::CreatePartnerUowFactory;
-use app::deposit::DepositUowFactory;
+use app::deposits::credit::CreditDepositUow;
+use app::nfts::buy::BuyNftUow;
+use app::partners::create_partner::CreatePartnerUow;
 use app::queries::{NftFilter, PageRequest};
+use app::uow::Begin;
 use atomarket::Store;
 use chrono::{DateTime, SubsecRound};
 use domain::*;
@@ -53,7 +54,7 @@ fn offer(nft: NftId, offerer: i64, price: &str) -> Offer {
 }
 
 async fn begin<S: Store>(s: &S) -> Box<dyn BuyNftUow> {
-    BuyNftUowFactory::begin(s).await.expect("begin")
+    Begin::<dyn BuyNftUow>::begin(s, "conformance").await.expect("begin")
 }
 
 /// Creates users with the given available balance, committed.
@@ -152,11 +153,11 @@ async fn deposits_are_unique_by_tx_hash<S: Store>(s: Arc<S>) {
         tx_hash: "h1".into(),
         created_at: now(),
     };
-    let mut uow = DepositUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreditDepositUow>::begin(&*s, "conformance").await.unwrap();
     assert_eq!(uow.deposits().find_by_tx_hash("h1").await.unwrap(), None);
     uow.deposits().insert(&d).await.unwrap();
     uow.commit().await.unwrap();
-    let mut uow = DepositUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreditDepositUow>::begin(&*s, "conformance").await.unwrap();
     assert_eq!(uow.deposits().find_by_tx_hash("h1").await.unwrap(), Some(d.clone()));
     let dup = uow.deposits().insert(&Deposit { id: DepositId(Uuid::now_v7()), ..d }).await;
     assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "deposits_tx_hash_key"), "{dup:?}");
@@ -187,7 +188,7 @@ fn manager() -> Manager {
 async fn clients_managers_and_binds_keep_their_constraints<S: Store>(s: Arc<S>) {
     let mgr = manager();
     let c = client("a@example.com");
-    let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreatePartnerUow>::begin(&*s, "conformance").await.unwrap();
     uow.managers().insert(&mgr).await.unwrap();
     uow.clients().insert(&c).await.unwrap();
     assert_eq!(uow.managers().get_for_share(mgr.id).await.unwrap(), Some(mgr.clone()));
@@ -201,15 +202,15 @@ async fn clients_managers_and_binds_keep_their_constraints<S: Store>(s: Arc<S>) 
     assert_eq!(s.manager_clients(mgr.id).await.unwrap(), Some(vec![(bind.clone(), c.clone())]));
     assert_eq!(s.manager_clients(ManagerId(Uuid::nil())).await.unwrap(), None);
 
-    let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreatePartnerUow>::begin(&*s, "conformance").await.unwrap();
     let dup = uow.clients().insert(&client("a@example.com")).await;
     assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "clients_email_key"), "{dup:?}");
     drop(uow);
-    let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreatePartnerUow>::begin(&*s, "conformance").await.unwrap();
     let dup = uow.manager_binds().insert(&bind).await;
     assert!(matches!(dup, Err(RepoError::Duplicate(_))), "{dup:?}");
     drop(uow);
-    let mut uow = CreatePartnerUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn CreatePartnerUow>::begin(&*s, "conformance").await.unwrap();
     let c2 = client("b@example.com");
     uow.clients().insert(&c2).await.unwrap();
     let orphan = uow
@@ -230,7 +231,11 @@ async fn a_dropped_unit_of_work_rolls_everything_back<S: Store>(s: Arc<S>) {
     uow.accounts().ensure_locked(UserId(2), None).await.unwrap();
     let n = nft(1, "gift-r");
     uow.nfts().insert(&n).await.unwrap();
-    drop(uow);
+    let logs = common::CapturedLogs::default();
+    tracing::subscriber::with_default(logs.subscriber(), || drop(uow));
+    let warned = logs.text();
+    assert!(warned.contains("WARN") && warned.contains("dropped without commit"), "logged: {warned}");
+    assert!(warned.contains("conformance"), "the log names the use case: {warned}");
     assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("5"));
     assert_eq!(s.user(UserId(2)).await.unwrap(), None);
     assert_eq!(s.nft(n.id).await.unwrap(), None);
@@ -367,7 +372,7 @@ async fn ensure_user_creates_once_and_keeps_balances<S: Store>(s: Arc<S>) {
 }
 
 async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<S>) {
-    use app::auctions::PlaceBidUowFactory;
+    use app::auctions::bid::PlaceBidUow;
     use app::queries::AuctionFilter;
     users(&*s, &[1, 2], "0").await;
     let n = nft(1, "gift-a");
@@ -377,14 +382,14 @@ async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<
 
     let terms = AuctionTerms::new(m("10"), Some(5), None, 3600).unwrap();
     let mut a = Auction::open(AuctionId(Uuid::now_v7()), n.id, UserId(1), &terms, now());
-    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn PlaceBidUow>::begin(&*s, "conformance").await.unwrap();
     uow.auctions().insert(&a).await.unwrap();
     let second = Auction::open(AuctionId(Uuid::now_v7()), n.id, UserId(1), &terms, now());
     let dup = uow.auctions().insert(&second).await;
     assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "auctions_one_active_per_nft"), "{dup:?}");
     drop(uow);
 
-    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn PlaceBidUow>::begin(&*s, "conformance").await.unwrap();
     uow.auctions().insert(&a).await.unwrap();
     a.accept_bid(UserId(2), m("10"), now(), chrono::Duration::zero()).unwrap();
     let low =
@@ -403,7 +408,7 @@ async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<
     let active = AuctionFilter { status: Some(AuctionStatus::Active), nft: Some(n.id) };
     assert_eq!(s.auctions(&active, PageRequest::first(10)).await.unwrap().items, vec![a.clone()]);
 
-    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn PlaceBidUow>::begin(&*s, "conformance").await.unwrap();
     a.settle();
     uow.auctions().update(&a).await.unwrap();
     uow.auctions().insert(&second).await.expect("a settled auction frees the NFT for a new one");
@@ -413,9 +418,9 @@ async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<
 }
 
 async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
-    use app::presales::BuyPresaleUowFactory;
+    use app::presales::buy::BuyPresaleUow;
     use app::queries::PresaleFilter;
-    use app::withdraw::WithdrawUowFactory;
+    use app::withdrawals::request::WithdrawUow;
     users(&*s, &[1, 2], "0").await;
     let mut p = Presale {
         id: PresaleId(Uuid::now_v7()),
@@ -430,7 +435,7 @@ async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
         nft_id: None,
         created_at: now(),
     };
-    let mut uow = BuyPresaleUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn BuyPresaleUow>::begin(&*s, "conformance").await.unwrap();
     uow.presales().insert(&p).await.unwrap();
     p.sell_to(UserId(2), None, now()).unwrap();
     uow.presales().update(&p).await.unwrap();
@@ -451,7 +456,7 @@ async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
         tx_hash: None,
         created_at: now(),
     };
-    let mut uow = WithdrawUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn WithdrawUow>::begin(&*s, "conformance").await.unwrap();
     uow.withdrawals().insert(&w).await.unwrap();
     w.status = WithdrawalStatus::Sent;
     w.tx_hash = Some("tx".into());
@@ -490,7 +495,7 @@ async fn offers_are_read_by_nft_and_by_involvement<S: Store>(s: Arc<S>) {
 }
 
 async fn due_work_is_found_by_time<S: Store>(s: Arc<S>) {
-    use app::auctions::PlaceBidUowFactory;
+    use app::auctions::bid::PlaceBidUow;
     users(&*s, &[1, 2], "0").await;
     let n = nft(1, "gift-d");
     let mut o = offer(n.id, 2, "1");
@@ -502,7 +507,7 @@ async fn due_work_is_found_by_time<S: Store>(s: Arc<S>) {
         &AuctionTerms::new(m("1"), None, None, 120).unwrap(),
         now(),
     );
-    let mut uow = PlaceBidUowFactory::begin(&*s).await.unwrap();
+    let mut uow = Begin::<dyn PlaceBidUow>::begin(&*s, "conformance").await.unwrap();
     uow.nfts().insert(&n).await.unwrap();
     uow.offers().insert(&o).await.unwrap();
     uow.auctions().insert(&a).await.unwrap();

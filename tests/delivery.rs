@@ -226,6 +226,48 @@ async fn exhausted_attempts_leave_the_payout_stuck_and_never_refunded(database: 
     w.app.assert_audit_clean().await;
 }
 
+async fn staff_resolve_a_stuck_payout_once_with_an_audit_trail(database: Option<String>) {
+    let w = world(&[Next::Fail500; 6], 3, database).await;
+    w.app.deposit(USER, "10").await;
+    let mut ids = Vec::new();
+    for key in ["k1", "k2"] {
+        let r = withdraw(&w.app, USER, key, json!({"amount": "4", "address": ADDRESS})).await;
+        ids.push(r.body["id"].as_str().unwrap().to_string());
+    }
+    drain(&w.app, 6).await;
+    assert_eq!(status_of(&w.app, &ids[0]).await["status"], "stuck");
+    let resolve = |id: &str| format!("/api/admin/withdrawals/{id}/resolve");
+
+    let r = w.app.post(&resolve(&ids[0]), As::User(USER), json!({"outcome": "failed"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::FORBIDDEN, "forbidden"), "staff only");
+    let r = w.app.post(&resolve(&ids[0]), As::Staff, json!({"outcome": "sent"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "sent needs its hash");
+    let r = w.app.post(&resolve(&ids[0]), As::Staff, json!({"outcome": "lost"})).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let r = w.app.post(&resolve(&uuid::Uuid::now_v7().to_string()), As::Staff, json!({"outcome": "failed"})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::NOT_FOUND, "not_found"));
+
+    let r = w.app.post(&resolve(&ids[0]), As::Staff, json!({"outcome": "sent", "tx_hash": "found-on-chain"})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!((r.body["status"].as_str(), r.body["tx_hash"].as_str()), (Some("sent"), Some("found-on-chain")));
+    let r = w.app.post(&resolve(&ids[1]), As::Staff, json!({"outcome": "failed"})).await;
+    assert_eq!(r.body["status"], "failed");
+    assert_eq!(w.app.balances(USER).await, ("6".into(), "0".into()), "the failed one is refunded, the sent one is not");
+
+    let again = w.app.post(&resolve(&ids[0]), As::Staff, json!({"outcome": "failed"})).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "withdrawal_not_stuck"), "resolved once");
+    w.app.assert_audit_clean().await;
+    if let Some(pg) = &w.app.app.pg {
+        let trail: Vec<(String, String)> =
+            sqlx::query_as("SELECT action, detail FROM staff_actions ORDER BY created_at")
+                .fetch_all(pg.pool())
+                .await
+                .unwrap();
+        assert_eq!(trail.len(), 2);
+        assert_eq!(trail[0], ("resolve_withdrawal".into(), "sent: found-on-chain".into()));
+    }
+}
+
 #[tokio::test]
 async fn the_payout_gateways_retry_after_is_honoured() {
     let w = world(&[Next::RateLimited], 10, None).await;
@@ -332,8 +374,9 @@ async fn two_relays_on_one_postgres_outbox_deliver_each_row_once() {
     let two = TestApp::with(s).await;
     let pg = one.app.app.pg.clone().unwrap();
     {
-        use app::buy_nft::BuyNftUowFactory;
-        let mut uow = BuyNftUowFactory::begin(&pg).await.unwrap();
+        use app::nfts::buy::BuyNftUow;
+        use app::uow::Begin;
+        let mut uow = Begin::<dyn BuyNftUow>::begin(&pg, "test").await.unwrap();
         for i in 0..40 {
             let msg = domain::OutboxMessage {
                 id: domain::OutboxId(uuid::Uuid::now_v7()),
@@ -543,5 +586,6 @@ on_both_stores!(
     an_applied_payout_whose_answer_was_lost_is_found_by_lookup_and_never_paid_twice,
     a_definite_rejection_refunds_notifies_and_keeps_the_ledger_balanced,
     exhausted_attempts_leave_the_payout_stuck_and_never_refunded,
+    staff_resolve_a_stuck_payout_once_with_an_audit_trail,
     a_rolled_back_operation_sends_nothing,
 );

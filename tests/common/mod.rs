@@ -139,7 +139,7 @@ impl Reply {
 pub struct TestApp {
     pub app: App,
     pub router: axum::Router,
-    pub clock: std::sync::Arc<adapters_memory::ManualClock>,
+    pub clock: std::sync::Arc<atomarket::system::ManualClock>,
 }
 
 impl TestApp {
@@ -155,7 +155,7 @@ impl TestApp {
         if let Ok(filter) = std::env::var("TEST_LOG") {
             let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
         }
-        let clock = std::sync::Arc::new(adapters_memory::ManualClock::new(chrono::Utc::now()));
+        let clock = std::sync::Arc::new(atomarket::system::ManualClock::new(chrono::Utc::now()));
         let app = atomarket::build_with_clock(&s, clock.clone()).await.expect("build app");
         let router = app.router(&s);
         Self { app, router, clock }
@@ -355,4 +355,40 @@ pub async fn run_audit(database_url: &str) -> (i32, String) {
         .await
         .expect("run atomarket audit");
     (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Log lines written while a capturing subscriber is the default (see [`CapturedLogs::subscriber`]).
+#[derive(Clone, Default)]
+pub struct CapturedLogs(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl CapturedLogs {
+    /// A subscriber writing plain text lines (no colours) at `info` and above into this buffer.
+    pub fn subscriber(&self) -> impl tracing::Subscriber + Send + Sync {
+        tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_max_level(tracing::Level::INFO)
+            .with_writer(self.clone())
+            .finish()
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+impl std::io::Write for CapturedLogs {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for CapturedLogs {
+    type Writer = CapturedLogs;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
 }

@@ -3,24 +3,36 @@
 //! Committed state is an immutable snapshot of persistent maps. A Unit of Work takes the single
 //! writer slot (so conflicting Units of Work are serialised), works on its own copy of the
 //! snapshot (O(1) to clone), and on commit publishes that copy. Dropping it without commit throws
-//! the copy away. Readers see only published snapshots, never a Unit of Work's own writes.
+//! the copy away (and logs it with the use case). Readers see only published snapshots, never a
+//! Unit of Work's own writes. One file per aggregate or port: its repository on [`MemoryUow`] and
+//! its reads on [`MemoryStore`].
 
-mod delivery;
-mod read;
-mod read_market;
-mod repos;
-mod repos_market;
-mod system;
+mod accounts;
+mod auctions;
+mod deposits;
+mod health;
+mod idempotency;
+mod ledger;
+mod locks;
+mod nfts;
+mod offers;
+mod outbox;
+mod partners;
+mod presales;
+mod staff_actions;
+mod withdrawals;
 
 use std::sync::{Arc, RwLock};
 
+use app::queries::{Page, PageRequest};
+use async_trait::async_trait;
 use imbl::{OrdMap, OrdSet};
 use tokio::sync::{Mutex, OwnedMutexGuard};
 use uuid::Uuid;
 
 use domain::*;
 
-pub use system::{ManualClock, SystemClock, UuidV7Ids};
+pub use locks::InProcessLocks;
 
 /// Every table of the store.
 #[derive(Clone, Default)]
@@ -31,7 +43,7 @@ pub(crate) struct State {
     pub offers: OrdMap<Uuid, Offer>,
     pub ledger: OrdMap<Uuid, LedgerEntry>,
     pub ledger_by_user: OrdMap<(i64, Uuid), ()>,
-    pub outbox: OrdMap<Uuid, OutboxRow>,
+    pub outbox: OrdMap<Uuid, outbox::OutboxRow>,
     pub deposits: OrdMap<String, Deposit>,
     pub clients: OrdMap<Uuid, Client>,
     pub client_emails: OrdSet<String>,
@@ -41,25 +53,8 @@ pub(crate) struct State {
     pub bids: OrdMap<Uuid, Bid>,
     pub presales: OrdMap<Uuid, Presale>,
     pub withdrawals: OrdMap<Uuid, Withdrawal>,
-    pub idempotency: OrdMap<(String, String, String), KeyRow>,
-}
-
-/// An outbox message with its delivery state.
-#[derive(Clone, Debug)]
-pub(crate) struct OutboxRow {
-    pub message: OutboxMessage,
-    pub attempts: u32,
-    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
-    pub locked_until: Option<chrono::DateTime<chrono::Utc>>,
-    pub done: bool,
-}
-
-/// A claimed idempotency key and, once stored, its response.
-#[derive(Clone, Debug)]
-pub(crate) struct KeyRow {
-    pub request_hash: String,
-    pub response: Option<(u16, Vec<u8>)>,
-    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub staff_actions: OrdMap<Uuid, StaffAction>,
+    pub idempotency: OrdMap<(String, String, String), idempotency::KeyRow>,
 }
 
 struct Shared {
@@ -89,9 +84,27 @@ impl MemoryStore {
     }
 
     /// Begins a Unit of Work: waits for the writer slot, then copies the committed snapshot.
-    pub async fn begin(&self) -> MemoryUow {
+    pub async fn begin(&self, use_case: &'static str) -> MemoryUow {
         let guard = self.shared.writer.clone().lock_owned().await;
-        MemoryUow { state: self.snapshot(), shared: self.shared.clone(), _writer: guard, finished: false }
+        MemoryUow { state: self.snapshot(), shared: self.shared.clone(), _writer: guard, use_case, finished: false }
+    }
+
+    /// Runs `change` on the state in a Unit of Work of its own and commits it (store-level
+    /// writes outside use cases: the relay's bookkeeping, idempotent responses).
+    pub(crate) async fn write<T>(&self, what: &'static str, change: impl FnOnce(&mut State) -> T) -> T {
+        let mut uow = self.begin(what).await;
+        let out = change(&mut uow.state);
+        uow.publish();
+        out
+    }
+}
+
+#[async_trait]
+impl app::BeginTransaction for MemoryStore {
+    type Tx = MemoryUow;
+
+    async fn begin(&self, use_case: &'static str) -> Result<MemoryUow, RepoError> {
+        Ok(MemoryStore::begin(self, use_case).await)
     }
 }
 
@@ -100,47 +113,54 @@ pub struct MemoryUow {
     pub(crate) state: State,
     shared: Arc<Shared>,
     _writer: OwnedMutexGuard<()>,
+    use_case: &'static str,
     finished: bool,
 }
 
 impl MemoryUow {
     /// Publishes every change at once.
-    pub fn commit(mut self) {
+    pub fn publish(mut self) {
         let state = std::mem::take(&mut self.state);
         *self.shared.committed.write().expect("store lock poisoned") = state;
         self.finished = true;
     }
 }
 
+#[async_trait]
+impl app::Transaction for MemoryUow {
+    async fn commit(self) -> Result<(), RepoError> {
+        self.publish();
+        Ok(())
+    }
+}
+
 impl Drop for MemoryUow {
     fn drop(&mut self) {
         if !self.finished {
-            tracing::debug!("in-memory unit of work dropped without commit: rolled back");
+            tracing::warn!(use_case = self.use_case, "unit of work dropped without commit: rolled back");
         }
     }
 }
 
-/// Implements a use case's Unit-of-Work trait (every accessor hands out the Unit of Work
-/// itself) and its factory for the store.
-macro_rules! impl_uow {
-    ($($uow:path, $factory:path { $($repo:ident: $port:path),* $(,)? });* $(;)?) => {$(
-        #[async_trait::async_trait]
-        impl $uow for MemoryUow {
-            $(fn $repo(&mut self) -> &mut dyn $port { self })*
-            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { self }
-            async fn commit(self: Box<Self>) -> Result<(), RepoError> {
-                MemoryUow::commit(*self);
-                Ok(())
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $factory for MemoryStore {
-            async fn begin(&self) -> Result<Box<dyn $uow>, RepoError> {
-                Ok(Box::new(MemoryStore::begin(self).await))
-            }
-        }
-    )*};
+/// Newest first (ids are time-ordered), after the cursor, filtered, one page.
+pub(crate) fn page_of<T: Clone>(
+    map: &OrdMap<Uuid, T>,
+    page: PageRequest,
+    keep: impl Fn(&T) -> bool,
+    id: impl Fn(&T) -> Uuid,
+) -> Page<T> {
+    let upper = page.after.unwrap_or(Uuid::max());
+    let items: Vec<T> =
+        map.range(..upper).rev().map(|(_, v)| v).filter(|v| keep(v)).take(page.limit as usize + 1).cloned().collect();
+    Page::from_overfetch(items, page.limit, id)
 }
 
-app::for_each_uow!(impl_uow);
+/// The first `limit` rows that are due, in id order (the jobs' work lists).
+pub(crate) fn due<T, I>(
+    map: &OrdMap<Uuid, T>,
+    limit: u32,
+    is_due: impl Fn(&T) -> bool,
+    id: impl Fn(Uuid) -> I,
+) -> Vec<I> {
+    map.iter().filter(|(_, v)| is_due(v)).take(limit as usize).map(|(k, _)| id(*k)).collect()
+}

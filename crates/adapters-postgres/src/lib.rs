@@ -1,23 +1,36 @@
-//! PostgreSQL adapter: one Unit-of-Work type owning a `Transaction<'static, Postgres>` that
-//! implements every repository port and every use case's Unit-of-Work trait.
+//! PostgreSQL adapter: one Unit-of-Work type, [`PgUow`], owning a `Transaction<'static, Postgres>`
+//! and implementing every repository port — so it satisfies every use case's Unit-of-Work trait
+//! through the blanket impls of `app::define_uow!`. One file per aggregate or port holds its
+//! repository (on [`PgUow`]), its reads (on [`PgStore`]) and its row mapper.
 //!
 //! Rows that an operation changes are locked with `SELECT … FOR UPDATE` in the global order of
 //! `docs/adr/002-locking.md`; invariants on rows that may not exist yet are unique indexes;
 //! balances carry `CHECK (… >= 0)`. Driver errors become [`domain::RepoError`]s in `error.rs`.
 
-mod delivery;
+mod accounts;
+mod auctions;
+mod deposits;
 mod error;
-mod read;
-mod read_market;
-mod repos;
-mod repos_market;
+mod health;
+mod idempotency;
+mod ledger;
+mod nfts;
+mod offers;
+mod outbox;
+mod partners;
+mod presales;
 mod rows;
+mod staff_actions;
+mod withdrawals;
 
 use std::time::Duration;
 
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::RepoError;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::query::Query;
+use sqlx::{PgPool, Postgres, Row};
 
 pub use error::map_err;
 
@@ -82,25 +95,15 @@ impl PgStore {
         &self.pool
     }
 
-    pub async fn begin(&self) -> Result<PgUow, RepoError> {
+    pub async fn begin(&self, use_case: &'static str) -> Result<PgUow, RepoError> {
         let tx = self.pool.begin().await.map_err(map_err)?;
-        Ok(PgUow { tx })
+        Ok(PgUow { tx: Some(tx), use_case })
     }
-}
 
-/// One database transaction. Dropped without commit, the driver rolls it back.
-pub struct PgUow {
-    pub(crate) tx: Transaction<'static, Postgres>,
-}
-
-/// Maps one row to an entity.
-pub(crate) type RowMap<T> = fn(&sqlx::postgres::PgRow) -> Result<T, RepoError>;
-
-impl PgStore {
     /// Runs a page query (which must fetch `limit + 1` rows, newest first) and builds the page.
-    pub(crate) async fn page<'q, T>(
+    pub(crate) async fn page<T>(
         &self,
-        query: sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>,
+        query: Query<'_, Postgres, PgArguments>,
         limit: u32,
         map: RowMap<T>,
         id: fn(&T) -> uuid::Uuid,
@@ -115,38 +118,66 @@ impl PgStore {
         let row = sqlx::query(sql).bind(id).fetch_optional(self.pool()).await.map_err(map_err)?;
         row.as_ref().map(map).transpose()
     }
+
+    /// Runs a due-work query (`$1` now, `$2` limit) returning ids.
+    pub(crate) async fn due_ids(
+        &self,
+        sql: &str,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<uuid::Uuid>, RepoError> {
+        let found = sqlx::query(sql).bind(now).bind(i64::from(limit)).fetch_all(self.pool()).await.map_err(map_err)?;
+        Ok(found.iter().map(|r| r.get::<uuid::Uuid, _>("id")).collect())
+    }
 }
 
+#[async_trait]
+impl app::BeginTransaction for PgStore {
+    type Tx = PgUow;
+
+    async fn begin(&self, use_case: &'static str) -> Result<PgUow, RepoError> {
+        PgStore::begin(self, use_case).await
+    }
+}
+
+/// One database transaction. Dropped without commit, the driver rolls it back (and it is logged).
+pub struct PgUow {
+    tx: Option<sqlx::Transaction<'static, Postgres>>,
+    use_case: &'static str,
+}
+
+/// Maps one row to an entity.
+pub(crate) type RowMap<T> = fn(&PgRow) -> Result<T, RepoError>;
+
 impl PgUow {
+    /// The open transaction, to run statements on.
+    pub(crate) fn conn(&mut self) -> &mut sqlx::PgConnection {
+        self.tx.as_mut().expect("a unit of work is used only until it commits")
+    }
+
     /// Runs a query taking one id (`$1`) in this transaction and maps its row, if any.
     pub(crate) async fn one<T>(&mut self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
-        let row = sqlx::query(sql).bind(id).fetch_optional(&mut *self.tx).await.map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id).fetch_optional(self.conn()).await.map_err(map_err)?;
         row.as_ref().map(map).transpose()
     }
 
-    pub async fn commit(self) -> Result<(), RepoError> {
-        self.tx.commit().await.map_err(map_err)
+    pub async fn commit(mut self) -> Result<(), RepoError> {
+        let tx = self.tx.take().expect("committed once");
+        tx.commit().await.map_err(map_err)
     }
 }
 
-macro_rules! impl_uow {
-    ($($uow:path, $factory:path { $($repo:ident: $port:path),* $(,)? });* $(;)?) => {$(
-        #[async_trait::async_trait]
-        impl $uow for PgUow {
-            $(fn $repo(&mut self) -> &mut dyn $port { self })*
-            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { self }
-            async fn commit(self: Box<Self>) -> Result<(), RepoError> {
-                PgUow::commit(*self).await
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $factory for PgStore {
-            async fn begin(&self) -> Result<Box<dyn $uow>, RepoError> {
-                Ok(Box::new(PgStore::begin(self).await?))
-            }
-        }
-    )*};
+#[async_trait]
+impl app::Transaction for PgUow {
+    async fn commit(self) -> Result<(), RepoError> {
+        PgUow::commit(self).await
+    }
 }
 
-app::for_each_uow!(impl_uow);
+impl Drop for PgUow {
+    fn drop(&mut self) {
+        if self.tx.is_some() {
+            tracing::warn!(use_case = self.use_case, "unit of work dropped without commit: rolled back");
+        }
+    }
+}

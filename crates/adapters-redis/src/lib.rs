@@ -1,7 +1,5 @@
-//! Lock managers: a distributed one on Redis, and an in-process one for the embedded default.
+//! The distributed lock manager on Redis (an efficiency lock with a circuit breaker).
 
-mod in_process;
 mod redis_lock;
 
-pub use in_process::InProcessLocks;
 pub use redis_lock::{RedisLockSettings, RedisLocks};

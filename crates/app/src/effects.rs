@@ -47,8 +47,9 @@ pub struct Effects<'a> {
 }
 
 impl<'a> Effects<'a> {
-    pub fn new(services: &'a Services, now: DateTime<Utc>) -> Self {
-        Self { services, now, entries: Vec::new(), messages: Vec::new() }
+    /// Starts collecting; `now` is read once, so every row of the operation has the same time.
+    pub fn new(services: &'a Services) -> Self {
+        Self { services, now: services.now(), entries: Vec::new(), messages: Vec::new() }
     }
 
     /// Starts a posting for one business operation.
@@ -73,43 +74,20 @@ impl<'a> Effects<'a> {
         ledger.append(&self.entries).await
     }
 
+    /// Claims the request's idempotency key (if any) in this Unit of Work: the claim commits or
+    /// rolls back with the operation.
+    pub async fn claim(
+        &self,
+        repo: &mut dyn domain::idempotency::IdempotencyRepo,
+        key: Option<&crate::idempotency::IdempotencyKey>,
+    ) -> Result<(), crate::Error> {
+        crate::idempotency::claim(repo, key, self.now).await
+    }
+
     pub async fn write_outbox(&self, outbox: &mut dyn OutboxRepo) -> Result<(), RepoError> {
         for m in &self.messages {
             outbox.enqueue(m).await?;
         }
         Ok(())
     }
-}
-
-/// Declares a use case's error enum: not found, a broken rule, or storage.
-#[macro_export]
-macro_rules! use_case_error {
-    ($(#[$meta:meta])* $name:ident) => {
-        $(#[$meta])*
-        #[derive(Debug, thiserror::Error)]
-        pub enum $name {
-            #[error("{0} not found")]
-            NotFound(&'static str),
-            #[error(transparent)]
-            Rule(#[from] domain::RuleViolation),
-            #[error(transparent)]
-            Idempotency(#[from] $crate::idempotency::IdempotencyError),
-            #[error(transparent)]
-            Storage(#[from] domain::RepoError),
-        }
-
-        impl $crate::uow::UseCaseError for $name {
-            fn is_transient(&self) -> bool {
-                matches!(self, $name::Storage(e) if e.is_transient())
-            }
-            fn reason(&self) -> &'static str {
-                match self {
-                    $name::NotFound(_) => "not_found",
-                    $name::Rule(r) => r.code(),
-                    $name::Idempotency(_) => "idempotency",
-                    $name::Storage(_) => "storage",
-                }
-            }
-        }
-    };
 }

@@ -20,20 +20,21 @@ pub enum IdempotencyError {
     Replay { status: u16, body: Vec<u8> },
 }
 
-/// Claims `key` (if any) in the current Unit of Work. Call as `claim(…).await??`: the outer
-/// error is storage, the inner one says why the operation must not run.
+/// Claims `key` (if any) in the current Unit of Work; an error says why the operation must not
+/// run (or that storage failed).
 pub async fn claim(
     repo: &mut dyn IdempotencyRepo,
     key: Option<&IdempotencyKey>,
     now: DateTime<Utc>,
-) -> Result<Result<(), IdempotencyError>, RepoError> {
-    let Some(key) = key else { return Ok(Ok(())) };
-    Ok(match repo.claim(key, now).await? {
-        KeyClaim::Claimed => Ok(()),
-        KeyClaim::InUse => Err(IdempotencyError::InUse),
-        KeyClaim::Reused => Err(IdempotencyError::Reused),
-        KeyClaim::Replay { status, body } => Err(IdempotencyError::Replay { status, body }),
-    })
+) -> Result<(), crate::Error> {
+    let Some(key) = key else { return Ok(()) };
+    let refused = match repo.claim(key, now).await? {
+        KeyClaim::Claimed => return Ok(()),
+        KeyClaim::InUse => IdempotencyError::InUse,
+        KeyClaim::Reused => IdempotencyError::Reused,
+        KeyClaim::Replay { status, body } => IdempotencyError::Replay { status, body },
+    };
+    Err(refused.into())
 }
 
 /// Stored responses, outside Units of Work.

@@ -5,26 +5,12 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
-use domain::ports::Clock;
-use domain::*;
-
-use crate::auctions::SettleAuction;
+use crate::auctions::settle::{SettleAuction, SettleAuctionCommand};
 use crate::idempotency::IdempotencyLog;
-use crate::offers::CloseOffer;
-use crate::presales::ExpirePresale;
-
-/// Finds work that is due. Reads only; the handling re-checks under a row lock.
-#[async_trait]
-pub trait DueWork: Send + Sync {
-    /// Open offers past expiry, oldest first.
-    async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError>;
-    /// Active auctions past their end.
-    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError>;
-    /// Open or sold presales past `deliver_by`.
-    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError>;
-}
+use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
+use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
+use crate::queries::ReadModel;
+use crate::{Context, Error};
 
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -37,11 +23,8 @@ pub struct JobReport {
 }
 
 pub struct Jobs {
-    pub due: Arc<dyn DueWork>,
-    pub clock: Arc<dyn Clock>,
-    pub offers: Arc<CloseOffer>,
-    pub auctions: Arc<SettleAuction>,
-    pub presales: Arc<ExpirePresale>,
+    pub ctx: Context,
+    pub reads: Arc<dyn ReadModel>,
     /// Idempotency keys older than `key_retention` are forgotten.
     pub keys: Arc<dyn IdempotencyLog>,
     pub key_retention: chrono::Duration,
@@ -49,7 +32,7 @@ pub struct Jobs {
     pub batch: u32,
 }
 
-fn note<T, E: std::fmt::Display>(job: &'static str, r: Result<Option<T>, E>, done: &mut usize, failures: &mut usize) {
+fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, failures: &mut usize) {
     match r {
         Ok(Some(_)) => {
             *done += 1;
@@ -67,43 +50,35 @@ fn note<T, E: std::fmt::Display>(job: &'static str, r: Result<Option<T>, E>, don
 impl Jobs {
     /// One pass over every kind of due work.
     pub async fn run_once(&self) -> JobReport {
-        let now = self.clock.now();
+        let ctx = &self.ctx;
+        let now = ctx.services.now();
         let mut report = JobReport::default();
-        match self.due.due_offers(now, self.batch).await {
+        match self.reads.due_offers(now, self.batch).await {
             Ok(ids) => {
-                for id in ids {
-                    note(
-                        "expire_offers",
-                        self.offers.expire(id).await,
-                        &mut report.offers_expired,
-                        &mut report.failures,
-                    );
+                let uc = ExpireOffer::new(ctx.uows(), ctx.services());
+                for offer_id in ids {
+                    let r = uc.execute(ExpireOfferCommand { offer_id }).await;
+                    note("expire_offers", r, &mut report.offers_expired, &mut report.failures);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due offers"),
         }
-        match self.due.due_auctions(now, self.batch).await {
+        match self.reads.due_auctions(now, self.batch).await {
             Ok(ids) => {
-                for id in ids {
-                    note(
-                        "settle_auctions",
-                        self.auctions.execute(id).await,
-                        &mut report.auctions_settled,
-                        &mut report.failures,
-                    );
+                let uc = SettleAuction::new(ctx.uows(), ctx.services(), ctx.rules.fees);
+                for auction_id in ids {
+                    let r = uc.execute(SettleAuctionCommand { auction_id }).await;
+                    note("settle_auctions", r, &mut report.auctions_settled, &mut report.failures);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due auctions"),
         }
-        match self.due.due_presales(now, self.batch).await {
+        match self.reads.due_presales(now, self.batch).await {
             Ok(ids) => {
-                for id in ids {
-                    note(
-                        "presale_deadlines",
-                        self.presales.execute(id).await,
-                        &mut report.presales_expired,
-                        &mut report.failures,
-                    );
+                let uc = ExpirePresale::new(ctx.uows(), ctx.services());
+                for presale_id in ids {
+                    let r = uc.execute(ExpirePresaleCommand { presale_id }).await;
+                    note("presale_deadlines", r, &mut report.presales_expired, &mut report.failures);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due presales"),

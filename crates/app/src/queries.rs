@@ -1,6 +1,7 @@
 //! Reads: plain queries outside any Unit of Work.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::*;
 use rust_decimal::Decimal;
 use uuid::Uuid;
@@ -113,34 +114,80 @@ pub struct UserFacts {
     pub obligations: Decimal,
 }
 
-/// Read-side port.
+/// Users, their balances and their ledger.
 #[async_trait]
-pub trait ReadModel: Send + Sync {
+pub trait UserReads: Send + Sync {
     /// Creates the user on first sight (zero balances), refreshing the username; returns it.
     async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError>;
     /// The user's ledger entries, newest first.
     async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError>;
+}
+
+#[async_trait]
+pub trait NftReads: Send + Sync {
     /// NFTs matching the filter, newest first.
     async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
-    async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError>;
-    /// The manager's clients by priority (then by binding time); `None` if no such manager.
-    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
+}
+
+#[async_trait]
+pub trait AuctionReads: Send + Sync {
     /// Auctions, newest first.
     async fn auctions(&self, filter: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError>;
     /// One auction with its bids, highest first.
     async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError>;
+    /// Active auctions past their end (the settlement job's work).
+    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError>;
+}
+
+#[async_trait]
+pub trait OfferReads: Send + Sync {
     /// Offers, newest first.
     async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError>;
     async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+    /// Open offers past expiry, oldest first (the expiry job's work).
+    async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError>;
+}
+
+#[async_trait]
+pub trait PresaleReads: Send + Sync {
     /// Presales, newest first.
     async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError>;
     async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
+    /// Open or sold presales past `deliver_by` (the deadline job's work).
+    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError>;
+}
+
+#[async_trait]
+pub trait WithdrawalReads: Send + Sync {
     /// A user's withdrawals, newest first.
     async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
+}
+
+#[async_trait]
+pub trait PartnerReads: Send + Sync {
+    async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError>;
+    /// The manager's clients by priority (then by binding time); `None` if no such manager.
+    async fn manager_clients(&self, id: ManagerId) -> Result<Option<Vec<(ManagerBind, Client)>>, RepoError>;
+}
+
+#[async_trait]
+pub trait StoreHealth: Send + Sync {
+    /// The raw facts the audit checks.
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError>;
     /// Whether the store answers.
     async fn ping(&self) -> Result<(), RepoError>;
+}
+
+/// The whole read side: every aggregate's plain queries, outside any Unit of Work.
+pub trait ReadModel:
+    UserReads + NftReads + AuctionReads + OfferReads + PresaleReads + WithdrawalReads + PartnerReads + StoreHealth
+{
+}
+
+impl<T> ReadModel for T where
+    T: UserReads + NftReads + AuctionReads + OfferReads + PresaleReads + WithdrawalReads + PartnerReads + StoreHealth
+{
 }

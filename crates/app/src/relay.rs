@@ -12,12 +12,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::gateways::*;
-use domain::ports::Clock;
 use domain::*;
 
-use crate::gift_returns::GiftReturns;
-use crate::payouts::PayoutResults;
+use crate::nfts::record_gift_return::{RecordGiftReturn, RecordGiftReturnCommand};
 use crate::queries::ReadModel;
+use crate::withdrawals::record_payout::{PayoutOutcome, RecordPayout, RecordPayoutCommand};
+use crate::Context;
 
 /// A claimed outbox row.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,14 +91,12 @@ enum Step {
 }
 
 pub struct Relay {
+    pub ctx: Context,
     pub queue: Arc<dyn OutboxQueue>,
     pub reads: Arc<dyn ReadModel>,
     pub notifier: Arc<dyn Notifier>,
     pub gifts: Arc<dyn GiftTransfer>,
     pub payouts: Arc<dyn PayoutGateway>,
-    pub payout_results: Arc<PayoutResults>,
-    pub gift_returns: Arc<GiftReturns>,
-    pub clock: Arc<dyn Clock>,
     pub policy: RelayPolicy,
 }
 
@@ -113,7 +111,7 @@ fn from_delivery(d: Delivery) -> Step {
 impl Relay {
     /// Claims one batch and delivers it.
     pub async fn run_once(&self) -> RelayReport {
-        let now = self.clock.now();
+        let now = self.ctx.services.now();
         let lease_until = now + chrono::Duration::from_std(self.policy.lease).unwrap_or_default();
         let mut report = RelayReport::default();
         match self.queue.backlog().await {
@@ -137,7 +135,7 @@ impl Relay {
         let kind = c.message.payload.kind();
         let attempt = c.attempts + 1;
         let step = self.deliver(&c).await;
-        let now = self.clock.now();
+        let now = self.ctx.services.now();
         let written = match step {
             Step::Done => {
                 report.delivered += 1;
@@ -179,10 +177,10 @@ impl Relay {
             }
             OutboxPayload::GiftTransfer { nft_id, gift_id, user_id } => {
                 match self.gifts.transfer(gift_id, *user_id, c.message.id).await {
-                    Delivery::Delivered => self.record(self.gift_returns.returned(*nft_id).await),
+                    Delivery::Delivered => self.gift_returned(*nft_id, true).await,
                     Delivery::Rejected(reason) => {
                         tracing::warn!(%reason, nft = %nft_id, "gift return refused by Telegram; NFT available again");
-                        self.record(self.gift_returns.failed(*nft_id).await)
+                        self.gift_returned(*nft_id, false).await
                     }
                     Delivery::Retry { after, reason } => Step::Retry(after, reason),
                 }
@@ -191,11 +189,25 @@ impl Relay {
         }
     }
 
-    fn record<T, E: std::fmt::Display>(&self, r: Result<T, E>) -> Step {
+    fn record<T>(&self, r: Result<T, crate::Error>) -> Step {
         match r {
             Ok(_) => Step::Done,
             Err(e) => Step::Retry(None, e.to_string()),
         }
+    }
+
+    async fn gift_returned(&self, nft_id: NftId, delivered: bool) -> Step {
+        let uc = RecordGiftReturn::new(self.ctx.uows(), self.ctx.services());
+        self.record(uc.execute(RecordGiftReturnCommand { nft_id, delivered }).await)
+    }
+
+    async fn payout(
+        &self,
+        withdrawal_id: WithdrawalId,
+        outcome: PayoutOutcome,
+    ) -> Result<Option<Withdrawal>, crate::Error> {
+        let uc = RecordPayout::new(self.ctx.uows(), self.ctx.services());
+        uc.execute(RecordPayoutCommand { withdrawal_id, outcome }).await
     }
 
     /// Sends a payout. From the second attempt on, the gateway is asked first: an earlier attempt
@@ -219,8 +231,8 @@ impl Relay {
             self.payouts.send(&request).await
         };
         match status {
-            Ok(PayoutStatus::Sent { tx_hash }) => self.record(self.payout_results.sent(id, &tx_hash).await),
-            Ok(PayoutStatus::Rejected(reason)) => self.record(self.payout_results.failed(id, &reason).await),
+            Ok(PayoutStatus::Sent { tx_hash }) => self.record(self.payout(id, PayoutOutcome::Sent { tx_hash }).await),
+            Ok(PayoutStatus::Rejected(reason)) => self.record(self.payout(id, PayoutOutcome::Failed { reason }).await),
             Ok(PayoutStatus::Pending) => Step::Retry(None, "payout pending at the gateway".into()),
             Ok(PayoutStatus::NotFound) => Step::Retry(None, "payout not found after sending".into()),
             Err(e) => Step::Retry(e.retry_after, e.reason),
@@ -234,7 +246,7 @@ impl Relay {
             OutboxPayload::Payout { withdrawal_id } => {
                 metrics::counter!("payouts_stuck_total").increment(1);
                 tracing::error!(withdrawal = %withdrawal_id, %reason, "ALERT: payout stuck; needs a person");
-                if let Err(e) = self.payout_results.stuck(*withdrawal_id).await {
+                if let Err(e) = self.payout(*withdrawal_id, PayoutOutcome::Stuck).await {
                     tracing::error!(error = %e, "cannot mark the withdrawal stuck");
                 }
             }

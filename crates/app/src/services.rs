@@ -1,4 +1,4 @@
-//! What every use case needs besides its Unit of Work.
+//! What every use case needs besides its Unit of Work: time, ids, the efficiency lock, retries.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -6,7 +6,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use domain::ports::{Clock, IdGenerator, LockManager, LockOutcome};
 
-use crate::uow::{self, RetryPolicy, UseCaseError};
+use crate::error::Error;
+use crate::uow::{self, RetryPolicy};
 
 #[derive(Clone)]
 pub struct Services {
@@ -28,11 +29,10 @@ impl Services {
     /// Runs `attempt` with retries (see [`uow::run`]) while holding the efficiency lock `key`.
     /// The lock is taken before any Unit of Work begins and released after the last one ends;
     /// when it cannot be had, the database's row locks still keep the operation correct.
-    pub async fn run_locked<T, E, F, Fut>(&self, use_case: &'static str, key: &str, attempt: F) -> Result<T, E>
+    pub async fn run_locked<T, F, Fut>(&self, use_case: &'static str, key: &str, attempt: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: UseCaseError,
+        Fut: Future<Output = Result<T, Error>>,
     {
         let lease = self.locks.acquire(key).await;
         let result = self.run(use_case, attempt).await;
@@ -43,12 +43,32 @@ impl Services {
     }
 
     /// Runs `attempt` with whole-UoW retries on transient conflicts.
-    pub async fn run<T, E, F, Fut>(&self, use_case: &'static str, attempt: F) -> Result<T, E>
+    pub async fn run<T, F, Fut>(&self, use_case: &'static str, attempt: F) -> Result<T, Error>
     where
         F: FnMut() -> Fut,
-        Fut: Future<Output = Result<T, E>>,
-        E: UseCaseError,
+        Fut: Future<Output = Result<T, Error>>,
     {
         uow::run(use_case, &self.retry, &*self.clock, attempt).await
+    }
+}
+
+/// Names of the efficiency locks, one per contended resource (see ADR 002).
+pub mod lock {
+    use std::fmt::Display;
+
+    pub fn nft(id: impl Display) -> String {
+        format!("nft:{id}")
+    }
+
+    pub fn offer(id: impl Display) -> String {
+        format!("offer:{id}")
+    }
+
+    pub fn auction(id: impl Display) -> String {
+        format!("auction:{id}")
+    }
+
+    pub fn presale(id: impl Display) -> String {
+        format!("presale:{id}")
     }
 }

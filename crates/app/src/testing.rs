@@ -1,13 +1,17 @@
-//! Test helpers: services with a fixed clock, and fake Units of Work composed of mocks that
-//! record whether they were committed.
+//! Test helpers: services with a fixed clock, and one fake transaction holding a mock of every
+//! repository port. It satisfies every use case's Unit-of-Work trait through the same blanket
+//! impls the adapters use, and records whether it was committed.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
+use domain::idempotency::{IdempotencyRepo, MockIdempotencyRepo};
 use domain::ports::*;
+use domain::RepoError;
 
+use crate::uow::{BeginTransaction, Provides, Transaction};
 use crate::{RetryPolicy, Services};
 
 pub fn now() -> DateTime<Utc> {
@@ -40,50 +44,67 @@ impl Committed {
     pub fn get(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
-    pub fn set(&self) {
-        self.0.store(true, Ordering::SeqCst)
+}
+
+macro_rules! fake_tx {
+    ($($repo:ident: $mock:ident => $port:ident),* $(,)?) => {
+        /// A transaction of mocks. A mock without expectations panics when called, so a test
+        /// that sets none for a repository also asserts that the use case never touches it.
+        #[derive(Default)]
+        pub struct FakeTx {
+            $(pub $repo: $mock,)*
+            pub committed: Committed,
+        }
+
+        $(impl Provides<dyn $port> for FakeTx {
+            fn repo(&mut self) -> &mut (dyn $port + 'static) {
+                &mut self.$repo
+            }
+        })*
+    };
+}
+
+fake_tx!(
+    accounts: MockAccountRepo => AccountRepo,
+    nfts: MockNftRepo => NftRepo,
+    offers: MockOfferRepo => OfferRepo,
+    auctions: MockAuctionRepo => AuctionRepo,
+    presales: MockPresaleRepo => PresaleRepo,
+    withdrawals: MockWithdrawalRepo => WithdrawalRepo,
+    ledger: MockLedgerRepo => LedgerRepo,
+    outbox: MockOutboxRepo => OutboxRepo,
+    deposits: MockDepositRepo => DepositRepo,
+    clients: MockClientRepo => ClientRepo,
+    managers: MockManagerRepo => ManagerRepo,
+    manager_binds: MockManagerBindRepo => ManagerBindRepo,
+    staff_actions: MockStaffActionRepo => StaffActionRepo,
+    idempotency: MockIdempotencyRepo => IdempotencyRepo,
+);
+
+#[async_trait]
+impl Transaction for FakeTx {
+    async fn commit(self) -> Result<(), RepoError> {
+        self.committed.0.store(true, Ordering::SeqCst);
+        Ok(())
     }
 }
 
-/// `fake_uow!(Name: UowTrait / FactoryTrait { repo: MockType => PortTrait, … })` defines a fake
-/// Unit of Work holding one mock per repository, and a factory handing it out once.
-#[macro_export]
-macro_rules! fake_uow {
-    ($name:ident: $uow:path, $factory:ident: $factory_trait:path { $($repo:ident: $mock:ty => $port:path),* $(,)? }) => {
-        #[derive(Default)]
-        pub struct $name {
-            $(pub $repo: $mock,)*
-            pub idempotency: domain::idempotency::MockIdempotencyRepo,
-            pub committed: $crate::testing::Committed,
-        }
+/// Hands out one [`FakeTx`]; a second `begin` fails the test.
+pub struct FakeStore(Mutex<Option<FakeTx>>);
 
-        #[async_trait::async_trait]
-        impl $uow for $name {
-            $(fn $repo(&mut self) -> &mut dyn $port { &mut self.$repo })*
-            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo { &mut self.idempotency }
-            async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
-                self.committed.set();
-                Ok(())
-            }
-        }
+#[async_trait]
+impl BeginTransaction for FakeStore {
+    type Tx = FakeTx;
 
-        pub struct $factory(std::sync::Mutex<Option<$name>>);
+    async fn begin(&self, _use_case: &'static str) -> Result<FakeTx, RepoError> {
+        Ok(self.0.lock().unwrap().take().expect("the use case began a second unit of work"))
+    }
+}
 
-        impl $factory {
-            pub fn new(uow: $name) -> (std::sync::Arc<Self>, $crate::testing::Committed) {
-                let committed = uow.committed.clone();
-                (std::sync::Arc::new(Self(std::sync::Mutex::new(Some(uow)))), committed)
-            }
-        }
-
-        #[async_trait::async_trait]
-        impl $factory_trait for $factory {
-            async fn begin(&self) -> Result<Box<dyn $uow>, domain::RepoError> {
-                let uow = self.0.lock().unwrap().take().expect("the use case began a second unit of work");
-                Ok(Box::new(uow))
-            }
-        }
-    };
+/// A store handing out `tx`, and the flag that says whether it was committed.
+pub fn store(tx: FakeTx) -> (Arc<FakeStore>, Committed) {
+    let committed = tx.committed.clone();
+    (Arc::new(FakeStore(Mutex::new(Some(tx)))), committed)
 }
 
 pub fn m(s: &str) -> domain::Money {

@@ -1,16 +1,181 @@
-//! The Unit-of-Work runner: whole-UoW retries on transient conflicts, and UoW metrics.
+//! The Unit of Work: how a use case names what it touches, how a storage adapter satisfies every
+//! use case without a list of them, and the runner that retries a whole Unit of Work.
+//!
+//! - A use case declares its own Unit-of-Work trait with [`define_uow!`](crate::define_uow): one
+//!   accessor per repository it touches, `idempotency()` and `commit`. That declaration is the
+//!   only place its ports are named.
+//! - An adapter implements the repository ports and [`Transaction`] on its transaction type and
+//!   [`BeginTransaction`] on its store. The macro's blanket impls make every transaction type that
+//!   [`Provides`] a use case's ports implement that use case's trait, and every store whose
+//!   transactions do implement [`Begin`] for it.
+//! - [`Storage`] erases the adapter: one value that begins a Unit of Work for any use case, so
+//!   use cases are built anywhere from a [`Context`](crate::Context) without generics.
+//!
+//! `commit` consumes a Unit of Work; dropping it rolls everything back (and the adapters log the
+//! drop with the use case's name). Business code never rolls back: it returns its error.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use domain::ports::Clock;
+use async_trait::async_trait;
+use domain::idempotency::IdempotencyRepo;
+use domain::ports::*;
+use domain::RepoError;
 
-/// Declares a use case's own Unit-of-Work trait and the factory that begins one.
+use crate::error::Error;
+
+/// One open transaction of a storage adapter. Committing consumes it; dropping it rolls back.
+#[async_trait]
+pub trait Transaction: Send + 'static {
+    /// Makes every change visible at once, or none of them.
+    ///
+    /// # Errors
+    /// MUST return [`RepoError::Transient`] for a serialization failure or deadlock found at
+    /// commit, so the caller runs the whole Unit of Work again.
+    async fn commit(self) -> Result<(), RepoError>;
+}
+
+/// A storage adapter: begins transactions.
+#[async_trait]
+pub trait BeginTransaction: Send + Sync + 'static {
+    type Tx: Transaction;
+
+    /// `use_case` names the caller; a transaction dropped without commit is logged with it.
+    ///
+    /// # Errors
+    /// [`RepoError::Unavailable`] when the store cannot be reached.
+    async fn begin(&self, use_case: &'static str) -> Result<Self::Tx, RepoError>;
+}
+
+/// A transaction that hands out the repository port `P`, borrowed from the transaction so a
+/// repository cannot outlive it.
+pub trait Provides<P: ?Sized> {
+    fn repo(&mut self) -> &mut P;
+}
+
+/// Begins the Unit of Work `U` (a use case's own trait object). Implemented by the blanket impl
+/// [`define_uow!`](crate::define_uow) emits for every store whose transactions provide `U`'s ports.
+#[async_trait]
+pub trait Begin<U: ?Sized>: Send + Sync {
+    async fn begin(&self, use_case: &'static str) -> Result<Box<U>, RepoError>;
+}
+
+/// What a use case holds to begin its Unit of Work.
+pub type Uows<U> = Arc<dyn Begin<U>>;
+
+/// Declares every port a complete storage adapter implements on its transaction type, how such
+/// a transaction provides each, and how a type-erased transaction does.
+macro_rules! ports {
+    ($($port:ident),* $(,)?) => {
+        /// Every repository port: what a complete storage adapter implements on its transaction.
+        pub trait Ports: $($port +)* Send {}
+        impl<T: $($port +)* Send> Ports for T {}
+
+        $(
+            impl<T: $port + 'static> Provides<dyn $port> for T {
+                fn repo(&mut self) -> &mut (dyn $port + 'static) {
+                    self
+                }
+            }
+
+            impl Provides<dyn $port> for Box<dyn AnyTransaction> {
+                fn repo(&mut self) -> &mut (dyn $port + 'static) {
+                    &mut **self
+                }
+            }
+        )*
+    };
+}
+
+ports!(
+    AccountRepo,
+    NftRepo,
+    OfferRepo,
+    AuctionRepo,
+    PresaleRepo,
+    WithdrawalRepo,
+    LedgerRepo,
+    OutboxRepo,
+    DepositRepo,
+    ClientRepo,
+    ManagerRepo,
+    ManagerBindRepo,
+    StaffActionRepo,
+    IdempotencyRepo,
+);
+
+/// A transaction of some complete adapter, its type erased.
+#[async_trait]
+pub trait AnyTransaction: Ports {
+    async fn commit_boxed(self: Box<Self>) -> Result<(), RepoError>;
+}
+
+#[async_trait]
+impl<T: Ports + Transaction> AnyTransaction for T {
+    async fn commit_boxed(self: Box<Self>) -> Result<(), RepoError> {
+        (*self).commit().await
+    }
+}
+
+#[async_trait]
+impl Transaction for Box<dyn AnyTransaction> {
+    async fn commit(self) -> Result<(), RepoError> {
+        self.commit_boxed().await
+    }
+}
+
+#[async_trait]
+trait AnyStore: Send + Sync {
+    async fn begin_any(&self, use_case: &'static str) -> Result<Box<dyn AnyTransaction>, RepoError>;
+}
+
+#[async_trait]
+impl<S: BeginTransaction> AnyStore for S
+where
+    S::Tx: Ports,
+{
+    async fn begin_any(&self, use_case: &'static str) -> Result<Box<dyn AnyTransaction>, RepoError> {
+        Ok(Box::new(self.begin(use_case).await?))
+    }
+}
+
+/// Any complete storage adapter with its type erased: begins a Unit of Work for every use case.
+pub struct Storage {
+    inner: Box<dyn AnyStore>,
+}
+
+impl Storage {
+    pub fn new<S: BeginTransaction>(store: S) -> Self
+    where
+        S::Tx: Ports,
+    {
+        Self { inner: Box::new(store) }
+    }
+}
+
+#[async_trait]
+impl BeginTransaction for Storage {
+    type Tx = Box<dyn AnyTransaction>;
+
+    async fn begin(&self, use_case: &'static str) -> Result<Self::Tx, RepoError> {
+        self.inner.begin_any(use_case).await
+    }
+}
+
+/// Declares a use case's own Unit-of-Work trait — the repositories it touches and nothing else —
+/// and the blanket impls that let any adapter satisfy it:
 ///
-/// `commit` consumes the Unit of Work; dropping it without commit rolls everything back.
+/// ```ignore
+/// define_uow!(
+///     /// What buying touches.
+///     BuyNftUow { nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo }
+/// );
+/// // then: uows: Uows<dyn BuyNftUow>; let mut uow = uows.begin("buy_nft").await?; … uow.commit().await?
+/// ```
 #[macro_export]
 macro_rules! define_uow {
-    ($(#[$meta:meta])* $uow:ident, $factory:ident { $($repo:ident: $port:path),* $(,)? }) => {
+    ($(#[$meta:meta])* $uow:ident { $($repo:ident: $port:ident),* $(,)? }) => {
         $(#[$meta])*
         #[async_trait::async_trait]
         pub trait $uow: Send {
@@ -21,21 +186,35 @@ macro_rules! define_uow {
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError>;
         }
 
-        /// Begins a
-        #[doc = concat!("[`", stringify!($uow), "`].")]
         #[async_trait::async_trait]
-        pub trait $factory: Send + Sync {
-            async fn begin(&self) -> Result<Box<dyn $uow>, domain::RepoError>;
+        impl<T> $uow for T
+        where
+            T: $crate::uow::Transaction
+                $(+ $crate::uow::Provides<dyn $port>)*
+                + $crate::uow::Provides<dyn domain::idempotency::IdempotencyRepo>,
+        {
+            $(fn $repo(&mut self) -> &mut dyn $port {
+                $crate::uow::Provides::<dyn $port>::repo(self)
+            })*
+            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo {
+                $crate::uow::Provides::<dyn domain::idempotency::IdempotencyRepo>::repo(self)
+            }
+            async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
+                $crate::uow::Transaction::commit(*self).await
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl<S> $crate::uow::Begin<dyn $uow> for S
+        where
+            S: $crate::uow::BeginTransaction,
+            S::Tx: $uow,
+        {
+            async fn begin(&self, use_case: &'static str) -> Result<Box<dyn $uow>, domain::RepoError> {
+                Ok(Box::new($crate::uow::BeginTransaction::begin(self, use_case).await?))
+            }
         }
     };
-}
-
-/// What the runner needs to know about a use case's error.
-pub trait UseCaseError: std::error::Error {
-    /// A transient database conflict: the whole Unit of Work may run again.
-    fn is_transient(&self) -> bool;
-    /// A short label for the rollback metric.
-    fn reason(&self) -> &'static str;
 }
 
 /// Bounded whole-UoW retries with capped exponential backoff and full jitter.
@@ -64,16 +243,15 @@ impl RetryPolicy {
 /// Runs `attempt` (which begins, uses and commits one Unit of Work) until it succeeds, fails for
 /// good, or runs out of attempts on transient conflicts. Records commits, rollbacks by reason,
 /// retries and duration under `use_case`.
-pub async fn run<T, E, F, Fut>(
+pub async fn run<T, F, Fut>(
     use_case: &'static str,
     policy: &RetryPolicy,
     clock: &dyn Clock,
     mut attempt: F,
-) -> Result<T, E>
+) -> Result<T, Error>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<T, E>>,
-    E: UseCaseError,
+    Fut: Future<Output = Result<T, Error>>,
 {
     let started = Instant::now();
     let mut tries = 1;
@@ -92,7 +270,7 @@ where
     match &result {
         Ok(_) => metrics::counter!("uow_commits_total", "use_case" => use_case).increment(1),
         Err(e) => {
-            metrics::counter!("uow_rollbacks_total", "use_case" => use_case, "reason" => e.reason()).increment(1);
+            metrics::counter!("uow_rollbacks_total", "use_case" => use_case, "reason" => e.code()).increment(1);
             if e.is_transient() {
                 tracing::warn!(use_case, tries, error = %e, "giving up after transient conflicts");
             }
@@ -106,31 +284,23 @@ mod tests {
     use super::*;
     use std::sync::atomic::{AtomicU32, Ordering};
 
-    #[derive(Debug, thiserror::Error)]
-    #[error("e")]
-    struct E(bool);
-    impl UseCaseError for E {
-        fn is_transient(&self) -> bool {
-            self.0
-        }
-        fn reason(&self) -> &'static str {
-            "e"
-        }
-    }
-
-    fn clock() -> domain::ports::MockClock {
-        let mut c = domain::ports::MockClock::new();
+    fn clock() -> MockClock {
+        let mut c = MockClock::new();
         c.expect_sleep().returning(|_| ());
         c
+    }
+
+    fn transient() -> Error {
+        Error::Storage(RepoError::Transient("40001".into()))
     }
 
     #[tokio::test]
     async fn transient_errors_are_retried_until_success() {
         let calls = AtomicU32::new(0);
-        let r: Result<u32, E> = run("t", &RetryPolicy::default(), &clock(), || async {
+        let r = run("t", &RetryPolicy::default(), &clock(), || async {
             let n = calls.fetch_add(1, Ordering::SeqCst);
             if n < 2 {
-                Err(E(true))
+                Err(transient())
             } else {
                 Ok(n)
             }
@@ -143,24 +313,24 @@ mod tests {
     async fn retries_are_bounded() {
         let calls = AtomicU32::new(0);
         let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
-        let r: Result<(), E> = run("t", &policy, &clock(), || async {
+        let r: Result<(), Error> = run("t", &policy, &clock(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(E(true))
+            Err(transient())
         })
         .await;
-        assert!(r.is_err());
+        assert!(matches!(r, Err(Error::Storage(RepoError::Transient(_)))));
         assert_eq!(calls.load(Ordering::SeqCst), 3);
     }
 
     #[tokio::test]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
-        let r: Result<(), E> = run("t", &RetryPolicy::default(), &clock(), || async {
+        let r: Result<(), Error> = run("t", &RetryPolicy::default(), &clock(), || async {
             calls.fetch_add(1, Ordering::SeqCst);
-            Err(E(false))
+            Err(Error::NotFound("NFT"))
         })
         .await;
-        assert!(r.is_err());
+        assert!(matches!(r, Err(Error::NotFound("NFT"))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
     }
 

@@ -175,7 +175,7 @@ impl Auction {
         }
         let min = self.min_next_bid();
         if amount < min {
-            return Err(RuleViolation::BidTooLow { min: min.to_string() });
+            return Err(RuleViolation::BidTooLow { min });
         }
         let previous = self.leader_id.zip(self.current_bid);
         self.leader_id = Some(bidder);
@@ -229,7 +229,7 @@ mod tests {
     fn the_first_bid_must_reach_the_start_price_and_later_ones_the_step() {
         let (mut a, now) = auction("10", 5);
         let window = Duration::seconds(300);
-        assert_eq!(a.accept_bid(UserId(2), m("9.99"), now, window), Err(RuleViolation::BidTooLow { min: "10".into() }));
+        assert_eq!(a.accept_bid(UserId(2), m("9.99"), now, window), Err(RuleViolation::BidTooLow { min: m("10") }));
         a.accept_bid(UserId(2), m("10"), now, window).unwrap();
         assert_eq!(a.min_next_bid(), m("10.5"));
         let out = a.accept_bid(UserId(3), m("10.5"), now, window).unwrap();

@@ -119,7 +119,7 @@ impl Nft {
         let price = self.price.ok_or(RuleViolation::NotForSale)?;
         if let Some(expected) = expected {
             if expected != price {
-                return Err(RuleViolation::PriceChanged { current: price.to_string() });
+                return Err(RuleViolation::PriceChanged { current: price });
             }
         }
         Ok(price)
@@ -257,6 +257,21 @@ pub struct Withdrawal {
     pub created_at: DateTime<Utc>,
 }
 
+/// What a member of staff did by hand, kept for good (the audit trail of manual interventions).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StaffAction {
+    pub id: StaffActionId,
+    /// Who: `staff:<fingerprint of the token>`.
+    pub actor: String,
+    /// What, e.g. `resolve_withdrawal`.
+    pub action: String,
+    /// On what: the id of the object acted on.
+    pub subject: String,
+    /// How, in a line: the outcome and what backs it (a transaction hash…).
+    pub detail: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// An on-chain transfer credited to a user; `tx_hash` is unique.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Deposit {
@@ -342,7 +357,7 @@ mod tests {
         assert_eq!(n.price_for(UserId(2), None), Err(RuleViolation::NftUnavailable));
         assert_eq!(
             nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("4").unwrap())),
-            Err(RuleViolation::PriceChanged { current: "5".into() })
+            Err(RuleViolation::PriceChanged { current: Money::parse("5").unwrap() })
         );
         assert_eq!(
             nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("5.0").unwrap())).unwrap().to_string(),

@@ -1,6 +1,27 @@
-//! Errors shared by the domain and its ports.
+//! Errors shared by the domain and its ports, and the kinds callers map them by.
 
-/// A business rule was broken. Each variant has a stable code the HTTP layer shows.
+use crate::money::Money;
+
+/// What kind of failure an error is. Whoever answers the caller maps kinds, not variants (the
+/// HTTP layer turns each kind into one status), so a new rule needs no new mapping.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The thing does not exist, or the caller may not learn that it does.
+    NotFound,
+    /// The caller may not do this to this thing.
+    Forbidden,
+    /// The request breaks a rule of its own (a bound, a minimum), whatever the state.
+    Invalid,
+    /// The current state does not allow it.
+    Conflict,
+    /// A dependency is down or too busy; the same request may work later.
+    Unavailable,
+    /// A bug or an unexpected failure; never shown in detail.
+    Internal,
+}
+
+/// A business rule was broken. Each variant has a stable code (the problem `code` of the SPEC),
+/// a kind, and carries what a caller needs to try again (the current price, the minimum bid).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleViolation {
     #[error("not enough available funds")]
@@ -8,7 +29,7 @@ pub enum RuleViolation {
     #[error("the NFT is not listed for sale")]
     NotForSale,
     #[error("the price has changed to {current}")]
-    PriceChanged { current: String },
+    PriceChanged { current: Money },
     #[error("you cannot trade with yourself")]
     OwnItem,
     #[error("the NFT is not available for this operation")]
@@ -20,7 +41,7 @@ pub enum RuleViolation {
     #[error("the auction has ended")]
     AuctionEnded,
     #[error("the bid is too low; the minimum is {min}")]
-    BidTooLow { min: String },
+    BidTooLow { min: Money },
     #[error("the auction already has bids")]
     AuctionHasBids,
     #[error("you already have an open offer on this NFT")]
@@ -31,6 +52,14 @@ pub enum RuleViolation {
     PresaleSold,
     #[error("the presale has not been sold")]
     PresaleNotSold,
+    /// Something unique exists already (a gift id, an e-mail, a deposit with other values).
+    #[error("{what} already exists")]
+    Duplicate { what: String },
+    /// An amount under the smallest one this operation takes.
+    #[error("must be at least {min}")]
+    BelowMinimum { field: &'static str, min: Money },
+    #[error("only a stuck withdrawal can be resolved by staff")]
+    WithdrawalNotStuck,
 }
 
 impl RuleViolation {
@@ -51,6 +80,25 @@ impl RuleViolation {
             RuleViolation::OfferNotOpen => "offer_not_open",
             RuleViolation::PresaleSold => "presale_sold",
             RuleViolation::PresaleNotSold => "presale_not_sold",
+            RuleViolation::Duplicate { .. } => "duplicate",
+            RuleViolation::BelowMinimum { .. } => "validation_failed",
+            RuleViolation::WithdrawalNotStuck => "withdrawal_not_stuck",
+        }
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RuleViolation::NotOwner => ErrorKind::Forbidden,
+            RuleViolation::BelowMinimum { .. } => ErrorKind::Invalid,
+            _ => ErrorKind::Conflict,
+        }
+    }
+
+    /// The request field at fault, for [`ErrorKind::Invalid`] rules.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            RuleViolation::BelowMinimum { field, .. } => Some(field),
+            _ => None,
         }
     }
 }
@@ -80,6 +128,13 @@ pub enum RepoError {
 impl RepoError {
     pub fn is_transient(&self) -> bool {
         matches!(self, RepoError::Transient(_))
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            RepoError::Transient(_) | RepoError::Unavailable(_) => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        }
     }
 }
 

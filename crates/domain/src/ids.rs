@@ -44,6 +44,7 @@ uuid_id!(
     OperationId,
     OutboxId,
     DepositId,
+    StaffActionId,
 );
 
 /// A Telegram user id.

@@ -19,7 +19,7 @@ pub mod ton;
 pub use auction::{Auction, AuctionStatus, AuctionTerms, Bid, BidOutcome};
 pub use contact::{Email, Mobile};
 pub use entities::*;
-pub use error::{FieldError, RepoError, RuleViolation};
+pub use error::{ErrorKind, FieldError, RepoError, RuleViolation};
 pub use fee::FeeRule;
 pub use ids::*;
 pub use ledger::{Account, LedgerEntry, Operation, Posting};

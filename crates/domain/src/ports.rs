@@ -150,6 +150,14 @@ pub trait DepositRepo: Send {
     async fn insert(&mut self, deposit: &Deposit) -> Result<(), RepoError>;
 }
 
+/// The audit trail of staff interventions; append-only.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait StaffActionRepo: Send {
+    /// Records the action in this Unit of Work: it is kept exactly when the action commits.
+    async fn record(&mut self, action: &StaffAction) -> Result<(), RepoError>;
+}
+
 /// Partner desk clients.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]

@@ -116,7 +116,7 @@ impl Presale {
         self.ensure_open(now)?;
         if let Some(e) = expected {
             if e != self.price {
-                return Err(RuleViolation::PriceChanged { current: self.price.to_string() });
+                return Err(RuleViolation::PriceChanged { current: self.price });
             }
         }
         self.buyer_id = Some(buyer);
@@ -203,7 +203,7 @@ mod tests {
     fn a_sale_checks_buyer_state_and_expected_price() {
         let (mut p, now) = presale();
         assert_eq!(p.sell_to(UserId(1), None, now), Err(RuleViolation::OwnItem));
-        assert_eq!(p.sell_to(UserId(2), Some(m("9")), now), Err(RuleViolation::PriceChanged { current: "10".into() }));
+        assert_eq!(p.sell_to(UserId(2), Some(m("9")), now), Err(RuleViolation::PriceChanged { current: m("10") }));
         assert_eq!(p.clone().sell_to(UserId(2), None, p.deliver_by), Err(RuleViolation::PresaleSold));
         assert_eq!(p.sell_to(UserId(2), Some(m("10")), now), Ok(m("10")));
         assert_eq!(p.sell_to(UserId(3), None, now), Err(RuleViolation::PresaleSold));

@@ -173,15 +173,21 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
     }
 }
 
-/// A request authenticated with a staff token.
-pub struct Staff;
+/// A request authenticated with a staff token; `actor` names who, for audit trails, without
+/// revealing the token (`staff:` and the first 12 hex digits of its SHA-256).
+pub struct Staff {
+    pub actor: String,
+}
 
 impl FromRequestParts<Arc<AppState>> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
         match credential(parts)? {
-            Credential::Bearer(token) if is_staff(&state.auth, token) => Ok(Staff),
+            Credential::Bearer(token) if is_staff(&state.auth, token) => {
+                let digest = <Sha256 as sha2::Digest>::digest(token.as_bytes());
+                Ok(Staff { actor: format!("staff:{}", &hex::encode(digest)[..12]) })
+            }
             Credential::Bearer(_) => Err(ApiError::unauthorized("invalid token")),
             Credential::Tma(raw) => {
                 user_from(&state.auth, raw)?;

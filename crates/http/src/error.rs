@@ -1,23 +1,12 @@
 //! The one place where errors become `application/problem+json` (RFC 9457).
 
-use app::auctions::{CancelAuctionError, NewAuctionError, PlaceBidError};
-use app::back_nft::BackNftError;
-use app::buy_nft::BuyNftError;
-use app::create_manager::CreateManagerError;
-use app::create_partner::CreatePartnerError;
-use app::deposit::DepositError;
 use app::idempotency::IdempotencyError;
-use app::offers::{CloseOfferError, DecideOfferError, NewOfferError, SetOfferPriceError};
-use app::presales::{BuyPresaleError, DeliverPresaleError, PresaleSellerError};
-use app::register_nft::RegisterNftError;
-use app::set_nft_price::SetNftPriceError;
-use app::withdraw::WithdrawError;
+use app::ErrorKind;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::{FieldError, RepoError, RuleViolation};
+use domain::{FieldError, RepoError};
 use serde::Serialize;
 use utoipa::ToSchema;
-
 /// A problem response body.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
@@ -112,158 +101,40 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<RepoError> for ApiError {
-    fn from(e: RepoError) -> Self {
-        match e {
-            RepoError::Unavailable(_) | RepoError::Transient(_) => {
+impl From<app::Error> for ApiError {
+    /// The one mapping from use-case errors to problems: by kind to a status, by code to `code`.
+    fn from(e: app::Error) -> Self {
+        if let app::Error::Idempotency(IdempotencyError::Replay { status, body }) = e {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+            return ApiError { status, code: "replay", detail: String::new(), errors: Vec::new(), replay: Some(body) };
+        }
+        let status = match e.kind() {
+            ErrorKind::NotFound => StatusCode::NOT_FOUND,
+            ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+            ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
+            ErrorKind::Conflict => StatusCode::CONFLICT,
+            ErrorKind::Unavailable => {
                 tracing::warn!(error = %e, "storage unavailable");
-                ApiError::new(
+                return ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "unavailable",
                     "the service is busy or degraded; try again",
-                )
+                );
             }
-            other => ApiError::internal(other),
-        }
-    }
-}
-
-impl From<IdempotencyError> for ApiError {
-    fn from(e: IdempotencyError) -> Self {
-        match e {
-            IdempotencyError::InUse => ApiError::conflict("idempotency_key_in_use", e.to_string()),
-            IdempotencyError::Reused => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "idempotency_key_reused", e.to_string())
-            }
-            IdempotencyError::Replay { status, body } => ApiError {
-                status: StatusCode::from_u16(status).unwrap_or(StatusCode::OK),
-                code: "replay",
-                detail: String::new(),
-                errors: Vec::new(),
-                replay: Some(body),
-            },
-        }
-    }
-}
-
-impl From<RuleViolation> for ApiError {
-    fn from(r: RuleViolation) -> Self {
-        let status = match r {
-            RuleViolation::NotOwner => StatusCode::FORBIDDEN,
-            _ => StatusCode::CONFLICT,
+            ErrorKind::Internal => return ApiError::internal(e),
         };
-        ApiError::new(status, r.code(), r.to_string())
-    }
-}
-
-impl From<BuyNftError> for ApiError {
-    fn from(e: BuyNftError) -> Self {
-        match e {
-            BuyNftError::NotFound => ApiError::not_found(e.to_string()),
-            BuyNftError::Rule(r) => r.into(),
-            BuyNftError::Idempotency(i) => i.into(),
-            BuyNftError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<SetNftPriceError> for ApiError {
-    fn from(e: SetNftPriceError) -> Self {
-        match e {
-            SetNftPriceError::NotFound => ApiError::not_found(e.to_string()),
-            SetNftPriceError::Rule(r) => r.into(),
-            SetNftPriceError::Storage(s) => s.into(),
-        }
-    }
-}
-
-/// Errors of the shape `use_case_error!` makes: not found, a broken rule, storage.
-macro_rules! simple_errors {
-    ($($t:ident),* $(,)?) => {$(
-        impl From<$t> for ApiError {
-            fn from(e: $t) -> Self {
-                match e {
-                    $t::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-                    $t::Rule(r) => r.into(),
-                    $t::Idempotency(i) => i.into(),
-                    $t::Storage(s) => s.into(),
-                }
+        match &e {
+            app::Error::Rule(rule) if rule.field().is_some() => {
+                ApiError::field(rule.field().unwrap_or("body"), rule.to_string())
             }
-        }
-    )*};
-}
-
-simple_errors!(
-    BackNftError,
-    NewOfferError,
-    SetOfferPriceError,
-    DecideOfferError,
-    CloseOfferError,
-    NewAuctionError,
-    PlaceBidError,
-    CancelAuctionError,
-    PresaleSellerError,
-    BuyPresaleError,
-);
-
-impl From<DeliverPresaleError> for ApiError {
-    fn from(e: DeliverPresaleError) -> Self {
-        match e {
-            DeliverPresaleError::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            DeliverPresaleError::DuplicateGift(_) => ApiError::conflict("duplicate", e.to_string()),
-            DeliverPresaleError::Rule(r) => r.into(),
-            DeliverPresaleError::Idempotency(i) => i.into(),
-            DeliverPresaleError::Storage(s) => s.into(),
+            _ => ApiError::new(status, e.code(), e.to_string()),
         }
     }
 }
 
-impl From<WithdrawError> for ApiError {
-    fn from(e: WithdrawError) -> Self {
-        match e {
-            WithdrawError::BelowMinimum(_) => ApiError::field("amount", e.to_string()),
-            WithdrawError::Rule(r) => r.into(),
-            WithdrawError::Idempotency(i) => i.into(),
-            WithdrawError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<DepositError> for ApiError {
-    fn from(e: DepositError) -> Self {
-        match e {
-            DepositError::Conflict(_) => ApiError::conflict("duplicate", e.to_string()),
-            DepositError::Idempotency(i) => i.into(),
-            DepositError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<RegisterNftError> for ApiError {
-    fn from(e: RegisterNftError) -> Self {
-        match e {
-            RegisterNftError::DuplicateGift(_) => ApiError::conflict("duplicate", e.to_string()),
-            RegisterNftError::Idempotency(i) => i.into(),
-            RegisterNftError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<CreateManagerError> for ApiError {
-    fn from(e: CreateManagerError) -> Self {
-        match e {
-            CreateManagerError::Storage(s) => s.into(),
-        }
-    }
-}
-
-impl From<CreatePartnerError> for ApiError {
-    fn from(e: CreatePartnerError) -> Self {
-        match e {
-            CreatePartnerError::ManagerNotFound(_) => ApiError::not_found(e.to_string()),
-            CreatePartnerError::ManagerInactive(_) => ApiError::conflict("manager_inactive", e.to_string()),
-            CreatePartnerError::DuplicateEmail(_) => ApiError::conflict("duplicate", e.to_string()),
-            CreatePartnerError::Storage(s) => s.into(),
-        }
+/// Failed reads go through the same mapping.
+impl From<RepoError> for ApiError {
+    fn from(e: RepoError) -> Self {
+        app::Error::from(e).into()
     }
 }

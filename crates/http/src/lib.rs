@@ -4,15 +4,15 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
-mod handlers;
 mod middleware;
 mod openapi;
+pub mod routes;
 mod state;
 
 pub use auth::{init_data, AuthConfig};
 pub use error::ApiError;
 pub use openapi::api_doc;
-pub use state::{AppState, UseCases};
+pub use state::AppState;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,7 +33,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     Router::new()
         .merge(api)
         .merge(docs)
-        .fallback(handlers::ops::not_found)
+        .fallback(routes::ops::not_found)
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

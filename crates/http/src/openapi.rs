@@ -1,13 +1,12 @@
-//! The OpenAPI 3.1 document, built from the handlers' annotations, and the routes themselves.
+//! The OpenAPI 3.1 document, built from the handlers' annotations, and every resource's routes.
 
 use std::sync::Arc;
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 
-use crate::handlers::{admin, auctions, market, me, nfts, offers, ops, partners, presales};
+use crate::routes::{admin, auctions, market, me, nfts, offers, ops, partners, presales};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -39,45 +38,15 @@ impl Modify for Security {
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .routes(routes!(me::me))
-        .routes(routes!(me::ledger))
-        .routes(routes!(nfts::list))
-        .routes(routes!(nfts::get))
-        .routes(routes!(nfts::buy))
-        .routes(routes!(nfts::set_price))
-        .routes(routes!(nfts::back))
-        .routes(routes!(offers::list))
-        .routes(routes!(offers::mine))
-        .routes(routes!(offers::create))
-        .routes(routes!(offers::accept))
-        .routes(routes!(offers::refuse))
-        .routes(routes!(offers::cancel))
-        .routes(routes!(offers::set_price))
-        .routes(routes!(auctions::list))
-        .routes(routes!(auctions::get))
-        .routes(routes!(auctions::create))
-        .routes(routes!(auctions::bid))
-        .routes(routes!(auctions::cancel))
-        .routes(routes!(presales::list))
-        .routes(routes!(presales::get))
-        .routes(routes!(presales::create))
-        .routes(routes!(presales::set_price))
-        .routes(routes!(presales::delete))
-        .routes(routes!(presales::buy))
-        .routes(routes!(presales::deliver))
-        .routes(routes!(market::output))
-        .routes(routes!(market::list))
-        .routes(routes!(market::get))
-        .routes(routes!(admin::deposit))
-        .routes(routes!(admin::register_nft))
-        .routes(routes!(admin::audit))
-        .routes(routes!(partners::create_manager))
-        .routes(routes!(partners::create_partner))
-        .routes(routes!(partners::get_partner))
-        .routes(routes!(partners::manager_clients))
-        .routes(routes!(ops::healthz))
-        .routes(routes!(ops::readyz))
-        .routes(routes!(ops::metrics))
+        .merge(me::routes())
+        .merge(nfts::routes())
+        .merge(offers::routes())
+        .merge(auctions::routes())
+        .merge(presales::routes())
+        .merge(market::routes())
+        .merge(admin::routes())
+        .merge(partners::routes())
+        .merge(ops::routes())
 }
 
 /// The OpenAPI document (also served at `/openapi.json`).

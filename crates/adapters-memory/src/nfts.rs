@@ -1,0 +1,67 @@
+//! NFTs in custody.
+
+use app::queries::{NftFilter, NftReads, Page, PageRequest};
+use async_trait::async_trait;
+use domain::ports::NftRepo;
+use domain::*;
+use uuid::Uuid;
+
+use crate::{MemoryStore, MemoryUow};
+
+#[async_trait]
+impl NftRepo for MemoryUow {
+    async fn get(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
+        Ok(self.state.nfts.get(&id.0).cloned())
+    }
+
+    async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
+        Ok(self.state.nfts.get(&id.0).cloned())
+    }
+
+    async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
+        if self.state.gift_ids.contains(&nft.gift_id) || self.state.nfts.contains_key(&nft.id.0) {
+            return Err(RepoError::Duplicate("nfts_gift_id_key".into()));
+        }
+        if !self.state.users.contains_key(&nft.owner_id.0) {
+            return Err(RepoError::MissingReference("nfts_owner_id_fkey".into()));
+        }
+        self.state.gift_ids.insert(nft.gift_id.clone());
+        self.state.nfts.insert(nft.id.0, nft.clone());
+        Ok(())
+    }
+
+    async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
+        if !self.state.users.contains_key(&nft.owner_id.0) {
+            return Err(RepoError::MissingReference("nfts_owner_id_fkey".into()));
+        }
+        match self.state.nfts.get_mut(&nft.id.0) {
+            Some(row) => *row = nft.clone(),
+            None => return Err(RepoError::Other(format!("NFT {} does not exist", nft.id))),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl NftReads for MemoryStore {
+    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError> {
+        let s = self.snapshot();
+        let upper = page.after.unwrap_or(Uuid::max());
+        let items: Vec<Nft> = s
+            .nfts
+            .range(..upper)
+            .rev()
+            .map(|(_, n)| n)
+            .filter(|n| filter.listed.is_none_or(|l| n.price.is_some() == l))
+            .filter(|n| filter.owner.is_none_or(|o| n.owner_id == o))
+            .filter(|n| filter.collection.as_ref().is_none_or(|c| &n.collection == c))
+            .take(page.limit as usize + 1)
+            .cloned()
+            .collect();
+        Ok(Page::from_overfetch(items, page.limit, |n| n.id.0))
+    }
+
+    async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
+        Ok(self.snapshot().nfts.get(&id.0).cloned())
+    }
+}

@@ -1,0 +1,115 @@
+//! Users and their balances; their ledger as they read it.
+
+use app::queries::*;
+use async_trait::async_trait;
+use domain::ports::*;
+use domain::*;
+use sqlx::postgres::PgRow;
+use sqlx::Row;
+
+use crate::error::map_err;
+use crate::rows::{bad, money};
+use crate::{PgStore, PgUow};
+
+#[async_trait]
+impl AccountRepo for PgUow {
+    async fn get(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
+        let row = sqlx::query("SELECT id, username, available, held FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.conn())
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn lock(&mut self, ids: &[UserId]) -> Result<Vec<User>, RepoError> {
+        let ids: Vec<i64> = ids.iter().map(|u| u.0).collect();
+        // ORDER BY under FOR UPDATE locks the rows in id order: the global order.
+        let found =
+            sqlx::query("SELECT id, username, available, held FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
+                .bind(&ids)
+                .fetch_all(self.conn())
+                .await
+                .map_err(map_err)?;
+        found.iter().map(user_row).collect()
+    }
+
+    async fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
+        let row = sqlx::query(
+            "INSERT INTO users (id, username) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username) \
+             RETURNING id, username, available, held",
+        )
+        .bind(id.0)
+        .bind(username)
+        .fetch_one(self.conn())
+        .await
+        .map_err(map_err)?;
+        user_row(&row)
+    }
+
+    async fn save(&mut self, user: &User) -> Result<(), RepoError> {
+        let done = sqlx::query("UPDATE users SET available = $2, held = $3 WHERE id = $1")
+            .bind(user.id.0)
+            .bind(user.available.as_decimal())
+            .bind(user.held.as_decimal())
+            .execute(self.conn())
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() != 1 {
+            return Err(RepoError::Other(format!("user {} does not exist", user.id)));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UserReads for PgStore {
+    async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
+        let row = sqlx::query(
+            "INSERT INTO users (id, username) VALUES ($1, $2) \
+             ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username \
+               WHERE EXCLUDED.username IS NOT NULL AND users.username IS DISTINCT FROM EXCLUDED.username \
+             RETURNING id, username, available, held",
+        )
+        .bind(id.0)
+        .bind(&username)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(map_err)?;
+        match row {
+            Some(r) => user_row(&r),
+            None => self.user(id).await?.ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
+        }
+    }
+
+    async fn user(&self, id: UserId) -> Result<Option<User>, RepoError> {
+        let row = sqlx::query("SELECT id, username, available, held FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_row).transpose()
+    }
+
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError> {
+        self.page(
+sqlx::query(
+            "SELECT id, operation_id, operation, user_id, account, amount, reference, created_at FROM ledger_entries \
+             WHERE user_id = $1 AND ($2::uuid IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(user.0)
+        .bind(page.after)
+        .bind(i64::from(page.limit) + 1),
+            page.limit, crate::ledger::ledger_entry_row, |e| e.id.0).await
+    }
+}
+
+pub(crate) fn user_row(r: &PgRow) -> Result<User, RepoError> {
+    Ok(User {
+        id: UserId(r.try_get("id").map_err(|e| bad("user", e))?),
+        username: r.try_get("username").map_err(|e| bad("user", e))?,
+        available: money(r.try_get("available").map_err(|e| bad("user", e))?)?,
+        held: money(r.try_get("held").map_err(|e| bad("user", e))?)?,
+    })
+}

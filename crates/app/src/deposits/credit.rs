@@ -1,0 +1,151 @@
+//! Credit an on-chain deposit, idempotently on its transaction hash.
+
+use domain::ports::{AccountRepo, DepositRepo, LedgerRepo};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "credit_deposit";
+
+crate::define_uow!(
+    /// What a deposit touches: the deposit record, the user's balance, the ledger.
+    CreditDepositUow { deposits: DepositRepo, accounts: AccountRepo, ledger: LedgerRepo }
+);
+
+#[derive(Clone, Debug)]
+pub struct CreditDepositCommand {
+    pub user_id: UserId,
+    pub amount: Money,
+    pub tx_hash: String,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DepositOutcome {
+    pub deposit: Deposit,
+    /// `true` when this hash was credited before (nothing moved this time).
+    pub replayed: bool,
+}
+
+pub struct CreditDeposit {
+    uows: Uows<dyn CreditDepositUow>,
+    services: Services,
+}
+
+impl CreditDeposit {
+    pub fn new(uows: Uows<dyn CreditDepositUow>, services: Services) -> Self {
+        Self { uows, services }
+    }
+
+    /// Creates the user if needed and credits their available balance. The same hash again
+    /// returns the first deposit; the same hash for another user or amount is a `duplicate`.
+    #[tracing::instrument(name = "credit_deposit", skip_all, fields(user = %cmd.user_id, tx_hash = %cmd.tx_hash))]
+    pub async fn execute(&self, cmd: CreditDepositCommand) -> Result<DepositOutcome, Error> {
+        self.services.run(NAME, || self.attempt(&cmd)).await
+    }
+
+    async fn attempt(&self, cmd: &CreditDepositCommand) -> Result<DepositOutcome, Error> {
+        let mut fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        if let Some(existing) = uow.deposits().find_by_tx_hash(&cmd.tx_hash).await? {
+            return replay(existing, cmd);
+        }
+        uow.accounts().ensure_locked(cmd.user_id, None).await?;
+        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.user_id]).await?;
+        let deposit = Deposit {
+            id: self.services.new_id(),
+            user_id: cmd.user_id,
+            amount: cmd.amount,
+            tx_hash: cmd.tx_hash.clone(),
+            created_at: fx.now,
+        };
+        match uow.deposits().insert(&deposit).await {
+            // Someone credited the same hash while we waited: run again and see theirs.
+            Err(RepoError::Duplicate(c)) => {
+                return Err(RepoError::Transient(format!("concurrent deposit ({c})")).into())
+            }
+            other => other?,
+        }
+        accounts.payee(cmd.user_id)?.credit(cmd.amount);
+        fx.record(fx.posting(Operation::Deposit, &cmd.tx_hash).transfer(
+            (None, Account::External),
+            (Some(cmd.user_id), Account::Available),
+            cmd.amount,
+        ));
+        accounts.save(uow.accounts()).await?;
+        fx.write_ledger(uow.ledger()).await?;
+        uow.commit().await?;
+        Ok(DepositOutcome { deposit, replayed: false })
+    }
+}
+
+fn replay(existing: Deposit, cmd: &CreditDepositCommand) -> Result<DepositOutcome, Error> {
+    if existing.same_as(cmd.user_id, cmd.amount) {
+        Ok(DepositOutcome { deposit: existing, replayed: true })
+    } else {
+        let what = format!("a deposit of transaction {} for another user or amount", cmd.tx_hash);
+        Err(RuleViolation::Duplicate { what }.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn cmd() -> CreditDepositCommand {
+        CreditDepositCommand { user_id: UserId(5), amount: m("3"), tx_hash: "abc".into(), idempotency: None }
+    }
+
+    fn recorded(user: i64, amount: &str) -> Deposit {
+        Deposit {
+            id: DepositId(uuid::Uuid::nil()),
+            user_id: UserId(user),
+            amount: m(amount),
+            tx_hash: "abc".into(),
+            created_at: now(),
+        }
+    }
+
+    async fn credit(tx: FakeTx) -> (Result<DepositOutcome, Error>, bool) {
+        let (store, committed) = store(tx);
+        let r = CreditDeposit::new(store, services()).execute(cmd()).await;
+        (r, committed.get())
+    }
+
+    #[tokio::test]
+    async fn a_new_deposit_credits_the_user_and_the_ledger() {
+        let mut tx = FakeTx::default();
+        tx.deposits.expect_find_by_tx_hash().returning(|_| Ok(None));
+        tx.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
+        tx.accounts.expect_lock().returning(|_| Ok(vec![user(5, "0", "0")]));
+        tx.deposits.expect_insert().times(1).returning(|_| Ok(()));
+        tx.accounts.expect_save().withf(|u| u.available == m("3")).times(1).returning(|_| Ok(()));
+        tx.ledger.expect_append().withf(|e| e.len() == 2).times(1).returning(|_| Ok(()));
+        let (r, committed) = credit(tx).await;
+        assert!(!r.unwrap().replayed);
+        assert!(committed);
+    }
+
+    #[tokio::test]
+    async fn the_same_hash_again_is_a_replay_that_moves_nothing() {
+        let mut tx = FakeTx::default();
+        tx.deposits.expect_find_by_tx_hash().returning(|_| Ok(Some(recorded(5, "3.0"))));
+        let (r, committed) = credit(tx).await;
+        assert!(r.unwrap().replayed);
+        assert!(!committed);
+    }
+
+    #[tokio::test]
+    async fn the_same_hash_with_another_amount_is_a_duplicate() {
+        let mut tx = FakeTx::default();
+        tx.deposits.expect_find_by_tx_hash().returning(|_| Ok(Some(recorded(5, "4"))));
+        let (r, committed) = credit(tx).await;
+        assert!(matches!(r, Err(Error::Rule(RuleViolation::Duplicate { .. }))));
+        assert!(!committed);
+    }
+}

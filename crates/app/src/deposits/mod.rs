@@ -1,0 +1,3 @@
+//! Money coming in: on-chain deposits credited to users.
+
+pub mod credit;

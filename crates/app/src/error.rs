@@ -1,0 +1,70 @@
+//! The one error every use case returns. Callers map it by [`ErrorKind`] and [`Error::code`]:
+//! the HTTP layer does so in a single function, so a new use case or rule needs no new mapping.
+
+pub use domain::ErrorKind;
+use domain::{RepoError, RuleViolation};
+
+use crate::idempotency::IdempotencyError;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Error {
+    /// The thing does not exist, or the caller may not learn that it does (someone else's
+    /// private object). Carries what was looked for.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A business rule was broken; the variant says which and carries what a caller needs.
+    #[error(transparent)]
+    Rule(#[from] RuleViolation),
+    /// The request's `Idempotency-Key` says it must not run (in flight, reused, or done).
+    #[error(transparent)]
+    Idempotency(#[from] IdempotencyError),
+    /// The store failed; transient conflicts are retried before they get here.
+    #[error(transparent)]
+    Storage(#[from] RepoError),
+}
+
+impl Error {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Rule(r) => r.kind(),
+            Error::Idempotency(IdempotencyError::InUse) => ErrorKind::Conflict,
+            Error::Idempotency(IdempotencyError::Reused) => ErrorKind::Invalid,
+            Error::Idempotency(IdempotencyError::Replay { .. }) => ErrorKind::Conflict,
+            Error::Storage(e) => e.kind(),
+        }
+    }
+
+    /// The stable snake_case code (the problem `code`, the rollback metric's reason).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::NotFound(_) => "not_found",
+            Error::Rule(r) => r.code(),
+            Error::Idempotency(IdempotencyError::InUse) => "idempotency_key_in_use",
+            Error::Idempotency(IdempotencyError::Reused) => "idempotency_key_reused",
+            Error::Idempotency(IdempotencyError::Replay { .. }) => "replay",
+            Error::Storage(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
+            Error::Storage(_) => "internal",
+        }
+    }
+
+    /// A transient database conflict: the whole Unit of Work may run again.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Error::Storage(e) if e.is_transient())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_failure_has_its_code() {
+        assert_eq!(Error::NotFound("NFT").code(), "not_found");
+        assert_eq!(Error::from(RuleViolation::NotOwner).kind(), ErrorKind::Forbidden);
+        assert_eq!(Error::from(RuleViolation::OwnItem).kind(), ErrorKind::Conflict);
+        assert_eq!(Error::from(IdempotencyError::Reused).code(), "idempotency_key_reused");
+        assert_eq!(Error::from(RepoError::Transient("x".into())).code(), "unavailable");
+        assert_eq!(Error::from(RepoError::Other("x".into())).kind(), ErrorKind::Internal);
+    }
+}

@@ -1,0 +1,141 @@
+//! Return a gift to its owner's Telegram account.
+
+use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
+use crate::services::lock;
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "back_nft";
+
+crate::define_uow!(
+    /// The return cascade: the NFT, every open offer on it, the offerers' funds, the outbox.
+    BackNftUow { nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+);
+
+#[derive(Clone, Debug)]
+pub struct BackNftCommand {
+    pub owner: UserId,
+    pub nft_id: NftId,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+pub struct BackNft {
+    uows: Uows<dyn BackNftUow>,
+    services: Services,
+}
+
+impl BackNft {
+    pub fn new(uows: Uows<dyn BackNftUow>, services: Services) -> Self {
+        Self { uows, services }
+    }
+
+    /// Owner only, NFT `available`. In one Unit of Work: unlisted, every open offer cancelled and
+    /// refunded (offerers told), status `withdrawing`, and a gift transfer in the outbox.
+    #[tracing::instrument(name = "back_nft", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
+    pub async fn execute(&self, cmd: BackNftCommand) -> Result<Nft, Error> {
+        self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
+    }
+
+    async fn attempt(&self, cmd: &BackNftCommand) -> Result<Nft, Error> {
+        let mut fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+        nft.ensure_owned_available(cmd.owner)?;
+        let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
+        let offerers: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
+        let mut accounts = Accounts::lock(uow.accounts(), &offerers).await?;
+        for offer in &mut offers {
+            offer.close(OfferStatus::Cancelled);
+            accounts.payee(offer.offerer_id)?.release(offer.price);
+            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
+            fx.notify(
+                offer.offerer_id,
+                format!(
+                    "Your offer on \"{}\" was cancelled: the owner withdrew it. {} TON are available again.",
+                    nft.title, offer.price
+                ),
+            );
+            uow.offers().update(offer).await?;
+        }
+        nft.price = None;
+        nft.status = NftStatus::Withdrawing;
+        fx.send(OutboxPayload::GiftTransfer { nft_id: nft.id, gift_id: nft.gift_id.clone(), user_id: cmd.owner });
+        uow.nfts().update(&nft).await?;
+        accounts.save(uow.accounts()).await?;
+        fx.write_ledger(uow.ledger()).await?;
+        fx.write_outbox(uow.outbox()).await?;
+        uow.commit().await?;
+        Ok(nft)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn cmd(owner: i64) -> BackNftCommand {
+        BackNftCommand { owner: UserId(owner), nft_id: nft(1, None).id, idempotency: None }
+    }
+
+    #[tokio::test]
+    async fn back_refunds_offers_writes_the_gift_transfer_and_commits_once() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("5")))));
+        tx.offers.expect_lock_open_for_nft().returning(|_| Ok(vec![offer(2, "3")]));
+        tx.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
+        tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "3")]));
+        tx.accounts.expect_save().withf(|u| u.available == m("3") && u.held == m("0")).times(1).returning(|_| Ok(()));
+        tx.nfts
+            .expect_update()
+            .withf(|n| n.status == NftStatus::Withdrawing && n.price.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.ledger = balanced_ledger();
+        tx.outbox
+            .expect_enqueue()
+            .withf(|m| matches!(m.payload, OutboxPayload::GiftTransfer { .. }))
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.outbox.expect_enqueue().withf(|m| matches!(m.payload, OutboxPayload::Notify { .. })).returning(|_| Ok(()));
+        let (store, committed) = store(tx);
+
+        let nft = BackNft::new(store, services()).execute(cmd(1)).await.unwrap();
+
+        assert_eq!(nft.status, NftStatus::Withdrawing);
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn only_the_owner_can_take_a_gift_back() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
+        let (store, committed) = store(tx);
+
+        let e = BackNft::new(store, services()).execute(cmd(2)).await.unwrap_err();
+
+        assert_eq!(e, RuleViolation::NotOwner.into());
+        assert!(!committed.get());
+    }
+
+    #[tokio::test]
+    async fn a_gift_on_auction_cannot_be_taken_back() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.status = NftStatus::OnAuction;
+            Ok(Some(n))
+        });
+        let (store, committed) = store(tx);
+
+        let e = BackNft::new(store, services()).execute(cmd(1)).await.unwrap_err();
+
+        assert_eq!(e, RuleViolation::NftUnavailable.into());
+        assert!(!committed.get());
+    }
+}

@@ -1,0 +1,7 @@
+//! NFTs in custody: registered when a gift arrives, listed, bought, returned to Telegram.
+
+pub mod back;
+pub mod buy;
+pub mod record_gift_return;
+pub mod register;
+pub mod set_price;

@@ -1,0 +1,113 @@
+//! A gift has arrived in custody: register it as an `available` NFT of its owner.
+
+use domain::ports::{AccountRepo, NftRepo};
+use domain::*;
+
+use crate::effects::Effects;
+use crate::idempotency::IdempotencyKey;
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "register_nft";
+
+crate::define_uow!(
+    /// Registering touches the owner's account (created when new) and the NFTs.
+    RegisterNftUow { accounts: AccountRepo, nfts: NftRepo }
+);
+
+#[derive(Clone, Debug)]
+pub struct RegisterNftCommand {
+    pub owner_id: UserId,
+    pub gift_id: String,
+    pub title: String,
+    pub collection: String,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+pub struct RegisterNft {
+    uows: Uows<dyn RegisterNftUow>,
+    services: Services,
+}
+
+impl RegisterNft {
+    pub fn new(uows: Uows<dyn RegisterNftUow>, services: Services) -> Self {
+        Self { uows, services }
+    }
+
+    /// Creates the owner's account when new and an `available`, unlisted NFT; a `gift_id`
+    /// registered before is a `duplicate`.
+    #[tracing::instrument(name = "register_nft", skip_all, fields(owner = %cmd.owner_id))]
+    pub async fn execute(&self, cmd: RegisterNftCommand) -> Result<Nft, Error> {
+        self.services.run(NAME, || self.attempt(&cmd)).await
+    }
+
+    async fn attempt(&self, cmd: &RegisterNftCommand) -> Result<Nft, Error> {
+        let fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        uow.accounts().ensure_locked(cmd.owner_id, None).await?;
+        let nft = Nft {
+            id: self.services.new_id(),
+            gift_id: cmd.gift_id.clone(),
+            title: cmd.title.clone(),
+            collection: cmd.collection.clone(),
+            owner_id: cmd.owner_id,
+            price: None,
+            status: NftStatus::Available,
+            created_at: fx.now,
+        };
+        match uow.nfts().insert(&nft).await {
+            Err(RepoError::Duplicate(_)) => {
+                return Err(RuleViolation::Duplicate { what: format!("gift {}", cmd.gift_id) }.into())
+            }
+            other => other?,
+        }
+        uow.commit().await?;
+        Ok(nft)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn cmd() -> RegisterNftCommand {
+        RegisterNftCommand {
+            owner_id: UserId(1),
+            gift_id: "g1".into(),
+            title: "Plush Pepe".into(),
+            collection: "pepe".into(),
+            idempotency: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_new_gift_becomes_an_available_nft_of_its_owner() {
+        let mut tx = FakeTx::default();
+        tx.accounts.expect_ensure_locked().times(1).returning(|id, _| Ok(User::new(id, None)));
+        tx.nfts
+            .expect_insert()
+            .withf(|n| n.owner_id == UserId(1) && n.status == NftStatus::Available && n.price.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        let (store, committed) = store(tx);
+
+        RegisterNft::new(store, services()).execute(cmd()).await.unwrap();
+
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn a_gift_registered_before_is_a_duplicate_and_nothing_commits() {
+        let mut tx = FakeTx::default();
+        tx.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
+        tx.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate("nfts_gift_id_key".into())));
+        let (store, committed) = store(tx);
+
+        let e = RegisterNft::new(store, services()).execute(cmd()).await.unwrap_err();
+
+        assert_eq!(e, RuleViolation::Duplicate { what: "gift g1".into() }.into());
+        assert!(!committed.get());
+    }
+}

@@ -1,0 +1,129 @@
+//! The NFT's current owner accepts an offer: a sale at the offer's price.
+
+use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
+use crate::services::lock;
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "accept_offer";
+
+crate::define_uow!(
+    /// Accepting: the NFT, the offer, both users' funds, the ledger and the notice.
+    AcceptOfferUow { nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+);
+
+#[derive(Clone, Debug)]
+pub struct AcceptOfferCommand {
+    pub owner: UserId,
+    pub offer_id: OfferId,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+pub struct AcceptOffer {
+    uows: Uows<dyn AcceptOfferUow>,
+    services: Services,
+    fees: FeeRule,
+}
+
+impl AcceptOffer {
+    pub fn new(uows: Uows<dyn AcceptOfferUow>, services: Services, fees: FeeRule) -> Self {
+        Self { uows, services, fees }
+    }
+
+    /// The held price goes to the owner minus the fee and the NFT to the offerer (unlisted); the
+    /// offerer is told. The offer must be open and not expired, the NFT `available`.
+    #[tracing::instrument(name = "accept_offer", skip_all, fields(owner = %cmd.owner, offer = %cmd.offer_id))]
+    pub async fn execute(&self, cmd: AcceptOfferCommand) -> Result<Offer, Error> {
+        self.services.run_locked(NAME, &lock::offer(cmd.offer_id), || self.attempt(&cmd)).await
+    }
+
+    async fn attempt(&self, cmd: &AcceptOfferCommand) -> Result<Offer, Error> {
+        let mut fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        // Lock order: the NFT first, then the offer (re-read under its lock).
+        let nft_id = uow.offers().get(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?.nft_id;
+        let mut nft = uow.nfts().lock(nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+        if nft.owner_id != cmd.owner {
+            return Err(RuleViolation::NotOwner.into());
+        }
+        offer.ensure_live(fx.now)?;
+        nft.ensure_available()?;
+        let (owner, offerer) = (nft.owner_id, offer.offerer_id);
+        if offerer == owner {
+            return Err(RuleViolation::OwnItem.into());
+        }
+        let mut accounts = Accounts::lock(uow.accounts(), &[owner, offerer]).await?;
+        let (fee, proceeds) = self.fees.split(offer.price);
+        accounts.payee(offerer)?.take_held(offer.price);
+        accounts.payee(owner)?.credit(proceeds);
+        fx.record(fx.posting(Operation::OfferAccept, offer.id).sale(offerer, Account::Held, owner, proceeds, fee));
+        offer.close(OfferStatus::Accepted);
+        nft.transfer_to(offerer);
+        fx.notify(
+            offerer,
+            format!("Your offer of {} TON for \"{}\" was accepted: it is yours.", offer.price, nft.title),
+        );
+        uow.nfts().update(&nft).await?;
+        accounts.save(uow.accounts()).await?;
+        uow.offers().update(&offer).await?;
+        fx.write_ledger(uow.ledger()).await?;
+        fx.write_outbox(uow.outbox()).await?;
+        uow.commit().await?;
+        Ok(offer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    fn with(owner: i64, o: Offer) -> FakeTx {
+        let mut tx = FakeTx::default();
+        let read = o.clone();
+        tx.offers.expect_get().returning(move |_| Ok(Some(read.clone())));
+        tx.offers.expect_lock().returning(move |_| Ok(Some(o.clone())));
+        tx.nfts.expect_lock().returning(move |_| Ok(Some(nft(owner, Some("50")))));
+        tx
+    }
+
+    async fn accept(tx: FakeTx, by: i64) -> (Result<Offer, Error>, bool) {
+        let (store, committed) = store(tx);
+        let cmd = AcceptOfferCommand { owner: UserId(by), offer_id: offer(2, "10").id, idempotency: None };
+        let r = AcceptOffer::new(store, services(), FeeRule::default()).execute(cmd).await;
+        (r, committed.get())
+    }
+
+    #[tokio::test]
+    async fn accepting_pays_the_owner_moves_the_nft_and_commits() {
+        let mut tx = with(1, offer(2, "10"));
+        tx.accounts = accounts_with(vec![user(1, "0", "0"), user(2, "0", "10")]);
+        tx.nfts.expect_update().withf(|n| n.owner_id == UserId(2) && n.price.is_none()).times(1).returning(|_| Ok(()));
+        tx.offers.expect_update().withf(|o| o.status == OfferStatus::Accepted).times(1).returning(|_| Ok(()));
+        tx.ledger = balanced_ledger();
+        tx.outbox = any_outbox();
+        let (r, committed) = accept(tx, 1).await;
+        assert_eq!(r.unwrap().status, OfferStatus::Accepted);
+        assert!(committed);
+    }
+
+    #[tokio::test]
+    async fn a_stranger_cannot_accept() {
+        let (r, committed) = accept(with(1, offer(2, "10")), 3).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::NotOwner.into(), false));
+    }
+
+    #[tokio::test]
+    async fn an_expired_offer_cannot_be_accepted_even_before_the_job_ran() {
+        let mut expired = offer(2, "10");
+        expired.expires_at = now();
+        let (r, committed) = accept(with(1, expired), 1).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::OfferNotOpen.into(), false));
+    }
+}

@@ -1,0 +1,94 @@
+//! The expiry job's step (the seed's `clear_old_offers`): an open offer past its expiry is
+//! closed and its hold released.
+
+use domain::ports::{AccountRepo, LedgerRepo, OfferRepo, OutboxRepo};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "expire_offer";
+
+crate::define_uow!(
+    /// Expiring: the offer, the offerer's funds, the notice.
+    ExpireOfferUow { offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+);
+
+#[derive(Clone, Copy, Debug)]
+pub struct ExpireOfferCommand {
+    pub offer_id: OfferId,
+}
+
+pub struct ExpireOffer {
+    uows: Uows<dyn ExpireOfferUow>,
+    services: Services,
+}
+
+impl ExpireOffer {
+    pub fn new(uows: Uows<dyn ExpireOfferUow>, services: Services) -> Self {
+        Self { uows, services }
+    }
+
+    /// `Ok(None)` when there was nothing to do: already closed, or not yet due. The offer row is
+    /// locked and re-checked, so several instances running the job act once.
+    #[tracing::instrument(name = "expire_offer", skip_all, fields(offer = %cmd.offer_id))]
+    pub async fn execute(&self, cmd: ExpireOfferCommand) -> Result<Option<Offer>, Error> {
+        self.services.run(NAME, || self.attempt(cmd)).await
+    }
+
+    async fn attempt(&self, cmd: ExpireOfferCommand) -> Result<Option<Offer>, Error> {
+        let mut fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+        if offer.status != OfferStatus::Open || fx.now < offer.expires_at {
+            return Ok(None);
+        }
+        let offerer = offer.offerer_id;
+        offer.close(OfferStatus::Expired);
+        fx.notify(offerer, format!("Your offer of {} TON expired; the funds are back.", offer.price));
+        let mut accounts = Accounts::lock(uow.accounts(), &[offerer]).await?;
+        accounts.payee(offerer)?.release(offer.price);
+        fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offerer, offer.price));
+        accounts.save(uow.accounts()).await?;
+        uow.offers().update(&offer).await?;
+        fx.write_ledger(uow.ledger()).await?;
+        fx.write_outbox(uow.outbox()).await?;
+        uow.commit().await?;
+        Ok(Some(offer))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+
+    async fn expire(tx: FakeTx) -> (Option<Offer>, bool) {
+        let (store, committed) = store(tx);
+        let r = ExpireOffer::new(store, services()).execute(ExpireOfferCommand { offer_id: offer(2, "10").id }).await;
+        (r.unwrap(), committed.get())
+    }
+
+    #[tokio::test]
+    async fn expiry_skips_a_live_offer_without_committing() {
+        let mut tx = FakeTx::default();
+        tx.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
+        assert_eq!(expire(tx).await, (None, false));
+    }
+
+    #[tokio::test]
+    async fn an_expired_offer_is_closed_and_the_hold_released() {
+        let mut due = offer(2, "10");
+        due.expires_at = now();
+        let mut tx = FakeTx::default();
+        tx.offers.expect_lock().returning(move |_| Ok(Some(due.clone())));
+        tx.offers.expect_update().withf(|o| o.status == OfferStatus::Expired).times(1).returning(|_| Ok(()));
+        tx.accounts = accounts_with(vec![user(2, "0", "10")]);
+        tx.ledger = balanced_ledger();
+        tx.outbox = any_outbox();
+        let (r, committed) = expire(tx).await;
+        assert_eq!(r.unwrap().status, OfferStatus::Expired);
+        assert!(committed);
+    }
+}

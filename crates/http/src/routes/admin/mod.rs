@@ -1,0 +1,125 @@
+//! Staff: money in, gifts into custody, the audit.
+
+pub mod dto;
+
+use std::sync::Arc;
+
+use app::deposits::credit::{CreditDeposit, CreditDepositCommand};
+use app::nfts::register::{RegisterNft, RegisterNftCommand};
+use app::withdrawals::resolve::{ResolveWithdrawal, ResolveWithdrawalCommand};
+use app::withdrawals::Concluded;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Json;
+use domain::{UserId, WithdrawalId};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use uuid::Uuid;
+
+use self::dto::*;
+use super::text;
+use crate::auth::Staff;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiPath, IdemJson};
+use crate::routes::market::dto::WithdrawalDto;
+use crate::routes::nfts::dto::NftDto;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(deposit))
+        .routes(routes!(register_nft))
+        .routes(routes!(audit))
+        .routes(routes!(resolve_withdrawal))
+}
+
+fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
+    if id <= 0 {
+        return Err(ApiError::field(field, "must be a Telegram user id"));
+    }
+    Ok(UserId(id))
+}
+
+/// Credit an on-chain deposit. Idempotent on `tx_hash`: 201 the first time, 200 with the same
+/// deposit on a replay, 409 `duplicate` when the hash comes with another user or amount.
+#[utoipa::path(post, path = "/api/admin/deposits", tag = "admin", security(("staff" = [])), request_body = DepositRequest,
+    responses((status = 201, body = DepositDto), (status = 200, description = "replay", body = DepositDto),
+        (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn deposit(
+    State(state): State<Arc<AppState>>,
+    _staff: Staff,
+    idem: IdemJson<DepositRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_staff();
+    let cmd = CreditDepositCommand {
+        user_id: user_id("user_id", req.user_id)?,
+        amount: req.amount.0,
+        tx_hash: text("tx_hash", &req.tx_hash, 200)?,
+        idempotency: key.clone(),
+    };
+    let outcome = CreditDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
+    Ok(super::respond(&state, key.as_ref(), status, &DepositDto::from(outcome.deposit)).await)
+}
+
+/// Register a gift that arrived in custody as an `available` NFT of its owner.
+#[utoipa::path(post, path = "/api/admin/nfts", tag = "admin", security(("staff" = [])), request_body = RegisterNftRequest,
+    responses((status = 201, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn register_nft(
+    State(state): State<Arc<AppState>>,
+    _staff: Staff,
+    idem: IdemJson<RegisterNftRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_staff();
+    let cmd = RegisterNftCommand {
+        owner_id: user_id("owner_id", req.owner_id)?,
+        gift_id: text("gift_id", &req.gift_id, 200)?,
+        title: text("title", &req.title, 200)?,
+        collection: text("collection", &req.collection, 200)?,
+        idempotency: key.clone(),
+    };
+    let nft = RegisterNft::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::CREATED, &NftDto::from(nft)).await)
+}
+
+/// Check every money invariant.
+#[utoipa::path(get, path = "/api/admin/audit", tag = "admin", security(("staff" = [])),
+    responses((status = 200, body = AuditReport), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn audit(State(state): State<Arc<AppState>>, _staff: Staff) -> Result<Json<AuditReport>, ApiError> {
+    let facts = state.reads.audit_facts().await?;
+    let violations: Vec<AuditViolation> = app::audit::check(&facts)
+        .into_iter()
+        .map(|v| AuditViolation { invariant: v.invariant.into(), detail: v.detail })
+        .collect();
+    Ok(Json(AuditReport { ok: violations.is_empty(), violations }))
+}
+
+/// Resolve a `stuck` withdrawal by hand: `sent` (with the transaction hash found on chain; pending
+/// payouts → external) or `failed` (the funds go back to the user). Recorded in the audit trail.
+#[utoipa::path(post, path = "/api/admin/withdrawals/{id}/resolve", tag = "admin", security(("staff" = [])),
+    params(("id" = Uuid, Path)), request_body = ResolveWithdrawalRequest,
+    responses((status = 200, body = WithdrawalDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "withdrawal_not_stuck", body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn resolve_withdrawal(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    idem: IdemJson<ResolveWithdrawalRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_staff();
+    let outcome = match req {
+        ResolveWithdrawalRequest::Sent { tx_hash } => Concluded::Sent { tx_hash: text("tx_hash", &tx_hash, 200)? },
+        ResolveWithdrawalRequest::Failed {} => Concluded::Failed { reason: "resolved by staff".into() },
+    };
+    let cmd = ResolveWithdrawalCommand {
+        actor: staff.actor,
+        withdrawal_id: WithdrawalId(id),
+        outcome,
+        idempotency: key.clone(),
+    };
+    let w = ResolveWithdrawal::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &WithdrawalDto::from(w)).await)
+}

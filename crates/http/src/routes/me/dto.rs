@@ -1,0 +1,53 @@
+//! Request and response bodies: The caller's account and ledger.
+
+use chrono::{DateTime, Utc};
+use domain::*;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::dto::*;
+
+#[derive(Serialize, ToSchema)]
+pub struct MeResponse {
+    pub id: i64,
+    pub username: Option<String>,
+    #[schema(example = "12.5")]
+    pub available: String,
+    pub held: String,
+}
+
+impl From<User> for MeResponse {
+    fn from(u: User) -> Self {
+        Self { id: u.id.0, username: u.username, available: amount(u.available), held: amount(u.held) }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LedgerEntryDto {
+    pub id: Uuid,
+    /// The business operation: `deposit`, `buy`, `offer_refund`…
+    pub operation: String,
+    /// Signed: positive credits the account.
+    pub amount: String,
+    /// `available` or `held`.
+    pub account: String,
+    pub created_at: DateTime<Utc>,
+    /// What the movement is about (NFT id, tx hash…).
+    pub reference: String,
+}
+
+impl From<LedgerEntry> for LedgerEntryDto {
+    fn from(e: LedgerEntry) -> Self {
+        Self {
+            id: e.id.0,
+            operation: e.operation.as_str().into(),
+            amount: signed(e.amount),
+            account: e.account.as_str().into(),
+            created_at: e.created_at,
+            reference: e.reference,
+        }
+    }
+}
+
+crate::dto::page_dto!(LedgerPage of LedgerEntryDto);

@@ -1,0 +1,44 @@
+//! The caller's account and ledger.
+
+pub mod dto;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::Json;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::dto::*;
+use crate::auth::CurrentUser;
+use crate::dto::PageParams;
+use crate::error::{ApiError, Problem};
+use crate::extract::ApiQuery;
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(ledger))
+}
+
+/// The caller's account and balances.
+#[utoipa::path(get, path = "/api/me", tag = "me", security(("tma" = [])),
+    responses((status = 200, body = MeResponse), (status = 401, body = Problem)))]
+pub async fn me(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<MeResponse>, ApiError> {
+    let found = state.reads.user(user.id).await?.ok_or_else(|| ApiError::not_found("no such user"))?;
+    Ok(Json(found.into()))
+}
+
+/// The caller's ledger entries, newest first.
+#[utoipa::path(get, path = "/api/me/ledger", tag = "me", security(("tma" = [])), params(PageParams),
+    responses((status = 200, body = LedgerPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn ledger(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<LedgerPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    Ok(Json(state.reads.ledger(user.id, page).await?.into()))
+}

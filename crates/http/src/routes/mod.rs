@@ -1,0 +1,64 @@
+//! One module per resource: its handlers (each a thin translation between HTTP and one use case
+//! or read), its request and response bodies (`dto.rs`), and `routes()`, which registers them —
+//! so a new route touches only its resource's module.
+
+pub mod admin;
+pub mod auctions;
+pub mod market;
+pub mod me;
+pub mod nfts;
+pub mod offers;
+pub mod ops;
+pub mod partners;
+pub mod presales;
+
+use app::idempotency::IdempotencyKey;
+use app::queries::PageRequest;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Validates `limit` and `cursor`.
+pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let after = match cursor {
+        None => None,
+        Some(c) => Some(
+            PageRequest::decode_cursor(c)
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?,
+        ),
+    };
+    Ok(PageRequest { limit, after })
+}
+
+/// Checks a required, bounded free-text field.
+pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max {
+        return Err(ApiError::field(field, format!("must be 1 to {max} characters")));
+    }
+    Ok(v.to_string())
+}
+
+/// Sends `body` with `status`; when the request carried an `Idempotency-Key`, stores exactly these
+/// bytes so a replay gets the same answer.
+pub async fn respond<T: serde::Serialize>(
+    state: &AppState,
+    key: Option<&IdempotencyKey>,
+    status: StatusCode,
+    body: &T,
+) -> Response {
+    let bytes = serde_json::to_vec(body).expect("response bodies serialize");
+    if let Some(k) = key {
+        if let Err(e) = state.idempotency.save_response(k, status.as_u16(), &bytes).await {
+            // The key stays "in use" for replays until reaped: never run twice, at worst refused.
+            tracing::warn!(error = %e, "cannot store the idempotent response");
+        }
+    }
+    (status, [(axum::http::header::CONTENT_TYPE, "application/json")], bytes).into_response()
+}
