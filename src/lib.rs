@@ -17,7 +17,7 @@ use app::queries::ReadModel;
 use app::relay::{OutboxQueue, Relay, RelayPolicy};
 use app::uow::{BeginTransaction, Ports};
 use app::{Context, RetryPolicy, Rules, Services, Storage};
-use domain::gateways::{GiftTransfer, Notifier, PayoutGateway};
+use domain::gateways::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
 use http_api::{AppState, AuthConfig};
@@ -114,7 +114,10 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
                 .context("MIN_WITHDRAWAL is not an amount")?,
             anti_sniping: chrono::Duration::seconds(settings.anti_sniping_seconds as i64),
             collateral_percent: settings.presale_collateral_percent,
+            max_open_trades: settings.max_open_trades,
+            channel_transfer: chrono::Duration::seconds(settings.channel_transfer_seconds as i64),
         },
+        channel_check_every: chrono::Duration::seconds(settings.channel_check_seconds as i64),
         job_batch: settings.job_batch,
         gateways: gateways(settings),
         relay: RelayPolicy {
@@ -144,16 +147,18 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
 /// The business settings use cases are built with, and the background work's.
 struct Config {
     rules: Rules,
+    channel_check_every: chrono::Duration,
     job_batch: u32,
     gateways: Gateways,
     relay: RelayPolicy,
 }
 
-/// The outside world the relay delivers to.
+/// The outside world: what the relay delivers to, and Telegram's view of channels.
 struct Gateways {
     notifier: Arc<dyn Notifier>,
     gifts: Arc<dyn GiftTransfer>,
     payouts: Arc<dyn PayoutGateway>,
+    channels: Arc<dyn ChannelDirectory>,
 }
 
 /// Real gateways where configured, log adapters otherwise.
@@ -185,7 +190,16 @@ fn gateways(settings: &Settings) -> Gateways {
             Arc::new(LogPayoutGateway::default())
         }
     };
-    Gateways { notifier, gifts, payouts }
+    let channels: Arc<dyn ChannelDirectory> = match &telegram {
+        Some(t) => t.clone(),
+        None => {
+            tracing::warn!(
+                "Telegram is not configured: channel ownership checks are SIMULATED (the seller's claim is trusted)"
+            );
+            Arc::new(SimulatedChannelDirectory)
+        }
+    };
+    Gateways { notifier, gifts, payouts, channels }
 }
 
 fn wire<S: Store>(
@@ -197,7 +211,12 @@ fn wire<S: Store>(
     locks: Arc<dyn HealthCheck>,
 ) -> (AppState, Jobs, Relay) {
     let store = Arc::new(store);
-    let ctx = Context { storage: Arc::new(Storage::new((*store).clone())), services, rules: config.rules.clone() };
+    let ctx = Context {
+        storage: Arc::new(Storage::new((*store).clone())),
+        services,
+        rules: config.rules.clone(),
+        channels: config.gateways.channels.clone(),
+    };
     let reads: Arc<dyn ReadModel> = store.clone();
     let jobs = Jobs {
         ctx: ctx.clone(),
@@ -205,6 +224,8 @@ fn wire<S: Store>(
         keys: store.clone(),
         key_retention: chrono::Duration::hours(24),
         batch: config.job_batch,
+        channel_check_every: config.channel_check_every,
+        channel_checked: Default::default(),
     };
     let relay = Relay {
         ctx: ctx.clone(),

@@ -30,6 +30,15 @@ pub struct Settings {
     pub anti_sniping_seconds: u64,
     #[arg(long, env = "PRESALE_COLLATERAL_PERCENT", default_value_t = 20, global = true)]
     pub presale_collateral_percent: u32,
+    /// Most open trades one maker may have.
+    #[arg(long, env = "MAX_OPEN_TRADES", default_value_t = 20, global = true)]
+    pub max_open_trades: u32,
+    /// How long a channel's seller has to hand it over to the buyer.
+    #[arg(long, env = "CHANNEL_TRANSFER_SECONDS", default_value_t = 86_400, global = true)]
+    pub channel_transfer_seconds: u64,
+    /// How often a channel sale awaiting transfer is checked with Telegram.
+    #[arg(long, env = "CHANNEL_CHECK_SECONDS", default_value_t = 60, global = true)]
+    pub channel_check_seconds: u64,
     /// Oldest accepted init data.
     #[arg(long, env = "AUTH_MAX_AGE_SECONDS", default_value_t = 86_400, global = true)]
     pub auth_max_age_seconds: u64,

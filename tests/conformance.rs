@@ -606,6 +606,146 @@ async fn idempotency_keys_are_claimed_with_the_unit_of_work<S: Store>(s: Arc<S>)
     assert_eq!(uow.idempotency().claim(&key, now()).await.unwrap(), KeyClaim::Claimed, "a reaped key is free again");
 }
 
+async fn trades_are_locked_counted_and_read_by_party<S: Store>(s: Arc<S>) {
+    use app::queries::TradeFilter;
+    use app::trades::accept::AcceptTradeUow;
+    users(&*s, &[1, 2, 3], "0").await;
+    let (a, b) = (nft(1, "gift-t1"), nft(2, "gift-t2"));
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&a).await.unwrap();
+    uow.nfts().insert(&b).await.unwrap();
+    uow.commit().await.unwrap();
+    let side = |n: &Nft, amount: Option<&str>| TradeSide { nft_ids: vec![n.id], amount: amount.map(m) };
+    let open = |maker: i64, taker: i64, give: TradeSide, want: TradeSide, secs: i64| {
+        let terms = TradeTerms::new(UserId(maker), UserId(taker), give, want, Some(secs)).unwrap();
+        Trade::open(TradeId(Uuid::now_v7()), terms, now())
+    };
+    let t1 = open(1, 2, side(&a, Some("1.5")), side(&b, None), 3600);
+    let t2 = open(1, 3, side(&a, None), TradeSide::default(), 60);
+    let t3 = open(2, 1, side(&b, None), TradeSide::default(), 3600);
+
+    let mut uow = Begin::<dyn AcceptTradeUow>::begin(&*s, "conformance").await.unwrap();
+    for t in [&t1, &t2, &t3] {
+        uow.trades().insert(t).await.unwrap();
+    }
+    assert_eq!(uow.trades().lock(t1.id).await.unwrap(), Some(t1.clone()), "read back as written, amounts exact");
+    assert_eq!(uow.trades().count_live_by_maker(UserId(1), now()).await.unwrap(), 2);
+    assert_eq!(
+        uow.trades().count_live_by_maker(UserId(1), now() + chrono::Duration::seconds(61)).await.unwrap(),
+        1,
+        "an expired trade no longer counts"
+    );
+    let locked = uow.nfts().lock_all(&[b.id, a.id, Uuid::now_v7().into()]).await.unwrap();
+    let mut ids = vec![a.id, b.id];
+    ids.sort();
+    assert_eq!(locked.iter().map(|n| n.id).collect::<Vec<_>>(), ids, "in id order, missing ones left out");
+    uow.commit().await.unwrap();
+
+    let mut uow = Begin::<dyn AcceptTradeUow>::begin(&*s, "conformance").await.unwrap();
+    let mut closed = t3.clone();
+    closed.close(TradeStatus::Declined);
+    uow.trades().update(&closed).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let all = |party: i64, role: Option<TradeParty>, status: Option<TradeStatus>| TradeFilter {
+        party: UserId(party),
+        role,
+        status,
+    };
+    let page = s.trades(&all(1, None, None), PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items.iter().map(|t| t.id).collect::<Vec<_>>(), vec![t3.id, t2.id, t1.id], "newest first");
+    let made = s.trades(&all(1, Some(TradeParty::Maker), None), PageRequest::first(1)).await.unwrap();
+    assert_eq!((made.items.len(), made.next_cursor.is_some()), (1, true));
+    let taken =
+        s.trades(&all(1, Some(TradeParty::Taker), Some(TradeStatus::Declined)), PageRequest::first(5)).await.unwrap();
+    assert_eq!(taken.items, vec![closed.clone()]);
+    assert!(s.trades(&all(3, Some(TradeParty::Maker), None), PageRequest::first(5)).await.unwrap().items.is_empty());
+    assert_eq!(s.trade(t2.id).await.unwrap(), Some(t2.clone()));
+    assert_eq!(s.due_trades(now() + chrono::Duration::seconds(61), 10).await.unwrap(), vec![t2.id]);
+}
+
+async fn channel_sales_keep_one_live_listing_per_channel<S: Store>(s: Arc<S>) {
+    use app::channels::buy::BuyChannelUow;
+    use app::queries::ChannelFilter;
+    users(&*s, &[1, 2, 3], "0").await;
+    let sale = |chat: i64| ChannelSale {
+        id: ChannelSaleId(Uuid::now_v7()),
+        seller_id: UserId(1),
+        chat_id: chat,
+        title: "Gift Hub".into(),
+        username: Some("gift_hub".into()),
+        description: Some("daily".into()),
+        price: m("100.000000001"),
+        buyer_id: None,
+        status: ChannelSaleStatus::Listed,
+        transfer_by: None,
+        created_at: now(),
+    };
+    let first = sale(-100);
+    let mut uow = Begin::<dyn BuyChannelUow>::begin(&*s, "conformance").await.unwrap();
+    uow.channel_sales().insert(&first).await.unwrap();
+    let dup = uow.channel_sales().insert(&sale(-100)).await;
+    assert!(matches!(dup, Err(RepoError::Duplicate(ref c)) if c == "channel_sales_one_live_per_chat"), "{dup:?}");
+    drop(uow);
+
+    let mut uow = Begin::<dyn BuyChannelUow>::begin(&*s, "conformance").await.unwrap();
+    uow.channel_sales().insert(&first).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut bought = first.clone();
+    bought.sell_to(UserId(2), None, now(), chrono::Duration::hours(1)).unwrap();
+    let mut uow = Begin::<dyn BuyChannelUow>::begin(&*s, "conformance").await.unwrap();
+    uow.channel_sales().update(&bought).await.unwrap();
+    assert!(
+        matches!(uow.channel_sales().insert(&sale(-100)).await, Err(RepoError::Duplicate(_))),
+        "awaiting transfer is live"
+    );
+    drop(uow);
+    let mut uow = Begin::<dyn BuyChannelUow>::begin(&*s, "conformance").await.unwrap();
+    uow.channel_sales().update(&bought).await.unwrap();
+    let other = sale(-200);
+    uow.channel_sales().insert(&other).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.channel_sale(first.id).await.unwrap(), Some(bought.clone()), "read back as written");
+
+    let seen = |viewer: i64| ChannelFilter { viewer: UserId(viewer), status: None };
+    let ids = |p: app::queries::Page<ChannelSale>| p.items.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.channel_sales(&seen(3), PageRequest::first(10)).await.unwrap()),
+        vec![other.id],
+        "strangers see listings only"
+    );
+    assert_eq!(
+        ids(s.channel_sales(&seen(2), PageRequest::first(10)).await.unwrap()),
+        vec![other.id, first.id],
+        "the buyer sees its sale"
+    );
+    let awaiting = ChannelFilter { viewer: UserId(1), status: Some(ChannelSaleStatus::AwaitingTransfer) };
+    assert_eq!(ids(s.channel_sales(&awaiting, PageRequest::first(10)).await.unwrap()), vec![first.id]);
+    assert_eq!(s.awaiting_channel_sales(10).await.unwrap(), vec![first.id]);
+    let facts = s.audit_facts().await.unwrap();
+    assert!(facts.misplaced_trade_nfts.is_empty());
+}
+
+async fn open_offers_of_one_offerer_are_locked_across_nfts<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2, 3], "0").await;
+    let (a, b, c) = (nft(1, "gift-o1"), nft(1, "gift-o2"), nft(1, "gift-o3"));
+    let mut uow = begin(&*s).await;
+    for n in [&a, &b, &c] {
+        uow.nfts().insert(n).await.unwrap();
+    }
+    let mine = [offer(a.id, 2, "1"), offer(c.id, 2, "2")];
+    for o in &mine {
+        uow.offers().insert(o).await.unwrap();
+    }
+    uow.offers().insert(&offer(a.id, 3, "5")).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut uow = begin(&*s).await;
+    let found = uow.offers().lock_open_by_on(UserId(2), &[a.id, b.id, c.id]).await.unwrap();
+    assert_eq!(found.len(), 2);
+    assert!(found.iter().all(|o| o.offerer_id == UserId(2)));
+    assert!(uow.offers().lock_open_by_on(UserId(2), &[b.id]).await.unwrap().is_empty());
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -650,4 +790,7 @@ conformance!(
     due_work_is_found_by_time,
     the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows,
     idempotency_keys_are_claimed_with_the_unit_of_work,
+    trades_are_locked_counted_and_read_by_party,
+    channel_sales_keep_one_live_listing_per_channel,
+    open_offers_of_one_offerer_are_locked_across_nfts,
 );

@@ -8,7 +8,7 @@ mod telegram;
 
 use std::time::Duration;
 
-pub use log::{LogGiftTransfer, LogNotifier, LogPayoutGateway};
+pub use log::{LogGiftTransfer, LogNotifier, LogPayoutGateway, SimulatedChannelDirectory};
 pub use payouts::HttpPayoutGateway;
 pub use telegram::TelegramBot;
 

@@ -55,3 +55,43 @@ impl PayoutGateway for LogPayoutGateway {
         Ok(if seen { simulated(id) } else { PayoutStatus::NotFound })
     }
 }
+
+/// The channel directory without Telegram: it cannot see any channel, so it trusts the caller's
+/// claim — the seller is the owner and the bot an administrator — and keeps saying so, so only the
+/// buyer's confirmation, staff or the deadline end a sale. Every answer is logged as SIMULATED.
+pub struct SimulatedChannelDirectory;
+
+impl SimulatedChannelDirectory {
+    /// A stable, negative, channel-like chat id for a username (Telegram channel ids are
+    /// `-100…`), so one username is one listing.
+    fn chat_id_of(username: &str) -> i64 {
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in username.to_ascii_lowercase().bytes() {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        -1_000_000_000_000 - (h % 1_000_000_000_000) as i64
+    }
+}
+
+#[async_trait]
+impl ChannelDirectory for SimulatedChannelDirectory {
+    async fn inspect(
+        &self,
+        channel: &domain::ChannelRef,
+        claimed_owner: UserId,
+    ) -> Result<domain::ChannelInfo, DirectoryError> {
+        tracing::warn!(%channel, owner = %claimed_owner, "SIMULATED channel check: Telegram is not configured; trusting the claimed owner");
+        let (chat_id, username) = match channel {
+            domain::ChannelRef::Username(u) => (Self::chat_id_of(u), Some(u.clone())),
+            domain::ChannelRef::Id(id) => (*id, None),
+        };
+        Ok(domain::ChannelInfo {
+            chat_id,
+            title: channel.to_string(),
+            username,
+            owner_id: Some(claimed_owner),
+            bot_is_admin: true,
+        })
+    }
+}

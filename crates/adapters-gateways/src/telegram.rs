@@ -1,10 +1,11 @@
-//! Telegram Bot API: `sendMessage` and `transferGift` (through a business connection).
+//! Telegram Bot API: `sendMessage`, `transferGift` (through a business connection), and the
+//! channel directory (`getMe`, `getChat`, `getChatAdministrators`).
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::gateways::{Delivery, GiftTransfer, Notifier};
-use domain::{OutboxId, UserId};
+use domain::gateways::{ChannelDirectory, Delivery, DirectoryError, GiftTransfer, Notifier};
+use domain::{ChannelInfo, ChannelRef, OutboxId, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -15,6 +16,8 @@ pub struct TelegramBot {
     base_url: String,
     token: String,
     business_connection_id: Option<String>,
+    /// The bot's own user id, learned from `getMe` once.
+    me: std::sync::OnceLock<i64>,
 }
 
 #[derive(Deserialize)]
@@ -37,6 +40,7 @@ impl TelegramBot {
             base_url: base_url.trim_end_matches('/').to_string(),
             token: token.to_string(),
             business_connection_id,
+            me: std::sync::OnceLock::new(),
         }
     }
 
@@ -95,5 +99,146 @@ impl GiftTransfer for TelegramBot {
         };
         let body = json!({ "business_connection_id": connection, "owned_gift_id": gift_id, "new_owner_chat_id": to.0 });
         self.call("transferGift", body).await
+    }
+}
+
+/// A Bot API call that did not give a result.
+enum Failure {
+    /// Telegram answered with an error for this request (4xx other than 429).
+    Refused(String),
+    /// Rate limited, a server error or no answer: try again later.
+    Later { after: Option<Duration>, reason: String },
+}
+
+#[derive(Deserialize)]
+struct Answer2<T> {
+    ok: bool,
+    result: Option<T>,
+    description: Option<String>,
+    parameters: Option<Parameters>,
+}
+
+#[derive(Deserialize)]
+struct Me {
+    id: i64,
+}
+
+#[derive(Deserialize)]
+struct Chat {
+    id: i64,
+    #[serde(rename = "type")]
+    kind: String,
+    title: Option<String>,
+    username: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Member {
+    status: String,
+    user: MemberUser,
+}
+
+#[derive(Deserialize)]
+struct MemberUser {
+    id: i64,
+}
+
+/// Telegram asks to wait at most this long before one more try within the same call.
+const WAIT_IN_CALL: Duration = Duration::from_secs(2);
+
+impl TelegramBot {
+    /// Calls a Bot API method that returns a result; a 429 asking for a short wait is waited out
+    /// once, a longer one is handed back as `Later`.
+    async fn query<T: serde::de::DeserializeOwned>(&self, method: &str, body: &Value) -> Result<T, Failure> {
+        let mut waited = false;
+        loop {
+            match self.query_once(method, body).await {
+                Err(Failure::Later { after: Some(wait), .. }) if !waited && wait <= WAIT_IN_CALL => {
+                    waited = true;
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn query_once<T: serde::de::DeserializeOwned>(&self, method: &str, body: &Value) -> Result<T, Failure> {
+        let url = format!("{}/bot{}/{method}", self.base_url, self.token);
+        let res =
+            self.client.post(&url).json(body).send().await.map_err(|e| Failure::Later {
+                after: None,
+                reason: format!("telegram {method}: {}", without_url(&e)),
+            })?;
+        let status = res.status();
+        let header_wait = crate::retry_after(res.headers());
+        let answer: Option<Answer2<T>> = res.json().await.ok();
+        let description = answer.as_ref().and_then(|a| a.description.clone()).unwrap_or_else(|| status.to_string());
+        match (status.as_u16(), answer) {
+            (200..=299, Some(Answer2 { ok: true, result: Some(r), .. })) => Ok(r),
+            (429, answer) => {
+                let after = answer
+                    .and_then(|a| a.parameters)
+                    .and_then(|p| p.retry_after)
+                    .map(Duration::from_secs)
+                    .or(header_wait);
+                Err(Failure::Later { after, reason: format!("telegram {method}: rate limited ({description})") })
+            }
+            (400..=499, _) => Err(Failure::Refused(format!("telegram {method}: {description}"))),
+            _ => Err(Failure::Later { after: header_wait, reason: format!("telegram {method}: {description}") }),
+        }
+    }
+
+    /// The bot's own user id (`getMe`), asked once.
+    async fn bot_id(&self) -> Result<i64, Failure> {
+        if let Some(id) = self.me.get() {
+            return Ok(*id);
+        }
+        let me: Me = self.query("getMe", &json!({})).await?;
+        Ok(*self.me.get_or_init(|| me.id))
+    }
+}
+
+fn unavailable(f: Failure) -> DirectoryError {
+    match f {
+        Failure::Refused(reason) => DirectoryError::Unavailable { retry_after: None, reason },
+        Failure::Later { after, reason } => DirectoryError::Unavailable { retry_after: after, reason },
+    }
+}
+
+#[async_trait]
+impl ChannelDirectory for TelegramBot {
+    /// `getChat` for the channel, then `getChatAdministrators`: the member with status `creator`
+    /// is the owner; the bot must be among the administrators. Telegram refusing the second call
+    /// (400/403: the bot is not a member) means it is not an administrator.
+    async fn inspect(&self, channel: &ChannelRef, _claimed_owner: UserId) -> Result<ChannelInfo, DirectoryError> {
+        let bot = self.bot_id().await.map_err(unavailable)?;
+        let chat_id = match channel {
+            ChannelRef::Username(u) => json!(format!("@{u}")),
+            ChannelRef::Id(id) => json!(id),
+        };
+        let chat: Chat = match self.query("getChat", &json!({ "chat_id": chat_id })).await {
+            Ok(chat) => chat,
+            Err(Failure::Refused(reason)) => return Err(DirectoryError::NotFound(reason)),
+            Err(later) => return Err(unavailable(later)),
+        };
+        if chat.kind != "channel" {
+            return Err(DirectoryError::NotFound(format!("{channel} is a {}, not a channel", chat.kind)));
+        }
+        let (owner_id, bot_is_admin) =
+            match self.query::<Vec<Member>>("getChatAdministrators", &json!({ "chat_id": chat.id })).await {
+                Ok(admins) => (
+                    admins.iter().find(|m| m.status == "creator").map(|m| UserId(m.user.id)),
+                    admins.iter().any(|m| m.user.id == bot && matches!(m.status.as_str(), "administrator" | "creator")),
+                ),
+                Err(Failure::Refused(_)) => (None, false),
+                Err(later) => return Err(unavailable(later)),
+            };
+        Ok(ChannelInfo {
+            chat_id: chat.id,
+            title: chat.title.unwrap_or_else(|| channel.to_string()),
+            username: chat.username,
+            owner_id,
+            bot_is_admin,
+        })
     }
 }

@@ -47,6 +47,34 @@ impl StoreHealth for MemoryStore {
                 owe(b, p.price);
             }
         }
+        let open_trades: Vec<&Trade> = s.trades.values().filter(|t| t.status == TradeStatus::Open).collect();
+        for t in &open_trades {
+            if let Some(amount) = t.give.amount {
+                owe(t.maker_id, amount);
+            }
+        }
+        for c in s.channel_sales.values().filter(|c| c.status == ChannelSaleStatus::AwaitingTransfer) {
+            if let Some(buyer) = c.buyer_id {
+                owe(buyer, c.price);
+            }
+        }
+        let mut offered: HashMap<NftId, (usize, UserId)> = HashMap::new();
+        for t in &open_trades {
+            for id in &t.give.nft_ids {
+                offered.entry(*id).or_insert((0, t.maker_id)).0 += 1;
+            }
+        }
+        for n in s.nfts.values() {
+            let in_trade = n.status == NftStatus::InTrade;
+            let fits = match offered.get(&n.id) {
+                Some((1, maker)) => in_trade && n.owner_id == *maker,
+                Some(_) => false,
+                None => !in_trade,
+            };
+            if !fits {
+                facts.misplaced_trade_nfts.push(n.id);
+            }
+        }
         let mut active: HashMap<Uuid, usize> = HashMap::new();
         for a in s.auctions.values().filter(|a| a.status == AuctionStatus::Active) {
             *active.entry(a.nft_id.0).or_default() += 1;

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auctions;
+mod channels;
 mod deposits;
 mod health;
 mod idempotency;
@@ -20,6 +21,7 @@ mod outbox;
 mod partners;
 mod presales;
 mod staff_actions;
+mod trades;
 mod withdrawals;
 
 use std::sync::{Arc, RwLock};
@@ -54,6 +56,8 @@ pub(crate) struct State {
     pub presales: OrdMap<Uuid, Presale>,
     pub withdrawals: OrdMap<Uuid, Withdrawal>,
     pub staff_actions: OrdMap<Uuid, StaffAction>,
+    pub trades: OrdMap<Uuid, Trade>,
+    pub channel_sales: OrdMap<Uuid, ChannelSale>,
     pub idempotency: OrdMap<(String, String, String), idempotency::KeyRow>,
 }
 

@@ -18,6 +18,13 @@ impl NftRepo for MemoryUow {
         Ok(self.state.nfts.get(&id.0).cloned())
     }
 
+    async fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError> {
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        Ok(ids.iter().filter_map(|id| self.state.nfts.get(&id.0).cloned()).collect())
+    }
+
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
         if self.state.gift_ids.contains(&nft.gift_id) || self.state.nfts.contains_key(&nft.id.0) {
             return Err(RepoError::Duplicate("nfts_gift_id_key".into()));

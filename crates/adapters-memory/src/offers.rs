@@ -31,6 +31,16 @@ impl OfferRepo for MemoryUow {
         Ok(self.state.offers.values().filter(|o| o.nft_id == nft && o.status == OfferStatus::Open).cloned().collect())
     }
 
+    async fn lock_open_by_on(&mut self, offerer: UserId, nfts: &[NftId]) -> Result<Vec<Offer>, RepoError> {
+        Ok(self
+            .state
+            .offers
+            .values()
+            .filter(|o| o.offerer_id == offerer && o.status == OfferStatus::Open && nfts.contains(&o.nft_id))
+            .cloned()
+            .collect())
+    }
+
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError> {
         if offer.status == OfferStatus::Open && self.lock_open_by(offer.nft_id, offer.offerer_id).await?.is_some() {
             return Err(RepoError::Duplicate("offers_one_open_per_user_nft".into()));

@@ -29,6 +29,8 @@ impl StoreHealth for PgStore {
                    UNION ALL SELECT leader_id, current_bid FROM auctions WHERE status = 'active' AND leader_id IS NOT NULL \
                    UNION ALL SELECT buyer_id, price FROM presales WHERE status = 'sold' \
                    UNION ALL SELECT seller_id, collateral FROM presales WHERE status IN ('open', 'sold') \
+                   UNION ALL SELECT maker_id, give_amount FROM trades WHERE status = 'open' AND give_amount IS NOT NULL \
+                   UNION ALL SELECT buyer_id, price FROM channel_sales WHERE status = 'awaiting_transfer' \
                  ) o GROUP BY id",
             )
                 .fetch_all(&mut *tx)
@@ -104,6 +106,18 @@ impl StoreHealth for PgStore {
                 .iter()
                 .map(|r| NftId(r.get::<Uuid, _>("id")))
                 .collect();
+        facts.misplaced_trade_nfts = sqlx::query(
+            "WITH offered AS (SELECT unnest(give_nft_ids) AS nft_id, maker_id FROM trades WHERE status = 'open'), \
+                  counted AS (SELECT nft_id, COUNT(*) AS n, MIN(maker_id) AS maker FROM offered GROUP BY nft_id) \
+             SELECT n.id FROM nfts n LEFT JOIN counted c ON c.nft_id = n.id \
+             WHERE (n.status = 'in_trade') <> (c.n IS NOT NULL) OR c.n > 1 OR (c.n = 1 AND c.maker <> n.owner_id)",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| NftId(r.get::<Uuid, _>("id")))
+        .collect();
         tx.commit().await.map_err(map_err)?;
         Ok(facts)
     }

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auctions;
+mod channels;
 mod deposits;
 mod error;
 mod health;
@@ -21,6 +22,7 @@ mod partners;
 mod presales;
 mod rows;
 mod staff_actions;
+mod trades;
 mod withdrawals;
 
 use std::time::Duration;

@@ -7,6 +7,7 @@ use domain::*;
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
+use uuid::Uuid;
 
 use crate::error::map_err;
 use crate::rows::{bad, money};
@@ -20,6 +21,17 @@ impl NftRepo for PgUow {
 
     async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError> {
         self.one(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1 FOR UPDATE"), id.0, nft_row).await
+    }
+
+    async fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError> {
+        let ids: Vec<Uuid> = ids.iter().map(|n| n.0).collect();
+        // ORDER BY under FOR UPDATE locks the rows in id order: the global order.
+        let found = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
+            .bind(&ids)
+            .fetch_all(self.conn())
+            .await
+            .map_err(map_err)?;
+        found.iter().map(nft_row).collect()
     }
 
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {

@@ -45,6 +45,20 @@ impl OfferRepo for PgUow {
         found.iter().map(offer_row).collect()
     }
 
+    async fn lock_open_by_on(&mut self, offerer: UserId, nfts: &[NftId]) -> Result<Vec<Offer>, RepoError> {
+        let nfts: Vec<uuid::Uuid> = nfts.iter().map(|n| n.0).collect();
+        let found = sqlx::query(&format!(
+            "SELECT {OFFER_COLUMNS} FROM offers WHERE offerer_id = $1 AND nft_id = ANY($2) AND status = 'open' \
+             ORDER BY id FOR UPDATE"
+        ))
+        .bind(offerer.0)
+        .bind(&nfts)
+        .fetch_all(self.conn())
+        .await
+        .map_err(map_err)?;
+        found.iter().map(offer_row).collect()
+    }
+
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError> {
         sqlx::query(
             "INSERT INTO offers (id, nft_id, offerer_id, price, status, expires_at, created_at) \

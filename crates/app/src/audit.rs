@@ -57,6 +57,12 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
     for nft in &facts.orphan_nfts {
         push("nft_has_one_owner", format!("NFT {nft} has no owning account"));
     }
+    for nft in &facts.misplaced_trade_nfts {
+        push(
+            "nft_in_one_open_trade",
+            format!("NFT {nft} is in_trade without being offered by exactly one open trade, or the reverse"),
+        );
+    }
     for nft in &facts.nfts_with_several_auctions {
         push("one_active_auction", format!("NFT {nft} has more than one active auction"));
     }
@@ -119,5 +125,9 @@ mod tests {
         let mut f = clean();
         f.orphan_nfts.push(domain::NftId(uuid::Uuid::nil()));
         assert_eq!(check(&f)[0].invariant, "nft_has_one_owner");
+
+        let mut f = clean();
+        f.misplaced_trade_nfts.push(domain::NftId(uuid::Uuid::nil()));
+        assert_eq!(check(&f)[0].invariant, "nft_in_one_open_trade");
     }
 }

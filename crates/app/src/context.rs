@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use domain::gateways::ChannelDirectory;
 use domain::{FeeRule, Money};
 
 use crate::services::Services;
@@ -18,6 +19,10 @@ pub struct Rules {
     pub anti_sniping: chrono::Duration,
     /// A presale seller's collateral, in percent of the price.
     pub collateral_percent: u32,
+    /// Most open trades one maker may have.
+    pub max_open_trades: u32,
+    /// How long a channel's seller has to hand ownership to the buyer.
+    pub channel_transfer: chrono::Duration,
 }
 
 impl Default for Rules {
@@ -27,6 +32,8 @@ impl Default for Rules {
             min_withdrawal: Money::parse("1").expect("a valid amount"),
             anti_sniping: chrono::Duration::seconds(300),
             collateral_percent: 20,
+            max_open_trades: 20,
+            channel_transfer: chrono::Duration::seconds(86_400),
         }
     }
 }
@@ -36,6 +43,8 @@ pub struct Context {
     pub storage: Arc<Storage>,
     pub services: Services,
     pub rules: Rules,
+    /// Telegram's view of channels (or the stand-in when Telegram is not configured).
+    pub channels: Arc<dyn ChannelDirectory>,
 }
 
 impl Context {

@@ -21,6 +21,9 @@ pub enum Error {
     /// The store failed; transient conflicts are retried before they get here.
     #[error(transparent)]
     Storage(#[from] RepoError),
+    /// An outside service the operation needs (Telegram…) cannot answer now.
+    #[error("{0} is unavailable; try again later")]
+    Dependency(&'static str),
 }
 
 impl Error {
@@ -32,6 +35,7 @@ impl Error {
             Error::Idempotency(IdempotencyError::Reused) => ErrorKind::Invalid,
             Error::Idempotency(IdempotencyError::Replay { .. }) => ErrorKind::Conflict,
             Error::Storage(e) => e.kind(),
+            Error::Dependency(_) => ErrorKind::Unavailable,
         }
     }
 
@@ -45,6 +49,7 @@ impl Error {
             Error::Idempotency(IdempotencyError::Replay { .. }) => "replay",
             Error::Storage(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
             Error::Storage(_) => "internal",
+            Error::Dependency(_) => "unavailable",
         }
     }
 

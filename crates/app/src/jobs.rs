@@ -1,15 +1,24 @@
-//! Background jobs: offer expiry (the seed's `clear_old_offers`), auction settlement and presale
-//! deadlines. Each finds due items with a plain query, then handles each in its own Unit of Work
+//! Background jobs: offer expiry (the seed's `clear_old_offers`), auction settlement, presale
+//! deadlines, trade expiry and channel sales awaiting transfer (released when Telegram shows the
+//! buyer as the owner, refunded past their deadline). Each finds due items with a plain query, then handles each in its own Unit of Work
 //! that locks the row and re-checks it, so several instances running at once act exactly once
 //! per item and a failure on one item does not hold the others back.
 
 use std::sync::Arc;
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use domain::ChannelSaleId;
+
 use crate::auctions::settle::{SettleAuction, SettleAuctionCommand};
+use crate::channels::check::{CheckChannelSale, CheckChannelSaleCommand};
 use crate::idempotency::IdempotencyLog;
 use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
 use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
 use crate::queries::ReadModel;
+use crate::trades::expire::{ExpireTrade, ExpireTradeCommand};
 use crate::{Context, Error};
 
 /// What one pass did.
@@ -18,6 +27,8 @@ pub struct JobReport {
     pub offers_expired: usize,
     pub auctions_settled: usize,
     pub presales_expired: usize,
+    pub trades_expired: usize,
+    pub channel_sales_settled: usize,
     pub keys_reaped: u64,
     pub failures: usize,
 }
@@ -30,6 +41,10 @@ pub struct Jobs {
     pub key_retention: chrono::Duration,
     /// Most items handled per kind and pass.
     pub batch: u32,
+    /// A channel sale awaiting transfer is checked with Telegram at most this often.
+    pub channel_check_every: chrono::Duration,
+    /// When each awaiting channel sale was last checked (business time).
+    pub channel_checked: Mutex<HashMap<ChannelSaleId, DateTime<Utc>>>,
 }
 
 fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, failures: &mut usize) {
@@ -83,10 +98,46 @@ impl Jobs {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due presales"),
         }
+        match self.reads.due_trades(now, self.batch).await {
+            Ok(ids) => {
+                let uc = ExpireTrade::new(ctx.uows(), ctx.services());
+                for trade_id in ids {
+                    let r = uc.execute(ExpireTradeCommand { trade_id }).await;
+                    note("expire_trades", r, &mut report.trades_expired, &mut report.failures);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list due trades"),
+        }
+        match self.reads.awaiting_channel_sales(self.batch).await {
+            Ok(ids) => {
+                let uc = CheckChannelSale::new(ctx.uows(), ctx.services(), ctx.rules.fees, ctx.channels.clone());
+                for sale_id in ids {
+                    if !self.channel_check_due(sale_id, now) {
+                        continue;
+                    }
+                    let r = uc.execute(CheckChannelSaleCommand { sale_id }).await;
+                    note("check_channel_sales", r, &mut report.channel_sales_settled, &mut report.failures);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list channel sales awaiting transfer"),
+        }
         match self.keys.reap(now - self.key_retention).await {
             Ok(n) => report.keys_reaped = n,
             Err(e) => tracing::warn!(error = %e, "cannot reap idempotency keys"),
         }
         report
+    }
+
+    /// Whether `sale` is due a check with Telegram (and notes that it is being checked now).
+    fn channel_check_due(&self, sale: ChannelSaleId, now: DateTime<Utc>) -> bool {
+        let mut checked = self.channel_checked.lock().expect("job state poisoned");
+        if checked.get(&sale).is_some_and(|at| now - *at < self.channel_check_every) {
+            return false;
+        }
+        if checked.len() > 100_000 {
+            checked.clear();
+        }
+        checked.insert(sale, now);
+        true
     }
 }

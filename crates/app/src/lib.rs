@@ -5,6 +5,7 @@
 
 pub mod auctions;
 pub mod audit;
+pub mod channels;
 pub mod context;
 pub mod deposits;
 pub mod effects;
@@ -19,6 +20,7 @@ pub mod presales;
 pub mod queries;
 pub mod relay;
 pub mod services;
+pub mod trades;
 pub mod uow;
 pub mod withdrawals;
 

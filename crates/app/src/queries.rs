@@ -76,6 +76,22 @@ pub struct PresaleFilter {
     pub seller: Option<UserId>,
 }
 
+/// A party's trades, optionally by role and status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TradeFilter {
+    pub party: UserId,
+    pub role: Option<TradeParty>,
+    pub status: Option<TradeStatus>,
+}
+
+/// Channel listings a viewer may see: every `listed` one plus their own sales (as seller or
+/// buyer), optionally by status.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelFilter {
+    pub viewer: UserId,
+    pub status: Option<ChannelSaleStatus>,
+}
+
 /// A client with the managers bound to it, by priority.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ClientView {
@@ -99,6 +115,9 @@ pub struct AuditFacts {
     pub nfts_with_several_auctions: Vec<NftId>,
     /// Sum of `pending` and `stuck` withdrawals (must equal `pending_payouts`).
     pub pending_withdrawals: Decimal,
+    /// NFTs `in_trade` that are not offered by exactly one open trade, and NFTs offered by an
+    /// open trade that are not `in_trade` (or not the maker's).
+    pub misplaced_trade_nfts: Vec<NftId>,
 }
 
 /// One user's balances beside what the ledger and open obligations say they should be.
@@ -110,7 +129,7 @@ pub struct UserFacts {
     pub ledger_available: Decimal,
     pub ledger_held: Decimal,
     /// Sum of what must be held: open offers, leading bids, bought-undelivered presales,
-    /// presale collateral.
+    /// presale collateral, open trades' `give` amounts, channel escrows awaiting transfer.
     pub obligations: Decimal,
 }
 
@@ -167,6 +186,24 @@ pub trait WithdrawalReads: Send + Sync {
 }
 
 #[async_trait]
+pub trait TradeReads: Send + Sync {
+    /// Trades of one party, newest first.
+    async fn trades(&self, filter: &TradeFilter, page: PageRequest) -> Result<Page<Trade>, RepoError>;
+    async fn trade(&self, id: TradeId) -> Result<Option<Trade>, RepoError>;
+    /// Open trades past their expiry (the expiry job's work).
+    async fn due_trades(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<TradeId>, RepoError>;
+}
+
+#[async_trait]
+pub trait ChannelReads: Send + Sync {
+    /// Listings and sales the viewer may see, newest first.
+    async fn channel_sales(&self, filter: &ChannelFilter, page: PageRequest) -> Result<Page<ChannelSale>, RepoError>;
+    async fn channel_sale(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
+    /// Sales awaiting transfer, oldest deadline first (the confirmation job's work).
+    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<ChannelSaleId>, RepoError>;
+}
+
+#[async_trait]
 pub trait PartnerReads: Send + Sync {
     async fn client(&self, id: ClientId) -> Result<Option<ClientView>, RepoError>;
     /// The manager's clients by priority (then by binding time); `None` if no such manager.
@@ -183,11 +220,29 @@ pub trait StoreHealth: Send + Sync {
 
 /// The whole read side: every aggregate's plain queries, outside any Unit of Work.
 pub trait ReadModel:
-    UserReads + NftReads + AuctionReads + OfferReads + PresaleReads + WithdrawalReads + PartnerReads + StoreHealth
+    UserReads
+    + NftReads
+    + AuctionReads
+    + OfferReads
+    + PresaleReads
+    + WithdrawalReads
+    + TradeReads
+    + ChannelReads
+    + PartnerReads
+    + StoreHealth
 {
 }
 
 impl<T> ReadModel for T where
-    T: UserReads + NftReads + AuctionReads + OfferReads + PresaleReads + WithdrawalReads + PartnerReads + StoreHealth
+    T: UserReads
+        + NftReads
+        + AuctionReads
+        + OfferReads
+        + PresaleReads
+        + WithdrawalReads
+        + TradeReads
+        + ChannelReads
+        + PartnerReads
+        + StoreHealth
 {
 }

@@ -71,4 +71,12 @@ pub mod lock {
     pub fn presale(id: impl Display) -> String {
         format!("presale:{id}")
     }
+
+    pub fn trade(id: impl Display) -> String {
+        format!("trade:{id}")
+    }
+
+    pub fn channel_sale(id: impl Display) -> String {
+        format!("channel_sale:{id}")
+    }
 }

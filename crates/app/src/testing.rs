@@ -78,6 +78,8 @@ fake_tx!(
     managers: MockManagerRepo => ManagerRepo,
     manager_binds: MockManagerBindRepo => ManagerBindRepo,
     staff_actions: MockStaffActionRepo => StaffActionRepo,
+    trades: MockTradeRepo => TradeRepo,
+    channel_sales: MockChannelSaleRepo => ChannelSaleRepo,
     idempotency: MockIdempotencyRepo => IdempotencyRepo,
 );
 
@@ -89,22 +91,29 @@ impl Transaction for FakeTx {
     }
 }
 
-/// Hands out one [`FakeTx`]; a second `begin` fails the test.
-pub struct FakeStore(Mutex<Option<FakeTx>>);
+/// Hands out its [`FakeTx`]s in order; one `begin` too many fails the test.
+pub struct FakeStore(Mutex<std::collections::VecDeque<FakeTx>>);
 
 #[async_trait]
 impl BeginTransaction for FakeStore {
     type Tx = FakeTx;
 
     async fn begin(&self, _use_case: &'static str) -> Result<FakeTx, RepoError> {
-        Ok(self.0.lock().unwrap().take().expect("the use case began a second unit of work"))
+        Ok(self.0.lock().unwrap().pop_front().expect("the use case began one unit of work too many"))
     }
 }
 
 /// A store handing out `tx`, and the flag that says whether it was committed.
 pub fn store(tx: FakeTx) -> (Arc<FakeStore>, Committed) {
     let committed = tx.committed.clone();
-    (Arc::new(FakeStore(Mutex::new(Some(tx)))), committed)
+    (Arc::new(FakeStore(Mutex::new([tx].into()))), committed)
+}
+
+/// A store handing out `txs` one after another (use cases that ask an outside service between
+/// two Units of Work), and their commit flags.
+pub fn stores(txs: Vec<FakeTx>) -> (Arc<FakeStore>, Vec<Committed>) {
+    let committed = txs.iter().map(|t| t.committed.clone()).collect();
+    (Arc::new(FakeStore(Mutex::new(txs.into()))), committed)
 }
 
 pub fn m(s: &str) -> domain::Money {

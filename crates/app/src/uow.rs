@@ -102,6 +102,8 @@ ports!(
     ManagerRepo,
     ManagerBindRepo,
     StaffActionRepo,
+    TradeRepo,
+    ChannelSaleRepo,
     IdempotencyRepo,
 );
 

@@ -58,6 +58,8 @@ pub enum NftStatus {
     OnAuction,
     Withdrawing,
     Withdrawn,
+    /// Offered in an open trade: not buyable, listable, auctionable or returnable.
+    InTrade,
 }
 
 impl NftStatus {
@@ -67,6 +69,7 @@ impl NftStatus {
             NftStatus::OnAuction => "on_auction",
             NftStatus::Withdrawing => "withdrawing",
             NftStatus::Withdrawn => "withdrawn",
+            NftStatus::InTrade => "in_trade",
         }
     }
 
@@ -76,6 +79,7 @@ impl NftStatus {
             "on_auction" => NftStatus::OnAuction,
             "withdrawing" => NftStatus::Withdrawing,
             "withdrawn" => NftStatus::Withdrawn,
+            "in_trade" => NftStatus::InTrade,
             _ => return None,
         })
     }

@@ -60,6 +60,21 @@ pub enum RuleViolation {
     BelowMinimum { field: &'static str, min: Money },
     #[error("only a stuck withdrawal can be resolved by staff")]
     WithdrawalNotStuck,
+    /// The caller is a party of the object but not the one who may do this.
+    #[error("only the other party may do this")]
+    NotParty,
+    #[error("the trade is not open")]
+    TradeNotOpen,
+    #[error("the trade is out of date: an NFT it asks for is no longer the taker's or no longer available")]
+    TradeStale,
+    #[error("you already have {max} open trades")]
+    TooManyOpenTrades { max: u32 },
+    #[error("this channel is already listed or being sold")]
+    ChannelListed,
+    #[error("the channel sale is no longer awaiting transfer")]
+    ChannelSaleClosed,
+    #[error("the channel cannot be verified: {reason}")]
+    ChannelNotVerified { reason: String },
 }
 
 impl RuleViolation {
@@ -83,13 +98,20 @@ impl RuleViolation {
             RuleViolation::Duplicate { .. } => "duplicate",
             RuleViolation::BelowMinimum { .. } => "validation_failed",
             RuleViolation::WithdrawalNotStuck => "withdrawal_not_stuck",
+            RuleViolation::NotParty => "forbidden",
+            RuleViolation::TradeNotOpen => "trade_not_open",
+            RuleViolation::TradeStale => "trade_stale",
+            RuleViolation::TooManyOpenTrades { .. } => "too_many_open_trades",
+            RuleViolation::ChannelListed => "channel_listed",
+            RuleViolation::ChannelSaleClosed => "channel_sale_closed",
+            RuleViolation::ChannelNotVerified { .. } => "channel_not_verified",
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         match self {
-            RuleViolation::NotOwner => ErrorKind::Forbidden,
-            RuleViolation::BelowMinimum { .. } => ErrorKind::Invalid,
+            RuleViolation::NotOwner | RuleViolation::NotParty => ErrorKind::Forbidden,
+            RuleViolation::BelowMinimum { .. } | RuleViolation::ChannelNotVerified { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Conflict,
         }
     }

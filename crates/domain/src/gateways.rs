@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::channel::{ChannelInfo, ChannelRef};
 use crate::ids::{OutboxId, UserId, WithdrawalId};
 use crate::money::Money;
 
@@ -73,4 +74,26 @@ pub struct GatewayUnavailable {
 pub trait PayoutGateway: Send + Sync {
     async fn send(&self, payout: &PayoutRequest) -> Result<PayoutStatus, GatewayUnavailable>;
     async fn lookup(&self, id: WithdrawalId) -> Result<PayoutStatus, GatewayUnavailable>;
+}
+
+/// Why a channel could not be inspected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DirectoryError {
+    /// Telegram knows no such channel (or will not tell this bot about it).
+    #[error("channel not found: {0}")]
+    NotFound(String),
+    /// Telegram is unreachable or asks to wait: try again later.
+    #[error("telegram unavailable: {reason}")]
+    Unavailable { retry_after: Option<Duration>, reason: String },
+}
+
+/// Looks channels up in Telegram: who owns them and whether the marketplace bot administers them.
+/// Called outside any Unit of Work (it is an HTTP call); the Unit of Work re-checks its own rows.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChannelDirectory: Send + Sync {
+    /// `claimed_owner` is who the caller believes owns the channel. The Telegram adapter ignores
+    /// it; the stand-in used when Telegram is not configured can see nothing, so it reports that
+    /// claim as the truth (and says so in the log).
+    async fn inspect(&self, channel: &ChannelRef, claimed_owner: UserId) -> Result<ChannelInfo, DirectoryError>;
 }

@@ -45,6 +45,8 @@ uuid_id!(
     OutboxId,
     DepositId,
     StaffActionId,
+    TradeId,
+    ChannelSaleId,
 );
 
 /// A Telegram user id.

@@ -63,9 +63,15 @@ pub enum Operation {
     Withdrawal,
     PayoutSent,
     PayoutFailed,
+    TradeHold,
+    TradeRelease,
+    TradeSettle,
+    ChannelEscrow,
+    ChannelRelease,
+    ChannelRefund,
 }
 
-const OPERATIONS: [(Operation, &str); 16] = [
+const OPERATIONS: [(Operation, &str); 22] = [
     (Operation::Deposit, "deposit"),
     (Operation::Buy, "buy"),
     (Operation::OfferHold, "offer_hold"),
@@ -82,6 +88,12 @@ const OPERATIONS: [(Operation, &str); 16] = [
     (Operation::Withdrawal, "withdrawal"),
     (Operation::PayoutSent, "payout_sent"),
     (Operation::PayoutFailed, "payout_failed"),
+    (Operation::TradeHold, "trade_hold"),
+    (Operation::TradeRelease, "trade_release"),
+    (Operation::TradeSettle, "trade_settle"),
+    (Operation::ChannelEscrow, "channel_escrow"),
+    (Operation::ChannelRelease, "channel_release"),
+    (Operation::ChannelRefund, "channel_refund"),
 ];
 
 impl Operation {

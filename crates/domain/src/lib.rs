@@ -2,6 +2,7 @@
 //! adapters implement. Nothing here knows about a database, HTTP or a runtime.
 
 pub mod auction;
+pub mod channel;
 pub mod contact;
 pub mod entities;
 pub mod error;
@@ -15,8 +16,10 @@ pub mod outbox;
 pub mod ports;
 pub mod presale;
 pub mod ton;
+pub mod trade;
 
 pub use auction::{Auction, AuctionStatus, AuctionTerms, Bid, BidOutcome};
+pub use channel::{ChannelInfo, ChannelRef, ChannelSale, ChannelSaleStatus};
 pub use contact::{Email, Mobile};
 pub use entities::*;
 pub use error::{ErrorKind, FieldError, RepoError, RuleViolation};
@@ -28,3 +31,4 @@ pub use outbox::{OutboxMessage, OutboxPayload};
 pub use presale::Presale;
 pub use presale::PresaleStatus;
 pub use ton::TonAddress;
+pub use trade::{Trade, TradeParty, TradeSide, TradeStatus, TradeTerms};

@@ -3,7 +3,8 @@
 //! Repository methods run inside a Unit of Work: what they write is visible to the same Unit of
 //! Work at once and to everyone else only after commit. Methods named `lock…` take row locks that
 //! last until the Unit of Work ends; callers lock in the global order documented in
-//! `docs/adr/002-locking.md` (auctions, nfts, offers, presales, users by ascending id) so that two
+//! `docs/adr/002-locking.md` (trades, channel sales, auctions, nfts by ascending id, offers,
+//! presales, users by ascending id) so that two
 //! Units of Work never wait on each other in a cycle.
 
 use std::time::Duration;
@@ -13,12 +14,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auction::{Auction, Bid};
+use crate::channel::ChannelSale;
 use crate::entities::*;
 use crate::error::RepoError;
 use crate::ids::*;
 use crate::ledger::LedgerEntry;
 use crate::outbox::OutboxMessage;
 use crate::presale::Presale;
+use crate::trade::Trade;
 
 /// Users and their balances.
 #[cfg_attr(feature = "mocks", mockall::automock)]
@@ -53,6 +56,9 @@ pub trait NftRepo: Send {
     /// Reads and locks one NFT.
     async fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
 
+    /// Locks the given NFTs in ascending id order and returns those that exist, in that order.
+    async fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError>;
+
     /// # Errors
     /// MUST return [`RepoError::Duplicate`] when `gift_id` is already registered.
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
@@ -77,6 +83,9 @@ pub trait OfferRepo: Send {
     /// Locks and returns every open offer on `nft`, oldest first.
     async fn lock_open_for_nft(&mut self, nft: NftId) -> Result<Vec<Offer>, RepoError>;
 
+    /// Locks and returns the open offers `offerer` made on any of `nfts`, in id order.
+    async fn lock_open_by_on(&mut self, offerer: UserId, nfts: &[NftId]) -> Result<Vec<Offer>, RepoError>;
+
     /// # Errors
     /// MUST return [`RepoError::Duplicate`] when the offerer already has an open offer on the NFT.
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
@@ -98,6 +107,39 @@ pub trait AuctionRepo: Send {
     async fn update(&mut self, auction: &Auction) -> Result<(), RepoError>;
 
     async fn insert_bid(&mut self, bid: &Bid) -> Result<(), RepoError>;
+}
+
+/// Trades between two users.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait TradeRepo: Send {
+    /// Reads and locks one trade.
+    async fn lock(&mut self, id: TradeId) -> Result<Option<Trade>, RepoError>;
+
+    async fn insert(&mut self, trade: &Trade) -> Result<(), RepoError>;
+
+    /// Writes a trade locked in this Unit of Work.
+    async fn update(&mut self, trade: &Trade) -> Result<(), RepoError>;
+
+    /// How many open trades `maker` has that have not expired at `now`. Callers hold the maker's
+    /// row lock, so two proposals of one maker cannot both pass a limit.
+    async fn count_live_by_maker(&mut self, maker: UserId, now: DateTime<Utc>) -> Result<u32, RepoError>;
+}
+
+/// Channel listings and sales.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChannelSaleRepo: Send {
+    /// Reads and locks one listing or sale.
+    async fn lock(&mut self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the channel (`chat_id`) already has a listing or
+    /// sale that is `listed` or `awaiting_transfer` (also when that one commits while this waits).
+    async fn insert(&mut self, sale: &ChannelSale) -> Result<(), RepoError>;
+
+    /// Writes a listing or sale locked in this Unit of Work.
+    async fn update(&mut self, sale: &ChannelSale) -> Result<(), RepoError>;
 }
 
 /// Presales.

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::routes::{admin, auctions, market, me, nfts, offers, ops, partners, presales};
+use crate::routes::{admin, auctions, channels, market, me, nfts, offers, ops, partners, presales, trades};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -44,6 +44,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(auctions::routes())
         .merge(presales::routes())
         .merge(market::routes())
+        .merge(trades::routes())
+        .merge(channels::routes())
         .merge(admin::routes())
         .merge(partners::routes())
         .merge(ops::routes())

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod auctions;
+pub mod channels;
 pub mod market;
 pub mod me;
 pub mod nfts;
@@ -11,6 +12,7 @@ pub mod offers;
 pub mod ops;
 pub mod partners;
 pub mod presales;
+pub mod trades;
 
 use app::idempotency::IdempotencyKey;
 use app::queries::PageRequest;

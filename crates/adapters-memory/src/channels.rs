@@ -1,0 +1,58 @@
+//! Channel listings and sales.
+
+use app::queries::{ChannelFilter, ChannelReads, Page, PageRequest};
+use async_trait::async_trait;
+use domain::ports::ChannelSaleRepo;
+use domain::*;
+
+use crate::{page_of, MemoryStore, MemoryUow};
+
+fn live(s: &ChannelSale) -> bool {
+    matches!(s.status, ChannelSaleStatus::Listed | ChannelSaleStatus::AwaitingTransfer)
+}
+
+#[async_trait]
+impl ChannelSaleRepo for MemoryUow {
+    async fn lock(&mut self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError> {
+        Ok(self.state.channel_sales.get(&id.0).cloned())
+    }
+
+    async fn insert(&mut self, sale: &ChannelSale) -> Result<(), RepoError> {
+        if live(sale) && self.state.channel_sales.values().any(|s| s.chat_id == sale.chat_id && live(s)) {
+            return Err(RepoError::Duplicate("channel_sales_one_live_per_chat".into()));
+        }
+        if !self.state.users.contains_key(&sale.seller_id.0) {
+            return Err(RepoError::MissingReference("channel_sales_seller_id_fkey".into()));
+        }
+        self.state.channel_sales.insert(sale.id.0, sale.clone());
+        Ok(())
+    }
+
+    async fn update(&mut self, sale: &ChannelSale) -> Result<(), RepoError> {
+        match self.state.channel_sales.get_mut(&sale.id.0) {
+            Some(row) => *row = sale.clone(),
+            None => return Err(RepoError::Other(format!("channel sale {} does not exist", sale.id))),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ChannelReads for MemoryStore {
+    async fn channel_sales(&self, f: &ChannelFilter, page: PageRequest) -> Result<Page<ChannelSale>, RepoError> {
+        let keep = |s: &ChannelSale| s.visible_to(f.viewer) && f.status.is_none_or(|st| s.status == st);
+        Ok(page_of(&self.snapshot().channel_sales, page, keep, |s| s.id.0))
+    }
+
+    async fn channel_sale(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError> {
+        Ok(self.snapshot().channel_sales.get(&id.0).cloned())
+    }
+
+    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<ChannelSaleId>, RepoError> {
+        let s = self.snapshot();
+        let mut awaiting: Vec<&ChannelSale> =
+            s.channel_sales.values().filter(|c| c.status == ChannelSaleStatus::AwaitingTransfer).collect();
+        awaiting.sort_by_key(|c| (c.transfer_by, c.id));
+        Ok(awaiting.into_iter().take(limit as usize).map(|c| c.id).collect())
+    }
+}

@@ -1,0 +1,112 @@
+//! Channel sales: a Telegram channel (and the gifts it holds) sold for TON. The marketplace cannot
+//! move a channel: the seller hands it over in Telegram and the price stays in escrow until the
+//! buyer owns it. Telegram is asked outside any Unit of Work; the Unit of Work re-locks and
+//! re-checks the sale.
+
+pub mod buy;
+pub mod check;
+pub mod confirm;
+pub mod delete;
+pub mod list;
+pub mod resolve;
+pub mod set_price;
+
+use domain::gateways::{ChannelDirectory, DirectoryError};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::Error;
+
+/// Who owns the sale's channel now, as Telegram says (the stand-in without Telegram keeps
+/// saying the seller). `None` when Telegram cannot tell.
+async fn owner_now(directory: &dyn ChannelDirectory, sale: &ChannelSale) -> Result<Option<UserId>, Error> {
+    match directory.inspect(&ChannelRef::Id(sale.chat_id), sale.seller_id).await {
+        Ok(info) => Ok(info.owner_id),
+        Err(DirectoryError::NotFound(_)) => Ok(None),
+        Err(DirectoryError::Unavailable { reason, .. }) => {
+            tracing::warn!(sale = %sale.id, %reason, "cannot ask Telegram who owns the channel");
+            Err(Error::Dependency("Telegram"))
+        }
+    }
+}
+
+/// Releases the escrow to the seller, less the fee: the sale is `completed`; both are told.
+fn complete(sale: &mut ChannelSale, accounts: &mut Accounts, fx: &mut Effects<'_>, fees: FeeRule) -> Result<(), Error> {
+    let buyer = sale.awaiting_buyer()?;
+    let (fee, proceeds) = fees.split(sale.price);
+    accounts.payee(buyer)?.take_held(sale.price);
+    accounts.payee(sale.seller_id)?.credit(proceeds);
+    fx.record(fx.posting(Operation::ChannelRelease, sale.id).sale(buyer, Account::Held, sale.seller_id, proceeds, fee));
+    sale.status = ChannelSaleStatus::Completed;
+    fx.notify(sale.seller_id, format!("The sale of \"{}\" is complete: {proceeds} TON credited.", sale.title));
+    fx.notify(buyer, format!("\"{}\" is yours; the payment went to the seller.", sale.title));
+    Ok(())
+}
+
+/// Returns the escrow to the buyer: the sale is `refunded`; both are told.
+fn refund(sale: &mut ChannelSale, accounts: &mut Accounts, fx: &mut Effects<'_>) -> Result<(), Error> {
+    let buyer = sale.awaiting_buyer()?;
+    accounts.payee(buyer)?.release(sale.price);
+    fx.record(fx.posting(Operation::ChannelRefund, sale.id).release(buyer, sale.price));
+    sale.status = ChannelSaleStatus::Refunded;
+    fx.notify(buyer, format!("\"{}\" was not handed over: {} TON are available again.", sale.title, sale.price));
+    fx.notify(sale.seller_id, format!("The sale of \"{}\" was refunded to the buyer.", sale.title));
+    Ok(())
+}
+
+/// Locks a sale for `by`: once sold it is visible to its two parties only.
+async fn lock_visible(
+    sales: &mut dyn domain::ports::ChannelSaleRepo,
+    id: ChannelSaleId,
+    by: UserId,
+) -> Result<ChannelSale, Error> {
+    sales.lock(id).await?.filter(|s| s.visible_to(by)).ok_or(Error::NotFound("channel sale"))
+}
+
+#[cfg(test)]
+mod fixtures {
+    use super::*;
+    use crate::testing::*;
+
+    pub const SELLER: i64 = 1;
+    pub const BUYER: i64 = 2;
+
+    pub fn listed() -> ChannelSale {
+        ChannelSale {
+            id: ChannelSaleId(uuid::Uuid::from_u128(55)),
+            seller_id: UserId(SELLER),
+            chat_id: -1001,
+            title: "Gift Hub".into(),
+            username: Some("gift_hub".into()),
+            description: None,
+            price: m("100"),
+            buyer_id: None,
+            status: ChannelSaleStatus::Listed,
+            transfer_by: None,
+            created_at: now(),
+        }
+    }
+
+    pub fn sold() -> ChannelSale {
+        let mut s = listed();
+        s.buyer_id = Some(UserId(BUYER));
+        s.status = ChannelSaleStatus::AwaitingTransfer;
+        s.transfer_by = Some(now() + chrono::Duration::days(1));
+        s
+    }
+
+    /// A directory that reports `owner` and the bot as an administrator.
+    pub fn directory(owner: Option<i64>) -> std::sync::Arc<dyn ChannelDirectory> {
+        let mut d = domain::gateways::MockChannelDirectory::new();
+        d.expect_inspect().returning(move |_, _| {
+            Ok(ChannelInfo {
+                chat_id: -1001,
+                title: "Gift Hub".into(),
+                username: Some("gift_hub".into()),
+                owner_id: owner.map(UserId),
+                bot_is_admin: true,
+            })
+        });
+        std::sync::Arc::new(d)
+    }
+}

@@ -1,0 +1,110 @@
+//! The taker declines a trade: the maker's hold is released, the offered NFTs are free again.
+
+use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OutboxRepo, TradeRepo};
+use domain::*;
+
+use crate::effects::{Accounts, Effects};
+use crate::idempotency::IdempotencyKey;
+use crate::services::lock;
+use crate::uow::Uows;
+use crate::{Error, Services};
+
+const NAME: &str = "decline_trade";
+
+crate::define_uow!(
+    /// Declining: the trade, the offered NFTs, the maker's hold, the notice.
+    DeclineTradeUow { trades: TradeRepo, nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+);
+
+#[derive(Clone, Debug)]
+pub struct DeclineTradeCommand {
+    pub taker: UserId,
+    pub trade_id: TradeId,
+    pub idempotency: Option<IdempotencyKey>,
+}
+
+pub struct DeclineTrade {
+    uows: Uows<dyn DeclineTradeUow>,
+    services: Services,
+}
+
+impl DeclineTrade {
+    pub fn new(uows: Uows<dyn DeclineTradeUow>, services: Services) -> Self {
+        Self { uows, services }
+    }
+
+    /// Taker only, while open: `declined`, the hold released, the `give` NFTs `available`; the
+    /// maker is told.
+    #[tracing::instrument(name = "decline_trade", skip_all, fields(taker = %cmd.taker, trade = %cmd.trade_id))]
+    pub async fn execute(&self, cmd: DeclineTradeCommand) -> Result<Trade, Error> {
+        self.services.run_locked(NAME, &lock::trade(cmd.trade_id), || self.attempt(&cmd)).await
+    }
+
+    async fn attempt(&self, cmd: &DeclineTradeCommand) -> Result<Trade, Error> {
+        let mut fx = Effects::new(&self.services);
+        let mut uow = self.uows.begin(NAME).await?;
+        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        let mut trade = super::lock_for(uow.trades(), cmd.trade_id, cmd.taker).await?;
+        trade.ensure_actor(cmd.taker, TradeParty::Taker, fx.now)?;
+        let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;
+        let mut accounts = Accounts::lock(uow.accounts(), &[trade.maker_id]).await?;
+        super::unwind(&mut trade, TradeStatus::Declined, &mut give, &mut accounts, &mut fx)?;
+        fx.notify(trade.maker_id, format!("Your trade offering {} was declined.", super::describe(&trade.give)));
+        for nft in &give {
+            uow.nfts().update(nft).await?;
+        }
+        uow.trades().update(&trade).await?;
+        accounts.save(uow.accounts()).await?;
+        fx.write_ledger(uow.ledger()).await?;
+        fx.write_outbox(uow.outbox()).await?;
+        uow.commit().await?;
+        Ok(trade)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::*;
+    use crate::trades::fixtures::*;
+
+    async fn decline(tx: FakeTx, by: i64) -> (Result<Trade, Error>, bool) {
+        let (store, committed) = store(tx);
+        let cmd = DeclineTradeCommand { taker: UserId(by), trade_id: trade().id, idempotency: None };
+        let r = DeclineTrade::new(store, services()).execute(cmd).await;
+        (r, committed.get())
+    }
+
+    fn open_trade() -> FakeTx {
+        let mut tx = FakeTx::default();
+        tx.trades.expect_lock().returning(|_| Ok(Some(trade())));
+        tx
+    }
+
+    #[tokio::test]
+    async fn declining_releases_the_hold_frees_the_nfts_and_tells_the_maker() {
+        let mut tx = open_trade();
+        tx.nfts.expect_lock_all().returning(|_| Ok(vec![nft_of(1, MAKER, NftStatus::InTrade)]));
+        tx.nfts.expect_update().withf(|n| n.status == NftStatus::Available).times(1).returning(|_| Ok(()));
+        tx.accounts.expect_lock().returning(|_| Ok(vec![user(MAKER, "0", "3")]));
+        tx.accounts.expect_save().withf(|u| u.available == m("3") && u.held == m("0")).times(1).returning(|_| Ok(()));
+        tx.trades.expect_update().withf(|t| t.status == TradeStatus::Declined).times(1).returning(|_| Ok(()));
+        tx.ledger = balanced_ledger();
+        tx.outbox
+            .expect_enqueue()
+            .withf(|m| matches!(m.payload, OutboxPayload::Notify { user_id, .. } if user_id == UserId(MAKER)))
+            .times(1)
+            .returning(|_| Ok(()));
+        let (r, committed) = decline(tx, TAKER).await;
+        assert_eq!(r.unwrap().status, TradeStatus::Declined);
+        assert!(committed);
+    }
+
+    #[tokio::test]
+    async fn the_maker_cannot_decline_and_strangers_see_nothing() {
+        let (r, committed) = decline(open_trade(), MAKER).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::NotParty.into(), false));
+        let (r, committed) = decline(open_trade(), 9).await;
+        assert_eq!((r.unwrap_err(), committed), (Error::NotFound("trade"), false));
+    }
+}

@@ -1,0 +1,201 @@
+//! Channel sales: a Telegram channel (and the gifts it holds) sold for TON, the price kept in
+//! escrow until the buyer owns the channel.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::error::RuleViolation;
+use crate::ids::*;
+use crate::money::Money;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChannelSaleStatus {
+    Listed,
+    AwaitingTransfer,
+    Completed,
+    Refunded,
+    Deleted,
+}
+
+impl ChannelSaleStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChannelSaleStatus::Listed => "listed",
+            ChannelSaleStatus::AwaitingTransfer => "awaiting_transfer",
+            ChannelSaleStatus::Completed => "completed",
+            ChannelSaleStatus::Refunded => "refunded",
+            ChannelSaleStatus::Deleted => "deleted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "listed" => ChannelSaleStatus::Listed,
+            "awaiting_transfer" => ChannelSaleStatus::AwaitingTransfer,
+            "completed" => ChannelSaleStatus::Completed,
+            "refunded" => ChannelSaleStatus::Refunded,
+            "deleted" => ChannelSaleStatus::Deleted,
+            _ => return None,
+        })
+    }
+}
+
+/// How a seller names a channel: `@username` or its numeric chat id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ChannelRef {
+    Username(String),
+    Id(i64),
+}
+
+impl ChannelRef {
+    /// `@name` (5–32 letters, digits, underscores) or a chat id such as `-1001234567890`.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if let Some(name) = raw.strip_prefix('@') {
+            let ok = (5..=32).contains(&name.len())
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && name.starts_with(|c: char| c.is_ascii_alphabetic());
+            return if ok { Ok(ChannelRef::Username(name.to_string())) } else { Err("is not a valid @username") };
+        }
+        match raw.parse::<i64>() {
+            Ok(id) if id != 0 => Ok(ChannelRef::Id(id)),
+            _ => Err("must be @username or a numeric chat id"),
+        }
+    }
+}
+
+impl std::fmt::Display for ChannelRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChannelRef::Username(u) => write!(f, "@{u}"),
+            ChannelRef::Id(id) => write!(f, "{id}"),
+        }
+    }
+}
+
+/// What Telegram says about a channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelInfo {
+    pub chat_id: i64,
+    pub title: String,
+    pub username: Option<String>,
+    /// The member with status `creator`, when the bot can see the administrators.
+    pub owner_id: Option<UserId>,
+    pub bot_is_admin: bool,
+}
+
+impl ChannelInfo {
+    /// A listing needs the bot among the administrators and the seller as the creator.
+    pub fn verify_seller(&self, seller: UserId) -> Result<(), RuleViolation> {
+        if !self.bot_is_admin {
+            return Err(RuleViolation::ChannelNotVerified {
+                reason: "the marketplace bot is not an administrator of the channel".into(),
+            });
+        }
+        if self.owner_id != Some(seller) {
+            return Err(RuleViolation::ChannelNotVerified { reason: "you are not the creator of the channel".into() });
+        }
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSale {
+    pub id: ChannelSaleId,
+    pub seller_id: UserId,
+    pub chat_id: i64,
+    pub title: String,
+    pub username: Option<String>,
+    pub description: Option<String>,
+    pub price: Money,
+    pub buyer_id: Option<UserId>,
+    pub status: ChannelSaleStatus,
+    /// While awaiting transfer: the seller's deadline.
+    pub transfer_by: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl ChannelSale {
+    /// Visible to everyone while listed; once sold, to its two parties only.
+    pub fn visible_to(&self, user: UserId) -> bool {
+        self.status == ChannelSaleStatus::Listed || user == self.seller_id || Some(user) == self.buyer_id
+    }
+
+    /// Seller-side changes (price, delete): a listed sale is public, so someone else is refused
+    /// (`NotOwner`); a sold one is not theirs to see (the caller answers not found).
+    pub fn ensure_seller_may_change(&self, by: UserId) -> Result<(), RuleViolation> {
+        if by != self.seller_id {
+            return Err(RuleViolation::NotOwner);
+        }
+        if self.status != ChannelSaleStatus::Listed {
+            return Err(RuleViolation::NotForSale);
+        }
+        Ok(())
+    }
+
+    /// Sells to `buyer`; returns the price to hold in escrow.
+    pub fn sell_to(
+        &mut self,
+        buyer: UserId,
+        expected: Option<Money>,
+        now: DateTime<Utc>,
+        transfer_within: Duration,
+    ) -> Result<Money, RuleViolation> {
+        if buyer == self.seller_id {
+            return Err(RuleViolation::OwnItem);
+        }
+        if self.status != ChannelSaleStatus::Listed {
+            return Err(RuleViolation::NotForSale);
+        }
+        if let Some(e) = expected {
+            if e != self.price {
+                return Err(RuleViolation::PriceChanged { current: self.price });
+            }
+        }
+        self.buyer_id = Some(buyer);
+        self.status = ChannelSaleStatus::AwaitingTransfer;
+        self.transfer_by = Some(now + transfer_within);
+        Ok(self.price)
+    }
+
+    /// The buyer of a sale awaiting transfer; anything else is closed.
+    pub fn awaiting_buyer(&self) -> Result<UserId, RuleViolation> {
+        match (self.status, self.buyer_id) {
+            (ChannelSaleStatus::AwaitingTransfer, Some(b)) => Ok(b),
+            _ => Err(RuleViolation::ChannelSaleClosed),
+        }
+    }
+
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == ChannelSaleStatus::AwaitingTransfer && self.transfer_by.is_some_and(|t| now >= t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn channels_are_named_by_username_or_chat_id() {
+        assert_eq!(ChannelRef::parse("@gift_shop"), Ok(ChannelRef::Username("gift_shop".into())));
+        assert_eq!(ChannelRef::parse("-1001234567890"), Ok(ChannelRef::Id(-1001234567890)));
+        assert!(ChannelRef::parse("@ab").is_err());
+        assert!(ChannelRef::parse("@1abcde").is_err());
+        assert!(ChannelRef::parse("gift shop").is_err());
+        assert!(ChannelRef::parse("0").is_err());
+    }
+
+    #[test]
+    fn only_the_creator_with_the_bot_as_admin_may_list() {
+        let info = ChannelInfo {
+            chat_id: -1,
+            title: "t".into(),
+            username: None,
+            owner_id: Some(UserId(1)),
+            bot_is_admin: true,
+        };
+        assert_eq!(info.verify_seller(UserId(1)), Ok(()));
+        assert!(matches!(info.verify_seller(UserId(2)), Err(RuleViolation::ChannelNotVerified { .. })));
+        let no_bot = ChannelInfo { bot_is_admin: false, ..info };
+        assert!(matches!(no_bot.verify_seller(UserId(1)), Err(RuleViolation::ChannelNotVerified { .. })));
+    }
+}
