@@ -355,18 +355,38 @@ async fn jobs_on_two_instances_at_once_have_one_effect() {
         )
         .await;
     one.post("/api/presale/buy", As::User(3040), json!({"presale_id": p.body["id"]})).await;
+    let traded = one.nft(OWNER, None).await;
+    let t = one
+        .post(
+            "/api/trades/new",
+            As::User(OWNER),
+            json!({"taker_id": 3040, "give": {"nft_ids": [traded], "amount": "2"}, "want": {"nft_ids": []}, "expires_in_seconds": 60}),
+        )
+        .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.body);
+    let c = one.post("/api/channels/new", As::User(OWNER), json!({"channel": "@two_instances", "price": "7"})).await;
+    let b = one.post("/api/channels/buy", As::User(3040), json!({"channel_sale_id": c.body["id"]})).await;
+    assert_eq!(b.status, StatusCode::OK, "{}", b.body);
     for app in [&one, &two] {
         app.advance(3 * 3600);
     }
+    // Twice at once on each instance: every item still has exactly one effect.
+    let (r1, r2, r3, r4) = tokio::join!(one.run_jobs(), two.run_jobs(), one.run_jobs(), two.run_jobs());
+    let sum = |f: fn(&app::jobs::JobReport) -> usize| f(&r1) + f(&r2) + f(&r3) + f(&r4);
+    assert_eq!(sum(|r| r.offers_expired), 1);
+    assert_eq!(sum(|r| r.auctions_settled), 1);
+    assert_eq!(sum(|r| r.presales_expired), 1);
+    assert_eq!(sum(|r| r.failures), 0);
+    assert_eq!(sum(|r| r.trades_expired), 1);
+    for app in [&one, &two] {
+        app.advance(24 * 3600);
+    }
     let (r1, r2) = tokio::join!(one.run_jobs(), two.run_jobs());
-    assert_eq!(r1.offers_expired + r2.offers_expired, 1);
-    assert_eq!(r1.auctions_settled + r2.auctions_settled, 1);
-    assert_eq!(r1.presales_expired + r2.presales_expired, 1);
-    assert_eq!(r1.failures + r2.failures, 0);
+    assert_eq!(r1.channel_sales_settled + r2.channel_sales_settled, 1, "the escrow is refunded once");
     assert_eq!(
         one.money(3040).await,
         (Decimal::from(96), Decimal::ZERO),
-        "paid 5 for the auction, refunded 10 + 1 of collateral"
+        "paid 5 for the auction, refunded 10 + 1 of collateral, and the channel escrow"
     );
     assert_conserved(&one, &[3040, OWNER], Decimal::from(110)).await;
 }
