@@ -20,7 +20,7 @@ use app::{Context, RetryPolicy, Rules, Services, Storage};
 use domain::gateways::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
-use http_api::{AppState, AuthConfig};
+use http_api::{AppState, AuthConfig, RateLimitSettings, RateLimits};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub use settings::Settings;
@@ -118,6 +118,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             channel_transfer: chrono::Duration::seconds(settings.channel_transfer_seconds as i64),
         },
         channel_check_every: chrono::Duration::seconds(settings.channel_check_seconds as i64),
+        rate_limits: RateLimitSettings { per_second: settings.rate_limit_per_second, burst: settings.rate_limit_burst },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
         relay: RelayPolicy {
@@ -147,6 +148,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
 /// The business settings use cases are built with, and the background work's.
 struct Config {
     rules: Rules,
+    rate_limits: RateLimitSettings,
     channel_check_every: chrono::Duration,
     job_batch: u32,
     gateways: Gateways,
@@ -238,7 +240,8 @@ fn wire<S: Store>(
     };
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
-    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store);
+    let limits = RateLimits::new(config.rate_limits);
+    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store, limits);
     (state, jobs, relay)
 }
 

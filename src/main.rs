@@ -185,7 +185,8 @@ async fn serve(settings: Settings, no_jobs: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", settings.listen_addr))?;
     println!("listening on http://{}", listener.local_addr()?);
     let router = app.router(&settings);
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service).with_graceful_shutdown(shutdown_signal()).await?;
     let _ = stop.send(true);
     for task in background {
         let _ = task.await;

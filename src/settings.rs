@@ -39,6 +39,13 @@ pub struct Settings {
     /// How often a channel sale awaiting transfer is checked with Telegram.
     #[arg(long, env = "CHANNEL_CHECK_SECONDS", default_value_t = 60, global = true)]
     pub channel_check_seconds: u64,
+    /// Requests a second each user (or, unauthenticated, each client address) may make per
+    /// instance, on average; `0` turns rate limiting off. Staff are exempt.
+    #[arg(long, env = "RATE_LIMIT_PER_SECOND", default_value_t = 20, global = true)]
+    pub rate_limit_per_second: u32,
+    /// How many requests may come at once before the average applies.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 40, global = true)]
+    pub rate_limit_burst: u32,
     /// Oldest accepted init data.
     #[arg(long, env = "AUTH_MAX_AGE_SECONDS", default_value_t = 86_400, global = true)]
     pub auth_max_age_seconds: u64,

@@ -761,10 +761,11 @@ macro_rules! conformance {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    let url = crate::common::fresh_database().await;
+                    let db = crate::common::fresh_database().await;
                     let settings = adapters_postgres::PgSettings { max_connections: 4, ..Default::default() };
-                    let pool = adapters_postgres::connect(&url, &settings).await.expect("connect");
-                    super::$test(std::sync::Arc::new(super::PgStore::new(pool))).await;
+                    let pool = adapters_postgres::connect(&db.url, &settings).await.expect("connect");
+                    super::$test(std::sync::Arc::new(super::PgStore::new(pool.clone()))).await;
+                    pool.close().await;
                 }
             )*
         }

@@ -341,7 +341,7 @@ async fn a_rolled_back_operation_sends_nothing(database: Option<String>) {
 #[tokio::test]
 async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() {
     let db = common::fresh_database().await;
-    let first = world(&[], 10, Some(db.clone())).await;
+    let first = world(&[], 10, Some(db.url.clone())).await;
     first.app.deposit(USER, "10").await;
     let id = withdraw(&first.app, USER, "k1", json!({"amount": "3", "address": ADDRESS})).await.body["id"]
         .as_str()
@@ -354,7 +354,7 @@ async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() 
     assert_eq!(pg.claim(now, 10, now + chrono::Duration::seconds(300)).await.unwrap().len(), 1);
     drop(first);
 
-    let second = world(&[], 10, Some(db)).await;
+    let second = world(&[], 10, Some(db.url.clone())).await;
     second.app.app.relay.run_once().await;
     assert_eq!(status_of(&second.app, &id).await["status"], "pending", "leased by the dead instance");
     second.app.advance(310);
@@ -367,8 +367,8 @@ async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_relays_on_one_postgres_outbox_deliver_each_row_once() {
     let db = common::fresh_database().await;
-    let one = world(&[], 10, Some(db.clone())).await;
-    let mut s = common::settings(Some(db), None);
+    let one = world(&[], 10, Some(db.url.clone())).await;
+    let mut s = common::settings(Some(db.url.clone()), None);
     s.telegram_delivery = "telegram".into();
     s.telegram_api_url = one.telegram.uri();
     let two = TestApp::with(s).await;
@@ -574,7 +574,8 @@ macro_rules! on_both_stores {
             $(
                 #[tokio::test]
                 async fn $test() {
-                    super::$test(Some(crate::common::fresh_database().await)).await;
+                    let db = crate::common::fresh_database().await;
+                    super::$test(Some(db.url.clone())).await;
                 }
             )*
         }

@@ -38,7 +38,7 @@ async fn with_nothing_configured_serve_answers_and_init_data_gives_a_working_cre
 async fn a_sale_on_postgres_and_redis_end_to_end() {
     common::require_redis().await;
     let db = common::fresh_database().await;
-    let server = Server::start(&[("DATABASE_URL", db.clone()), ("REDIS_URL", common::redis_url())]).await;
+    let server = Server::start(&[("DATABASE_URL", db.url.clone()), ("REDIS_URL", common::redis_url())]).await;
 
     let (s, nft) = server
         .post(
@@ -76,7 +76,7 @@ async fn a_sale_on_postgres_and_redis_end_to_end() {
     let metrics = metrics.as_str().unwrap();
     assert!(metrics.contains("uow_commits_total{use_case=\"buy_nft\"}"), "{metrics}");
     assert!(metrics.contains("http_request_duration_seconds"), "{metrics}");
-    let (code, out) = common::run_audit(&db).await;
+    let (code, out) = common::run_audit(&db.url).await;
     assert_eq!(code, 0, "{out}");
     server.stop().await;
 }
@@ -84,7 +84,7 @@ async fn a_sale_on_postgres_and_redis_end_to_end() {
 #[tokio::test]
 async fn create_partner_with_a_missing_manager_leaves_no_client_on_postgres() {
     let db = common::fresh_database().await;
-    let server = Server::start(&[("DATABASE_URL", db)]).await;
+    let server = Server::start(&[("DATABASE_URL", db.url.clone())]).await;
     let client = json!({"fio": "Ivan Petrov", "age": 40, "description": "", "mobile": "+79990001122", "email": "ivan@example.com"});
     let (s, body) =
         server.post("/api/partners", As::Staff, json!({"manager_id": uuid::Uuid::new_v4(), "client": client})).await;
@@ -99,9 +99,9 @@ async fn create_partner_with_a_missing_manager_leaves_no_client_on_postgres() {
 #[tokio::test]
 async fn audit_exits_non_zero_on_a_violation() {
     let db = common::fresh_database().await;
-    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
     sqlx::query("INSERT INTO users (id, available) VALUES (1, 5)").execute(&pool).await.unwrap();
-    let (code, out) = common::run_audit(&db).await;
+    let (code, out) = common::run_audit(&db.url).await;
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("balance_equals_ledger"), "{out}");
     assert!(out.contains("money_conserved"), "{out}");

@@ -574,3 +574,43 @@ async fn the_audit_is_clean_on_an_empty_store() {
     let r = app.get("/api/admin/audit", As::Staff).await;
     assert_eq!(r.body, json!({"ok": true, "violations": []}));
 }
+
+#[tokio::test]
+async fn a_flooding_user_is_rate_limited_with_retry_after_while_others_are_served() {
+    let mut s = common::settings(None, None);
+    s.rate_limit_per_second = 1;
+    s.rate_limit_burst = 5;
+    let app = TestApp::with(s).await;
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(app.get("/api/me", As::User(9001)).await);
+    }
+    let ok = statuses.iter().filter(|r| r.status == StatusCode::OK).count();
+    assert_eq!(ok, 5, "the burst passes, the rest waits");
+    let limited = statuses.last().unwrap();
+    assert_eq!((limited.status, limited.code()), (StatusCode::TOO_MANY_REQUESTS, "rate_limited"));
+    assert!(limited.is_problem());
+    let retry: u64 = limited.headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry), "Retry-After in whole seconds: {retry}");
+    assert_eq!(app.get("/api/me", As::User(9002)).await.status, StatusCode::OK, "another user is served");
+    for _ in 0..10 {
+        assert_eq!(app.get("/api/admin/audit", As::Staff).await.status, StatusCode::OK, "staff are exempt");
+    }
+    let metrics = app.get("/metrics", As::Staff).await.body;
+    assert!(metrics.as_str().unwrap().contains("rate_limited_total"));
+}
+
+#[tokio::test]
+async fn requests_without_a_user_are_limited_by_address() {
+    let mut s = common::settings(None, None);
+    s.rate_limit_per_second = 1;
+    s.rate_limit_burst = 3;
+    let app = TestApp::with(s).await;
+    let mut codes = Vec::new();
+    for _ in 0..5 {
+        codes.push(app.get("/api/me", As::Header("tma forged".into())).await.status);
+    }
+    assert_eq!(codes[..3], [StatusCode::UNAUTHORIZED; 3]);
+    assert_eq!(codes[3..], [StatusCode::TOO_MANY_REQUESTS; 2], "bad credentials count against the address");
+    assert_eq!(app.get("/api/me", As::User(9003)).await.status, StatusCode::OK, "a real user is not held back");
+}

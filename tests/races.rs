@@ -115,23 +115,23 @@ async fn race_on(servers: &[Server], database_url: &str) {
 async fn fifty_buyers_one_nft_on_postgres_and_redis_across_two_instances() {
     common::require_redis().await;
     let db = common::fresh_database().await;
-    let envs = [("DATABASE_URL", db.clone()), ("REDIS_URL", common::redis_url())];
+    let envs = [("DATABASE_URL", db.url.clone()), ("REDIS_URL", common::redis_url())];
     let servers = [Server::start(&envs).await, Server::start(&envs).await];
     let (_, ready) = servers[0].get("/readyz", As::Nobody).await;
     assert_eq!(ready["checks"], json!({"database": "ok", "redis": "ok"}));
-    race_on(&servers, &db).await;
+    race_on(&servers, &db.url).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_buyers_one_nft_on_postgres_with_redis_unreachable() {
     let db = common::fresh_database().await;
-    let envs = [("DATABASE_URL", db.clone()), ("REDIS_URL", "redis://127.0.0.1:1".to_string())];
+    let envs = [("DATABASE_URL", db.url.clone()), ("REDIS_URL", "redis://127.0.0.1:1".to_string())];
     let servers = [Server::start(&envs).await, Server::start(&envs).await];
     let (status, ready) = servers[0].get("/readyz", As::Nobody).await;
     assert_eq!(status, StatusCode::OK, "the service stays ready without Redis");
     assert_eq!(ready["checks"]["redis"], "degraded");
     assert_eq!(ready["status"], "degraded");
-    race_on(&servers, &db).await;
+    race_on(&servers, &db.url).await;
     let (_, metrics) = servers[0].get("/metrics", As::Nobody).await;
     assert!(metrics.as_str().unwrap().contains("redis_degraded 1"), "degraded state is a metric");
 }

@@ -18,10 +18,10 @@ async fn memory() -> TestApp {
 
 async fn postgres_redis() -> TestApp {
     common::require_redis().await;
-    let db = common::fresh_database().await;
-    let mut s = common::settings(Some(db), Some(common::redis_url()));
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    let mut s = common::settings(Some(db.url.clone()), Some(common::redis_url()));
     s.db_max_connections = 10;
-    TestApp::with(s).await
+    TestApp::with(s).await.keeping(db)
 }
 
 fn d(v: &Value) -> Decimal {
@@ -333,9 +333,9 @@ on_both!(
 /// Two instances on one database run every job at the same moment: each item is handled once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn jobs_on_two_instances_at_once_have_one_effect() {
-    let db = common::fresh_database().await;
-    let one = TestApp::with(common::settings(Some(db.clone()), None)).await;
-    let two = TestApp::with(common::settings(Some(db), None)).await;
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    let one = TestApp::with(common::settings(Some(db.url.clone()), None)).await.keeping(db.clone());
+    let two = TestApp::with(common::settings(Some(db.url.clone()), None)).await.keeping(db);
     one.deposit(3040, "100").await;
     one.deposit(OWNER, "10").await;
     let nft = one.nft(OWNER, None).await;

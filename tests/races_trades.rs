@@ -23,11 +23,11 @@ async fn memory(max_open_trades: u32) -> TestApp {
 
 async fn postgres_redis(max_open_trades: u32) -> TestApp {
     common::require_redis().await;
-    let db = common::fresh_database().await;
-    let mut s = common::settings(Some(db), Some(common::redis_url()));
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    let mut s = common::settings(Some(db.url.clone()), Some(common::redis_url()));
     s.db_max_connections = 10;
     s.max_open_trades = max_open_trades;
-    TestApp::with(s).await
+    TestApp::with(s).await.keeping(db)
 }
 
 /// Σ available + held over `users`, plus fees, must equal what was deposited.

@@ -26,9 +26,36 @@ pub fn redis_url() -> String {
     std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
-/// Creates an empty, migrated database of its own for one test and returns its URL.
-/// Fails loudly when PostgreSQL cannot be reached.
-pub async fn fresh_database() -> String {
+/// A database of one test's own, dropped (with any connection still open) when this is dropped —
+/// also when the test fails.
+pub struct TestDb {
+    pub url: String,
+    name: String,
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let (base, name) = (pg_base_url(), self.name.clone());
+        // Drop runs outside any runtime the test may still be unwinding: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+            rt.block_on(async {
+                let admin = sqlx::PgPool::connect(&base).await?;
+                sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&admin).await?;
+                admin.close().await;
+                Ok::<_, sqlx::Error>(())
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop test database {}: {dropped:?}", self.name);
+        }
+    }
+}
+
+/// Creates an empty, migrated database of its own for one test. Fails loudly when PostgreSQL
+/// cannot be reached. Keep the returned guard alive as long as the database is used.
+pub async fn fresh_database() -> TestDb {
     let base = pg_base_url();
     let (prefix, rest) = base.rsplit_once('/').expect("DATABASE_URL has a database name");
     let query = rest.split_once('?').map(|(_, q)| format!("?{q}")).unwrap_or_default();
@@ -39,10 +66,11 @@ pub async fn fresh_database() -> String {
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.expect("create test database");
     admin.close().await;
     let url = format!("{prefix}/{name}{query}");
-    let pool = sqlx::PgPool::connect(&url).await.expect("connect test database");
+    let db = TestDb { url, name };
+    let pool = sqlx::PgPool::connect(&db.url).await.expect("connect test database");
     adapters_postgres::migrate(&pool).await.expect("migrate test database");
     pool.close().await;
-    url
+    db
 }
 
 /// Fails loudly when Redis cannot be reached.
@@ -67,6 +95,8 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         anti_sniping_seconds: 300,
         presale_collateral_percent: 20,
         max_open_trades: 20,
+        rate_limit_per_second: 0,
+        rate_limit_burst: 0,
         channel_transfer_seconds: 86_400,
         channel_check_seconds: 60,
         auth_max_age_seconds: 86_400,
@@ -143,6 +173,8 @@ pub struct TestApp {
     pub app: App,
     pub router: axum::Router,
     pub clock: std::sync::Arc<atomarket::system::ManualClock>,
+    /// The database this app was made on, dropped with the last app that keeps it.
+    db: Option<std::sync::Arc<TestDb>>,
 }
 
 impl TestApp {
@@ -151,7 +183,14 @@ impl TestApp {
     }
 
     pub async fn postgres() -> Self {
-        Self::with(settings(Some(fresh_database().await), None)).await
+        let db = std::sync::Arc::new(fresh_database().await);
+        Self::with(settings(Some(db.url.clone()), None)).await.keeping(db)
+    }
+
+    /// Keeps `db` (made for this app) until the app is dropped.
+    pub fn keeping(mut self, db: std::sync::Arc<TestDb>) -> Self {
+        self.db = Some(db);
+        self
     }
 
     pub async fn with(s: Settings) -> Self {
@@ -161,7 +200,7 @@ impl TestApp {
         let clock = std::sync::Arc::new(atomarket::system::ManualClock::new(chrono::Utc::now()));
         let app = atomarket::build_with_clock(&s, clock.clone()).await.expect("build app");
         let router = app.router(&s);
-        Self { app, router, clock }
+        Self { app, router, clock, db: None }
     }
 
     /// Moves business time forward.

@@ -13,6 +13,8 @@ pub fn map_err(e: sqlx::Error) -> RepoError {
                 Some("23503") => RepoError::MissingReference(constraint),
                 Some("23514") => RepoError::Constraint(constraint),
                 Some("40001") | Some("40P01") | Some("55P03") => RepoError::Transient(db.message().to_string()),
+                // Data exceptions (an invalid byte, a value out of range…): refused input.
+                Some(code) if code.starts_with("22") => RepoError::InvalidData(db.message().to_string()),
                 Some(code) if code.starts_with("08") || code.starts_with("57P") => {
                     RepoError::Unavailable(db.message().to_string())
                 }

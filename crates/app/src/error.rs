@@ -48,6 +48,7 @@ impl Error {
             Error::Idempotency(IdempotencyError::Reused) => "idempotency_key_reused",
             Error::Idempotency(IdempotencyError::Replay { .. }) => "replay",
             Error::Storage(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
+            Error::Storage(e) if e.kind() == ErrorKind::Invalid => "validation_failed",
             Error::Storage(_) => "internal",
             Error::Dependency(_) => "unavailable",
         }

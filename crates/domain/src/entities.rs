@@ -411,22 +411,20 @@ impl ClientProfile {
     ) -> Result<Self, Vec<crate::FieldError>> {
         use crate::FieldError;
         let mut errors = Vec::new();
-        let fio = fio.trim();
-        let fio_len = fio.chars().count();
-        if !(1..=200).contains(&fio_len) {
-            errors.push(FieldError::new("client.fio", "must be 1 to 200 characters"));
-        }
+        let fio =
+            crate::text::line(fio, 200).map_err(|e| errors.push(FieldError::new("client.fio", e))).unwrap_or_default();
         if !(18..=130).contains(&age) {
             errors.push(FieldError::new("client.age", "must be between 18 and 130"));
         }
-        if description.chars().count() > 2000 {
-            errors.push(FieldError::new("client.description", "must be at most 2000 characters"));
-        }
+        let description = crate::text::paragraph(description, 2000)
+            .map_err(|e| errors.push(FieldError::new("client.description", e)))
+            .unwrap_or_default()
+            .unwrap_or_default();
         let mobile = Mobile::parse(mobile).map_err(|e| errors.push(FieldError::new("client.mobile", e.to_string())));
         let email = Email::parse(email).map_err(|e| errors.push(FieldError::new("client.email", e.to_string())));
         match (mobile, email) {
             (Ok(mobile), Ok(email)) if errors.is_empty() => {
-                Ok(Self { fio: fio.to_string(), age: age as u8, description: description.to_string(), mobile, email })
+                Ok(Self { fio, age: age as u8, description, mobile, email })
             }
             _ => Err(errors),
         }

@@ -143,6 +143,10 @@ pub enum RepoError {
     /// The store cannot be reached.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The store refused a value as data (an invalid byte, a string too long…): input that should
+    /// have been refused at the edge.
+    #[error("invalid data: {0}")]
+    InvalidData(String),
     #[error("storage error: {0}")]
     Other(String),
 }
@@ -155,6 +159,7 @@ impl RepoError {
     pub fn kind(&self) -> ErrorKind {
         match self {
             RepoError::Transient(_) | RepoError::Unavailable(_) => ErrorKind::Unavailable,
+            RepoError::InvalidData(_) => ErrorKind::Invalid,
             _ => ErrorKind::Internal,
         }
     }

@@ -15,6 +15,7 @@ pub mod money;
 pub mod outbox;
 pub mod ports;
 pub mod presale;
+pub mod text;
 pub mod ton;
 pub mod trade;
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use axum::http::HeaderMap;
 use domain::ports::Clock;
 use domain::UserId;
 use hmac::{Hmac, Mac};
@@ -95,7 +96,9 @@ pub fn validate_init_data(
     if user.id <= 0 {
         return Err("init data user is invalid");
     }
-    Ok(TelegramUser { id: UserId(user.id), username: user.username })
+    // Telegram usernames are 5–32 letters, digits and underscores; keep nothing else.
+    let username = user.username.filter(|u| u.len() <= 64 && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
+    Ok(TelegramUser { id: UserId(user.id), username })
 }
 
 /// Builds signed init data for `user_id` (for `atomarket init-data`, tests and curl).
@@ -114,24 +117,42 @@ pub fn init_data(bot_token: &str, user_id: i64, username: Option<&str>, auth_dat
     out.finish()
 }
 
-enum Credential<'a> {
-    Tma(&'a str),
-    Bearer(&'a str),
+/// Who a request is from, decided once per request (by [`identify`], in the middleware) and read
+/// by the extractors.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Caller {
+    User(TelegramUser),
+    /// A staff token; `actor` names who for audit trails without revealing the token (`staff:` and
+    /// the first 12 hex digits of its SHA-256).
+    Staff {
+        actor: String,
+    },
+    /// Credentials that are not valid, and why.
+    Invalid(&'static str),
+    /// No `Authorization` header.
+    Anonymous,
 }
 
-fn credential(parts: &Parts) -> Result<Credential<'_>, ApiError> {
-    let header = parts
-        .headers
-        .get(AUTHORIZATION)
-        .ok_or_else(|| ApiError::unauthorized("missing Authorization header"))?
-        .to_str()
-        .map_err(|_| ApiError::unauthorized("malformed Authorization header"))?;
-    let (scheme, value) =
-        header.split_once(' ').ok_or_else(|| ApiError::unauthorized("malformed Authorization header"))?;
+/// Reads and checks the `Authorization` header: `tma <initData>` or `Bearer <staff token>`.
+pub fn identify(config: &AuthConfig, headers: &HeaderMap) -> Caller {
+    let Some(header) = headers.get(AUTHORIZATION) else { return Caller::Anonymous };
+    let Ok(header) = header.to_str() else { return Caller::Invalid("malformed Authorization header") };
+    let Some((scheme, value)) = header.split_once(' ') else {
+        return Caller::Invalid("malformed Authorization header");
+    };
     match scheme.to_ascii_lowercase().as_str() {
-        "tma" => Ok(Credential::Tma(value.trim())),
-        "bearer" => Ok(Credential::Bearer(value.trim())),
-        _ => Err(ApiError::unauthorized("unsupported Authorization scheme")),
+        "tma" => {
+            match validate_init_data(value.trim(), &config.bot_token, config.max_age, config.clock.now().timestamp()) {
+                Ok(user) => Caller::User(user),
+                Err(reason) => Caller::Invalid(reason),
+            }
+        }
+        "bearer" if is_staff(config, value.trim()) => {
+            let digest = <Sha256 as sha2::Digest>::digest(value.trim().as_bytes());
+            Caller::Staff { actor: format!("staff:{}", &hex::encode(digest)[..12]) }
+        }
+        "bearer" => Caller::Invalid("invalid token"),
+        _ => Caller::Invalid("unsupported Authorization scheme"),
     }
 }
 
@@ -140,9 +161,16 @@ fn is_staff(config: &AuthConfig, token: &str) -> bool {
     config.staff_tokens.iter().fold(false, |found, t| found | bool::from(t.as_bytes().ct_eq(token.as_bytes())))
 }
 
-fn user_from(config: &AuthConfig, raw: &str) -> Result<TelegramUser, ApiError> {
-    validate_init_data(raw, &config.bot_token, config.max_age, config.clock.now().timestamp())
-        .map_err(ApiError::unauthorized)
+/// The caller the middleware found, or (without it, e.g. in a bare router) found now.
+fn caller(parts: &Parts, state: &AppState) -> Caller {
+    parts.extensions.get::<Caller>().cloned().unwrap_or_else(|| identify(&state.auth, &parts.headers))
+}
+
+fn unauthorized(caller: &Caller) -> ApiError {
+    match caller {
+        Caller::Invalid(reason) => ApiError::unauthorized(*reason),
+        _ => ApiError::unauthorized("missing Authorization header"),
+    }
 }
 
 /// A request authenticated as a Telegram user; the user exists in the store.
@@ -152,12 +180,10 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        let user = match credential(parts)? {
-            Credential::Tma(raw) => user_from(&state.auth, raw)?,
-            Credential::Bearer(token) if is_staff(&state.auth, token) => {
-                return Err(ApiError::forbidden("staff tokens cannot act as a user"))
-            }
-            Credential::Bearer(_) => return Err(ApiError::unauthorized("invalid token")),
+        let user = match caller(parts, state) {
+            Caller::User(user) => user,
+            Caller::Staff { .. } => return Err(ApiError::forbidden("staff tokens cannot act as a user")),
+            other => return Err(unauthorized(&other)),
         };
         let key = (user.id.0, user.username.clone());
         let known = state.known_users.lock().expect("poisoned").contains(&key);
@@ -173,9 +199,9 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
     }
 }
 
-/// A request authenticated with a staff token; `actor` names who, for audit trails, without
-/// revealing the token (`staff:` and the first 12 hex digits of its SHA-256).
+/// A request authenticated with a staff token.
 pub struct Staff {
+    /// Who, for audit trails (see [`Caller::Staff`]).
     pub actor: String,
 }
 
@@ -183,16 +209,10 @@ impl FromRequestParts<Arc<AppState>> for Staff {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, ApiError> {
-        match credential(parts)? {
-            Credential::Bearer(token) if is_staff(&state.auth, token) => {
-                let digest = <Sha256 as sha2::Digest>::digest(token.as_bytes());
-                Ok(Staff { actor: format!("staff:{}", &hex::encode(digest)[..12]) })
-            }
-            Credential::Bearer(_) => Err(ApiError::unauthorized("invalid token")),
-            Credential::Tma(raw) => {
-                user_from(&state.auth, raw)?;
-                Err(ApiError::forbidden("this route is for staff"))
-            }
+        match caller(parts, state) {
+            Caller::Staff { actor } => Ok(Staff { actor }),
+            Caller::User(_) => Err(ApiError::forbidden("this route is for staff")),
+            other => Err(unauthorized(&other)),
         }
     }
 }

@@ -124,6 +124,10 @@ impl From<app::Error> for ApiError {
             ErrorKind::Internal => return ApiError::internal(e),
         };
         match &e {
+            app::Error::Storage(cause) => {
+                tracing::warn!(error = %cause, "the store refused a value of the request");
+                ApiError::new(status, "validation_failed", "a value in the request cannot be stored")
+            }
             app::Error::Rule(rule) if rule.field().is_some() => {
                 ApiError::field(rule.field().unwrap_or("body"), rule.to_string())
             }

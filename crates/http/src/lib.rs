@@ -6,12 +6,14 @@ pub mod error;
 pub mod extract;
 mod middleware;
 mod openapi;
+pub mod rate_limit;
 pub mod routes;
 mod state;
 
-pub use auth::{init_data, AuthConfig};
+pub use auth::{init_data, AuthConfig, Caller};
 pub use error::ApiError;
 pub use openapi::api_doc;
+pub use rate_limit::{RateLimitSettings, RateLimits};
 pub use state::AppState;
 
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .merge(api)
         .merge(docs)
         .fallback(routes::ops::not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

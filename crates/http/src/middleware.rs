@@ -3,12 +3,18 @@
 use std::any::Any;
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument;
 
+use crate::auth::identify;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub async fn observe(req: Request, next: Next) -> Response {
     let route =
@@ -26,6 +32,26 @@ pub async fn observe(req: Request, next: Next) -> Response {
         .record(elapsed.as_secs_f64());
     span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_secs_f64() * 1e3, "request done"));
     res
+}
+
+/// Decides who the request is from (once: the extractors read it), then takes a token from
+/// their rate-limit bucket: 429 `rate_limited` with `Retry-After` when there is none.
+pub async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, next: Next) -> Response {
+    let caller = identify(&state.auth, req.headers());
+    let address = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let Err(limited) = state.limits.check(&caller, address) {
+        let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0) as u64;
+        let mut res = ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("too many requests from this {}; retry in {seconds} s", limited.by),
+        )
+        .into_response();
+        res.headers_mut().insert(header::RETRY_AFTER, seconds.into());
+        return res;
+    }
+    req.extensions_mut().insert(caller);
+    next.run(req).await
 }
 
 pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {

@@ -9,6 +9,7 @@ use app::queries::ReadModel;
 use app::Context;
 
 use crate::auth::AuthConfig;
+use crate::rate_limit::RateLimits;
 
 pub struct AppState {
     /// What every use case is built from (per request: a few `Arc` clones).
@@ -21,6 +22,8 @@ pub struct AppState {
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     /// Responses of requests that carried an `Idempotency-Key`.
     pub idempotency: Arc<dyn IdempotencyLog>,
+    /// Request rate limits (per user, per address).
+    pub limits: RateLimits,
     /// Users already stored, with the username last seen (saves a write per request).
     pub(crate) known_users: Mutex<HashSet<(i64, Option<String>)>>,
 }
@@ -33,7 +36,8 @@ impl AppState {
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
         idempotency: Arc<dyn IdempotencyLog>,
+        limits: RateLimits,
     ) -> Self {
-        Self { ctx, reads, auth, health, render_metrics, idempotency, known_users: Mutex::default() }
+        Self { ctx, reads, auth, health, render_metrics, idempotency, limits, known_users: Mutex::default() }
     }
 }

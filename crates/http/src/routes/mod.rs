@@ -38,13 +38,9 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, Api
     Ok(PageRequest { limit, after })
 }
 
-/// Checks a required, bounded free-text field.
+/// Checks a required, bounded line of text (trimmed, no control characters).
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(ApiError::field(field, format!("must be 1 to {max} characters")));
-    }
-    Ok(v.to_string())
+    domain::text::line(value, max).map_err(|m| ApiError::field(field, m))
 }
 
 /// Sends `body` with `status`; when the request carried an `Idempotency-Key`, stores exactly these

@@ -88,11 +88,8 @@ pub async fn create(
     let (req, key) = idem.for_user(user.id);
     let channel = ChannelRef::parse(&req.channel).map_err(|m| ApiError::field("channel", m))?;
     let description = match req.description {
-        Some(d) if d.chars().count() > 2000 => {
-            return Err(ApiError::field("description", "must be at most 2000 characters"))
-        }
-        Some(d) if d.trim().is_empty() => None,
-        other => other,
+        Some(d) => domain::text::paragraph(&d, 2000).map_err(|m| ApiError::field("description", m))?,
+        None => None,
     };
     let cmd =
         ListChannelCommand { seller: user.id, channel, price: req.price.0, description, idempotency: key.clone() };

@@ -46,7 +46,8 @@ pub async fn list(
         Some("me") => Some(user.id),
         Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("owner", "must be `me` or a user id"))?)),
     };
-    let filter = NftFilter { listed: q.listed, owner, collection: q.collection };
+    let collection = q.collection.map(|c| super::text("collection", &c, 200)).transpose()?;
+    let filter = NftFilter { listed: q.listed, owner, collection };
     Ok(Json(state.reads.nfts(&filter, page).await?.into()))
 }
 
