@@ -118,6 +118,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             channel_transfer: chrono::Duration::seconds(settings.channel_transfer_seconds as i64),
         },
         channel_check_every: chrono::Duration::seconds(settings.channel_check_seconds as i64),
+        outbox_retention: chrono::Duration::hours(settings.outbox_retention_hours as i64),
         rate_limits: RateLimitSettings { per_second: settings.rate_limit_per_second, burst: settings.rate_limit_burst },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
@@ -148,6 +149,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
 /// The business settings use cases are built with, and the background work's.
 struct Config {
     rules: Rules,
+    outbox_retention: chrono::Duration,
     rate_limits: RateLimitSettings,
     channel_check_every: chrono::Duration,
     job_batch: u32,
@@ -225,6 +227,8 @@ fn wire<S: Store>(
         reads: reads.clone(),
         keys: store.clone(),
         key_retention: chrono::Duration::hours(24),
+        outbox: store.clone(),
+        outbox_retention: config.outbox_retention,
         batch: config.job_batch,
         channel_check_every: config.channel_check_every,
         channel_checked: Default::default(),

@@ -46,6 +46,9 @@ pub struct Settings {
     /// How many requests may come at once before the average applies.
     #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 40, global = true)]
     pub rate_limit_burst: u32,
+    /// Delivered outbox rows are purged after this many hours (rows given up on are kept).
+    #[arg(long, env = "OUTBOX_RETENTION_HOURS", default_value_t = 168, global = true)]
+    pub outbox_retention_hours: u64,
     /// Oldest accepted init data.
     #[arg(long, env = "AUTH_MAX_AGE_SECONDS", default_value_t = 86_400, global = true)]
     pub auth_max_age_seconds: u64,

@@ -746,6 +746,37 @@ async fn open_offers_of_one_offerer_are_locked_across_nfts<S: Store>(s: Arc<S>) 
     assert!(uow.offers().lock_open_by_on(UserId(2), &[b.id]).await.unwrap().is_empty());
 }
 
+async fn delivered_outbox_rows_are_purged_after_their_retention<S: Store>(s: Arc<S>) {
+    users(&*s, &[1], "0").await;
+    let mut uow = begin(&*s).await;
+    for text in ["delivered", "given up", "pending"] {
+        uow.outbox().enqueue(&notify(1, text)).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    let t = now() + chrono::Duration::seconds(1);
+    let claimed = s.claim(t, 10, t + chrono::Duration::minutes(5)).await.unwrap();
+    assert_eq!(claimed.len(), 3);
+    let by_text = |text: &str| {
+        claimed
+            .iter()
+            .find(|c| matches!(&c.message.payload, OutboxPayload::Notify { text: x, .. } if x == text))
+            .unwrap()
+            .message
+            .id
+    };
+    s.delivered(by_text("delivered"), 1, t).await.unwrap();
+    s.give_up(by_text("given up"), 1, "no", t).await.unwrap();
+    s.retry_at(by_text("pending"), 1, t, "later").await.unwrap();
+    assert_eq!(s.purge_delivered(t, 100).await.unwrap(), 0, "not older than the cut-off");
+    assert_eq!(s.purge_delivered(t + chrono::Duration::seconds(1), 100).await.unwrap(), 1, "only the delivered row");
+    assert_eq!(
+        s.purge_delivered(t + chrono::Duration::days(30), 100).await.unwrap(),
+        0,
+        "given-up and pending rows stay"
+    );
+    assert_eq!(s.backlog().await.unwrap(), 1);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -794,4 +825,5 @@ conformance!(
     trades_are_locked_counted_and_read_by_party,
     channel_sales_keep_one_live_listing_per_channel,
     open_offers_of_one_offerer_are_locked_across_nfts,
+    delivered_outbox_rows_are_purged_after_their_retention,
 );

@@ -95,6 +95,7 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         anti_sniping_seconds: 300,
         presale_collateral_percent: 20,
         max_open_trades: 20,
+        outbox_retention_hours: 168,
         rate_limit_per_second: 0,
         rate_limit_burst: 0,
         channel_transfer_seconds: 86_400,

@@ -16,6 +16,8 @@ pub(crate) struct OutboxRow {
     pub next_attempt_at: DateTime<Utc>,
     pub locked_until: Option<DateTime<Utc>>,
     pub done: bool,
+    /// When it was delivered (`None` until then, and for rows given up on).
+    pub delivered_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait]
@@ -27,6 +29,7 @@ impl OutboxRepo for MemoryUow {
             next_attempt_at: message.created_at,
             locked_until: None,
             done: false,
+            delivered_at: None,
         };
         self.state.outbox.insert(message.id.0, row);
         Ok(())
@@ -62,10 +65,11 @@ impl OutboxQueue for MemoryStore {
         Ok(claimed)
     }
 
-    async fn delivered(&self, id: OutboxId, attempts: u32, _now: DateTime<Utc>) -> Result<(), RepoError> {
+    async fn delivered(&self, id: OutboxId, attempts: u32, now: DateTime<Utc>) -> Result<(), RepoError> {
         self.update_row(id, |r| {
             r.attempts = attempts;
             r.done = true;
+            r.delivered_at = Some(now);
         })
         .await
     }
@@ -84,6 +88,25 @@ impl OutboxQueue for MemoryStore {
             r.done = true;
         })
         .await
+    }
+
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, RepoError> {
+        let purged = self
+            .write("purge_outbox", |s| {
+                let old: Vec<_> = s
+                    .outbox
+                    .values()
+                    .filter(|r| r.delivered_at.is_some_and(|at| at < before))
+                    .take(limit as usize)
+                    .map(|r| r.message.id.0)
+                    .collect();
+                for id in &old {
+                    s.outbox.remove(id);
+                }
+                old.len() as u64
+            })
+            .await;
+        Ok(purged)
     }
 
     async fn backlog(&self) -> Result<u64, RepoError> {

@@ -107,6 +107,19 @@ impl OutboxQueue for PgStore {
         Ok(())
     }
 
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, RepoError> {
+        let done = sqlx::query(
+            "DELETE FROM outbox WHERE id IN \
+             (SELECT id FROM outbox WHERE delivered_at < $1 ORDER BY delivered_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        )
+        .bind(before)
+        .bind(i64::from(limit))
+        .execute(self.pool())
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
     async fn backlog(&self) -> Result<u64, RepoError> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL AND failed_at IS NULL")
             .fetch_one(self.pool())

@@ -18,6 +18,7 @@ use crate::idempotency::IdempotencyLog;
 use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
 use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
 use crate::queries::ReadModel;
+use crate::relay::OutboxQueue;
 use crate::trades::expire::{ExpireTrade, ExpireTradeCommand};
 use crate::{Context, Error};
 
@@ -30,6 +31,7 @@ pub struct JobReport {
     pub trades_expired: usize,
     pub channel_sales_settled: usize,
     pub keys_reaped: u64,
+    pub outbox_purged: u64,
     pub failures: usize,
 }
 
@@ -39,6 +41,9 @@ pub struct Jobs {
     /// Idempotency keys older than `key_retention` are forgotten.
     pub keys: Arc<dyn IdempotencyLog>,
     pub key_retention: chrono::Duration,
+    /// Delivered outbox rows older than this are forgotten.
+    pub outbox: Arc<dyn OutboxQueue>,
+    pub outbox_retention: chrono::Duration,
     /// Most items handled per kind and pass.
     pub batch: u32,
     /// A channel sale awaiting transfer is checked with Telegram at most this often.
@@ -124,6 +129,10 @@ impl Jobs {
         match self.keys.reap(now - self.key_retention).await {
             Ok(n) => report.keys_reaped = n,
             Err(e) => tracing::warn!(error = %e, "cannot reap idempotency keys"),
+        }
+        match self.outbox.purge_delivered(now - self.outbox_retention, 1_000).await {
+            Ok(n) => report.outbox_purged = n,
+            Err(e) => tracing::warn!(error = %e, "cannot purge delivered outbox rows"),
         }
         report
     }

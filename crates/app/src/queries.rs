@@ -28,7 +28,9 @@ impl PageRequest {
 
     /// Decodes a cursor made by [`PageRequest::encode_cursor`].
     pub fn decode_cursor(cursor: &str) -> Option<Uuid> {
-        cursor.strip_prefix("c1").and_then(|hex| Uuid::try_parse(hex).ok())
+        let hex = cursor.strip_prefix("c1")?;
+        let exact = hex.len() == 32 && hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        exact.then(|| Uuid::try_parse(hex).ok()).flatten()
     }
 }
 

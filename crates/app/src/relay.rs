@@ -42,6 +42,9 @@ pub trait OutboxQueue: Send + Sync {
     async fn give_up(&self, id: OutboxId, attempts: u32, error: &str, now: DateTime<Utc>) -> Result<(), RepoError>;
     /// Rows not yet delivered nor given up.
     async fn backlog(&self) -> Result<u64, RepoError>;
+    /// Forgets up to `limit` rows delivered before `before`; returns how many. Rows given up on
+    /// are kept for a person to look at.
+    async fn purge_delivered(&self, before: DateTime<Utc>, limit: u32) -> Result<u64, RepoError>;
 }
 
 #[derive(Clone, Debug)]

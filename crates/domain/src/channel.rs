@@ -49,15 +49,17 @@ pub enum ChannelRef {
 impl ChannelRef {
     /// `@name` (5–32 letters, digits, underscores) or a chat id such as `-1001234567890`.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let raw = raw.trim();
         if let Some(name) = raw.strip_prefix('@') {
             let ok = (5..=32).contains(&name.len())
                 && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
                 && name.starts_with(|c: char| c.is_ascii_alphabetic());
             return if ok { Ok(ChannelRef::Username(name.to_string())) } else { Err("is not a valid @username") };
         }
+        let digits = raw.strip_prefix('-').unwrap_or(raw);
+        let plain =
+            (1..=18).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()) && !digits.starts_with('0');
         match raw.parse::<i64>() {
-            Ok(id) if id != 0 => Ok(ChannelRef::Id(id)),
+            Ok(id) if plain => Ok(ChannelRef::Id(id)),
             _ => Err("must be @username or a numeric chat id"),
         }
     }
@@ -182,6 +184,8 @@ mod tests {
         assert!(ChannelRef::parse("@1abcde").is_err());
         assert!(ChannelRef::parse("gift shop").is_err());
         assert!(ChannelRef::parse("0").is_err());
+        assert!(ChannelRef::parse("+5").is_err());
+        assert!(ChannelRef::parse(" @gift_hub").is_err());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, InvalidContact> {
-        let s = raw.trim();
+        let s = raw;
         if s.len() > 254 {
             return Err(InvalidContact("must be at most 254 characters"));
         }
@@ -56,7 +56,7 @@ pub struct Mobile(String);
 
 impl Mobile {
     pub fn parse(raw: &str) -> Result<Self, InvalidContact> {
-        let s = raw.trim();
+        let s = raw;
         let digits = s.strip_prefix('+').ok_or(InvalidContact("must be in E.164 form, e.g. +79991234567"))?;
         let ok =
             (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0');

@@ -1,11 +1,12 @@
 //! Free text that reaches storage: trimmed, bounded, and free of control characters (a NUL byte
 //! is refused by PostgreSQL and has no place in a title anyway).
 
-/// A required line of text: 1 to `max` characters after trimming, no control characters.
+/// A required line of text: at most `max` characters, not blank (stored trimmed), no control
+/// characters.
 pub fn line(value: &str, max: usize) -> Result<String, String> {
     let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(format!("must be 1 to {max} characters"));
+    if v.is_empty() || value.chars().count() > max {
+        return Err(format!("must be 1 to {max} characters and not blank"));
     }
     no_controls(v, false)?;
     Ok(v.to_string())
@@ -42,6 +43,7 @@ mod tests {
         assert!(line("", 20).is_err());
         assert!(line("   ", 20).is_err());
         assert!(line("abc", 2).is_err());
+        assert!(line(" ab", 2).is_err(), "the length is the length sent");
         assert!(line("a\0b", 20).unwrap_err().contains("U+0000"));
         assert!(line("a\nb", 20).is_err());
         assert!(line("a\u{85}b", 20).is_err(), "C1 controls too");

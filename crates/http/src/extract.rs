@@ -145,3 +145,48 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
         })
     }
 }
+
+fn idempotency_key_param(required: bool) -> utoipa::openapi::path::Parameter {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::Required;
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(if required { Required::True } else { Required::False })
+        .description(Some(
+            "Runs the request once: the same key and body again get the stored answer; the same key with \
+             another body is 422 `idempotency_key_reused`; while the first is in flight, 409 \
+             `idempotency_key_in_use`. Scoped per caller and route, kept 24 h.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(255))
+                .pattern(Some("^[!-~]([ -~]*[!-~])?$")),
+        ))
+        .build()
+}
+
+/// The optional `Idempotency-Key` header of a route that honours it, for the OpenAPI document.
+pub struct IdempotencyKeyHeader;
+
+impl utoipa::IntoParams for IdempotencyKeyHeader {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![idempotency_key_param(false)]
+    }
+}
+
+/// The `Idempotency-Key` header of a route that requires it (400 without it).
+pub struct RequiredIdempotencyKey;
+
+impl utoipa::IntoParams for RequiredIdempotencyKey {
+    fn into_params(
+        _: impl Fn() -> Option<utoipa::openapi::path::ParameterIn>,
+    ) -> Vec<utoipa::openapi::path::Parameter> {
+        vec![idempotency_key_param(true)]
+    }
+}

@@ -30,7 +30,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole HTTP surface: API, health, metrics, OpenAPI and Swagger UI.
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
-    let (api, doc) = openapi::routes().split_for_parts();
+    let (api, doc) = openapi::router_and_doc();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     Router::new()
         .merge(api)

@@ -38,6 +38,15 @@ pub fn page(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, Api
     Ok(PageRequest { limit, after })
 }
 
+/// A user id given as text (a query parameter): digits only, positive.
+pub fn user_id(field: &str, value: &str) -> Result<domain::UserId, ApiError> {
+    let plain = (1..=18).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) && !value.starts_with('0');
+    match value.parse::<i64>() {
+        Ok(id) if plain => Ok(domain::UserId(id)),
+        _ => Err(ApiError::field(field, "must be `me` or a user id")),
+    }
+}
+
 /// Checks a required, bounded line of text (trimmed, no control characters).
 pub fn text(field: &str, value: &str, max: usize) -> Result<String, ApiError> {
     domain::text::line(value, max).map_err(|m| ApiError::field(field, m))

@@ -11,15 +11,21 @@ use crate::dto::*;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DepositRequest {
+    #[schema(minimum = 1)]
     pub user_id: i64,
-    #[schema(value_type = String, example = "100")]
     pub amount: Amount,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub tx_hash: String,
 }
 
 #[derive(Serialize, ToSchema)]
 pub struct DepositDto {
     pub id: Uuid,
+    #[schema(minimum = 1)]
     pub user_id: i64,
     pub amount: String,
     pub tx_hash: String,
@@ -41,9 +47,25 @@ impl From<Deposit> for DepositDto {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterNftRequest {
+    #[schema(minimum = 1)]
     pub owner_id: i64,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub gift_id: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub title: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub collection: String,
 }
 
@@ -64,7 +86,14 @@ pub struct AuditReport {
 #[serde(tag = "outcome", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ResolveWithdrawalRequest {
     /// It was paid: the transaction hash that proves it.
-    Sent { tx_hash: String },
+    Sent {
+        #[schema(
+            min_length = 1,
+            max_length = 200,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )]
+        tx_hash: String,
+    },
     /// It was not paid: the funds go back to the user.
     Failed {},
 }

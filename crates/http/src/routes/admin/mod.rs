@@ -43,7 +43,7 @@ fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
 
 /// Credit an on-chain deposit. Idempotent on `tx_hash`: 201 the first time, 200 with the same
 /// deposit on a replay, 409 `duplicate` when the hash comes with another user or amount.
-#[utoipa::path(post, path = "/api/admin/deposits", tag = "admin", security(("staff" = [])), request_body = DepositRequest,
+#[utoipa::path(post, path = "/api/admin/deposits", tag = "admin", security(("staff" = [])), request_body = DepositRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = DepositDto), (status = 200, description = "replay", body = DepositDto),
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn deposit(
@@ -64,7 +64,7 @@ pub async fn deposit(
 }
 
 /// Register a gift that arrived in custody as an `available` NFT of its owner.
-#[utoipa::path(post, path = "/api/admin/nfts", tag = "admin", security(("staff" = [])), request_body = RegisterNftRequest,
+#[utoipa::path(post, path = "/api/admin/nfts", tag = "admin", security(("staff" = [])), request_body = RegisterNftRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn register_nft(
@@ -99,7 +99,7 @@ pub async fn audit(State(state): State<Arc<AppState>>, _staff: Staff) -> Result<
 /// Resolve a `stuck` withdrawal by hand: `sent` (with the transaction hash found on chain; pending
 /// payouts → external) or `failed` (the funds go back to the user). Recorded in the audit trail.
 #[utoipa::path(post, path = "/api/admin/withdrawals/{id}/resolve", tag = "admin", security(("staff" = [])),
-    params(("id" = Uuid, Path)), request_body = ResolveWithdrawalRequest,
+    params(crate::extract::IdempotencyKeyHeader, ("id" = Uuid, Path)), request_body = ResolveWithdrawalRequest,
     responses((status = 200, body = WithdrawalDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "withdrawal_not_stuck", body = Problem),
         (status = 422, body = Problem)))]

@@ -8,13 +8,19 @@ use uuid::Uuid;
 
 use crate::dto::*;
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuctionListParams {
     /// `active`, `settled` or `cancelled`.
+    #[param(pattern = "^(active|settled|cancelled)$")]
     pub status: Option<String>,
     pub nft_id: Option<Uuid>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -22,13 +28,13 @@ pub struct AuctionListParams {
 #[serde(deny_unknown_fields)]
 pub struct NewAuctionRequest {
     pub nft_id: Uuid,
-    #[schema(value_type = String, example = "10")]
     pub start_price: Amount,
     /// 1–100, default 5.
+    #[schema(minimum = 1, maximum = 100)]
     pub step_percent: Option<i64>,
-    #[schema(value_type = Option<String>, example = "100")]
     pub buy_now_price: Option<Amount>,
     /// 60 s – 14 days.
+    #[schema(minimum = 60, maximum = 1209600)]
     pub duration_seconds: i64,
 }
 
@@ -36,7 +42,6 @@ pub struct NewAuctionRequest {
 #[serde(deny_unknown_fields)]
 pub struct BidRequest {
     pub auction_id: Uuid,
-    #[schema(value_type = String, example = "10.5")]
     pub amount: Amount,
 }
 

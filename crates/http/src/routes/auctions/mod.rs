@@ -64,7 +64,7 @@ pub async fn get(
 }
 
 /// Put one of your NFTs up for auction (it is unlisted and goes `on_auction`).
-#[utoipa::path(post, path = "/api/auctions/new", tag = "auctions", security(("tma" = [])), request_body = NewAuctionRequest,
+#[utoipa::path(post, path = "/api/auctions/new", tag = "auctions", security(("tma" = [])), request_body = NewAuctionRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = AuctionDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "nft_unavailable", body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
@@ -82,7 +82,7 @@ pub async fn create(
 }
 
 /// Bid: the amount is held and the previous leader released; a bid at the buy-now price settles at once.
-#[utoipa::path(post, path = "/api/auctions/bid", tag = "auctions", security(("tma" = [])), request_body = BidRequest,
+#[utoipa::path(post, path = "/api/auctions/bid", tag = "auctions", security(("tma" = [])), request_body = BidRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = AuctionDto), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "own_item, auction_ended, bid_too_low, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn bid(
@@ -104,7 +104,7 @@ pub async fn bid(
 }
 
 /// Cancel your auction while it has no bids.
-#[utoipa::path(post, path = "/api/auctions/del", tag = "auctions", security(("tma" = [])), request_body = AuctionIdRequest,
+#[utoipa::path(post, path = "/api/auctions/del", tag = "auctions", security(("tma" = [])), request_body = AuctionIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = AuctionDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "auction_has_bids, auction_ended", body = Problem)))]
 pub async fn cancel(

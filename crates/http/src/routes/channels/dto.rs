@@ -12,12 +12,11 @@ use crate::dto::*;
 #[serde(deny_unknown_fields)]
 pub struct NewChannelRequest {
     /// `@username` or the numeric chat id (`-100…`).
-    #[schema(example = "@gift_channel")]
+    #[schema(example = "@gift_channel", pattern = "^@[A-Za-z][A-Za-z0-9_]{4,31}$|^-?[1-9][0-9]{0,17}$")]
     pub channel: String,
-    #[schema(value_type = String, example = "250")]
     pub price: Amount,
     /// At most 2000 characters.
-    #[schema(max_length = 2000)]
+    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     pub description: Option<String>,
 }
 
@@ -25,9 +24,7 @@ pub struct NewChannelRequest {
 #[serde(deny_unknown_fields)]
 pub struct SetChannelPriceRequest {
     pub channel_sale_id: Uuid,
-    /// Required.
-    #[schema(value_type = String, example = "200")]
-    pub price: Option<Amount>,
+    pub price: Amount,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -41,7 +38,6 @@ pub struct ChannelSaleIdRequest {
 pub struct BuyChannelRequest {
     pub channel_sale_id: Uuid,
     /// When given and different from the current price: 409 `price_changed`, nothing moves.
-    #[schema(value_type = Option<String>, example = "250")]
     pub expected_price: Option<Amount>,
 }
 
@@ -50,6 +46,7 @@ pub struct BuyChannelRequest {
 #[serde(deny_unknown_fields)]
 pub struct ResolveChannelRequest {
     /// `complete` (pay the seller) or `refund` (return the escrow to the buyer).
+    #[schema(pattern = "^(complete|refund)$")]
     pub outcome: String,
 }
 
@@ -89,12 +86,18 @@ impl From<ChannelSale> for ChannelSaleDto {
     }
 }
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ChannelListParams {
     /// `listed`, `awaiting_transfer`, `completed`, `refunded` or `deleted`.
+    #[param(pattern = "^(listed|awaiting_transfer|completed|refunded|deleted)$")]
     pub status: Option<String>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 

@@ -75,7 +75,7 @@ pub async fn get(
 
 /// List a channel you created, with the marketplace bot as an administrator (checked with
 /// Telegram). Nothing is held from you.
-#[utoipa::path(post, path = "/api/channels/new", tag = "channels", security(("tma" = [])), request_body = NewChannelRequest,
+#[utoipa::path(post, path = "/api/channels/new", tag = "channels", security(("tma" = [])), request_body = NewChannelRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = ChannelSaleDto), (status = 401, body = Problem),
         (status = 409, description = "channel_listed", body = Problem),
         (status = 422, description = "validation_failed, channel_not_verified", body = Problem),
@@ -99,7 +99,7 @@ pub async fn create(
 }
 
 /// Change the price of your listed channel.
-#[utoipa::path(post, path = "/api/channels/set-price", tag = "channels", security(("tma" = [])), request_body = SetChannelPriceRequest,
+#[utoipa::path(post, path = "/api/channels/set-price", tag = "channels", security(("tma" = [])), request_body = SetChannelPriceRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = ChannelSaleDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "not_for_sale", body = Problem), (status = 422, body = Problem)))]
 pub async fn set_price(
@@ -108,7 +108,7 @@ pub async fn set_price(
     idem: IdemJson<SetChannelPriceRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_user(user.id);
-    let price = req.price.ok_or_else(|| ApiError::field("price", "is required"))?;
+    let price = req.price;
     let cmd = SetChannelPriceCommand {
         seller: user.id,
         sale_id: ChannelSaleId(req.channel_sale_id),
@@ -120,7 +120,7 @@ pub async fn set_price(
 }
 
 /// Withdraw your listed channel.
-#[utoipa::path(post, path = "/api/channels/delete", tag = "channels", security(("tma" = [])), request_body = ChannelSaleIdRequest,
+#[utoipa::path(post, path = "/api/channels/delete", tag = "channels", security(("tma" = [])), request_body = ChannelSaleIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = ChannelSaleDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "not_for_sale", body = Problem), (status = 422, body = Problem)))]
 pub async fn delete(
@@ -140,7 +140,7 @@ pub async fn delete(
 
 /// Buy a listed channel: the price is held in escrow until you own the channel (or refunded at
 /// `transfer_by`).
-#[utoipa::path(post, path = "/api/channels/buy", tag = "channels", security(("tma" = [])), request_body = BuyChannelRequest,
+#[utoipa::path(post, path = "/api/channels/buy", tag = "channels", security(("tma" = [])), request_body = BuyChannelRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = ChannelSaleDto), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "not_for_sale, own_item, price_changed, insufficient_funds", body = Problem),
         (status = 422, body = Problem)))]
@@ -163,7 +163,7 @@ pub async fn buy(
 
 /// Confirm the transfer. The buyer's word releases the escrow at once; the seller's releases it
 /// only when Telegram shows the buyer as the channel's creator (else the sale is returned as is).
-#[utoipa::path(post, path = "/api/channels/confirm", tag = "channels", security(("tma" = [])), request_body = ChannelSaleIdRequest,
+#[utoipa::path(post, path = "/api/channels/confirm", tag = "channels", security(("tma" = [])), request_body = ChannelSaleIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = ChannelSaleDto), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "channel_sale_closed", body = Problem), (status = 422, body = Problem),
         (status = 503, description = "Telegram cannot be asked now", body = Problem)))]
@@ -187,7 +187,7 @@ pub async fn confirm(
 /// Staff: settle a disputed sale awaiting transfer — `complete` pays the seller, `refund` returns
 /// the escrow. Recorded in the audit trail.
 #[utoipa::path(post, path = "/api/admin/channels/{id}/resolve", tag = "admin", security(("staff" = [])),
-    params(("id" = Uuid, Path)), request_body = ResolveChannelRequest,
+    params(crate::extract::IdempotencyKeyHeader, ("id" = Uuid, Path)), request_body = ResolveChannelRequest,
     responses((status = 200, body = ChannelSaleDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "channel_sale_closed", body = Problem),
         (status = 422, body = Problem)))]

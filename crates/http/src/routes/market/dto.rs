@@ -11,9 +11,10 @@ use crate::dto::*;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WithdrawRequest {
-    #[schema(value_type = String, example = "5")]
     pub amount: Amount,
-    /// Raw (`0:<64 hex>`) or user-friendly (48 characters, base64/base64url, with checksum).
+    /// Raw (`0:<64 hex>`, `-1:<64 hex>`) or user-friendly (48 characters, base64 or base64url,
+    /// with a valid CRC16 checksum).
+    #[schema(pattern = "^(-1|0):[0-9a-fA-F]{64}$|^[A-Za-z0-9+/_-]{48}$")]
     pub address: String,
 }
 

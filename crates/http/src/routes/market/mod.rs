@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
 
 /// Withdraw available funds to a TON address. Answers 202: the payout is sent after commit.
 #[utoipa::path(post, path = "/api/market/output", tag = "market", security(("tma" = [])), request_body = WithdrawRequest,
-    params(("Idempotency-Key" = String, Header, description = "required")),
+    params(crate::extract::RequiredIdempotencyKey),
     responses((status = 202, body = WithdrawalDto), (status = 400, description = "missing Idempotency-Key", body = Problem),
         (status = 401, body = Problem), (status = 409, description = "insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn output(

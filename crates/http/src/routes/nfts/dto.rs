@@ -7,15 +7,26 @@ use uuid::Uuid;
 
 use crate::dto::*;
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct NftListParams {
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
     /// `true`: only listed NFTs; `false`: only unlisted ones.
     pub listed: Option<bool>,
     /// `me` or a user id.
+    #[param(pattern = "^(me|[1-9][0-9]{0,17})$")]
     pub owner: Option<String>,
+    #[param(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub collection: Option<String>,
 }
 
@@ -51,7 +62,6 @@ impl From<Nft> for NftDto {
 pub struct BuyNftRequest {
     pub nft_id: Uuid,
     /// When given and different from the current price: 409 `price_changed`, nothing moves.
-    #[schema(value_type = Option<String>, example = "12.5")]
     pub expected_price: Option<Amount>,
 }
 
@@ -68,7 +78,7 @@ pub struct SetNftPriceRequest {
     pub nft_id: Uuid,
     /// A price lists the NFT; `null` unlists it. Required.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, example = "12.5")]
+    #[schema(schema_with = crate::dto::nullable_amount, required = true)]
     pub price: Option<Option<Amount>>,
 }
 

@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use domain::{NftId, UserId};
+use domain::NftId;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -44,7 +44,7 @@ pub async fn list(
     let owner = match q.owner.as_deref() {
         None => None,
         Some("me") => Some(user.id),
-        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("owner", "must be `me` or a user id"))?)),
+        Some(id) => Some(super::user_id("owner", id)?),
     };
     let collection = q.collection.map(|c| super::text("collection", &c, 200)).transpose()?;
     let filter = NftFilter { listed: q.listed, owner, collection };
@@ -64,7 +64,7 @@ pub async fn get(
 }
 
 /// Buy a listed NFT at its current price (fee included in the price).
-#[utoipa::path(post, path = "/api/nft/buy", tag = "nft", security(("tma" = [])), request_body = BuyNftRequest,
+#[utoipa::path(post, path = "/api/nft/buy", tag = "nft", security(("tma" = [])), request_body = BuyNftRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = BuyNftResponse), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "insufficient_funds, not_for_sale, price_changed, own_item, nft_unavailable", body = Problem),
         (status = 422, body = Problem)))]
@@ -102,7 +102,7 @@ pub async fn set_price(
 }
 
 /// Return one of your gifts to your Telegram account: unlisted, open offers refunded, `withdrawing`.
-#[utoipa::path(post, path = "/api/nft/back", tag = "nft", security(("tma" = [])), request_body = NftIdRequest,
+#[utoipa::path(post, path = "/api/nft/back", tag = "nft", security(("tma" = [])), request_body = NftIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 202, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "nft_unavailable", body = Problem)))]
 pub async fn back(

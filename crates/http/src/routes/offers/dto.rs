@@ -8,11 +8,16 @@ use uuid::Uuid;
 
 use crate::dto::*;
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct OfferListParams {
     pub nft_id: Uuid,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
@@ -20,9 +25,9 @@ pub struct OfferListParams {
 #[serde(deny_unknown_fields)]
 pub struct NewOfferRequest {
     pub nft_id: Uuid,
-    #[schema(value_type = String, example = "5")]
     pub price: Amount,
     /// 60 s – 30 days; default 7 days.
+    #[schema(minimum = 60, maximum = 2592000)]
     pub expires_in_seconds: Option<i64>,
 }
 
@@ -36,7 +41,6 @@ pub struct OfferIdRequest {
 #[serde(deny_unknown_fields)]
 pub struct SetOfferPriceRequest {
     pub offer_id: Uuid,
-    #[schema(value_type = String, example = "6")]
     pub price: Amount,
 }
 

@@ -82,7 +82,7 @@ pub async fn mine(
 }
 
 /// Make an offer on an NFT (listed or not); the price is held. One open offer per NFT.
-#[utoipa::path(post, path = "/api/offers/new", tag = "offers", security(("tma" = [])), request_body = NewOfferRequest,
+#[utoipa::path(post, path = "/api/offers/new", tag = "offers", security(("tma" = [])), request_body = NewOfferRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = OfferDto), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "own_item, nft_unavailable, offer_exists, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
@@ -107,7 +107,7 @@ pub async fn create(
 }
 
 /// The NFT's owner accepts: the held price goes to them minus the fee, the NFT to the offerer.
-#[utoipa::path(post, path = "/api/offers/accept", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+#[utoipa::path(post, path = "/api/offers/accept", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "offer_not_open, nft_unavailable", body = Problem)))]
 pub async fn accept(
@@ -123,7 +123,7 @@ pub async fn accept(
 }
 
 /// The NFT's owner refuses: the offerer's hold is released.
-#[utoipa::path(post, path = "/api/offers/refuse", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+#[utoipa::path(post, path = "/api/offers/refuse", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn refuse(
@@ -138,7 +138,7 @@ pub async fn refuse(
 }
 
 /// The offerer cancels an open offer: the hold is released.
-#[utoipa::path(post, path = "/api/offers/cancel", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest,
+#[utoipa::path(post, path = "/api/offers/cancel", tag = "offers", security(("tma" = [])), request_body = OfferIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, body = Problem)))]
 pub async fn cancel(
@@ -153,7 +153,7 @@ pub async fn cancel(
 }
 
 /// The offerer changes the price of a live offer; the hold follows.
-#[utoipa::path(post, path = "/api/offers/set-price", tag = "offers", security(("tma" = [])), request_body = SetOfferPriceRequest,
+#[utoipa::path(post, path = "/api/offers/set-price", tag = "offers", security(("tma" = [])), request_body = SetOfferPriceRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = OfferDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "offer_not_open, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn set_price(

@@ -10,7 +10,14 @@ use uuid::Uuid;
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateManagerRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub name: String,
+    /// 5–32 letters, digits or underscores, with or without a leading `@`.
+    #[schema(pattern = "^@?[A-Za-z0-9_]{5,32}$")]
     pub telegram_username: Option<String>,
 }
 
@@ -47,12 +54,21 @@ pub struct CreatePartnerRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub fio: String,
+    #[schema(minimum = 18, maximum = 130)]
     pub age: i64,
     #[serde(default)]
+    #[schema(max_length = 2000, pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")]
     pub description: String,
     /// E.164, e.g. `+79991234567`.
+    #[schema(pattern = "^\\+[1-9][0-9]{7,14}$")]
     pub mobile: String,
+    #[schema(format = Email, max_length = 254)]
     pub email: String,
 }
 

@@ -37,8 +37,8 @@ pub async fn create_manager(
     _staff: Staff,
     ApiJson(req): ApiJson<CreateManagerRequest>,
 ) -> Result<(StatusCode, Json<ManagerDto>), ApiError> {
-    let telegram_username = match req.telegram_username.as_deref().map(|u| u.trim().trim_start_matches('@')) {
-        None | Some("") => None,
+    let telegram_username = match req.telegram_username.as_deref().map(|u| u.strip_prefix('@').unwrap_or(u)) {
+        None => None,
         Some(u) if (5..=32).contains(&u.len()) && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
             Some(u.to_string())
         }

@@ -9,23 +9,39 @@ use uuid::Uuid;
 use crate::dto::*;
 use crate::routes::nfts::dto::NftDto;
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PresaleListParams {
     /// `open`, `sold`, `delivered`, `expired` or `deleted`.
+    #[param(pattern = "^(open|sold|delivered|expired|deleted)$")]
     pub status: Option<String>,
     /// `me` or a user id.
+    #[param(pattern = "^(me|[1-9][0-9]{0,17})$")]
     pub seller: Option<String>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPresaleRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub title: String,
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub collection: String,
-    #[schema(value_type = String, example = "25")]
     pub price: Amount,
     /// RFC 3339; 1 hour – 60 days ahead.
     pub deliver_by: DateTime<Utc>,
@@ -41,7 +57,6 @@ pub struct PresaleIdRequest {
 #[serde(deny_unknown_fields)]
 pub struct BuyPresaleRequest {
     pub presale_id: Uuid,
-    #[schema(value_type = Option<String>)]
     pub expected_price: Option<Amount>,
 }
 
@@ -49,13 +64,17 @@ pub struct BuyPresaleRequest {
 #[serde(deny_unknown_fields)]
 pub struct SetPresalePriceRequest {
     pub presale_id: Uuid,
-    #[schema(value_type = String)]
     pub price: Amount,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DeliverPresaleRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
     pub gift_id: String,
 }
 

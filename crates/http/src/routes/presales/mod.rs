@@ -15,7 +15,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
 use chrono::Duration;
-use domain::{PresaleId, PresaleStatus, UserId};
+use domain::{PresaleId, PresaleStatus};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -54,7 +54,7 @@ pub async fn list(
     let seller = match q.seller.as_deref() {
         None => None,
         Some("me") => Some(user.id),
-        Some(id) => Some(UserId(id.parse().map_err(|_| ApiError::field("seller", "must be `me` or a user id"))?)),
+        Some(id) => Some(super::user_id("seller", id)?),
     };
     let found = state.reads.presales(&PresaleFilter { status, seller }, page).await?;
     let items = found.items.into_iter().map(|p| PresaleDto::new(p, Some(user.id))).collect();
@@ -74,7 +74,7 @@ pub async fn get(
 }
 
 /// Sell a gift you will deliver later; `PRESALE_COLLATERAL_PERCENT` of the price is held from you.
-#[utoipa::path(post, path = "/api/presale/new", tag = "presales", security(("tma" = [])), request_body = NewPresaleRequest,
+#[utoipa::path(post, path = "/api/presale/new", tag = "presales", security(("tma" = [])), request_body = NewPresaleRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = PresaleDto), (status = 401, body = Problem), (status = 409, description = "insufficient_funds", body = Problem),
         (status = 422, body = Problem)))]
 pub async fn create(
@@ -101,7 +101,7 @@ pub async fn create(
 }
 
 /// Change the price while unsold; the collateral is re-held at the new price.
-#[utoipa::path(post, path = "/api/presale/set-price", tag = "presales", security(("tma" = [])), request_body = SetPresalePriceRequest,
+#[utoipa::path(post, path = "/api/presale/set-price", tag = "presales", security(("tma" = [])), request_body = SetPresalePriceRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "presale_sold, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn set_price(
@@ -122,7 +122,7 @@ pub async fn set_price(
 }
 
 /// Delete an unsold presale; the collateral is released.
-#[utoipa::path(post, path = "/api/presale/delete", tag = "presales", security(("tma" = [])), request_body = PresaleIdRequest,
+#[utoipa::path(post, path = "/api/presale/delete", tag = "presales", security(("tma" = [])), request_body = PresaleIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "presale_sold", body = Problem)))]
 pub async fn delete(
@@ -137,7 +137,7 @@ pub async fn delete(
 }
 
 /// Buy a presale: the price is held until delivery (or refunded with compensation at the deadline).
-#[utoipa::path(post, path = "/api/presale/buy", tag = "presales", security(("tma" = [])), request_body = BuyPresaleRequest,
+#[utoipa::path(post, path = "/api/presale/buy", tag = "presales", security(("tma" = [])), request_body = BuyPresaleRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = PresaleDto), (status = 401, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "own_item, presale_sold, price_changed, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
 pub async fn buy(
@@ -157,7 +157,7 @@ pub async fn buy(
 }
 
 /// Staff: the gift arrived. An NFT is created for the buyer, the seller is paid and their collateral released.
-#[utoipa::path(post, path = "/api/admin/presales/{id}/deliver", tag = "admin", security(("staff" = [])), params(("id" = Uuid, Path)),
+#[utoipa::path(post, path = "/api/admin/presales/{id}/deliver", tag = "admin", security(("staff" = [])), params(crate::extract::IdempotencyKeyHeader, ("id" = Uuid, Path)),
     request_body = DeliverPresaleRequest,
     responses((status = 200, body = DeliveredPresale), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
         (status = 409, description = "presale_not_sold, duplicate (gift id)", body = Problem), (status = 422, body = Problem)))]

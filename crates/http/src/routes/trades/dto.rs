@@ -16,7 +16,6 @@ pub struct TradeSideRequest {
     #[serde(default)]
     #[schema(max_items = 10)]
     pub nft_ids: Vec<Uuid>,
-    #[schema(value_type = Option<String>, example = "5")]
     pub amount: Option<Amount>,
 }
 
@@ -30,6 +29,7 @@ impl From<TradeSideRequest> for TradeSide {
 #[serde(deny_unknown_fields)]
 pub struct NewTradeRequest {
     /// The user asked to trade (a Telegram user id).
+    #[schema(minimum = 1)]
     pub taker_id: i64,
     /// What the maker (the caller) puts in.
     pub give: TradeSideRequest,
@@ -89,14 +89,21 @@ impl TradeDto {
     }
 }
 
-#[derive(Deserialize, ToSchema, utoipa::IntoParams)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TradeListParams {
     /// `maker` or `taker`; both when absent.
+    #[param(pattern = "^(maker|taker)$")]
     pub role: Option<String>,
     /// `open`, `accepted`, `declined`, `cancelled` or `expired`.
+    #[param(pattern = "^(open|accepted|declined|cancelled|expired)$")]
     pub status: Option<String>,
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^c1[0-9a-f]{32}$")]
     pub cursor: Option<String>,
 }
 

@@ -81,7 +81,7 @@ pub async fn get(
 
 /// Propose a trade: your `give` NFTs go `in_trade` and your `give` amount is held until the taker
 /// answers or the trade expires.
-#[utoipa::path(post, path = "/api/trades/new", tag = "trades", security(("tma" = [])), request_body = NewTradeRequest,
+#[utoipa::path(post, path = "/api/trades/new", tag = "trades", security(("tma" = [])), request_body = NewTradeRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = TradeDto), (status = 401, body = Problem),
         (status = 403, description = "a give NFT is not yours", body = Problem),
         (status = 404, description = "no such taker or NFT", body = Problem),
@@ -106,7 +106,7 @@ pub async fn create(
 }
 
 /// The taker accepts: every NFT changes owner and both amounts move (less the fee), at once.
-#[utoipa::path(post, path = "/api/trades/accept", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest,
+#[utoipa::path(post, path = "/api/trades/accept", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = TradeDto), (status = 401, body = Problem),
         (status = 403, description = "only the taker accepts", body = Problem), (status = 404, body = Problem),
         (status = 409, description = "trade_not_open, trade_stale, insufficient_funds", body = Problem), (status = 422, body = Problem)))]
@@ -123,7 +123,7 @@ pub async fn accept(
 }
 
 /// The taker declines: the maker's hold is released and the offered NFTs are free again.
-#[utoipa::path(post, path = "/api/trades/decline", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest,
+#[utoipa::path(post, path = "/api/trades/decline", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = TradeDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "trade_not_open", body = Problem), (status = 422, body = Problem)))]
 pub async fn decline(
@@ -138,7 +138,7 @@ pub async fn decline(
 }
 
 /// The maker withdraws the trade: the hold is released and the offered NFTs are free again.
-#[utoipa::path(post, path = "/api/trades/cancel", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest,
+#[utoipa::path(post, path = "/api/trades/cancel", tag = "trades", security(("tma" = [])), request_body = TradeIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 200, body = TradeDto), (status = 401, body = Problem), (status = 403, body = Problem),
         (status = 404, body = Problem), (status = 409, description = "trade_not_open", body = Problem), (status = 422, body = Problem)))]
 pub async fn cancel(
