@@ -604,6 +604,32 @@ async fn idempotency_keys_are_claimed_with_the_unit_of_work<S: Store>(s: Arc<S>)
     assert_eq!(s.reap(now() + chrono::Duration::seconds(1)).await.unwrap(), 1);
     let mut uow = begin(&*s).await;
     assert_eq!(uow.idempotency().claim(&key, now()).await.unwrap(), KeyClaim::Claimed, "a reaped key is free again");
+    drop(uow);
+
+    // A claim racing an open one waits for it to end instead of answering at once: rolled back,
+    // the key is claimed (a client retrying right after a refusal runs); committed, it is in use.
+    for (commit, expected) in [(false, KeyClaim::Claimed), (true, KeyClaim::InUse)] {
+        let racing = IdempotencyKey { key: format!("race-{commit}"), ..key.clone() };
+        let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+        let first = {
+            let (s, racing) = (s.clone(), racing.clone());
+            tokio::spawn(async move {
+                let mut uow = begin(&*s).await;
+                assert_eq!(uow.idempotency().claim(&racing, now()).await.unwrap(), KeyClaim::Claimed);
+                held_tx.send(()).unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+                if commit {
+                    uow.commit().await.unwrap();
+                }
+            })
+        };
+        held_rx.await.unwrap();
+        let mut uow = begin(&*s).await;
+        let claim = uow.idempotency().claim(&racing, now()).await.unwrap();
+        assert_eq!(claim, expected, "after the first one {}", if commit { "committed" } else { "rolled back" });
+        drop(uow);
+        first.await.unwrap();
+    }
 }
 
 async fn trades_are_locked_counted_and_read_by_party<S: Store>(s: Arc<S>) {

@@ -30,7 +30,9 @@ async fn run_against(server: &Server, authorization: &str, who: &str) {
         .args(["run", &format!("{}/openapi.json", server.base)])
         .args(["-H", &format!("Authorization: {authorization}")])
         .args(["--checks", "all", "--exclude-checks", "positive_data_acceptance"])
-        .args(["--generation-deterministic", "--max-examples", "25", "--workers", "2", "--request-timeout", "10"])
+        // One worker: with two, hypothesis's lambda-source cache raced on CPython 3.11 now and then
+        // ("AST constructor recursion depth mismatch"), a tool error, not a finding.
+        .args(["--generation-deterministic", "--max-examples", "25", "--workers", "1", "--request-timeout", "10"])
         .env("NO_COLOR", "1")
         .current_dir(std::env::temp_dir())
         .output()

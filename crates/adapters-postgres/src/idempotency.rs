@@ -1,4 +1,4 @@
-//! Idempotency keys: claimed in a Unit of Work under an advisory lock, responses stored after commit.
+//! Idempotency keys: claimed in a Unit of Work by inserting them, responses stored after commit.
 
 use app::idempotency::IdempotencyLog;
 use async_trait::async_trait;
@@ -12,39 +12,16 @@ use crate::{PgStore, PgUow};
 
 #[async_trait]
 impl IdempotencyRepo for PgUow {
-    /// A transaction-scoped advisory lock on the key makes a concurrent request with the same key
-    /// answer `InUse` at once instead of waiting; the row itself commits with the operation.
+    /// One statement on the usual path: the insert claims the key. The unique key makes a
+    /// concurrent insert of the same key wait for the first transaction to end (bounded by
+    /// `lock_timeout`): committed, the key conflicts and the stored row decides (`InUse` until its
+    /// response is saved, then `Replay`); rolled back, the waiter claims the key and runs. So a
+    /// retry right after a refused request runs, even while that request's rollback is still
+    /// being flushed by the pool — a try-lock here once answered `InUse` for it.
     async fn claim(&mut self, k: &IdempotencyKey, now: DateTime<Utc>) -> Result<KeyClaim, RepoError> {
-        let lock_name = format!("{}\u{1f}{}\u{1f}{}", k.owner, k.route, k.key);
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock(hashtextextended($1, 0))")
-            .bind(&lock_name)
-            .fetch_one(self.conn())
-            .await
-            .map_err(map_err)?;
-        if !got {
-            return Ok(KeyClaim::InUse);
-        }
-        let existing = sqlx::query(
-            "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3",
-        )
-        .bind(&k.owner)
-        .bind(&k.route)
-        .bind(&k.key)
-        .fetch_optional(self.conn())
-        .await
-        .map_err(map_err)?;
-        if let Some(row) = existing {
-            let hash: String = row.get("request_hash");
-            let status: Option<i32> = row.get("response_status");
-            let body: Option<Vec<u8>> = row.get("response_body");
-            return Ok(match (hash == k.request_hash, status) {
-                (false, _) => KeyClaim::Reused,
-                (true, None) => KeyClaim::InUse,
-                (true, Some(s)) => KeyClaim::Replay { status: s as u16, body: body.unwrap_or_default() },
-            });
-        }
-        sqlx::query(
-            "INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+        let claimed = sqlx::query(
+            "INSERT INTO idempotency_keys (owner, route, key, request_hash, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT DO NOTHING",
         )
         .bind(&k.owner)
         .bind(&k.route)
@@ -54,7 +31,29 @@ impl IdempotencyRepo for PgUow {
         .execute(self.conn())
         .await
         .map_err(map_err)?;
-        Ok(KeyClaim::Claimed)
+        if claimed.rows_affected() == 1 {
+            return Ok(KeyClaim::Claimed);
+        }
+        // A new statement: its snapshot sees the row the insert conflicted with.
+        let row = sqlx::query(
+            "SELECT request_hash, response_status, response_body FROM idempotency_keys WHERE owner = $1 AND route = $2 AND key = $3",
+        )
+        .bind(&k.owner)
+        .bind(&k.route)
+        .bind(&k.key)
+        .fetch_optional(self.conn())
+        .await
+        .map_err(map_err)?;
+        // Reaped between the two statements: as good as in use; the client retries.
+        let Some(row) = row else { return Ok(KeyClaim::InUse) };
+        let hash: String = row.get("request_hash");
+        let status: Option<i32> = row.get("response_status");
+        let body: Option<Vec<u8>> = row.get("response_body");
+        Ok(match (hash == k.request_hash, status) {
+            (false, _) => KeyClaim::Reused,
+            (true, None) => KeyClaim::InUse,
+            (true, Some(s)) => KeyClaim::Replay { status: s as u16, body: body.unwrap_or_default() },
+        })
     }
 }
 
