@@ -1,68 +1,251 @@
-//! Benchmark (QUALITY.md B1, B3): buys over HTTP against the real `atomarket serve` on
-//! PostgreSQL + Redis, in a fresh database.
+//! The benchmark of QUALITY.md and issue 10, in one run, against the release `atomarket serve` on
+//! PostgreSQL + Redis (no TLS on either side) in a fresh database:
 //!
-//! `cargo build --release && cargo run --release --example bench -- [listings] [concurrency]`
-//! Needs PostgreSQL and Redis on the local default ports (`DATABASE_URL`, `REDIS_URL` override).
+//! - **B1** uncontended buys (`POST /api/nft/buy` over distinct listings) for a fixed duration at a
+//!   fixed concurrency, on one instance and on two instances sharing the database;
+//! - **limit**: `../shared/bench/limit.sh` (pgbench running the reference buy transaction) at the
+//!   same concurrency and duration on the same PostgreSQL; B1 is reported as a ratio of it;
+//! - **B3** contended buys: 400 buyers on 5 NFTs — time to drain, p99, exactly 5 sales;
+//! - **B4** a mixed workload (reads, listings, offers, bids, buys): throughput;
+//! - database round trips and Redis commands per buy, counted on the wire (a counting proxy in
+//!   front of PostgreSQL, Redis' own command counter), with the auth cache cold and warm;
+//! - each server's peak RSS; `atomarket audit` at the end.
+//!
+//! ```sh
+//! cargo build --release --bin atomarket --example bench
+//! target/release/examples/bench [seconds=20] [concurrency=32] [rounds=3]
+//! ```
+//! Rounds rotate the order of B1 (one instance), the limit and B1 (two instances); the table shows
+//! each round and the medians. Like limit.sh, buys cycle over 1,000 buyers and every listing has
+//! its own seller. `DATABASE_URL`, `REDIS_URL` override the local servers; `LIMIT_SH` the script.
 
+use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 
 const BOT: &str = "1:bench-bot-token";
 const STAFF: &str = "bench-staff";
+const BUYERS: i64 = 1_000;
 
 fn tma(user: i64) -> String {
     format!("tma {}", http_api::init_data(BOT, user, None, chrono::Utc::now().timestamp()))
 }
 
+// ----- measurements ----------------------------------------------------------------------------
+
+#[derive(Default)]
 struct Stats {
     latencies: Vec<Duration>,
     elapsed: Duration,
-    ok: usize,
-    conflicts: usize,
-    errors: usize,
+    statuses: HashMap<u16, usize>,
+    /// Every job was done before the time was up.
+    exhausted: bool,
 }
 
 impl Stats {
-    fn report(&mut self, name: &str) {
+    fn merge(&mut self, other: Vec<(Duration, u16)>) {
+        for (l, s) in other {
+            self.latencies.push(l);
+            *self.statuses.entry(s).or_default() += 1;
+        }
+    }
+    fn rate(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn pct(&mut self, p: f64) -> f64 {
         self.latencies.sort();
-        let pct = |p: f64| self.latencies[((self.latencies.len() as f64 * p) as usize).min(self.latencies.len() - 1)];
         let n = self.latencies.len();
-        println!(
-            "{name}: {n} requests in {:.2} s = {:.0} req/s; p50 {:.1} ms, p99 {:.1} ms; 200: {}, 409: {}, other: {}",
-            self.elapsed.as_secs_f64(),
-            n as f64 / self.elapsed.as_secs_f64(),
-            pct(0.50).as_secs_f64() * 1e3,
-            pct(0.99).as_secs_f64() * 1e3,
-            self.ok,
-            self.conflicts,
-            self.errors
-        );
+        if n == 0 {
+            return 0.0;
+        }
+        self.latencies[((n as f64 * p) as usize).min(n - 1)].as_secs_f64() * 1e3
+    }
+    fn count(&self, status: u16) -> usize {
+        self.statuses.get(&status).copied().unwrap_or(0)
+    }
+    /// Answers other than those listed.
+    fn other_than(&self, expected: &[u16]) -> usize {
+        self.statuses.iter().filter(|(s, _)| !expected.contains(s)).map(|(_, n)| n).sum()
+    }
+    fn statuses(&self) -> String {
+        let mut s: Vec<_> = self.statuses.iter().collect();
+        s.sort();
+        s.iter()
+            .map(|(k, v)| format!("{}: {v}", if **k == 0 { "no answer".into() } else { k.to_string() }))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 
-/// Runs `jobs` buy requests (`(buyer, nft)`) with `concurrency` workers.
-async fn run(client: &reqwest::Client, base: &str, jobs: Vec<(i64, String)>, concurrency: usize) -> Stats {
-    let jobs = Arc::new(jobs);
+/// CPU seconds a process has used (user + system).
+fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or_default();
+    let f: Vec<f64> = after.split_whitespace().filter_map(|x| x.parse().ok()).collect();
+    // After the command name: state is not numeric, so utime and stime are fields 11 and 12 here.
+    (f.get(10).copied().unwrap_or(0.0) + f.get(11).copied().unwrap_or(0.0)) / 100.0
+}
+
+/// CPU seconds the whole machine has spent busy, and idle.
+fn machine_cpu() -> (f64, f64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let f: Vec<f64> =
+        stat.lines().next().unwrap_or_default().split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let idle = f.get(3).copied().unwrap_or(0.0) + f.get(4).copied().unwrap_or(0.0);
+    (f.iter().sum::<f64>() / 100.0 - idle / 100.0, idle / 100.0)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn peak_rss_mib(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .unwrap_or(0.0)
+        / 1024.0
+}
+
+// ----- the service -----------------------------------------------------------------------------
+
+struct Instance {
+    child: tokio::process::Child,
+    base: String,
+    pid: u32,
+}
+
+async fn start(db: &str, redis: &str, pool: u32, extra: &[&str]) -> Instance {
+    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("atomarket");
+    let mut child = tokio::process::Command::new(&exe)
+        .arg("serve")
+        .args(extra)
+        .env("DATABASE_URL", db)
+        .env("REDIS_URL", redis)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("BOT_TOKEN", BOT)
+        .env("STAFF_TOKENS", STAFF)
+        .env("DB_MAX_CONNECTIONS", pool.to_string())
+        .env("TELEGRAM_DELIVERY", "log")
+        .env("RATE_LIMIT_PER_SECOND", "0")
+        .env_remove("RUST_LOG") // the default level: what it costs is part of the figure
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("start {} (cargo build --release --bin atomarket): {e}", exe.display()));
+    let pid = child.id().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next_line().await.unwrap().expect("the server exited during start");
+        if let Some(a) = line.strip_prefix("listening on ") {
+            break a.to_string();
+        }
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Instance { child, base, pid }
+}
+
+async fn post(client: &reqwest::Client, url: String, auth: &str, body: Value) -> (u16, Value) {
+    let r = client.post(url).header("authorization", auth).json(&body).send().await.expect("request");
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+// ----- the data --------------------------------------------------------------------------------
+
+/// Listings of one run: NFT `i` (gift `r{run}-{i}`) has its own seller and the planned buyer
+/// `buyer_base + i % BUYERS`, funded for every buy planned for them. Seeded in SQL (what the admin
+/// API and a deposit would write: users, deposits and their balanced ledger entries), so a run of
+/// 100,000 listings takes seconds.
+async fn seed(pool: &sqlx::PgPool, run: i64, n: i64) -> Vec<(i64, String)> {
+    let (seller_base, buyer_base) = (100_000_000 + run * 10_000_000, 900_000_000 + run * 10_000);
+    let per_buyer = (n + BUYERS - 1) / BUYERS;
+    let mut tx = pool.begin().await.unwrap();
+    for sql in [
+        "INSERT INTO users (id, available, held) SELECT $1 + i, 0, 0 FROM generate_series(0, $3 - 1) i",
+        "INSERT INTO users (id, available, held) SELECT $2 + b, $4, 0 FROM generate_series(0, 999) b",
+        "INSERT INTO deposits (id, user_id, amount, tx_hash, created_at) \
+         SELECT gen_random_uuid(), $2 + b, $4, 'bench-' || ($2 + b), now() FROM generate_series(0, 999) b",
+        "INSERT INTO ledger_entries (id, operation_id, operation, user_id, account, amount, reference, created_at) \
+         SELECT gen_random_uuid(), d.id, 'deposit', x.user_id, x.account, x.amount, d.tx_hash, now() \
+         FROM deposits d CROSS JOIN LATERAL (VALUES (NULL::bigint, 'external', -d.amount), (d.user_id, 'available', d.amount)) x(user_id, account, amount) \
+         WHERE d.tx_hash LIKE 'bench-%' AND d.user_id BETWEEN $2 AND $2 + 999",
+        "INSERT INTO nfts (id, gift_id, title, collection, owner_id, price, status, created_at) \
+         SELECT gen_random_uuid(), 'r' || $5 || '-' || i, 'Bench gift', 'bench', $1 + i, 1, 'available', now() \
+         FROM generate_series(0, $3 - 1) i",
+    ] {
+        sqlx::query(sql)
+            .bind(seller_base)
+            .bind(buyer_base)
+            .bind(n)
+            .bind(rust_decimal::Decimal::from(per_buyer + 1))
+            .bind(run.to_string())
+            .execute(&mut *tx)
+            .await
+            .unwrap_or_else(|e| panic!("seed: {e}\n{sql}"));
+    }
+    tx.commit().await.unwrap();
+    let rows: Vec<(String, uuid::Uuid)> = sqlx::query_as("SELECT gift_id, id FROM nfts WHERE gift_id LIKE $1")
+        .bind(format!("r{run}-%"))
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    let mut out = vec![(0, String::new()); n as usize];
+    for (gift, id) in rows {
+        let i: i64 = gift.rsplit('-').next().unwrap().parse().unwrap();
+        out[i as usize] = (buyer_base + i % BUYERS, id.to_string());
+    }
+    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    out
+}
+
+/// Pre-signed credentials, so the load generator spends its CPU on requests, not on HMACs.
+fn credentials(jobs: &[(i64, String)]) -> HashMap<i64, String> {
+    let mut out = HashMap::new();
+    for (buyer, _) in jobs {
+        out.entry(*buyer).or_insert_with(|| tma(*buyer));
+    }
+    out
+}
+
+// ----- B1: buys for a fixed time ---------------------------------------------------------------
+
+/// Buys `jobs` in order with `concurrency` workers, spread over `bases`, for `seconds`.
+async fn buys(
+    client: &reqwest::Client,
+    bases: &[String],
+    jobs: Arc<Vec<(i64, String)>>,
+    concurrency: usize,
+    seconds: f64,
+) -> Stats {
+    let auth = Arc::new(credentials(&jobs));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
+    let deadline = started + Duration::from_secs_f64(seconds);
     let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (jobs, next, client, base) = (jobs.clone(), next.clone(), client.clone(), base.to_string());
+        .map(|w| {
+            let (jobs, next, client, auth) = (jobs.clone(), next.clone(), client.clone(), auth.clone());
+            let url = format!("{}/api/nft/buy", bases[w % bases.len()]);
             tokio::spawn(async move {
                 let mut out = Vec::new();
-                loop {
+                while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some((buyer, nft)) = jobs.get(i) else { break };
                     let t = Instant::now();
                     let status = client
-                        .post(format!("{base}/api/nft/buy"))
-                        .header("authorization", tma(*buyer))
-                        .json(&json!({"nft_id": nft}))
+                        .post(&url)
+                        .header("authorization", &auth[buyer])
+                        .header("content-type", "application/json")
+                        .body(format!("{{\"nft_id\":\"{nft}\"}}"))
                         .send()
                         .await
                         .map(|r| r.status().as_u16())
@@ -73,183 +256,455 @@ async fn run(client: &reqwest::Client, base: &str, jobs: Vec<(i64, String)>, con
             })
         })
         .collect();
-    let mut stats = Stats { latencies: Vec::new(), elapsed: Duration::ZERO, ok: 0, conflicts: 0, errors: 0 };
+    let mut stats = Stats::default();
     for w in workers {
-        for (lat, status) in w.await.unwrap() {
-            stats.latencies.push(lat);
-            match status {
-                200 => stats.ok += 1,
-                409 => stats.conflicts += 1,
-                _ => stats.errors += 1,
-            }
-        }
+        stats.merge(w.await.unwrap());
     }
     stats.elapsed = started.elapsed();
+    stats.exhausted = next.load(Ordering::Relaxed) >= jobs.len();
     stats
 }
 
-async fn post(client: &reqwest::Client, url: String, auth: String, body: serde_json::Value) -> serde_json::Value {
-    let r = client.post(url).header("authorization", auth).json(&body).send().await.expect("request");
-    assert!(r.status().is_success(), "setup failed: {}", r.status());
-    r.json().await.unwrap()
+struct B1 {
+    rate: f64,
+    p50: f64,
+    p99: f64,
+    errors: usize,
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse().unwrap_or(0))
-        })
-        .unwrap_or(0)
+async fn b1(
+    pool: &sqlx::PgPool,
+    client: &reqwest::Client,
+    servers: &[&Instance],
+    run: &mut i64,
+    concurrency: usize,
+    seconds: u64,
+) -> B1 {
+    *run += 1;
+    let bases: Vec<String> = servers.iter().map(|s| s.base.clone()).collect();
+    let bases = &bases[..];
+    let jobs = seed(pool, *run, 8_000 * seconds as i64 + 20_000).await;
+    let (warm, rest) = jobs.split_at(5_000);
+    buys(client, bases, Arc::new(warm.to_vec()), concurrency, 3.0).await; // connections, caches, prepared statements
+    let server_cpu0: f64 = servers.iter().map(|s| cpu_seconds(s.pid)).sum();
+    let (busy0, idle0) = machine_cpu();
+    let me0 = cpu_seconds(std::process::id());
+    let mut s = buys(client, bases, Arc::new(rest.to_vec()), concurrency, seconds as f64).await;
+    let n = s.latencies.len() as f64;
+    let server_cpu = servers.iter().map(|s| cpu_seconds(s.pid)).sum::<f64>() - server_cpu0;
+    let (busy1, idle1) = machine_cpu();
+    let me = cpu_seconds(std::process::id()) - me0;
+    println!(
+        "  CPU per buy: service {:.3} ms, load generator {:.3} ms, the rest (PostgreSQL, Redis…) {:.3} ms; machine idle {:.0} %",
+        server_cpu / n * 1e3,
+        me / n * 1e3,
+        ((busy1 - busy0) - server_cpu - me) / n * 1e3,
+        (idle1 - idle0) / ((busy1 - busy0) + (idle1 - idle0)) * 100.0
+    );
+    assert!(!s.exhausted, "every seeded listing was sold before the time was up: seed more");
+    let b = B1 { rate: s.rate(), p50: s.pct(0.5), p99: s.pct(0.99), errors: s.other_than(&[200]) };
+    if b.errors > 0 {
+        println!("  B1 answers: {}", s.statuses());
+    }
+    b
 }
+
+// ----- the limit -------------------------------------------------------------------------------
+
+struct Limit {
+    tps: f64,
+    p50: f64,
+    p99: f64,
+}
+
+async fn limit(concurrency: usize, seconds: u64) -> Limit {
+    let script = std::env::var("LIMIT_SH").unwrap_or_else(|_| {
+        let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        repo.join("../shared/bench/limit.sh").to_string_lossy().into_owned()
+    });
+    let out = tokio::process::Command::new("bash")
+        .arg(&script)
+        .env("CONCURRENCY", concurrency.to_string())
+        .env("DURATION", seconds.to_string())
+        .env("FEE_ROW", "0")
+        .env("N", (10_000 * (seconds + 5) + 20_000).to_string()) // more NFTs than it can sell
+        .output()
+        .await
+        .unwrap_or_else(|e| panic!("run {script}: {e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("limit_tps="))
+        .unwrap_or_else(|| panic!("{script} printed no limit_tps: {text}{}", String::from_utf8_lossy(&out.stderr)));
+    let field = |name: &str| -> f64 {
+        line.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.parse().ok()).unwrap_or(0.0)
+    };
+    Limit { tps: field("limit_tps="), p50: field("p50_ms="), p99: field("p99_ms=") }
+}
+
+// ----- round trips -----------------------------------------------------------------------------
+
+/// A TCP proxy in front of PostgreSQL that counts round trips: every simple `Query` ('Q') and
+/// every `Sync` ('S') a client sends ends one exchange the client waits for.
+async fn counting_proxy(upstream: String, counter: Arc<AtomicU64>) -> u16 {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            let (upstream, counter) = (upstream.clone(), counter.clone());
+            tokio::spawn(async move {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
+                let (mut cr, mut cw) = client.into_split();
+                let (mut sr, mut sw) = server.into_split();
+                tokio::spawn(async move {
+                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                });
+                let mut buf = Vec::new();
+                let mut chunk = vec![0u8; 64 * 1024];
+                let mut started = false;
+                while let Ok(n) = cr.read(&mut chunk).await {
+                    if n == 0 || sw.write_all(&chunk[..n]).await.is_err() {
+                        break;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    loop {
+                        // The startup message has no type byte; every later one has.
+                        let header = if started { 5 } else { 4 };
+                        if buf.len() < header {
+                            break;
+                        }
+                        let at = header - 4;
+                        let len = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
+                        if buf.len() < at + len {
+                            break;
+                        }
+                        if started && matches!(buf[0], b'Q' | b'S') {
+                            counter.fetch_add(1, Ordering::Relaxed);
+                        }
+                        buf.drain(..at + len);
+                        started = true;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+async fn redis_commands(redis: &str) -> u64 {
+    let client = deadpool_redis::redis::Client::open(redis).unwrap();
+    let mut c = client.get_multiplexed_async_connection().await.unwrap();
+    let info: String = deadpool_redis::redis::cmd("INFO").arg("stats").query_async(&mut c).await.unwrap();
+    info.lines().find_map(|l| l.strip_prefix("total_commands_processed:")?.trim().parse().ok()).unwrap_or(0)
+}
+
+/// Round trips and Redis commands per buy on an instance without background jobs (so the only
+/// traffic is the buys), first by users this instance has not seen (auth cache cold), then by
+/// the same users again (warm).
+async fn round_trips(
+    pool: &sqlx::PgPool,
+    client: &reqwest::Client,
+    db: &str,
+    redis: &str,
+    run: &mut i64,
+) -> (f64, f64, f64) {
+    let url = reqwest::Url::parse(db).unwrap();
+    let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let counter = Arc::new(AtomicU64::new(0));
+    let port = counting_proxy(upstream, counter.clone()).await;
+    let mut proxied = url.clone();
+    proxied.set_port(Some(port)).unwrap();
+    let mut server = start(proxied.as_str(), redis, 4, &["--no-jobs"]).await;
+    *run += 1;
+    let jobs = seed(pool, *run, 2_000).await;
+    let bases = [server.base.clone()];
+    // Warm the connections and statement caches with buyers 0–99, then measure buyers 100–299
+    // (cold: first request each) and the same buyers again (warm).
+    buys(client, &bases, Arc::new(jobs[..100].to_vec()), 1, 60.0).await;
+    let mut per_buy = Vec::new();
+    for range in [100..300, 1_100..1_300] {
+        let (db0, redis0) = (counter.load(Ordering::Relaxed), redis_commands(redis).await);
+        let s = buys(client, &bases, Arc::new(jobs[range].to_vec()), 1, 60.0).await;
+        assert_eq!(s.count(200), 200, "round-trip run: {}", s.statuses());
+        let redis1 = redis_commands(redis).await - 1; // the INFO itself
+        per_buy.push(((counter.load(Ordering::Relaxed) - db0) as f64 / 200.0, (redis1 - redis0) as f64 / 200.0));
+    }
+    let _ = server.child.kill().await;
+    (per_buy[0].0, per_buy[1].0, per_buy[1].1)
+}
+
+// ----- B3: contended ---------------------------------------------------------------------------
+
+async fn b3(pool: &sqlx::PgPool, client: &reqwest::Client, base: &str, run: &mut i64, concurrency: usize) -> String {
+    *run += 1;
+    let listings = seed(pool, *run, 5).await;
+    let jobs: Vec<(i64, String)> =
+        (0..400).map(|j| (listings[0].0 + j as i64 % BUYERS, listings[j % 5].1.clone())).collect();
+    let buyers: Vec<i64> = jobs.iter().map(|j| j.0).collect();
+    let mut s = buys(client, &[base.to_string()], Arc::new(jobs), concurrency, 120.0).await;
+    let ids: Vec<uuid::Uuid> = listings.iter().map(|(_, id)| id.parse().unwrap()).collect();
+    let sold: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM nfts WHERE id = ANY($1) AND owner_id = ANY($2) AND price IS NULL")
+            .bind(&ids)
+            .bind(&buyers)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    format!(
+        "drained in {:.2} s, p50 {:.1} / p99 {:.1} ms; {} sales (200: {}, 409: {}, other: {})",
+        s.elapsed.as_secs_f64(),
+        s.pct(0.5),
+        s.pct(0.99),
+        sold,
+        s.count(200),
+        s.count(409),
+        s.other_than(&[200, 409])
+    )
+}
+
+// ----- B4: mixed -------------------------------------------------------------------------------
+
+async fn b4(client: &reqwest::Client, base: &str, concurrency: usize, seconds: u64) -> Stats {
+    let staff = format!("Bearer {STAFF}");
+    let users: Vec<i64> = (0..200).map(|i| 500_000_000 + i).collect();
+    let auth: Arc<HashMap<i64, String>> = Arc::new(users.iter().map(|u| (*u, tma(*u))).collect());
+    let mut nfts = Vec::new();
+    for (k, u) in users.iter().enumerate() {
+        post(
+            client,
+            format!("{base}/api/admin/deposits"),
+            &staff,
+            json!({"user_id": u, "amount": "1000", "tx_hash": format!("b4-{u}")}),
+        )
+        .await;
+        for j in 0..3 {
+            let (_, nft) = post(
+                client,
+                format!("{base}/api/admin/nfts"),
+                &staff,
+                json!({"owner_id": u, "gift_id": format!("b4-{u}-{j}"), "title": "Mixed", "collection": "b4"}),
+            )
+            .await;
+            let id = nft["id"].as_str().unwrap().to_string();
+            if j == 2 && k < 20 {
+                post(
+                    client,
+                    format!("{base}/api/auctions/new"),
+                    &auth[u],
+                    json!({"nft_id": id, "start_price": "1", "duration_seconds": 86_400}),
+                )
+                .await;
+            } else {
+                post(client, format!("{base}/api/nft/set-price"), &auth[u], json!({"nft_id": id, "price": "2"})).await;
+                nfts.push(id);
+            }
+        }
+    }
+    let auctions: Vec<String> = {
+        let r = client
+            .get(format!("{base}/api/auctions?status=active&limit=100"))
+            .header("authorization", &auth[&users[0]])
+            .send()
+            .await
+            .unwrap();
+        let v: Value = r.json().await.unwrap();
+        v["items"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_string()).collect()
+    };
+    let (users, nfts, auctions) = (Arc::new(users), Arc::new(nfts), Arc::new(auctions));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, base, auth, users, nfts, auctions) =
+                (client.clone(), base.to_string(), auth.clone(), users.clone(), nfts.clone(), auctions.clone());
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                while Instant::now() < deadline {
+                    let user = users[fastrand::usize(..users.len())];
+                    let nft = &nfts[fastrand::usize(..nfts.len())];
+                    let (method, path, body) = match fastrand::u32(0..100) {
+                        0..=39 => (
+                            reqwest::Method::GET,
+                            ["/api/nfts?listed=true&limit=20", "/api/me", "/api/me/offers?limit=20"]
+                                [fastrand::usize(..3)]
+                            .to_string(),
+                            None,
+                        ),
+                        40..=54 => (reqwest::Method::POST, "/api/nft/buy".into(), Some(json!({"nft_id": nft}))),
+                        55..=69 => (
+                            reqwest::Method::POST,
+                            "/api/nft/set-price".into(),
+                            Some(json!({"nft_id": nft, "price": format!("{}", 1 + fastrand::u32(0..4))})),
+                        ),
+                        70..=84 => (
+                            reqwest::Method::POST,
+                            "/api/offers/new".into(),
+                            Some(json!({"nft_id": nft, "price": "0.5", "expires_in_seconds": 600})),
+                        ),
+                        _ => {
+                            let a = &auctions[fastrand::usize(..auctions.len())];
+                            (
+                                reqwest::Method::POST,
+                                "/api/auctions/bid".into(),
+                                Some(json!({"auction_id": a, "amount": format!("{}", 1 + fastrand::u32(0..500))})),
+                            )
+                        }
+                    };
+                    let mut req = client.request(method, format!("{base}{path}")).header("authorization", &auth[&user]);
+                    if let Some(b) = body {
+                        req = req.json(&b);
+                    }
+                    let t = Instant::now();
+                    let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                    out.push((t.elapsed(), status));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut s = Stats::default();
+    for w in workers {
+        s.merge(w.await.unwrap());
+    }
+    s.elapsed = started.elapsed();
+    s
+}
+
+// ----- the run ---------------------------------------------------------------------------------
 
 #[tokio::main]
 async fn main() {
     adapters_gateways::install_tls_provider();
-    let args: Vec<String> = std::env::args().collect();
-    let listings: i64 = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(2000);
-    let concurrency: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(16);
-    let base_db = std::env::var("DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test?sslmode=disable".into());
+    let args: Vec<u64> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    let seconds = args.first().copied().unwrap_or(20);
+    let concurrency = args.get(1).copied().unwrap_or(32) as usize;
+    let rounds = args.get(2).copied().unwrap_or(3).max(1);
+    let base_db = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
     let redis = std::env::var("REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
-    let (prefix, _) = base_db.split_once('?').unwrap_or((&base_db, "")).0.rsplit_once('/').unwrap();
+    let mut url = reqwest::Url::parse(&base_db).expect("DATABASE_URL");
     let name = format!("atomarket_bench_{}", uuid::Uuid::new_v4().simple());
-    let admin = sqlx::PgPool::connect(&base_db).await.expect("PostgreSQL");
+    let admin = sqlx::PgPool::connect(url.as_str()).await.expect("PostgreSQL");
     sqlx::query(&format!("CREATE DATABASE {name}")).execute(&admin).await.unwrap();
-    let db = format!("{prefix}/{name}?sslmode=disable");
-
-    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("atomarket");
-    let mut child = tokio::process::Command::new(&exe)
-        .arg("serve")
-        .env("DATABASE_URL", &db)
-        .env("REDIS_URL", &redis)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("BOT_TOKEN", BOT)
-        .env("STAFF_TOKENS", STAFF)
-        .env("DB_MAX_CONNECTIONS", "32")
-        .env("TELEGRAM_DELIVERY", "log")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("start {} (build it first: cargo build --release): {e}", exe.display()));
-    let pid = child.id().unwrap();
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next_line().await.unwrap().expect("server exited");
-        if let Some(a) = line.strip_prefix("listening on ") {
-            break a.to_string();
-        }
-    };
+    url.set_path(&name);
+    url.set_query(Some("sslmode=disable"));
+    let db = url.to_string();
     let client = reqwest::Client::builder().pool_max_idle_per_host(concurrency * 2).build().unwrap();
-
-    println!("setup: {listings} listings (distinct sellers and buyers), concurrency {concurrency}");
-    let mut b1 = Vec::new();
-    for i in 0..listings {
-        let (seller, buyer) = (1_000_000 + i, 2_000_000 + i);
-        let nft = post(
-            &client,
-            format!("{base}/api/admin/nfts"),
-            format!("Bearer {STAFF}"),
-            json!({"owner_id": seller, "gift_id": format!("g{i}"), "title": "Bench", "collection": "bench"}),
-        )
-        .await;
-        let id = nft["id"].as_str().unwrap().to_string();
-        post(&client, format!("{base}/api/nft/set-price"), tma(seller), json!({"nft_id": id, "price": "1"})).await;
-        post(
-            &client,
-            format!("{base}/api/admin/deposits"),
-            format!("Bearer {STAFF}"),
-            json!({"user_id": buyer, "amount": "10", "tx_hash": format!("t{i}")}),
-        )
-        .await;
-        b1.push((buyer, id));
-    }
-    // Contended: 400 buyers (already funded) on 5 NFTs.
-    let mut b3 = Vec::new();
-    let mut hot = Vec::new();
-    for k in 0..5 {
-        let seller = 3_000_000 + k;
-        let nft = post(
-            &client,
-            format!("{base}/api/admin/nfts"),
-            format!("Bearer {STAFF}"),
-            json!({"owner_id": seller, "gift_id": format!("hot{k}"), "title": "Hot", "collection": "bench"}),
-        )
-        .await;
-        let id = nft["id"].as_str().unwrap().to_string();
-        post(&client, format!("{base}/api/nft/set-price"), tma(seller), json!({"nft_id": id, "price": "1"})).await;
-        hot.push(id);
-    }
-    for j in 0..400 {
-        b3.push((2_000_000 + (j % listings), hot[j as usize % 5].clone()));
-    }
-    let before = rss_kib(pid);
-    run(&client, &base, b1.iter().take(50).cloned().collect(), concurrency).await; // warm-up
-    let mut s1 = run(&client, &base, b1.into_iter().skip(50).collect(), concurrency).await;
-    s1.report("B1 uncontended buys");
-    let mut s3 = run(&client, &base, b3, concurrency).await;
-    s3.report("B3 contended buys (400 buyers, 5 NFTs)");
-    println!("server RSS: {} KiB after setup, peak {} KiB", before, rss_kib(pid));
-    let out = tokio::process::Command::new(&exe).arg("audit").env("DATABASE_URL", &db).output().await.unwrap();
-    println!("audit: {}", String::from_utf8_lossy(&out.stdout).trim());
-    let _ = child.kill().await;
-
-    // B2: the statements of one buy, in one transaction, straight from pgbench: same database,
-    // same concurrency, same duration, no TLS.
-    let seconds = s1.elapsed.as_secs_f64().ceil().max(2.0) as u64;
+    let exe = std::env::current_exe().unwrap().parent().unwrap().parent().unwrap().join("atomarket");
+    let migrated = tokio::process::Command::new(&exe).arg("migrate").env("DATABASE_URL", &db).output().await.unwrap();
+    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
     let pool = sqlx::PgPool::connect(&db).await.unwrap();
-    sqlx::query(
-        "CREATE TABLE bench_ids AS SELECT (substr(gift_id, 2))::int + 1 AS i, id AS nft, \
-         2000000 + (substr(gift_id, 2))::bigint AS buyer, 1000000 + (substr(gift_id, 2))::bigint AS seller \
-         FROM nfts WHERE gift_id ~ '^g[0-9]+$'",
-    )
-    .execute(&pool)
-    .await
-    .unwrap();
-    sqlx::query("CREATE UNIQUE INDEX ON bench_ids (i)").execute(&pool).await.unwrap();
-    pool.close().await;
-    let q = |col: &str| format!("(SELECT {col} FROM bench_ids WHERE i = :i)");
-    let script = format!(
-        "\\set i random(1, {listings})\n\
-         BEGIN;\n\
-         SELECT id, gift_id, title, collection, owner_id, price, status, created_at FROM nfts WHERE id = {nft} FOR UPDATE;\n\
-         SELECT id FROM offers WHERE nft_id = {nft} AND offerer_id = {buyer} AND status = 'open' FOR UPDATE;\n\
-         SELECT id, username, available, held FROM users WHERE id IN ({buyer}, {seller}) ORDER BY id FOR UPDATE;\n\
-         UPDATE users SET available = available, held = held WHERE id = {buyer};\n\
-         UPDATE users SET available = available, held = held WHERE id = {seller};\n\
-         UPDATE nfts SET owner_id = owner_id, price = price, status = status WHERE id = {nft};\n\
-         INSERT INTO ledger_entries (id, operation_id, operation, user_id, account, amount, reference, created_at) VALUES \
-         (gen_random_uuid(), gen_random_uuid(), 'buy', {buyer}, 'available', 0, 'bench', now()), \
-         (gen_random_uuid(), gen_random_uuid(), 'buy', {seller}, 'available', 0, 'bench', now()), \
-         (gen_random_uuid(), gen_random_uuid(), 'buy', NULL, 'fees', 0, 'bench', now());\n\
-         INSERT INTO outbox (id, kind, payload, created_at, next_attempt_at, delivered_at) VALUES \
-         (gen_random_uuid(), 'notify', '{{\"kind\":\"notify\",\"user_id\":1,\"text\":\"bench\"}}', now(), now(), now());\n\
-         COMMIT;\n",
-        nft = q("nft"),
-        buyer = q("buyer"),
-        seller = q("seller"),
+    let mut run = 0;
+    println!("bench: {seconds} s runs at concurrency {concurrency}, {rounds} round(s); database {name}");
+
+    let (rt_cold, rt_warm, redis_per_buy) = round_trips(&pool, &client, &db, &redis, &mut run).await;
+    println!("round trips per buy: {rt_cold:.2} (auth cache cold), {rt_warm:.2} (warm); Redis commands per buy: {redis_per_buy:.2}");
+
+    let mut rss = [0f64; 3];
+    let (mut one, mut two, mut lim) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..rounds {
+        for step in 0..3 {
+            match (step + round as usize) % 3 {
+                0 => {
+                    let mut a = start(&db, &redis, 32, &[]).await;
+                    let r = b1(&pool, &client, &[&a], &mut run, concurrency, seconds).await;
+                    rss[0] = rss[0].max(peak_rss_mib(a.pid));
+                    let _ = a.child.kill().await;
+                    println!(
+                        "round {}: B1 one instance {:.0} buys/s, p50 {:.1} / p99 {:.1} ms, errors {}",
+                        round + 1,
+                        r.rate,
+                        r.p50,
+                        r.p99,
+                        r.errors
+                    );
+                    one.push(r);
+                }
+                1 => {
+                    let l = limit(concurrency, seconds).await;
+                    println!("round {}: limit {:.0} tps, p50 {:.1} / p99 {:.1} ms", round + 1, l.tps, l.p50, l.p99);
+                    lim.push(l);
+                }
+                _ => {
+                    let mut a = start(&db, &redis, 16, &[]).await;
+                    let mut b = start(&db, &redis, 16, &["--no-jobs"]).await;
+                    let r = b1(&pool, &client, &[&a, &b], &mut run, concurrency, seconds).await;
+                    rss[1] = rss[1].max(peak_rss_mib(a.pid)).max(peak_rss_mib(b.pid));
+                    let _ = a.child.kill().await;
+                    let _ = b.child.kill().await;
+                    println!(
+                        "round {}: B1 two instances {:.0} buys/s, p50 {:.1} / p99 {:.1} ms, errors {}",
+                        round + 1,
+                        r.rate,
+                        r.p50,
+                        r.p99,
+                        r.errors
+                    );
+                    two.push(r);
+                }
+            }
+        }
+    }
+
+    let mut a = start(&db, &redis, 32, &[]).await;
+    let contended = b3(&pool, &client, &a.base, &mut run, concurrency).await;
+    println!("B3: {contended}");
+    let mut mixed = b4(&client, &a.base, concurrency, seconds).await;
+    rss[2] = peak_rss_mib(a.pid);
+    let _ = a.child.kill().await;
+    println!(
+        "B4: {:.0} req/s, p50 {:.1} / p99 {:.1} ms; {}",
+        mixed.rate(),
+        mixed.pct(0.5),
+        mixed.pct(0.99),
+        mixed.statuses()
     );
-    let file = std::env::temp_dir().join(format!("{name}.sql"));
-    std::fs::write(&file, script).unwrap();
-    let out = tokio::process::Command::new("pgbench")
-        .args(["-n", "-c", &concurrency.to_string(), "-j", "2", "-T", &seconds.to_string(), "-f"])
-        .arg(&file)
-        .arg(&db)
-        .output()
-        .await
-        .expect("pgbench (Debian: postgresql-client)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let tps: f64 = text
-        .lines()
-        .find(|l| l.starts_with("tps = "))
-        .and_then(|l| l.split_whitespace().nth(2))
-        .and_then(|t| t.parse().ok())
-        .unwrap_or_else(|| panic!("pgbench failed: {}{}", text, String::from_utf8_lossy(&out.stderr)));
-    let b1 = s1.latencies.len() as f64 / s1.elapsed.as_secs_f64();
-    println!("B2 pgbench, same statements: {tps:.0} tps over {seconds} s; B1/B2 = {:.2}", b1 / tps);
-    let _ = std::fs::remove_file(file);
+    let audit = tokio::process::Command::new(&exe).arg("audit").env("DATABASE_URL", &db).output().await.unwrap();
+    let audit_text = String::from_utf8_lossy(&audit.stdout).trim().to_string();
+
+    let m = |v: &Vec<B1>, f: fn(&B1) -> f64| median(v.iter().map(f).collect());
+    let limit_tps = median(lim.iter().map(|l| l.tps).collect());
+    println!();
+    println!("| what (median of {rounds}) | per second | p50 / p99 ms | vs limit | errors |");
+    println!("|---|---|---|---|---|");
+    println!(
+        "| limit: limit.sh (pgbench, reference buy, FEE_ROW=0) | {:.0} | {:.1} / {:.1} | 1.00 | – |",
+        limit_tps,
+        median(lim.iter().map(|l| l.p50).collect()),
+        median(lim.iter().map(|l| l.p99).collect())
+    );
+    for (label, v) in [("B1 buys, one instance (pool 32)", &one), ("B1 buys, two instances (pool 16 each)", &two)] {
+        println!(
+            "| {label} | {:.0} | {:.1} / {:.1} | **{:.2}** | {} |",
+            m(v, |r| r.rate),
+            m(v, |r| r.p50),
+            m(v, |r| r.p99),
+            m(v, |r| r.rate) / limit_tps,
+            v.iter().map(|r| r.errors).sum::<usize>()
+        );
+    }
+    println!(
+        "| B4 mixed workload | {:.0} | {:.1} / {:.1} | – | {} 5xx/no answer |",
+        mixed.rate(),
+        mixed.pct(0.5),
+        mixed.pct(0.99),
+        mixed.other_than(&[200, 201, 202, 403, 409, 422])
+    );
+    println!();
+    println!(
+        "- per round, B1 one / limit / B1 two: {}",
+        (0..rounds as usize)
+            .map(|i| format!("{:.0} / {:.0} / {:.0}", one[i].rate, lim[i].tps, two[i].rate))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    println!("- B3 (400 buyers, 5 NFTs): {contended}");
+    println!("- round trips per buy: {rt_cold:.2} with the auth cache cold, {rt_warm:.2} warm; Redis commands per buy: {redis_per_buy:.2}");
+    println!(
+        "- peak RSS: {:.1} MiB (one instance), {:.1} MiB (each of two), {:.1} MiB (B3 + B4)",
+        rss[0], rss[1], rss[2]
+    );
+    println!("- audit: {audit_text}");
+
+    pool.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.ok();
 }

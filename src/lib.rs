@@ -92,8 +92,10 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
     let (locks, lock_health): (Arc<dyn LockManager>, Arc<dyn HealthCheck>) = match &settings.redis_url {
         Some(url) => {
             let settings = RedisLockSettings { wait: settings.lock_wait(), ..Default::default() };
+            let wait = settings.wait;
             let redis = Arc::new(RedisLocks::new(url, settings).map_err(|e| anyhow::anyhow!("bad REDIS_URL: {e}"))?);
-            (redis.clone(), redis)
+            // Redis is called only for contended keys (ADR 009).
+            (Arc::new(InProcessLocks::new(wait).escalating_to(redis.clone())), redis)
         }
         None => {
             let local = Arc::new(InProcessLocks::new(settings.lock_wait()));

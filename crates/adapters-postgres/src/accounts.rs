@@ -16,7 +16,7 @@ impl AccountRepo for PgUow {
     async fn get(&mut self, id: UserId) -> Result<Option<User>, RepoError> {
         let row = sqlx::query("SELECT id, username, available, held FROM users WHERE id = $1")
             .bind(id.0)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_row).transpose()
@@ -28,7 +28,7 @@ impl AccountRepo for PgUow {
         let found =
             sqlx::query("SELECT id, username, available, held FROM users WHERE id = ANY($1) ORDER BY id FOR UPDATE")
                 .bind(&ids)
-                .fetch_all(self.conn())
+                .fetch_all(self.conn().await?)
                 .await
                 .map_err(map_err)?;
         found.iter().map(user_row).collect()
@@ -42,45 +42,39 @@ impl AccountRepo for PgUow {
         )
         .bind(id.0)
         .bind(username)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await
         .map_err(map_err)?;
         user_row(&row)
     }
 
+    /// Deferred: sent with the Unit of Work's next statement or commit.
     async fn save(&mut self, user: &User) -> Result<(), RepoError> {
-        let done = sqlx::query("UPDATE users SET available = $2, held = $3 WHERE id = $1")
-            .bind(user.id.0)
-            .bind(user.available.as_decimal())
-            .bind(user.held.as_decimal())
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() != 1 {
-            return Err(RepoError::Other(format!("user {} does not exist", user.id)));
-        }
+        self.defer().user(user);
         Ok(())
     }
 }
 
 #[async_trait]
 impl UserReads for PgStore {
+    /// Reads first: a known user with the same username costs one `SELECT` and writes nothing.
     async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
+        if let Some(user) = self.user(id).await? {
+            if username.is_none() || user.username == username {
+                return Ok(user);
+            }
+        }
         let row = sqlx::query(
             "INSERT INTO users (id, username) VALUES ($1, $2) \
-             ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username \
-               WHERE EXCLUDED.username IS NOT NULL AND users.username IS DISTINCT FROM EXCLUDED.username \
+             ON CONFLICT (id) DO UPDATE SET username = COALESCE(EXCLUDED.username, users.username) \
              RETURNING id, username, available, held",
         )
         .bind(id.0)
         .bind(&username)
-        .fetch_optional(self.pool())
+        .fetch_one(self.pool())
         .await
         .map_err(map_err)?;
-        match row {
-            Some(r) => user_row(&r),
-            None => self.user(id).await?.ok_or_else(|| RepoError::Other(format!("user {id} vanished"))),
-        }
+        user_row(&row)
     }
 
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError> {

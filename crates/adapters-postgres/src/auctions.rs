@@ -35,7 +35,7 @@ impl AuctionRepo for PgUow {
         .bind(a.bid_count as i32)
         .bind(a.status.as_str())
         .bind(a.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -51,7 +51,7 @@ impl AuctionRepo for PgUow {
         .bind(opt(a.current_bid))
         .bind(a.bid_count as i32)
         .bind(a.status.as_str())
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -64,7 +64,7 @@ impl AuctionRepo for PgUow {
             .bind(b.bidder_id.0)
             .bind(b.amount.as_decimal())
             .bind(b.created_at)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())

@@ -37,7 +37,7 @@ impl ChannelSaleRepo for PgUow {
         .bind(s.status.as_str())
         .bind(s.transfer_by)
         .bind(s.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -52,7 +52,7 @@ impl ChannelSaleRepo for PgUow {
         .bind(s.buyer_id.map(|u| u.0))
         .bind(s.status.as_str())
         .bind(s.transfer_by)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         if done.rows_affected() != 1 {

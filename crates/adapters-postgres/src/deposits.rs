@@ -15,7 +15,7 @@ impl DepositRepo for PgUow {
     async fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError> {
         let row = sqlx::query("SELECT id, user_id, amount, tx_hash, created_at FROM deposits WHERE tx_hash = $1")
             .bind(tx_hash)
-            .fetch_optional(self.conn())
+            .fetch_optional(self.conn().await?)
             .await
             .map_err(map_err)?;
         row.as_ref().map(deposit_row).transpose()
@@ -28,7 +28,7 @@ impl DepositRepo for PgUow {
             .bind(d.amount.as_decimal())
             .bind(&d.tx_hash)
             .bind(d.created_at)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())

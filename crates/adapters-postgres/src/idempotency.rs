@@ -28,7 +28,7 @@ impl IdempotencyRepo for PgUow {
         .bind(&k.key)
         .bind(&k.request_hash)
         .bind(now)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         if claimed.rows_affected() == 1 {
@@ -41,7 +41,7 @@ impl IdempotencyRepo for PgUow {
         .bind(&k.owner)
         .bind(&k.route)
         .bind(&k.key)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(map_err)?;
         // Reaped between the two statements: as good as in use; the client retries.

@@ -10,6 +10,7 @@
 mod accounts;
 mod auctions;
 mod channels;
+mod deferred;
 mod deposits;
 mod error;
 mod health;
@@ -34,6 +35,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
 use sqlx::{PgPool, Postgres, Row};
 
+use crate::deferred::Deferred;
 pub use error::map_err;
 
 /// The migrations of the schema, embedded in the binary.
@@ -60,6 +62,11 @@ impl Default for PgSettings {
     }
 }
 
+/// Connections idle longer than this are pinged before use.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+/// How many dead pooled connections one `begin` may discard before giving up.
+const BEGIN_RETRIES: u32 = 4;
+
 /// Connects a pool whose sessions carry lock and statement timeouts.
 pub async fn connect(url: &str, settings: &PgSettings) -> Result<PgPool, RepoError> {
     let options: PgConnectOptions =
@@ -72,6 +79,18 @@ pub async fn connect(url: &str, settings: &PgSettings) -> Result<PgPool, RepoErr
     PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        // A ping before every acquire is a round trip per Unit of Work and per read. Under load
+        // connections are reused within milliseconds, so only one idle for a while is checked;
+        // a connection that died anyway fails its `BEGIN`, which `PgStore::begin` retries.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_BEFORE_PING {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(options)
         .await
         .map_err(map_err)
@@ -97,9 +116,22 @@ impl PgStore {
         &self.pool
     }
 
+    /// Begins a transaction. A pooled connection that died unnoticed (the server restarted while
+    /// it was idle) fails its `BEGIN` and is discarded; the next one is tried.
     pub async fn begin(&self, use_case: &'static str) -> Result<PgUow, RepoError> {
-        let tx = self.pool.begin().await.map_err(map_err)?;
-        Ok(PgUow { tx: Some(tx), use_case })
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.pool.begin().await {
+                Ok(tx) => return Ok(PgUow { tx: Some(tx), use_case, deferred: Deferred::default() }),
+                Err(e) => match map_err(e) {
+                    RepoError::Unavailable(why) if tries <= BEGIN_RETRIES && !self.pool.is_closed() => {
+                        tracing::debug!(%why, "a pooled connection failed its BEGIN: trying another");
+                    }
+                    other => return Err(other),
+                },
+            }
+        }
     }
 
     /// Runs a page query (which must fetch `limit + 1` rows, newest first) and builds the page.
@@ -146,24 +178,34 @@ impl app::BeginTransaction for PgStore {
 pub struct PgUow {
     tx: Option<sqlx::Transaction<'static, Postgres>>,
     use_case: &'static str,
+    /// Writes sent in one statement before the next statement or the commit.
+    deferred: Deferred,
 }
 
 /// Maps one row to an entity.
 pub(crate) type RowMap<T> = fn(&PgRow) -> Result<T, RepoError>;
 
 impl PgUow {
-    /// The open transaction, to run statements on.
-    pub(crate) fn conn(&mut self) -> &mut sqlx::PgConnection {
-        self.tx.as_mut().expect("a unit of work is used only until it commits")
+    /// The open transaction, to run a statement on, once the deferred writes before it are sent.
+    pub(crate) async fn conn(&mut self) -> Result<&mut sqlx::PgConnection, RepoError> {
+        let conn: &mut sqlx::PgConnection = self.tx.as_mut().expect("a unit of work is used only until it commits");
+        self.deferred.flush(conn).await?;
+        Ok(conn)
+    }
+
+    /// Writes to send with the next statement (see [`deferred`]).
+    pub(crate) fn defer(&mut self) -> &mut Deferred {
+        &mut self.deferred
     }
 
     /// Runs a query taking one id (`$1`) in this transaction and maps its row, if any.
     pub(crate) async fn one<T>(&mut self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
-        let row = sqlx::query(sql).bind(id).fetch_optional(self.conn()).await.map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id).fetch_optional(self.conn().await?).await.map_err(map_err)?;
         row.as_ref().map(map).transpose()
     }
 
     pub async fn commit(mut self) -> Result<(), RepoError> {
+        self.conn().await?;
         let tx = self.tx.take().expect("committed once");
         tx.commit().await.map_err(map_err)
     }

@@ -28,7 +28,7 @@ impl NftRepo for PgUow {
         // ORDER BY under FOR UPDATE locks the rows in id order: the global order.
         let found = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = ANY($1) ORDER BY id FOR UPDATE"))
             .bind(&ids)
-            .fetch_all(self.conn())
+            .fetch_all(self.conn().await?)
             .await
             .map_err(map_err)?;
         found.iter().map(nft_row).collect()
@@ -47,24 +47,15 @@ impl NftRepo for PgUow {
         .bind(nft.price.map(|p| p.as_decimal()))
         .bind(nft.status.as_str())
         .bind(nft.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
     }
 
+    /// Deferred: sent with the Unit of Work's next statement or commit.
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
-        let done = sqlx::query("UPDATE nfts SET owner_id = $2, price = $3, status = $4 WHERE id = $1")
-            .bind(nft.id.0)
-            .bind(nft.owner_id.0)
-            .bind(nft.price.map(|p| p.as_decimal()))
-            .bind(nft.status.as_str())
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() != 1 {
-            return Err(RepoError::Other(format!("NFT {} does not exist", nft.id)));
-        }
+        self.defer().nft(nft);
         Ok(())
     }
 }

@@ -28,7 +28,7 @@ impl OfferRepo for PgUow {
         ))
         .bind(nft.0)
         .bind(offerer.0)
-        .fetch_optional(self.conn())
+        .fetch_optional(self.conn().await?)
         .await
         .map_err(map_err)?;
         row.as_ref().map(offer_row).transpose()
@@ -39,7 +39,7 @@ impl OfferRepo for PgUow {
             "SELECT {OFFER_COLUMNS} FROM offers WHERE nft_id = $1 AND status = 'open' ORDER BY id FOR UPDATE"
         ))
         .bind(nft.0)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await
         .map_err(map_err)?;
         found.iter().map(offer_row).collect()
@@ -53,7 +53,7 @@ impl OfferRepo for PgUow {
         ))
         .bind(offerer.0)
         .bind(&nfts)
-        .fetch_all(self.conn())
+        .fetch_all(self.conn().await?)
         .await
         .map_err(map_err)?;
         found.iter().map(offer_row).collect()
@@ -71,21 +71,15 @@ impl OfferRepo for PgUow {
         .bind(offer.status.as_str())
         .bind(offer.expires_at)
         .bind(offer.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
     }
 
+    /// Deferred: sent with the Unit of Work's next statement or commit.
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError> {
-        sqlx::query("UPDATE offers SET price = $2, status = $3, expires_at = $4 WHERE id = $1")
-            .bind(offer.id.0)
-            .bind(offer.price.as_decimal())
-            .bind(offer.status.as_str())
-            .bind(offer.expires_at)
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
+        self.defer().offer(offer);
         Ok(())
     }
 }

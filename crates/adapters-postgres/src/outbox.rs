@@ -14,16 +14,9 @@ use crate::{PgStore, PgUow};
 
 #[async_trait]
 impl OutboxRepo for PgUow {
+    /// Deferred: sent with the Unit of Work's next statement or commit.
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), RepoError> {
-        sqlx::query("INSERT INTO outbox (id, kind, payload, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $4)")
-            .bind(message.id.0)
-            .bind(message.payload.kind())
-            .bind(Json(&message.payload))
-            .bind(message.created_at)
-            .execute(self.conn())
-            .await
-            .map_err(map_err)?;
-        Ok(())
+        self.defer().outbox(message)
     }
 }
 

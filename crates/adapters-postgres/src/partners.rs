@@ -24,7 +24,7 @@ impl ClientRepo for PgUow {
         .bind(c.mobile.as_str())
         .bind(c.email.as_str())
         .bind(c.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -37,7 +37,7 @@ impl ManagerRepo for PgUow {
         let row =
             sqlx::query("SELECT id, name, telegram_username, active, created_at FROM managers WHERE id = $1 FOR SHARE")
                 .bind(id.0)
-                .fetch_optional(self.conn())
+                .fetch_optional(self.conn().await?)
                 .await
                 .map_err(map_err)?;
         row.as_ref().map(manager_row).transpose()
@@ -52,7 +52,7 @@ impl ManagerRepo for PgUow {
         .bind(&m.telegram_username)
         .bind(m.active)
         .bind(m.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -67,7 +67,7 @@ impl ManagerBindRepo for PgUow {
             .bind(b.manager_id.0)
             .bind(b.priority)
             .bind(b.created_at)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())

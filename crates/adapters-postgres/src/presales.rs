@@ -33,7 +33,7 @@ impl PresaleRepo for PgUow {
         .bind(p.status.as_str())
         .bind(p.nft_id.map(|n| n.0))
         .bind(p.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())
@@ -49,7 +49,7 @@ impl PresaleRepo for PgUow {
         .bind(p.buyer_id.map(|u| u.0))
         .bind(p.status.as_str())
         .bind(p.nft_id.map(|n| n.0))
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())

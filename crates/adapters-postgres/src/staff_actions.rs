@@ -19,7 +19,7 @@ impl StaffActionRepo for PgUow {
         .bind(&a.subject)
         .bind(&a.detail)
         .bind(a.created_at)
-        .execute(self.conn())
+        .execute(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(())

@@ -35,7 +35,7 @@ impl TradeRepo for PgUow {
             .bind(t.status.as_str())
             .bind(t.expires_at)
             .bind(t.created_at)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -45,7 +45,7 @@ impl TradeRepo for PgUow {
         let done = sqlx::query("UPDATE trades SET status = $2 WHERE id = $1")
             .bind(t.id.0)
             .bind(t.status.as_str())
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         if done.rows_affected() != 1 {
@@ -60,7 +60,7 @@ impl TradeRepo for PgUow {
         )
         .bind(maker.0)
         .bind(now)
-        .fetch_one(self.conn())
+        .fetch_one(self.conn().await?)
         .await
         .map_err(map_err)?;
         Ok(n as u32)

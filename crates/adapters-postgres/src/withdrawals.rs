@@ -31,7 +31,7 @@ impl WithdrawalRepo for PgUow {
             .bind(w.status.as_str())
             .bind(&w.tx_hash)
             .bind(w.created_at)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())
@@ -42,7 +42,7 @@ impl WithdrawalRepo for PgUow {
             .bind(w.id.0)
             .bind(w.status.as_str())
             .bind(&w.tx_hash)
-            .execute(self.conn())
+            .execute(self.conn().await?)
             .await
             .map_err(map_err)?;
         Ok(())

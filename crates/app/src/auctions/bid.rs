@@ -42,7 +42,7 @@ impl PlaceBid {
 
     /// Holds the bid from the bidder and releases the previous leader's hold (they are told).
     /// A bid at or above the buy-now price settles the auction in the same Unit of Work.
-    #[tracing::instrument(name = "place_bid", skip_all, fields(bidder = %cmd.bidder, auction = %cmd.auction_id))]
+    #[tracing::instrument(level = "debug", name = "place_bid", skip_all, fields(bidder = %cmd.bidder, auction = %cmd.auction_id))]
     pub async fn execute(&self, cmd: PlaceBidCommand) -> Result<Auction, Error> {
         self.services.run_locked(NAME, &lock::auction(cmd.auction_id), || self.attempt(&cmd)).await
     }

@@ -34,7 +34,7 @@ impl CancelAuction {
     }
 
     /// Seller only, and only without bids (else `auction_has_bids`): the NFT is `available` again.
-    #[tracing::instrument(name = "cancel_auction", skip_all, fields(seller = %cmd.seller, auction = %cmd.auction_id))]
+    #[tracing::instrument(level = "debug", name = "cancel_auction", skip_all, fields(seller = %cmd.seller, auction = %cmd.auction_id))]
     pub async fn execute(&self, cmd: CancelAuctionCommand) -> Result<Auction, Error> {
         self.services.run_locked(NAME, &lock::auction(cmd.auction_id), || self.attempt(&cmd)).await
     }

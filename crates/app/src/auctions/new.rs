@@ -35,7 +35,7 @@ impl NewAuction {
     }
 
     /// Owner only, NFT `available`: any listing is removed and the NFT goes `on_auction`.
-    #[tracing::instrument(name = "new_auction", skip_all, fields(seller = %cmd.seller, nft = %cmd.nft_id))]
+    #[tracing::instrument(level = "debug", name = "new_auction", skip_all, fields(seller = %cmd.seller, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: NewAuctionCommand) -> Result<Auction, Error> {
         self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
     }

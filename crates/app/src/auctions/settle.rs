@@ -36,7 +36,7 @@ impl SettleAuction {
 
     /// Settles the auction if it is active and past its end; `Ok(None)` otherwise. The auction
     /// row is locked and its status re-checked, so concurrent runs settle it exactly once.
-    #[tracing::instrument(name = "settle_auction", skip_all, fields(auction = %cmd.auction_id))]
+    #[tracing::instrument(level = "debug", name = "settle_auction", skip_all, fields(auction = %cmd.auction_id))]
     pub async fn execute(&self, cmd: SettleAuctionCommand) -> Result<Option<Auction>, Error> {
         self.services.run_locked(NAME, &lock::auction(cmd.auction_id), || self.attempt(cmd)).await
     }

@@ -38,7 +38,7 @@ impl BuyChannel {
     /// Buyer ≠ seller, `listed` (else `not_for_sale`), the expected price if given: the price is
     /// held from the buyer, the sale awaits transfer until `now + transfer_within`, and the seller
     /// is told to hand the channel over.
-    #[tracing::instrument(name = "buy_channel", skip_all, fields(buyer = %cmd.buyer, sale = %cmd.sale_id))]
+    #[tracing::instrument(level = "debug", name = "buy_channel", skip_all, fields(buyer = %cmd.buyer, sale = %cmd.sale_id))]
     pub async fn execute(&self, cmd: BuyChannelCommand) -> Result<ChannelSale, Error> {
         self.services.run_locked(NAME, &lock::channel_sale(cmd.sale_id), || self.attempt(&cmd)).await
     }

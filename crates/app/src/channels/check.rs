@@ -45,7 +45,7 @@ impl CheckChannelSale {
     /// the channel yet and the deadline has not passed). Telegram is asked outside any Unit of
     /// Work; the second one re-locks the sale, so several instances settle it exactly once. When
     /// Telegram cannot answer nothing is refunded: the next pass asks again.
-    #[tracing::instrument(name = "check_channel_sale", skip_all, fields(sale = %cmd.sale_id))]
+    #[tracing::instrument(level = "debug", name = "check_channel_sale", skip_all, fields(sale = %cmd.sale_id))]
     pub async fn execute(&self, cmd: CheckChannelSaleCommand) -> Result<Option<ChannelSale>, Error> {
         let Some(seen) = self.services.run(NAME, || self.read(cmd.sale_id)).await? else { return Ok(None) };
         let owner = super::owner_now(&*self.directory, &seen).await?;

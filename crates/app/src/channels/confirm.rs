@@ -54,7 +54,7 @@ impl ConfirmChannelSale {
     /// Parties only (others: not found), while awaiting transfer (else `channel_sale_closed`).
     /// Returns the sale: `completed`, or unchanged when the seller asked and the buyer does not
     /// own the channel yet. Telegram is asked between two Units of Work, never inside one.
-    #[tracing::instrument(name = "confirm_channel_sale", skip_all, fields(by = %cmd.by, sale = %cmd.sale_id))]
+    #[tracing::instrument(level = "debug", name = "confirm_channel_sale", skip_all, fields(by = %cmd.by, sale = %cmd.sale_id))]
     pub async fn execute(&self, cmd: ConfirmChannelSaleCommand) -> Result<ChannelSale, Error> {
         let key = lock::channel_sale(cmd.sale_id);
         let sale = match self.services.run_locked(NAME, &key, || self.first(&cmd)).await? {

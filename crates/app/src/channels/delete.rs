@@ -35,7 +35,7 @@ impl DeleteChannelListing {
 
     /// Seller only (others: forbidden), while `listed` (else `not_for_sale`): `deleted`, and the
     /// channel may be listed again.
-    #[tracing::instrument(name = "delete_channel_listing", skip_all, fields(seller = %cmd.seller, sale = %cmd.sale_id))]
+    #[tracing::instrument(level = "debug", name = "delete_channel_listing", skip_all, fields(seller = %cmd.seller, sale = %cmd.sale_id))]
     pub async fn execute(&self, cmd: DeleteChannelListingCommand) -> Result<ChannelSale, Error> {
         self.services.run_locked(NAME, &lock::channel_sale(cmd.sale_id), || self.attempt(&cmd)).await
     }

@@ -42,7 +42,7 @@ impl ListChannel {
     /// Asks Telegram first (outside any Unit of Work): the channel must exist, the bot must be an
     /// administrator and the seller its creator, else `channel_not_verified` with the reason. Then
     /// one listing per channel (`channel_listed`); nothing is held from the seller.
-    #[tracing::instrument(name = "list_channel", skip_all, fields(seller = %cmd.seller, channel = %cmd.channel))]
+    #[tracing::instrument(level = "debug", name = "list_channel", skip_all, fields(seller = %cmd.seller, channel = %cmd.channel))]
     pub async fn execute(&self, cmd: ListChannelCommand) -> Result<ChannelSale, Error> {
         let info = match self.directory.inspect(&cmd.channel, cmd.seller).await {
             Ok(info) => info,

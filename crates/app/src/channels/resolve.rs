@@ -48,7 +48,7 @@ impl ResolveChannelSale {
     }
 
     /// While awaiting transfer (else `channel_sale_closed`): complete or refund; recorded.
-    #[tracing::instrument(name = "resolve_channel_sale", skip_all, fields(sale = %cmd.sale_id, actor = %cmd.actor))]
+    #[tracing::instrument(level = "debug", name = "resolve_channel_sale", skip_all, fields(sale = %cmd.sale_id, actor = %cmd.actor))]
     pub async fn execute(&self, cmd: ResolveChannelSaleCommand) -> Result<ChannelSale, Error> {
         self.services.run_locked(NAME, &lock::channel_sale(cmd.sale_id), || self.attempt(&cmd)).await
     }

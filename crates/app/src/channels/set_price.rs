@@ -35,7 +35,7 @@ impl SetChannelPrice {
     }
 
     /// Seller only (others: forbidden), while `listed` (else `not_for_sale`).
-    #[tracing::instrument(name = "set_channel_price", skip_all, fields(seller = %cmd.seller, sale = %cmd.sale_id))]
+    #[tracing::instrument(level = "debug", name = "set_channel_price", skip_all, fields(seller = %cmd.seller, sale = %cmd.sale_id))]
     pub async fn execute(&self, cmd: SetChannelPriceCommand) -> Result<ChannelSale, Error> {
         self.services.run_locked(NAME, &lock::channel_sale(cmd.sale_id), || self.attempt(&cmd)).await
     }

@@ -42,7 +42,7 @@ impl CreditDeposit {
 
     /// Creates the user if needed and credits their available balance. The same hash again
     /// returns the first deposit; the same hash for another user or amount is a `duplicate`.
-    #[tracing::instrument(name = "credit_deposit", skip_all, fields(user = %cmd.user_id, tx_hash = %cmd.tx_hash))]
+    #[tracing::instrument(level = "debug", name = "credit_deposit", skip_all, fields(user = %cmd.user_id, tx_hash = %cmd.tx_hash))]
     pub async fn execute(&self, cmd: CreditDepositCommand) -> Result<DepositOutcome, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

@@ -35,7 +35,7 @@ impl BackNft {
 
     /// Owner only, NFT `available`. In one Unit of Work: unlisted, every open offer cancelled and
     /// refunded (offerers told), status `withdrawing`, and a gift transfer in the outbox.
-    #[tracing::instrument(name = "back_nft", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
+    #[tracing::instrument(level = "debug", name = "back_nft", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: BackNftCommand) -> Result<Nft, Error> {
         self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
     }

@@ -47,7 +47,7 @@ impl BuyNft {
     /// Moves the price from the buyer (their own open offer on the NFT is refunded first),
     /// `price − fee` to the seller and the fee to the fee account; the NFT changes hands unlisted;
     /// the seller is notified. All in one Unit of Work.
-    #[tracing::instrument(name = "buy_nft", skip_all, fields(buyer = %cmd.buyer, nft = %cmd.nft_id))]
+    #[tracing::instrument(level = "debug", name = "buy_nft", skip_all, fields(buyer = %cmd.buyer, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: BuyNftCommand) -> Result<Purchase, Error> {
         self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
     }

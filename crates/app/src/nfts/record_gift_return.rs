@@ -34,7 +34,7 @@ impl RecordGiftReturn {
 
     /// Delivered: the NFT is `withdrawn`. Refused: it is `available` again. The owner is told
     /// either way. `Ok(None)` when the NFT is not `withdrawing` (a repeat: nothing to do).
-    #[tracing::instrument(name = "record_gift_return", skip_all, fields(nft = %cmd.nft_id, delivered = cmd.delivered))]
+    #[tracing::instrument(level = "debug", name = "record_gift_return", skip_all, fields(nft = %cmd.nft_id, delivered = cmd.delivered))]
     pub async fn execute(&self, cmd: RecordGiftReturnCommand) -> Result<Option<Nft>, Error> {
         self.services.run(NAME, || self.attempt(cmd)).await
     }

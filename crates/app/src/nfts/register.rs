@@ -36,7 +36,7 @@ impl RegisterNft {
 
     /// Creates the owner's account when new and an `available`, unlisted NFT; a `gift_id`
     /// registered before is a `duplicate`.
-    #[tracing::instrument(name = "register_nft", skip_all, fields(owner = %cmd.owner_id))]
+    #[tracing::instrument(level = "debug", name = "register_nft", skip_all, fields(owner = %cmd.owner_id))]
     pub async fn execute(&self, cmd: RegisterNftCommand) -> Result<Nft, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

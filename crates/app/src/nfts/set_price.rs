@@ -33,7 +33,7 @@ impl SetNftPrice {
     }
 
     /// Owner only, NFT `available`. Takes the NFT's lock so a price change and a buy queue.
-    #[tracing::instrument(name = "set_nft_price", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
+    #[tracing::instrument(level = "debug", name = "set_nft_price", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: SetNftPriceCommand) -> Result<Nft, Error> {
         self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
     }

@@ -36,7 +36,7 @@ impl AcceptOffer {
 
     /// The held price goes to the owner minus the fee and the NFT to the offerer (unlisted); the
     /// offerer is told. The offer must be open and not expired, the NFT `available`.
-    #[tracing::instrument(name = "accept_offer", skip_all, fields(owner = %cmd.owner, offer = %cmd.offer_id))]
+    #[tracing::instrument(level = "debug", name = "accept_offer", skip_all, fields(owner = %cmd.owner, offer = %cmd.offer_id))]
     pub async fn execute(&self, cmd: AcceptOfferCommand) -> Result<Offer, Error> {
         self.services.run_locked(NAME, &lock::offer(cmd.offer_id), || self.attempt(&cmd)).await
     }

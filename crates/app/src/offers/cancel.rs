@@ -33,7 +33,7 @@ impl CancelOffer {
     }
 
     /// Offerer only, open offer: `cancelled`, the hold released.
-    #[tracing::instrument(name = "cancel_offer", skip_all, fields(offerer = %cmd.offerer, offer = %cmd.offer_id))]
+    #[tracing::instrument(level = "debug", name = "cancel_offer", skip_all, fields(offerer = %cmd.offerer, offer = %cmd.offer_id))]
     pub async fn execute(&self, cmd: CancelOfferCommand) -> Result<Offer, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

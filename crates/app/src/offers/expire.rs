@@ -32,7 +32,7 @@ impl ExpireOffer {
 
     /// `Ok(None)` when there was nothing to do: already closed, or not yet due. The offer row is
     /// locked and re-checked, so several instances running the job act once.
-    #[tracing::instrument(name = "expire_offer", skip_all, fields(offer = %cmd.offer_id))]
+    #[tracing::instrument(level = "debug", name = "expire_offer", skip_all, fields(offer = %cmd.offer_id))]
     pub async fn execute(&self, cmd: ExpireOfferCommand) -> Result<Option<Offer>, Error> {
         self.services.run(NAME, || self.attempt(cmd)).await
     }

@@ -38,7 +38,7 @@ impl NewOffer {
     }
 
     /// Holds the price from the offerer and tells the owner. One open offer per user and NFT.
-    #[tracing::instrument(name = "new_offer", skip_all, fields(offerer = %cmd.offerer, nft = %cmd.nft_id))]
+    #[tracing::instrument(level = "debug", name = "new_offer", skip_all, fields(offerer = %cmd.offerer, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: NewOfferCommand) -> Result<Offer, Error> {
         self.services.run_locked(NAME, &lock::nft(cmd.nft_id), || self.attempt(&cmd)).await
     }

@@ -34,7 +34,7 @@ impl RefuseOffer {
     }
 
     /// Current owner only, open offer: `refused`, funds released, offerer told.
-    #[tracing::instrument(name = "refuse_offer", skip_all, fields(owner = %cmd.owner, offer = %cmd.offer_id))]
+    #[tracing::instrument(level = "debug", name = "refuse_offer", skip_all, fields(owner = %cmd.owner, offer = %cmd.offer_id))]
     pub async fn execute(&self, cmd: RefuseOfferCommand) -> Result<Offer, Error> {
         self.services.run_locked(NAME, &lock::offer(cmd.offer_id), || self.attempt(&cmd)).await
     }

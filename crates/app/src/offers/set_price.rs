@@ -34,7 +34,7 @@ impl SetOfferPrice {
     }
 
     /// Offerer only, on a live offer: the hold grows or shrinks by the difference.
-    #[tracing::instrument(name = "set_offer_price", skip_all, fields(offerer = %cmd.offerer, offer = %cmd.offer_id))]
+    #[tracing::instrument(level = "debug", name = "set_offer_price", skip_all, fields(offerer = %cmd.offerer, offer = %cmd.offer_id))]
     pub async fn execute(&self, cmd: SetOfferPriceCommand) -> Result<Offer, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

@@ -31,7 +31,7 @@ impl CreateManager {
     }
 
     /// Creates an active manager.
-    #[tracing::instrument(name = "create_manager", skip_all)]
+    #[tracing::instrument(level = "debug", name = "create_manager", skip_all)]
     pub async fn execute(&self, cmd: CreateManagerCommand) -> Result<Manager, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

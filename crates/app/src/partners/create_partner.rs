@@ -40,7 +40,7 @@ impl CreatePartner {
 
     /// Creates the client, then binds it to the manager. If the manager is unknown or inactive
     /// the Unit of Work is dropped and the client is not left behind.
-    #[tracing::instrument(name = "create_partner", skip_all, fields(manager = %cmd.manager_id))]
+    #[tracing::instrument(level = "debug", name = "create_partner", skip_all, fields(manager = %cmd.manager_id))]
     pub async fn execute(&self, cmd: CreatePartnerCommand) -> Result<Partner, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

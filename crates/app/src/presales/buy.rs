@@ -35,7 +35,7 @@ impl BuyPresale {
     }
 
     /// Holds the price from the buyer until delivery (or the deadline); the seller is told.
-    #[tracing::instrument(name = "buy_presale", skip_all, fields(buyer = %cmd.buyer, presale = %cmd.presale_id))]
+    #[tracing::instrument(level = "debug", name = "buy_presale", skip_all, fields(buyer = %cmd.buyer, presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: BuyPresaleCommand) -> Result<Presale, Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(&cmd)).await
     }

@@ -34,7 +34,7 @@ impl DeletePresale {
     }
 
     /// Seller only, while unsold: `deleted`, the collateral released.
-    #[tracing::instrument(name = "delete_presale", skip_all, fields(seller = %cmd.seller, presale = %cmd.presale_id))]
+    #[tracing::instrument(level = "debug", name = "delete_presale", skip_all, fields(seller = %cmd.seller, presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: DeletePresaleCommand) -> Result<Presale, Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(&cmd)).await
     }

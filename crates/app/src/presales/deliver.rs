@@ -36,7 +36,7 @@ impl DeliverPresale {
 
     /// An NFT owned by the buyer is created, the held price goes to the seller minus the fee and
     /// the collateral is released to the seller.
-    #[tracing::instrument(name = "deliver_presale", skip_all, fields(presale = %cmd.presale_id))]
+    #[tracing::instrument(level = "debug", name = "deliver_presale", skip_all, fields(presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: DeliverPresaleCommand) -> Result<(Presale, Nft), Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(&cmd)).await
     }

@@ -33,7 +33,7 @@ impl ExpirePresale {
     /// Sold: the buyer's hold is released and the buyer gets half the collateral, the fee account
     /// the other half. Unsold: the collateral goes back to the seller. `Ok(None)` when not due
     /// (already closed or not yet overdue).
-    #[tracing::instrument(name = "expire_presale", skip_all, fields(presale = %cmd.presale_id))]
+    #[tracing::instrument(level = "debug", name = "expire_presale", skip_all, fields(presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: ExpirePresaleCommand) -> Result<Option<Presale>, Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(cmd)).await
     }

@@ -40,7 +40,7 @@ impl NewPresale {
     }
 
     /// Creates the presale and holds the collateral from the seller.
-    #[tracing::instrument(name = "new_presale", skip_all, fields(seller = %cmd.seller))]
+    #[tracing::instrument(level = "debug", name = "new_presale", skip_all, fields(seller = %cmd.seller))]
     pub async fn execute(&self, cmd: NewPresaleCommand) -> Result<Presale, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

@@ -36,7 +36,7 @@ impl SetPresalePrice {
     }
 
     /// Seller only, while unsold: new price, and the collateral re-held at the new price.
-    #[tracing::instrument(name = "set_presale_price", skip_all, fields(seller = %cmd.seller, presale = %cmd.presale_id))]
+    #[tracing::instrument(level = "debug", name = "set_presale_price", skip_all, fields(seller = %cmd.seller, presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: SetPresalePriceCommand) -> Result<Presale, Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(&cmd)).await
     }

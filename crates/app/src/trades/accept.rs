@@ -43,7 +43,7 @@ impl AcceptTrade {
     /// the `want` NFTs to the maker, unlisted and `available`; the maker's held amount goes to the
     /// taker and the `want` amount from the taker to the maker, each leg less the fee; each
     /// party's own open offers on NFTs it receives are cancelled and refunded. Both are told.
-    #[tracing::instrument(name = "accept_trade", skip_all, fields(taker = %cmd.taker, trade = %cmd.trade_id))]
+    #[tracing::instrument(level = "debug", name = "accept_trade", skip_all, fields(taker = %cmd.taker, trade = %cmd.trade_id))]
     pub async fn execute(&self, cmd: AcceptTradeCommand) -> Result<Trade, Error> {
         self.services.run_locked(NAME, &lock::trade(cmd.trade_id), || self.attempt(&cmd)).await
     }

@@ -35,7 +35,7 @@ impl CancelTrade {
 
     /// Maker only, while open: `cancelled`, the hold released, the `give` NFTs `available`; the
     /// taker is told.
-    #[tracing::instrument(name = "cancel_trade", skip_all, fields(maker = %cmd.maker, trade = %cmd.trade_id))]
+    #[tracing::instrument(level = "debug", name = "cancel_trade", skip_all, fields(maker = %cmd.maker, trade = %cmd.trade_id))]
     pub async fn execute(&self, cmd: CancelTradeCommand) -> Result<Trade, Error> {
         self.services.run_locked(NAME, &lock::trade(cmd.trade_id), || self.attempt(&cmd)).await
     }

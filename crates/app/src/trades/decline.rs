@@ -35,7 +35,7 @@ impl DeclineTrade {
 
     /// Taker only, while open: `declined`, the hold released, the `give` NFTs `available`; the
     /// maker is told.
-    #[tracing::instrument(name = "decline_trade", skip_all, fields(taker = %cmd.taker, trade = %cmd.trade_id))]
+    #[tracing::instrument(level = "debug", name = "decline_trade", skip_all, fields(taker = %cmd.taker, trade = %cmd.trade_id))]
     pub async fn execute(&self, cmd: DeclineTradeCommand) -> Result<Trade, Error> {
         self.services.run_locked(NAME, &lock::trade(cmd.trade_id), || self.attempt(&cmd)).await
     }

@@ -32,7 +32,7 @@ impl ExpireTrade {
 
     /// `Ok(None)` when there is nothing to do (closed meanwhile, or not yet due): the trade row is
     /// locked and re-checked, so several instances expire it once.
-    #[tracing::instrument(name = "expire_trade", skip_all, fields(trade = %cmd.trade_id))]
+    #[tracing::instrument(level = "debug", name = "expire_trade", skip_all, fields(trade = %cmd.trade_id))]
     pub async fn execute(&self, cmd: ExpireTradeCommand) -> Result<Option<Trade>, Error> {
         self.services.run_locked(NAME, &lock::trade(cmd.trade_id), || self.attempt(cmd)).await
     }

@@ -36,7 +36,7 @@ impl ProposeTrade {
     /// `give` NFTs must be the maker's (else forbidden) and `available` (a listing is removed);
     /// `want` NFTs the taker's and `available` (else `nft_unavailable`); at most `max_open` live
     /// trades per maker; the `give` amount is held. The taker is told.
-    #[tracing::instrument(name = "propose_trade", skip_all, fields(maker = %cmd.terms.maker, taker = %cmd.terms.taker))]
+    #[tracing::instrument(level = "debug", name = "propose_trade", skip_all, fields(maker = %cmd.terms.maker, taker = %cmd.terms.taker))]
     pub async fn execute(&self, cmd: ProposeTradeCommand) -> Result<Trade, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

@@ -46,7 +46,7 @@ impl RecordPayout {
     /// may still be resolved this way). `Failed`: the funds go back to available, `failed`, user
     /// told. `Stuck`: no money moves — a stuck payout may have been paid, so it is never
     /// refunded automatically. `Ok(None)` for a repeat or a withdrawal already resolved.
-    #[tracing::instrument(name = "record_payout", skip_all, fields(withdrawal = %cmd.withdrawal_id))]
+    #[tracing::instrument(level = "debug", name = "record_payout", skip_all, fields(withdrawal = %cmd.withdrawal_id))]
     pub async fn execute(&self, cmd: RecordPayoutCommand) -> Result<Option<Withdrawal>, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }

@@ -36,7 +36,7 @@ impl Withdraw {
 
     /// Moves `amount` from available to pending payouts, records a `pending` withdrawal and
     /// writes its payout message to the outbox; the payout worker sends it after commit.
-    #[tracing::instrument(name = "withdraw", skip_all, fields(user = %cmd.user))]
+    #[tracing::instrument(level = "debug", name = "withdraw", skip_all, fields(user = %cmd.user))]
     pub async fn execute(&self, cmd: WithdrawCommand) -> Result<Withdrawal, Error> {
         if cmd.amount < self.min {
             return Err(RuleViolation::BelowMinimum { field: "amount", min: self.min }.into());

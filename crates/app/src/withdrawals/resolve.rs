@@ -41,7 +41,7 @@ impl ResolveWithdrawal {
 
     /// Only a `stuck` withdrawal (else `withdrawal_not_stuck`): `Sent` moves pending payouts →
     /// external with the hash; `Failed` refunds. The user is told; the action is recorded.
-    #[tracing::instrument(name = "resolve_withdrawal", skip_all, fields(withdrawal = %cmd.withdrawal_id, actor = %cmd.actor))]
+    #[tracing::instrument(level = "debug", name = "resolve_withdrawal", skip_all, fields(withdrawal = %cmd.withdrawal_id, actor = %cmd.actor))]
     pub async fn execute(&self, cmd: ResolveWithdrawalCommand) -> Result<Withdrawal, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
     }
