@@ -204,7 +204,9 @@ async fn seed(pool: &sqlx::PgPool, run: i64, n: i64) -> Vec<(i64, String)> {
         let i: i64 = gift.rsplit('-').next().unwrap().parse().unwrap();
         out[i as usize] = (buyer_base + i % BUYERS, id.to_string());
     }
-    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    // What autovacuum would do during the next run, done now; then a checkpoint, as limit.sh does.
+    sqlx::query("VACUUM ANALYZE").execute(pool).await.unwrap();
+    sqlx::query("CHECKPOINT").execute(pool).await.unwrap();
     out
 }
 
@@ -339,6 +341,11 @@ async fn limit(concurrency: usize, seconds: u64) -> Limit {
     let field = |name: &str| -> f64 {
         line.split_whitespace().find_map(|kv| kv.strip_prefix(name)?.parse().ok()).unwrap_or(0.0)
     };
+    // Its database's autovacuum would otherwise run during the next measurement.
+    let _ = tokio::process::Command::new("psql")
+        .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "buylimit", "-c", "VACUUM"])
+        .output()
+        .await;
     Limit { tps: field("limit_tps="), p50: field("p50_ms="), p99: field("p99_ms=") }
 }
 

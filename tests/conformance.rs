@@ -116,6 +116,61 @@ async fn nfts_are_inserted_updated_and_gift_ids_are_unique<S: Store>(s: Arc<S>) 
     assert!(matches!(orphan, Err(RepoError::MissingReference(_))), "{orphan:?}");
 }
 
+async fn a_sale_locks_the_nft_the_buyers_open_offer_and_both_accounts<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2, 3], "5").await;
+    let (a, b) = (nft(1, "gift-sale-a"), nft(3, "gift-sale-b"));
+    let (mine, theirs, elsewhere) = (offer(a.id, 2, "1"), offer(a.id, 3, "2"), offer(b.id, 2, "3"));
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&a).await.unwrap();
+    uow.nfts().insert(&b).await.unwrap();
+    for o in [&mine, &theirs, &elsewhere] {
+        uow.offers().insert(o).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    let user = |id: i64| User { id: UserId(id), username: None, available: m("5"), held: Money::ZERO };
+
+    let mut uow = begin(&*s).await;
+    let sale = uow.sales().lock_sale(a.id, UserId(2)).await.unwrap().expect("the NFT exists");
+    assert_eq!(
+        sale,
+        domain::ports::SaleLocks { nft: a.clone(), own_offer: Some(mine.clone()), parties: vec![user(1), user(2)] }
+    );
+    let stranger = uow.sales().lock_sale(a.id, UserId(99)).await.unwrap().unwrap();
+    assert_eq!((stranger.own_offer, stranger.parties), (None, vec![user(1)]), "an unknown buyer has no account");
+    let own = uow.sales().lock_sale(a.id, UserId(1)).await.unwrap().unwrap();
+    assert_eq!(own.parties, vec![user(1)], "the owner once");
+    assert_eq!(uow.sales().lock_sale(NftId(Uuid::nil()), UserId(2)).await.unwrap(), None);
+    drop(uow);
+
+    // A sale waiting for the NFT sees the owner it has once the lock is free.
+    let mut first = begin(&*s).await;
+    first.sales().lock_sale(a.id, UserId(2)).await.unwrap().unwrap();
+    let waiting = {
+        let s = s.clone();
+        tokio::spawn(async move {
+            let mut uow = begin(&*s).await;
+            let sale = uow.sales().lock_sale(a.id, UserId(3)).await.unwrap().unwrap();
+            (sale.nft.owner_id, sale.parties.iter().map(|u| u.id.0).collect::<Vec<_>>())
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let mut sold = a.clone();
+    sold.owner_id = UserId(2);
+    first.nfts().update(&sold).await.unwrap();
+    first.commit().await.unwrap();
+    assert_eq!(waiting.await.unwrap(), (UserId(2), vec![2, 3]));
+
+    // A write to a row that does not exist fails the Unit of Work, at the latest at commit.
+    let mut uow = begin(&*s).await;
+    let ghost = nft(1, "gift-ghost");
+    let failed = async {
+        uow.nfts().update(&ghost).await?;
+        uow.commit().await
+    }
+    .await;
+    assert!(failed.is_err(), "{failed:?}");
+}
+
 async fn one_open_offer_per_user_and_nft<S: Store>(s: Arc<S>) {
     users(&*s, &[1, 2, 3], "0").await;
     let mut uow = begin(&*s).await;
@@ -833,6 +888,7 @@ conformance!(
     accounts_are_created_read_locked_in_order_and_saved,
     nfts_are_inserted_updated_and_gift_ids_are_unique,
     one_open_offer_per_user_and_nft,
+    a_sale_locks_the_nft_the_buyers_open_offer_and_both_accounts,
     deposits_are_unique_by_tx_hash,
     clients_managers_and_binds_keep_their_constraints,
     a_dropped_unit_of_work_rolls_everything_back,

@@ -2,7 +2,7 @@
 
 use app::queries::{NftFilter, NftReads, Page, PageRequest};
 use async_trait::async_trait;
-use domain::ports::NftRepo;
+use domain::ports::{AccountRepo, NftRepo, OfferRepo, SaleLocks, SaleRepo};
 use domain::*;
 use uuid::Uuid;
 
@@ -70,5 +70,16 @@ impl NftReads for MemoryStore {
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
         Ok(self.snapshot().nfts.get(&id.0).cloned())
+    }
+}
+
+#[async_trait]
+impl SaleRepo for MemoryUow {
+    /// Units of Work run one at a time here: the three lookups together are as good as one.
+    async fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError> {
+        let Some(found) = NftRepo::lock(self, nft).await? else { return Ok(None) };
+        let own_offer = OfferRepo::lock_open_by(self, nft, buyer).await?;
+        let parties = AccountRepo::lock(self, &[buyer, found.owner_id]).await?;
+        Ok(Some(SaleLocks { nft: found, own_offer, parties }))
     }
 }

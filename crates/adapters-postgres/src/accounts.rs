@@ -100,10 +100,16 @@ sqlx::query(
 }
 
 pub(crate) fn user_row(r: &PgRow) -> Result<User, RepoError> {
+    user_at(r, 0)
+}
+
+/// The user in the columns `id, username, available, held` starting at column `at`.
+pub(crate) fn user_at(r: &PgRow, at: usize) -> Result<User, RepoError> {
+    let e = |e| bad("user", e);
     Ok(User {
-        id: UserId(r.try_get("id").map_err(|e| bad("user", e))?),
-        username: r.try_get("username").map_err(|e| bad("user", e))?,
-        available: money(r.try_get("available").map_err(|e| bad("user", e))?)?,
-        held: money(r.try_get("held").map_err(|e| bad("user", e))?)?,
+        id: UserId(r.try_get(at).map_err(e)?),
+        username: r.try_get(at + 1).map_err(e)?,
+        available: money(r.try_get(at + 2).map_err(e)?)?,
+        held: money(r.try_get(at + 3).map_err(e)?)?,
     })
 }

@@ -9,9 +9,51 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
+use crate::accounts::user_at;
 use crate::error::map_err;
+use crate::offers::offer_at;
 use crate::rows::{bad, money};
 use crate::{PgStore, PgUow};
+
+/// One statement locks what a sale needs, in the global lock order: the NFT first (the `EXISTS`
+/// makes the offer wait for it), then the buyer's open offer, then both accounts (the `COUNT`
+/// makes them wait for the offer) by ascending id. Reading the owner from the locked NFT row, it
+/// sees the owner the NFT has once its lock is free.
+const LOCK_SALE: &str = "\
+WITH n AS MATERIALIZED (
+    SELECT id, gift_id, title, collection, owner_id, price, status, created_at FROM nfts WHERE id = $1 FOR UPDATE),
+o AS MATERIALIZED (
+    SELECT id, nft_id, offerer_id, price, status, expires_at, created_at FROM offers
+     WHERE nft_id = $1 AND offerer_id = $2 AND status = 'open' AND EXISTS (SELECT 1 FROM n) FOR UPDATE),
+u AS MATERIALIZED (
+    SELECT id, username, available, held FROM users
+     WHERE id = ANY(ARRAY[$2, (SELECT owner_id FROM n)]) AND (SELECT COUNT(*) FROM o) >= 0
+     ORDER BY id FOR UPDATE)
+SELECT n.*, o.*, u.* FROM n LEFT JOIN o ON true LEFT JOIN u ON true";
+
+#[async_trait]
+impl SaleRepo for PgUow {
+    async fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError> {
+        let rows =
+            sqlx::query(LOCK_SALE).bind(nft.0).bind(buyer.0).fetch_all(self.conn().await?).await.map_err(map_err)?;
+        let Some(first) = rows.first() else { return Ok(None) };
+        const OFFER_AT: usize = 8;
+        const USER_AT: usize = OFFER_AT + 7;
+        let nft = nft_at(first, 0)?;
+        let has = |r: &PgRow, at: usize| r.try_get::<Option<Uuid>, _>(at).map(|id| id.is_some());
+        let own_offer = match has(first, OFFER_AT).map_err(|e| bad("offer", e))? {
+            true => Some(offer_at(first, OFFER_AT)?),
+            false => None,
+        };
+        let mut parties = Vec::new();
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>(USER_AT).map_err(|e| bad("user", e))?.is_some() {
+                parties.push(user_at(row, USER_AT)?);
+            }
+        }
+        Ok(Some(SaleLocks { nft, own_offer, parties }))
+    }
+}
 
 #[async_trait]
 impl NftRepo for PgUow {
@@ -91,17 +133,22 @@ impl NftReads for PgStore {
 pub(crate) const NFT_COLUMNS: &str = "id, gift_id, title, collection, owner_id, price, status, created_at";
 
 pub(crate) fn nft_row(r: &PgRow) -> Result<Nft, RepoError> {
+    nft_at(r, 0)
+}
+
+/// The NFT in the [`NFT_COLUMNS`] starting at column `at`.
+pub(crate) fn nft_at(r: &PgRow, at: usize) -> Result<Nft, RepoError> {
     let e = |e| bad("nft", e);
-    let status: String = r.try_get("status").map_err(e)?;
-    let price: Option<Decimal> = r.try_get("price").map_err(e)?;
+    let status: String = r.try_get(at + 6).map_err(e)?;
+    let price: Option<Decimal> = r.try_get(at + 5).map_err(e)?;
     Ok(Nft {
-        id: NftId(r.try_get("id").map_err(e)?),
-        gift_id: r.try_get("gift_id").map_err(e)?,
-        title: r.try_get("title").map_err(e)?,
-        collection: r.try_get("collection").map_err(e)?,
-        owner_id: UserId(r.try_get("owner_id").map_err(e)?),
+        id: NftId(r.try_get(at).map_err(e)?),
+        gift_id: r.try_get(at + 1).map_err(e)?,
+        title: r.try_get(at + 2).map_err(e)?,
+        collection: r.try_get(at + 3).map_err(e)?,
+        owner_id: UserId(r.try_get(at + 4).map_err(e)?),
         price: price.map(money).transpose()?,
         status: NftStatus::parse(&status).ok_or_else(|| bad("nft status", &status))?,
-        created_at: r.try_get("created_at").map_err(e)?,
+        created_at: r.try_get(at + 7).map_err(e)?,
     })
 }

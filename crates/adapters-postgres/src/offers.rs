@@ -122,15 +122,20 @@ impl OfferReads for PgStore {
 pub(crate) const OFFER_COLUMNS: &str = "id, nft_id, offerer_id, price, status, expires_at, created_at";
 
 pub(crate) fn offer_row(r: &PgRow) -> Result<Offer, RepoError> {
+    offer_at(r, 0)
+}
+
+/// The offer in the [`OFFER_COLUMNS`] starting at column `at`.
+pub(crate) fn offer_at(r: &PgRow, at: usize) -> Result<Offer, RepoError> {
     let e = |e| bad("offer", e);
-    let status: String = r.try_get("status").map_err(e)?;
+    let status: String = r.try_get(at + 4).map_err(e)?;
     Ok(Offer {
-        id: OfferId(r.try_get("id").map_err(e)?),
-        nft_id: NftId(r.try_get("nft_id").map_err(e)?),
-        offerer_id: UserId(r.try_get("offerer_id").map_err(e)?),
-        price: money(r.try_get("price").map_err(e)?)?,
+        id: OfferId(r.try_get(at).map_err(e)?),
+        nft_id: NftId(r.try_get(at + 1).map_err(e)?),
+        offerer_id: UserId(r.try_get(at + 2).map_err(e)?),
+        price: money(r.try_get(at + 3).map_err(e)?)?,
         status: OfferStatus::parse(&status).ok_or_else(|| bad("offer status", &status))?,
-        expires_at: r.try_get("expires_at").map_err(e)?,
-        created_at: r.try_get("created_at").map_err(e)?,
+        expires_at: r.try_get(at + 5).map_err(e)?,
+        created_at: r.try_get(at + 6).map_err(e)?,
     })
 }

@@ -16,8 +16,12 @@ pub struct Accounts {
 
 impl Accounts {
     pub async fn lock(repo: &mut dyn AccountRepo, ids: &[UserId]) -> Result<Self, RepoError> {
-        let users = repo.lock(ids).await?.into_iter().map(|u| (u.id, u)).collect();
-        Ok(Self { users })
+        Ok(Self::locked(repo.lock(ids).await?))
+    }
+
+    /// Accounts locked by another statement (say, [`SaleRepo::lock_sale`](domain::ports::SaleRepo)).
+    pub fn locked(users: Vec<User>) -> Self {
+        Self { users: users.into_iter().map(|u| (u.id, u)).collect() }
     }
 
     /// A user who pays; one without an account has no funds.

@@ -67,6 +67,7 @@ macro_rules! fake_tx {
 fake_tx!(
     accounts: MockAccountRepo => AccountRepo,
     nfts: MockNftRepo => NftRepo,
+    sales: MockSaleRepo => SaleRepo,
     offers: MockOfferRepo => OfferRepo,
     auctions: MockAuctionRepo => AuctionRepo,
     presales: MockPresaleRepo => PresaleRepo,

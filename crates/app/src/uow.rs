@@ -91,6 +91,7 @@ macro_rules! ports {
 ports!(
     AccountRepo,
     NftRepo,
+    SaleRepo,
     OfferRepo,
     AuctionRepo,
     PresaleRepo,

@@ -67,6 +67,31 @@ pub trait NftRepo: Send {
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
 }
 
+/// What a sale of a listed NFT locks, taken together.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SaleLocks {
+    pub nft: Nft,
+    /// The buyer's own open offer on the NFT, refunded when they buy it.
+    pub own_offer: Option<Offer>,
+    /// The accounts of the buyer and of the NFT's owner that exist, in ascending id order.
+    pub parties: Vec<User>,
+}
+
+/// The locks of a sale in one request: a buy is the hottest path, and these three lookups are
+/// the only reads it needs.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait SaleRepo: Send {
+    /// Locks, in the global lock order (NFT, offers, users by ascending id), the NFT, `buyer`'s
+    /// open offer on it and the accounts of `buyer` and of the NFT's owner. `None` when the NFT
+    /// does not exist. Waiting for the NFT, it sees the owner the NFT has once its lock is free.
+    ///
+    /// # Errors
+    /// MUST return [`RepoError::Transient`] when a lock cannot be taken in time or a deadlock is
+    /// detected.
+    async fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError>;
+}
+
 /// Offers on NFTs.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]

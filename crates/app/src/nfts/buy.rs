@@ -1,6 +1,6 @@
 //! Buy a listed NFT at its current price.
 
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo, SaleLocks, SaleRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -12,8 +12,16 @@ use crate::{Error, Services};
 const NAME: &str = "buy_nft";
 
 crate::define_uow!(
-    /// What buying touches: the NFT, both balances, the buyer's own offer, the ledger, the outbox.
-    BuyNftUow { nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+    /// What buying touches: the NFT, both balances, the buyer's own offer (all three locked in one
+    /// request), the ledger, the outbox.
+    BuyNftUow {
+        sales: SaleRepo,
+        nfts: NftRepo,
+        offers: OfferRepo,
+        accounts: AccountRepo,
+        ledger: LedgerRepo,
+        outbox: OutboxRepo,
+    }
 );
 
 #[derive(Clone, Debug)]
@@ -57,11 +65,11 @@ impl BuyNft {
         let mut uow = self.uows.begin(NAME).await?;
         fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
 
-        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+        let SaleLocks { mut nft, own_offer, parties } =
+            uow.sales().lock_sale(cmd.nft_id, cmd.buyer).await?.ok_or(Error::NotFound("NFT"))?;
         let price = nft.price_for(cmd.buyer, cmd.expected_price)?;
         let seller = nft.owner_id;
-        let own_offer = uow.offers().lock_open_by(nft.id, cmd.buyer).await?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.buyer, seller]).await?;
+        let mut accounts = Accounts::locked(parties);
 
         if let Some(mut offer) = own_offer {
             offer.close(OfferStatus::Cancelled);
@@ -108,10 +116,14 @@ mod tests {
     fn world(price: Option<&str>, available: &str) -> FakeTx {
         let mut tx = FakeTx::default();
         let listed = nft(1, price);
-        tx.nfts.expect_lock().with(eq(listed.id)).returning(move |_| Ok(Some(listed.clone())));
-        tx.offers.expect_lock_open_by().returning(|_, _| Ok(None));
         let available = available.to_string();
-        tx.accounts.expect_lock().returning(move |_| Ok(vec![user(1, "0", "0"), user(2, &available, "0")]));
+        tx.sales.expect_lock_sale().with(eq(listed.id), eq(BUYER)).returning(move |_, _| {
+            Ok(Some(SaleLocks {
+                nft: listed.clone(),
+                own_offer: None,
+                parties: vec![user(1, "0", "0"), user(2, &available, "0")],
+            }))
+        });
         tx
     }
 
@@ -142,10 +154,14 @@ mod tests {
     #[tokio::test]
     async fn the_buyers_own_open_offer_is_refunded_before_paying() {
         let mut tx = FakeTx::default();
-        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("10")))));
-        tx.offers.expect_lock_open_by().returning(|_, _| Ok(Some(offer(2, "8"))));
+        tx.sales.expect_lock_sale().returning(|_, _| {
+            Ok(Some(SaleLocks {
+                nft: nft(1, Some("10")),
+                own_offer: Some(offer(2, "8")),
+                parties: vec![user(1, "0", "0"), user(2, "2", "8")],
+            }))
+        });
         tx.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
-        tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "0"), user(2, "2", "8")]));
         tx.accounts
             .expect_save()
             .withf(|u| u.id != BUYER || (u.available == m("0") && u.held == m("0")))
@@ -170,21 +186,32 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_nft_commits_nothing() {
         let mut tx = FakeTx::default();
-        tx.nfts.expect_lock().returning(|_| Ok(None));
+        tx.sales.expect_lock_sale().returning(|_, _| Ok(None));
         assert_fails_without_commit(tx, cmd(None), Error::NotFound("NFT")).await;
+    }
+
+    /// A transaction where the NFT is `listed` (its seller and a rich buyer locked with it).
+    fn only(listed: Nft) -> FakeTx {
+        let mut tx = FakeTx::default();
+        tx.sales.expect_lock_sale().returning(move |_, _| {
+            Ok(Some(SaleLocks {
+                nft: listed.clone(),
+                own_offer: None,
+                parties: vec![user(1, "0", "0"), user(2, "100", "0")],
+            }))
+        });
+        tx
     }
 
     #[tokio::test]
     async fn an_unlisted_nft_is_not_for_sale() {
-        let mut tx = FakeTx::default();
-        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
+        let tx = only(nft(1, None));
         assert_fails_without_commit(tx, cmd(None), RuleViolation::NotForSale.into()).await;
     }
 
     #[tokio::test]
     async fn buying_your_own_nft_is_refused() {
-        let mut tx = FakeTx::default();
-        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("1")))));
+        let tx = only(nft(1, Some("1")));
         let mut c = cmd(None);
         c.buyer = SELLER;
         assert_fails_without_commit(tx, c, RuleViolation::OwnItem.into()).await;
@@ -192,17 +219,15 @@ mod tests {
 
     #[tokio::test]
     async fn a_changed_price_moves_nothing_and_says_the_new_price() {
-        let mut tx = FakeTx::default();
-        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, Some("12")))));
+        let tx = only(nft(1, Some("12")));
         assert_fails_without_commit(tx, cmd(Some("10")), RuleViolation::PriceChanged { current: m("12") }.into()).await;
     }
 
     #[tokio::test]
     async fn an_nft_on_its_way_out_cannot_be_bought() {
-        let mut tx = FakeTx::default();
         let mut leaving = nft(1, Some("1"));
         leaving.status = NftStatus::Withdrawing;
-        tx.nfts.expect_lock().returning(move |_| Ok(Some(leaving.clone())));
+        let tx = only(leaving);
         assert_fails_without_commit(tx, cmd(None), RuleViolation::NftUnavailable.into()).await;
     }
 
