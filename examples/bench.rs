@@ -21,12 +21,15 @@
 
 use std::collections::HashMap;
 use std::process::Stdio;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[path = "../tests/common/pg_proxy.rs"]
+mod pg_proxy;
 
 const BOT: &str = "1:bench-bot-token";
 const STAFF: &str = "bench-staff";
@@ -351,53 +354,6 @@ async fn limit(concurrency: usize, seconds: u64) -> Limit {
 
 // ----- round trips -----------------------------------------------------------------------------
 
-/// A TCP proxy in front of PostgreSQL that counts round trips: every simple `Query` ('Q') and
-/// every `Sync` ('S') a client sends ends one exchange the client waits for.
-async fn counting_proxy(upstream: String, counter: Arc<AtomicU64>) -> u16 {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    tokio::spawn(async move {
-        while let Ok((client, _)) = listener.accept().await {
-            let (upstream, counter) = (upstream.clone(), counter.clone());
-            tokio::spawn(async move {
-                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else { return };
-                let (mut cr, mut cw) = client.into_split();
-                let (mut sr, mut sw) = server.into_split();
-                tokio::spawn(async move {
-                    let _ = tokio::io::copy(&mut sr, &mut cw).await;
-                });
-                let mut buf = Vec::new();
-                let mut chunk = vec![0u8; 64 * 1024];
-                let mut started = false;
-                while let Ok(n) = cr.read(&mut chunk).await {
-                    if n == 0 || sw.write_all(&chunk[..n]).await.is_err() {
-                        break;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    loop {
-                        // The startup message has no type byte; every later one has.
-                        let header = if started { 5 } else { 4 };
-                        if buf.len() < header {
-                            break;
-                        }
-                        let at = header - 4;
-                        let len = u32::from_be_bytes(buf[at..at + 4].try_into().unwrap()) as usize;
-                        if buf.len() < at + len {
-                            break;
-                        }
-                        if started && matches!(buf[0], b'Q' | b'S') {
-                            counter.fetch_add(1, Ordering::Relaxed);
-                        }
-                        buf.drain(..at + len);
-                        started = true;
-                    }
-                }
-            });
-        }
-    });
-    port
-}
-
 async fn redis_commands(redis: &str) -> u64 {
     let client = deadpool_redis::redis::Client::open(redis).unwrap();
     let mut c = client.get_multiplexed_async_connection().await.unwrap();
@@ -417,8 +373,7 @@ async fn round_trips(
 ) -> (f64, f64, f64) {
     let url = reqwest::Url::parse(db).unwrap();
     let upstream = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
-    let counter = Arc::new(AtomicU64::new(0));
-    let port = counting_proxy(upstream, counter.clone()).await;
+    let (port, counter) = pg_proxy::counting_proxy(upstream).await;
     let mut proxied = url.clone();
     proxied.set_port(Some(port)).unwrap();
     let mut server = start(proxied.as_str(), redis, 4, &["--no-jobs"]).await;

@@ -2,6 +2,8 @@
 //! real binary on a free port.
 #![allow(dead_code)]
 
+pub mod pg_proxy;
+
 use std::process::Stdio;
 use std::time::Duration;
 
