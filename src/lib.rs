@@ -10,12 +10,14 @@ use adapters_memory::{InProcessLocks, MemoryStore};
 use adapters_postgres::{PgSettings, PgStore};
 use adapters_redis::{RedisLockSettings, RedisLocks};
 use anyhow::Context as _;
+use app::deposits::watch::DepositWatcher;
 use app::health::{Health, HealthCheck};
 use app::idempotency::IdempotencyLog;
 use app::jobs::Jobs;
 use app::queries::ReadModel;
 use app::relay::{OutboxQueue, Relay, RelayPolicy};
 use app::uow::{BeginTransaction, Ports};
+use app::wallet::WalletJournal;
 use app::{Context, RetryPolicy, Rules, Services, Storage};
 use domain::gateways::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
@@ -28,9 +30,15 @@ use system::{SystemClock, UuidV7Ids};
 
 /// Everything a storage adapter provides to run the service: Units of Work for every use case
 /// (its transactions implement every port), the read side, the relay's queue, idempotent responses.
-pub trait Store: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + Clone {}
+pub trait Store:
+    BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+{
+}
 
-impl<T> Store for T where T: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + Clone {}
+impl<T> Store for T where
+    T: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+{
+}
 
 /// The process-wide Prometheus recorder (installed once).
 pub fn metrics_handle() -> PrometheusHandle {
@@ -124,6 +132,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         rate_limits: RateLimitSettings { per_second: settings.rate_limit_per_second, burst: settings.rate_limit_burst },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
+        ton: ton_rails(settings)?,
         relay: RelayPolicy {
             max_attempts: settings.relay_max_attempts,
             base_delay: Duration::from_millis(settings.relay_base_delay_ms),
@@ -156,7 +165,59 @@ struct Config {
     channel_check_every: chrono::Duration,
     job_batch: u32,
     gateways: Gateways,
+    /// TON itself (SPEC §5a), when `TON_API_URL` is set.
+    ton: Option<TonRails>,
     relay: RelayPolicy,
+}
+
+/// The indexer, and the wallet and deposit account when configured.
+struct TonRails {
+    api: adapters_gateways::TonCenter,
+    wallet: Option<adapters_gateways::MarketWallet>,
+    /// The deposit account: `TON_DEPOSIT_ADDRESS`, else the wallet's own address.
+    deposit_address: Option<String>,
+}
+
+/// Reads the TON settings; refuses a wallet and a payout gateway at once (which one pays?).
+fn ton_rails(settings: &Settings) -> anyhow::Result<Option<TonRails>> {
+    let Some(url) = &settings.ton_api_url else {
+        if settings.ton_wallet_mnemonic.is_some() || settings.ton_deposit_address.is_some() {
+            anyhow::bail!("TON_WALLET_MNEMONIC and TON_DEPOSIT_ADDRESS need TON_API_URL");
+        }
+        return Ok(None);
+    };
+    if settings.ton_wallet_mnemonic.is_some() && settings.payout_gateway_url.is_some() {
+        anyhow::bail!("set TON_WALLET_MNEMONIC (wallet payouts) or PAYOUT_GATEWAY_URL (a payout gateway), not both");
+    }
+    let timeouts = adapters_gateways::HttpTimeouts {
+        request: Duration::from_millis(settings.gateway_timeout_ms),
+        ..Default::default()
+    };
+    let api = adapters_gateways::TonCenter::new(url, settings.ton_api_key.clone(), timeouts);
+    let wallet = match &settings.ton_wallet_mnemonic {
+        Some(words) => Some(
+            adapters_gateways::MarketWallet::from_mnemonic(words, &settings.ton_wallet_version, settings.ton_testnet)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => None,
+    };
+    let deposit_address = match (&settings.ton_deposit_address, &wallet) {
+        (Some(a), _) => {
+            domain::TonAddress::parse(a).map_err(|e| anyhow::anyhow!("TON_DEPOSIT_ADDRESS: {e}"))?;
+            Some(a.clone())
+        }
+        (None, Some(w)) => Some(w.address()),
+        (None, None) => None,
+    };
+    match (&wallet, &deposit_address) {
+        (Some(w), _) => tracing::info!(wallet = %w.address(), "TON: wallet payouts on"),
+        (None, _) => tracing::info!("TON: no wallet (TON_WALLET_MNEMONIC); payouts as before"),
+    }
+    match &deposit_address {
+        Some(a) => tracing::info!(address = %a, "TON: deposit watcher on"),
+        None => tracing::warn!("TON: no deposit address (TON_DEPOSIT_ADDRESS or a wallet); the deposit watcher is off"),
+    }
+    Ok(Some(TonRails { api, wallet, deposit_address }))
 }
 
 /// The outside world: what the relay delivers to, and Telegram's view of channels.
@@ -217,6 +278,15 @@ fn wire<S: Store>(
     locks: Arc<dyn HealthCheck>,
 ) -> (AppState, Jobs, Relay) {
     let store = Arc::new(store);
+    let payouts: Arc<dyn PayoutGateway> = match config.ton.as_ref().and_then(|t| t.wallet.clone().map(|w| (t, w))) {
+        Some((ton, wallet)) => Arc::new(adapters_gateways::WalletPayouts::new(
+            ton.api.clone(),
+            wallet,
+            store.clone(),
+            Arc::new(SystemClock),
+        )),
+        None => config.gateways.payouts.clone(),
+    };
     let ctx = Context {
         storage: Arc::new(Storage::new((*store).clone())),
         services,
@@ -234,6 +304,16 @@ fn wire<S: Store>(
         batch: config.job_batch,
         channel_check_every: config.channel_check_every,
         channel_checked: Default::default(),
+        deposits: config.ton.as_ref().and_then(|t| {
+            Some(DepositWatcher {
+                ctx: ctx.clone(),
+                indexer: Arc::new(t.api.clone()),
+                account: t.deposit_address.clone()?,
+                page: 100,
+                max_pages: 10,
+                caught_up_at: Default::default(),
+            })
+        }),
     };
     let relay = Relay {
         ctx: ctx.clone(),
@@ -241,13 +321,14 @@ fn wire<S: Store>(
         reads: reads.clone(),
         notifier: config.gateways.notifier.clone(),
         gifts: config.gateways.gifts.clone(),
-        payouts: config.gateways.payouts.clone(),
+        payouts,
         policy: config.relay.clone(),
     };
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
-    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store, limits);
+    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store, limits)
+        .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()));
     (state, jobs, relay)
 }
 

@@ -87,6 +87,23 @@ pub struct Settings {
     pub payout_gateway_url: Option<String>,
     #[arg(long, env = "PAYOUT_GATEWAY_KEY", default_value = "", global = true, hide_env_values = true)]
     pub payout_gateway_key: String,
+    /// TON indexer API (TON Center API v3 or compatible) base URL; enables the TON rails.
+    #[arg(long, env = "TON_API_URL", global = true)]
+    pub ton_api_url: Option<String>,
+    #[arg(long, env = "TON_API_KEY", global = true, hide_env_values = true)]
+    pub ton_api_key: Option<String>,
+    /// The marketplace wallet's 24 words; enables wallet payouts (instead of a payout gateway).
+    #[arg(long, env = "TON_WALLET_MNEMONIC", global = true, hide_env_values = true)]
+    pub ton_wallet_mnemonic: Option<String>,
+    /// The wallet contract: `v4r2` or `v5r1`.
+    #[arg(long, env = "TON_WALLET_VERSION", default_value = "v4r2", global = true)]
+    pub ton_wallet_version: String,
+    /// Where users deposit (their memo as the comment); by default the wallet's own address.
+    #[arg(long, env = "TON_DEPOSIT_ADDRESS", global = true)]
+    pub ton_deposit_address: Option<String>,
+    /// Testnet: addresses are written in their testnet form.
+    #[arg(long, env = "TON_TESTNET", default_value_t = false, global = true)]
+    pub ton_testnet: bool,
     /// Timeout of one outbound HTTP call.
     #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 10_000, global = true)]
     pub gateway_timeout_ms: u64,

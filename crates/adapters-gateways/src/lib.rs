@@ -5,12 +5,16 @@
 mod log;
 mod payouts;
 mod telegram;
+mod ton;
 
 use std::time::Duration;
 
 pub use log::{LogGiftTransfer, LogNotifier, LogPayoutGateway, SimulatedChannelDirectory};
 pub use payouts::HttpPayoutGateway;
 pub use telegram::TelegramBot;
+pub use ton::{
+    money_to_nanotons, nanotons_to_money, MarketWallet, SignedTransfer, TonCenter, WalletPayouts, WalletState,
+};
 
 /// Timeouts of outbound calls.
 #[derive(Clone, Copy, Debug)]

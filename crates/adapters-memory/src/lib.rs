@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auctions;
+mod chain;
 mod channels;
 mod deposits;
 mod health;
@@ -59,6 +60,11 @@ pub(crate) struct State {
     pub trades: OrdMap<Uuid, Trade>,
     pub channel_sales: OrdMap<Uuid, ChannelSale>,
     pub idempotency: OrdMap<(String, String, String), idempotency::KeyRow>,
+    pub memos: OrdMap<i64, String>,
+    pub memo_owners: OrdMap<String, i64>,
+    pub cursors: OrdMap<String, ChainCursor>,
+    pub unmatched: OrdMap<Uuid, UnmatchedDeposit>,
+    pub wallet_transfers: OrdMap<String, app::wallet::WalletTransfer>,
 }
 
 struct Shared {

@@ -9,6 +9,7 @@
 
 mod accounts;
 mod auctions;
+mod chain;
 mod channels;
 mod deferred;
 mod deposits;

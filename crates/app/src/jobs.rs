@@ -32,6 +32,8 @@ pub struct JobReport {
     pub channel_sales_settled: usize,
     pub keys_reaped: u64,
     pub outbox_purged: u64,
+    /// The deposit watcher's pass (when TON is configured).
+    pub deposits: crate::deposits::watch::WatchReport,
     pub failures: usize,
 }
 
@@ -50,6 +52,8 @@ pub struct Jobs {
     pub channel_check_every: chrono::Duration,
     /// When each awaiting channel sale was last checked (business time).
     pub channel_checked: Mutex<HashMap<ChannelSaleId, DateTime<Utc>>>,
+    /// Watches the deposit account on chain, when TON is configured.
+    pub deposits: Option<crate::deposits::watch::DepositWatcher>,
 }
 
 fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, failures: &mut usize) {
@@ -125,6 +129,9 @@ impl Jobs {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list channel sales awaiting transfer"),
+        }
+        if let Some(watcher) = &self.deposits {
+            report.deposits = watcher.run_once().await;
         }
         match self.keys.reap(now - self.key_retention).await {
             Ok(n) => report.keys_reaped = n,

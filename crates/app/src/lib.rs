@@ -22,6 +22,7 @@ pub mod relay;
 pub mod services;
 pub mod trades;
 pub mod uow;
+pub mod wallet;
 pub mod withdrawals;
 
 pub use context::{Context, Rules};

@@ -188,6 +188,12 @@ pub trait WithdrawalReads: Send + Sync {
 }
 
 #[async_trait]
+pub trait DepositReads: Send + Sync {
+    /// Incoming transfers no memo matched, newest first (assigned ones included).
+    async fn unmatched_deposits(&self, page: PageRequest) -> Result<Page<UnmatchedDeposit>, RepoError>;
+}
+
+#[async_trait]
 pub trait TradeReads: Send + Sync {
     /// Trades of one party, newest first.
     async fn trades(&self, filter: &TradeFilter, page: PageRequest) -> Result<Page<Trade>, RepoError>;
@@ -228,6 +234,7 @@ pub trait ReadModel:
     + OfferReads
     + PresaleReads
     + WithdrawalReads
+    + DepositReads
     + TradeReads
     + ChannelReads
     + PartnerReads
@@ -242,6 +249,7 @@ impl<T> ReadModel for T where
         + OfferReads
         + PresaleReads
         + WithdrawalReads
+        + DepositReads
         + TradeReads
         + ChannelReads
         + PartnerReads

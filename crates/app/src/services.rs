@@ -26,6 +26,11 @@ impl Services {
         T::from(self.ids.new_id())
     }
 
+    /// Bytes nobody can guess (memos and the like).
+    pub fn secret(&self) -> [u8; 16] {
+        self.ids.secret()
+    }
+
     /// Runs `attempt` with retries (see [`uow::run`]) while holding the efficiency lock `key`.
     /// The lock is taken before any Unit of Work begins and released after the last one ends;
     /// when it cannot be had, the database's row locks still keep the operation correct.

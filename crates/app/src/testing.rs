@@ -33,6 +33,7 @@ pub fn services() -> Services {
     clock.expect_sleep().returning(|_| ());
     let mut ids = MockIdGenerator::new();
     ids.expect_new_id().returning(uuid::Uuid::now_v7);
+    ids.expect_secret().returning(|| *uuid::Uuid::new_v4().as_bytes());
     Services { clock: Arc::new(clock), ids: Arc::new(ids), locks: Arc::new(NoLocks), retry: RetryPolicy::default() }
 }
 
@@ -75,6 +76,8 @@ fake_tx!(
     ledger: MockLedgerRepo => LedgerRepo,
     outbox: MockOutboxRepo => OutboxRepo,
     deposits: MockDepositRepo => DepositRepo,
+    chain: MockChainRepo => ChainRepo,
+    unmatched: MockUnmatchedDepositRepo => UnmatchedDepositRepo,
     clients: MockClientRepo => ClientRepo,
     managers: MockManagerRepo => ManagerRepo,
     manager_binds: MockManagerBindRepo => ManagerBindRepo,

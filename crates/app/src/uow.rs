@@ -99,6 +99,8 @@ ports!(
     LedgerRepo,
     OutboxRepo,
     DepositRepo,
+    ChainRepo,
+    UnmatchedDepositRepo,
     ClientRepo,
     ManagerRepo,
     ManagerBindRepo,

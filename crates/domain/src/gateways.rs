@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+use crate::chain::{ChainCursor, ChainTransaction};
 use crate::channel::{ChannelInfo, ChannelRef};
 use crate::ids::{OutboxId, UserId, WithdrawalId};
 use crate::money::Money;
@@ -96,4 +97,18 @@ pub trait ChannelDirectory: Send + Sync {
     /// it; the stand-in used when Telegram is not configured can see nothing, so it reports that
     /// claim as the truth (and says so in the log).
     async fn inspect(&self, channel: &ChannelRef, claimed_owner: UserId) -> Result<ChannelInfo, DirectoryError>;
+}
+
+/// A TON indexer's view of an account (TON Center API v3 or a compatible one).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChainIndexer: Send + Sync {
+    /// Up to `limit` transactions of `account` that come after `after` (from the first one when
+    /// `None`), oldest first.
+    async fn transactions_after(
+        &self,
+        account: &str,
+        after: Option<ChainCursor>,
+        limit: u32,
+    ) -> Result<Vec<ChainTransaction>, GatewayUnavailable>;
 }

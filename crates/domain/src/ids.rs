@@ -47,6 +47,7 @@ uuid_id!(
     StaffActionId,
     TradeId,
     ChannelSaleId,
+    UnmatchedDepositId,
 );
 
 /// A Telegram user id.

@@ -2,6 +2,7 @@
 //! adapters implement. Nothing here knows about a database, HTTP or a runtime.
 
 pub mod auction;
+pub mod chain;
 pub mod channel;
 pub mod contact;
 pub mod entities;
@@ -20,6 +21,7 @@ pub mod ton;
 pub mod trade;
 
 pub use auction::{Auction, AuctionStatus, AuctionTerms, Bid, BidOutcome};
+pub use chain::{ChainCursor, ChainTransaction, IncomingTransfer, UnmatchedDeposit};
 pub use channel::{ChannelInfo, ChannelRef, ChannelSale, ChannelSaleStatus};
 pub use contact::{Email, Mobile};
 pub use entities::*;

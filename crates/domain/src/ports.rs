@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::auction::{Auction, Bid};
+use crate::chain::{ChainCursor, UnmatchedDeposit};
 use crate::channel::ChannelSale;
 use crate::entities::*;
 use crate::error::RepoError;
@@ -217,6 +218,39 @@ pub trait DepositRepo: Send {
     async fn insert(&mut self, deposit: &Deposit) -> Result<(), RepoError>;
 }
 
+/// Deposit memos and the deposit watcher's cursor.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait ChainRepo: Send {
+    async fn memo_of(&mut self, user: UserId) -> Result<Option<String>, RepoError>;
+
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the user has a memo already or the memo is
+    /// someone else's.
+    async fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError>;
+
+    async fn user_by_memo(&mut self, memo: &str) -> Result<Option<UserId>, RepoError>;
+
+    /// Locks the watcher's cursor of `account` (first in the lock order), creating it empty;
+    /// returns where it is (`None`: nothing handled yet).
+    async fn lock_cursor(&mut self, account: &str) -> Result<Option<ChainCursor>, RepoError>;
+
+    async fn save_cursor(&mut self, account: &str, cursor: &ChainCursor) -> Result<(), RepoError>;
+}
+
+/// Incoming transfers no memo matched, kept for staff.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait UnmatchedDepositRepo: Send {
+    /// # Errors
+    /// MUST return [`RepoError::Duplicate`] when the transaction is kept already.
+    async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+
+    async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError>;
+
+    async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+}
+
 /// The audit trail of staff interventions; append-only.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
@@ -266,6 +300,11 @@ pub trait Clock: Send + Sync {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait IdGenerator: Send + Sync {
     fn new_id(&self) -> Uuid;
+
+    /// Sixteen bytes nobody can guess (ids are time-ordered, so they are not).
+    fn secret(&self) -> [u8; 16] {
+        *Uuid::new_v4().as_bytes()
+    }
 }
 
 /// What [`LockManager::acquire`] got.

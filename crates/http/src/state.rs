@@ -26,6 +26,8 @@ pub struct AppState {
     pub limits: RateLimits,
     /// Users already stored, with the username last seen (saves a write per request).
     pub(crate) known_users: Mutex<HashSet<(i64, Option<String>)>>,
+    /// Where users send TON deposits (with their memo), when the TON rails are configured.
+    pub deposit_address: Option<String>,
 }
 
 impl AppState {
@@ -38,6 +40,22 @@ impl AppState {
         idempotency: Arc<dyn IdempotencyLog>,
         limits: RateLimits,
     ) -> Self {
-        Self { ctx, reads, auth, health, render_metrics, idempotency, limits, known_users: Mutex::default() }
+        Self {
+            ctx,
+            reads,
+            auth,
+            health,
+            render_metrics,
+            idempotency,
+            limits,
+            known_users: Mutex::default(),
+            deposit_address: None,
+        }
+    }
+
+    /// Enables `GET /api/me/deposit`.
+    pub fn with_deposit_address(mut self, address: Option<String>) -> Self {
+        self.deposit_address = address;
+        self
     }
 }

@@ -51,43 +51,79 @@ impl CreditDeposit {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
         fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        if let Some(existing) = uow.deposits().find_by_tx_hash(&cmd.tx_hash).await? {
-            return replay(existing, cmd);
+        let outcome = credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, cmd.amount, &cmd.tx_hash).await?;
+        if !outcome.replayed {
+            uow.commit().await?;
         }
-        uow.accounts().ensure_locked(cmd.user_id, None).await?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.user_id]).await?;
-        let deposit = Deposit {
-            id: self.services.new_id(),
-            user_id: cmd.user_id,
-            amount: cmd.amount,
-            tx_hash: cmd.tx_hash.clone(),
-            created_at: fx.now,
-        };
-        match uow.deposits().insert(&deposit).await {
-            // Someone credited the same hash while we waited: run again and see theirs.
-            Err(RepoError::Duplicate(c)) => {
-                return Err(RepoError::Transient(format!("concurrent deposit ({c})")).into())
-            }
-            other => other?,
-        }
-        accounts.payee(cmd.user_id)?.credit(cmd.amount);
-        fx.record(fx.posting(Operation::Deposit, &cmd.tx_hash).transfer(
-            (None, Account::External),
-            (Some(cmd.user_id), Account::Available),
-            cmd.amount,
-        ));
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(DepositOutcome { deposit, replayed: false })
+        Ok(outcome)
     }
 }
 
-fn replay(existing: Deposit, cmd: &CreditDepositCommand) -> Result<DepositOutcome, Error> {
-    if existing.same_as(cmd.user_id, cmd.amount) {
+/// What crediting a deposit touches, whatever Unit of Work it runs in.
+pub(crate) trait CreditPorts {
+    fn deposits(&mut self) -> &mut dyn DepositRepo;
+    fn accounts(&mut self) -> &mut dyn AccountRepo;
+    fn ledger(&mut self) -> &mut dyn LedgerRepo;
+}
+
+/// Implements [`CreditPorts`] for Units of Work that have the three repositories.
+macro_rules! credit_ports {
+    ($($uow:path),* $(,)?) => {$(
+        impl $crate::deposits::credit::CreditPorts for dyn $uow {
+            fn deposits(&mut self) -> &mut dyn domain::ports::DepositRepo {
+                <Self as $uow>::deposits(self)
+            }
+            fn accounts(&mut self) -> &mut dyn domain::ports::AccountRepo {
+                <Self as $uow>::accounts(self)
+            }
+            fn ledger(&mut self) -> &mut dyn domain::ports::LedgerRepo {
+                <Self as $uow>::ledger(self)
+            }
+        }
+    )*};
+}
+pub(crate) use credit_ports;
+
+credit_ports!(CreditDepositUow);
+
+/// Credits `amount` to `user` for the transaction `tx_hash` inside the caller's Unit of Work
+/// (creating the user if needed), or finds it credited already (`replayed`, nothing written).
+pub(crate) async fn credit_within<U: CreditPorts + ?Sized>(
+    uow: &mut U,
+    fx: &mut Effects<'_>,
+    services: &Services,
+    user: UserId,
+    amount: Money,
+    tx_hash: &str,
+) -> Result<DepositOutcome, Error> {
+    if let Some(existing) = uow.deposits().find_by_tx_hash(tx_hash).await? {
+        return replay(existing, user, amount, tx_hash);
+    }
+    uow.accounts().ensure_locked(user, None).await?;
+    let mut accounts = Accounts::lock(uow.accounts(), &[user]).await?;
+    let deposit =
+        Deposit { id: services.new_id(), user_id: user, amount, tx_hash: tx_hash.to_string(), created_at: fx.now };
+    match uow.deposits().insert(&deposit).await {
+        // Someone credited the same hash while we waited: run again and see theirs.
+        Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("concurrent deposit ({c})")).into()),
+        other => other?,
+    }
+    accounts.payee(user)?.credit(amount);
+    fx.record(fx.posting(Operation::Deposit, tx_hash).transfer(
+        (None, Account::External),
+        (Some(user), Account::Available),
+        amount,
+    ));
+    accounts.save(uow.accounts()).await?;
+    fx.write_ledger(uow.ledger()).await?;
+    Ok(DepositOutcome { deposit, replayed: false })
+}
+
+fn replay(existing: Deposit, user: UserId, amount: Money, tx_hash: &str) -> Result<DepositOutcome, Error> {
+    if existing.same_as(user, amount) {
         Ok(DepositOutcome { deposit: existing, replayed: true })
     } else {
-        let what = format!("a deposit of transaction {} for another user or amount", cmd.tx_hash);
+        let what = format!("a deposit of transaction {tx_hash} for another user or amount");
         Err(RuleViolation::Duplicate { what }.into())
     }
 }

@@ -97,3 +97,50 @@ pub enum ResolveWithdrawalRequest {
     /// It was not paid: the funds go back to the user.
     Failed {},
 }
+
+/// An incoming transfer no memo matched.
+#[derive(Serialize, ToSchema)]
+pub struct UnmatchedDepositDto {
+    pub id: Uuid,
+    pub tx_hash: String,
+    /// The sending account.
+    pub sender: String,
+    pub amount: String,
+    /// The transfer's text comment, if any.
+    pub comment: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// Whom staff credited it to, and when.
+    pub assigned_to: Option<i64>,
+    pub assigned_at: Option<DateTime<Utc>>,
+}
+
+impl From<UnmatchedDeposit> for UnmatchedDepositDto {
+    fn from(u: UnmatchedDeposit) -> Self {
+        Self {
+            id: u.id.0,
+            tx_hash: u.tx_hash,
+            sender: u.sender,
+            amount: amount(u.amount),
+            comment: u.comment,
+            received_at: u.received_at,
+            assigned_to: u.assigned_to.map(|u| u.0),
+            assigned_at: u.assigned_at,
+        }
+    }
+}
+
+crate::dto::page_dto!(UnmatchedDepositPage of UnmatchedDepositDto);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignDepositRequest {
+    /// Whom to credit it to.
+    #[schema(minimum = 1)]
+    pub user_id: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignedDepositDto {
+    pub unmatched: UnmatchedDepositDto,
+    pub deposit: DepositDto,
+}

@@ -4,6 +4,7 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use app::deposits::assign::{AssignUnmatchedDeposit, AssignUnmatchedDepositCommand};
 use app::deposits::credit::{CreditDeposit, CreditDepositCommand};
 use app::nfts::register::{RegisterNft, RegisterNftCommand};
 use app::withdrawals::resolve::{ResolveWithdrawal, ResolveWithdrawalCommand};
@@ -12,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use domain::{UserId, WithdrawalId};
+use domain::{UnmatchedDepositId, UserId, WithdrawalId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -20,8 +21,9 @@ use uuid::Uuid;
 use self::dto::*;
 use super::text;
 use crate::auth::Staff;
+use crate::dto::PageParams;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiPath, IdemJson};
+use crate::extract::{ApiPath, ApiQuery, IdemJson};
 use crate::routes::market::dto::WithdrawalDto;
 use crate::routes::nfts::dto::NftDto;
 use crate::state::AppState;
@@ -32,6 +34,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(register_nft))
         .routes(routes!(audit))
         .routes(routes!(resolve_withdrawal))
+        .routes(routes!(unmatched_deposits))
+        .routes(routes!(assign_deposit))
 }
 
 fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
@@ -122,4 +126,41 @@ pub async fn resolve_withdrawal(
     };
     let w = ResolveWithdrawal::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &WithdrawalDto::from(w)).await)
+}
+
+/// Incoming TON transfers whose comment matched no user's memo, newest first (assigned ones too).
+#[utoipa::path(get, path = "/api/admin/deposits/unmatched", tag = "admin", security(("staff" = [])), params(PageParams),
+    responses((status = 200, body = UnmatchedDepositPage), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn unmatched_deposits(
+    State(state): State<Arc<AppState>>,
+    _staff: Staff,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<UnmatchedDepositPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    Ok(Json(state.reads.unmatched_deposits(page).await?.into()))
+}
+
+/// Credit an unmatched deposit to the user it belongs to (a deposit of its transaction hash), once:
+/// an assigned one again is 409 `duplicate`. Recorded in the audit trail.
+#[utoipa::path(post, path = "/api/admin/deposits/unmatched/{id}/assign", tag = "admin", security(("staff" = [])),
+    params(crate::extract::IdempotencyKeyHeader, ("id" = Uuid, Path)), request_body = AssignDepositRequest,
+    responses((status = 200, body = AssignedDepositDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "duplicate", body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_deposit(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    idem: IdemJson<AssignDepositRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_staff();
+    let cmd = AssignUnmatchedDepositCommand {
+        actor: staff.actor,
+        id: UnmatchedDepositId(id),
+        user_id: user_id("user_id", req.user_id)?,
+        idempotency: key.clone(),
+    };
+    let (unmatched, deposit) = AssignUnmatchedDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    let body = AssignedDepositDto { unmatched: unmatched.into(), deposit: deposit.into() };
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }

@@ -51,3 +51,13 @@ impl From<LedgerEntry> for LedgerEntryDto {
 }
 
 crate::dto::page_dto!(LedgerPage of LedgerEntryDto);
+
+/// Where and how to deposit: send TON to `address` with `memo` as the text comment.
+#[derive(Serialize, ToSchema)]
+pub struct DepositInstructions {
+    /// The marketplace's deposit address.
+    pub address: String,
+    /// The caller's memo (the same every time): the comment that credits the transfer to them.
+    #[schema(example = "k7qz3m9rxp")]
+    pub memo: String,
+}

@@ -4,6 +4,7 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use app::deposits::memo::DepositMemo;
 use axum::extract::State;
 use axum::Json;
 use utoipa_axum::router::OpenApiRouter;
@@ -17,7 +18,7 @@ use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(ledger))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(ledger)).routes(routes!(deposit))
 }
 
 /// The caller's account and balances.
@@ -41,4 +42,19 @@ pub async fn ledger(
 ) -> Result<Json<LedgerPage>, ApiError> {
     let page = super::page(q.limit, q.cursor.as_deref())?;
     Ok(Json(state.reads.ledger(user.id, page).await?.into()))
+}
+
+/// How to deposit TON: the marketplace's address and the caller's memo, to put in the transfer's
+/// comment (the deposit watcher credits the transfer to its memo's owner). 404 when the TON rails
+/// are not configured.
+#[utoipa::path(get, path = "/api/me/deposit", tag = "me", security(("tma" = [])),
+    responses((status = 200, body = DepositInstructions), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn deposit(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<DepositInstructions>, ApiError> {
+    let address =
+        state.deposit_address.clone().ok_or_else(|| ApiError::not_found("TON deposits are not configured"))?;
+    let memo = DepositMemo::new(state.ctx.uows(), state.ctx.services()).execute(user.id).await?;
+    Ok(Json(DepositInstructions { address, memo }))
 }
