@@ -171,6 +171,119 @@ async fn a_sale_locks_the_nft_the_buyers_open_offer_and_both_accounts<S: Store>(
     assert!(failed.is_err(), "{failed:?}");
 }
 
+async fn memos_cursors_unmatched_deposits_and_the_wallet_journal<S: Store>(s: Arc<S>) {
+    use app::deposits::record_chain::RecordChainTransactionUow;
+    use app::wallet::{TransferState, WalletTransfer};
+    use app::withdrawals::request::WithdrawUow;
+    users(&*s, &[1, 2], "0").await;
+    let chain = || async { Begin::<dyn RecordChainTransactionUow>::begin(&*s, "conformance").await.unwrap() };
+
+    let mut uow = chain().await;
+    uow.chain().insert_memo(UserId(1), "aaaaaaaaaa").await.unwrap();
+    drop(uow);
+    let mut uow = chain().await;
+    assert_eq!(uow.chain().memo_of(UserId(1)).await.unwrap(), None, "rolled back with its Unit of Work");
+    uow.chain().insert_memo(UserId(1), "aaaaaaaaaa").await.unwrap();
+    uow.commit().await.unwrap();
+    for (user, memo) in [(2, "aaaaaaaaaa"), (1, "bbbbbbbbbb")] {
+        let mut uow = chain().await;
+        let taken = uow.chain().insert_memo(UserId(user), memo).await;
+        assert!(matches!(taken, Err(RepoError::Duplicate(_))), "a memo is one user's, a user has one: {taken:?}");
+        // After a failed statement the Unit of Work cannot commit (PostgreSQL aborted it).
+        assert!(uow.commit().await.is_err(), "committed after a failed statement");
+    }
+    let mut uow = chain().await;
+    assert_eq!(uow.chain().memo_of(UserId(1)).await.unwrap().as_deref(), Some("aaaaaaaaaa"));
+    assert_eq!(uow.chain().user_by_memo("aaaaaaaaaa").await.unwrap(), Some(UserId(1)));
+    assert_eq!(uow.chain().user_by_memo("cccccccccc").await.unwrap(), None);
+
+    // The cursor: empty, then where it was saved; a rolled-back move is forgotten.
+    assert_eq!(uow.chain().lock_cursor("0:dep").await.unwrap(), None);
+    let at = ChainCursor { lt: 47_000_000_000_123, hash: "h1".into() };
+    uow.chain().save_cursor("0:dep", &at).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut uow = chain().await;
+    assert_eq!(uow.chain().lock_cursor("0:dep").await.unwrap(), Some(at.clone()));
+    uow.chain().save_cursor("0:dep", &ChainCursor { lt: 1, hash: "x".into() }).await.unwrap();
+    drop(uow);
+    let mut uow = chain().await;
+    assert_eq!(uow.chain().lock_cursor("0:dep").await.unwrap(), Some(at));
+    assert_eq!(uow.chain().lock_cursor("0:other").await.unwrap(), None, "one cursor per account");
+
+    // Unmatched deposits: one per transaction; assigned by staff.
+    let mut kept = UnmatchedDeposit {
+        id: UnmatchedDepositId(Uuid::now_v7()),
+        tx_hash: "t1".into(),
+        sender: "0:11".into(),
+        amount: m("2.000000001"),
+        comment: Some("for pizza".into()),
+        received_at: now(),
+        assigned_to: None,
+        assigned_at: None,
+    };
+    assert!(uow.unmatched().insert(&kept).await.unwrap());
+    let again = UnmatchedDeposit { id: UnmatchedDepositId(Uuid::now_v7()), ..kept.clone() };
+    assert!(!uow.unmatched().insert(&again).await.unwrap(), "one per transaction, and the Unit of Work goes on");
+    uow.commit().await.unwrap();
+    let mut uow = chain().await;
+    assert_eq!(uow.unmatched().lock(kept.id).await.unwrap(), Some(kept.clone()));
+    kept.assigned_to = Some(UserId(2));
+    kept.assigned_at = Some(now());
+    uow.unmatched().update(&kept).await.unwrap();
+    uow.commit().await.unwrap();
+    let page = s.unmatched_deposits(PageRequest { limit: 10, after: None }).await.unwrap();
+    assert_eq!(page.items, vec![kept]);
+
+    // The wallet journal: one transfer in flight per wallet, one live per withdrawal.
+    let withdrawal = |user: i64| Withdrawal {
+        id: WithdrawalId(Uuid::now_v7()),
+        user_id: UserId(user),
+        amount: m("1"),
+        address: "0:ab".into(),
+        status: WithdrawalStatus::Pending,
+        tx_hash: None,
+        created_at: now(),
+    };
+    let (w1, w2) = (withdrawal(1), withdrawal(2));
+    let mut uow = Begin::<dyn WithdrawUow>::begin(&*s, "conformance").await.unwrap();
+    uow.withdrawals().insert(&w1).await.unwrap();
+    uow.withdrawals().insert(&w2).await.unwrap();
+    uow.commit().await.unwrap();
+    let transfer = |w: &Withdrawal, hash: &str, seqno: u32| WalletTransfer {
+        msg_hash: hash.into(),
+        withdrawal_id: w.id,
+        wallet: "0:wallet".into(),
+        seqno,
+        destination: "0:ab".into(),
+        amount: m("1"),
+        valid_until: now() + chrono::Duration::seconds(60),
+        boc: "te6cc".into(),
+        state: TransferState::InFlight,
+        tx_hash: None,
+        created_at: now(),
+    };
+    assert_eq!(s.transfer_of(w1.id).await.unwrap(), None);
+    let t1 = transfer(&w1, "m1", 5);
+    s.record(&t1).await.unwrap();
+    let busy = s.record(&transfer(&w2, "m2", 5)).await;
+    assert!(matches!(busy, Err(RepoError::Duplicate(_))), "one seqno in use per wallet: {busy:?}");
+    assert_eq!(s.in_flight("0:wallet").await.unwrap(), Some(t1.clone()));
+    assert_eq!(s.in_flight("0:another").await.unwrap(), None);
+    s.settle("m1", TransferState::Expired, None).await.unwrap();
+    let t3 = transfer(&w1, "m3", 5);
+    s.record(&t3).await.expect("an expired transfer frees its withdrawal and the wallet");
+    s.settle("m3", TransferState::Landed, Some("tx3")).await.unwrap();
+    s.settle("m3", TransferState::Expired, None).await.unwrap(); // not in flight: nothing changes
+    let landed = s.transfer_of(w1.id).await.unwrap().unwrap();
+    assert_eq!(
+        (landed.msg_hash.as_str(), landed.state, landed.tx_hash.as_deref()),
+        ("m3", TransferState::Landed, Some("tx3"))
+    );
+    let twice = s.record(&transfer(&w1, "m4", 6)).await;
+    assert!(matches!(twice, Err(RepoError::Duplicate(_))), "never two payouts of one withdrawal: {twice:?}");
+    s.record(&transfer(&w2, "m5", 6)).await.expect("the wallet is free again");
+}
+
 async fn one_open_offer_per_user_and_nft<S: Store>(s: Arc<S>) {
     users(&*s, &[1, 2, 3], "0").await;
     let mut uow = begin(&*s).await;
@@ -889,6 +1002,7 @@ conformance!(
     nfts_are_inserted_updated_and_gift_ids_are_unique,
     one_open_offer_per_user_and_nft,
     a_sale_locks_the_nft_the_buyers_open_offer_and_both_accounts,
+    memos_cursors_unmatched_deposits_and_the_wallet_journal,
     deposits_are_unique_by_tx_hash,
     clients_managers_and_binds_keep_their_constraints,
     a_dropped_unit_of_work_rolls_everything_back,

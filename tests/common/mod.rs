@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pg_proxy;
+pub mod ton_fake;
 
 use std::process::Stdio;
 use std::time::Duration;
@@ -250,6 +251,21 @@ impl TestApp {
 
     pub async fn get(&self, path: &str, who: As) -> Reply {
         self.call(Method::GET, path, who, None).await
+    }
+
+    /// A POST carrying an `Idempotency-Key`.
+    pub async fn post_with_key(&self, path: &str, who: As, body: Value, key: &str) -> Reply {
+        let mut req =
+            Request::post(path).header(header::CONTENT_TYPE, "application/json").header("idempotency-key", key);
+        if let Some(h) = who.header() {
+            req = req.header(header::AUTHORIZATION, h);
+        }
+        self.raw(req.body(Body::from(body.to_string())).unwrap()).await
+    }
+
+    /// The database this app runs on, if it made one.
+    pub fn database_url(&self) -> Option<String> {
+        self.db.as_ref().map(|d| d.url.clone())
     }
 
     pub async fn post(&self, path: &str, who: As, body: Value) -> Reply {

@@ -274,35 +274,46 @@ impl TonCenter {
 
 #[async_trait]
 impl ChainIndexer for TonCenter {
-    /// `start_lt` is inclusive, so the cursor's own transaction comes back too: one more is asked
-    /// for and those the cursor has handled are dropped.
+    /// `start_lt` is inclusive, so the cursor's own transaction comes back too, and indexers may
+    /// return pages that overlap: transactions at or behind the cursor are dropped, and the next
+    /// page is asked for from the newest one kept, until `limit` are found or the history ends.
     async fn transactions_after(
         &self,
         account: &str,
         after: Option<ChainCursor>,
         limit: u32,
     ) -> Result<Vec<ChainTransaction>, GatewayUnavailable> {
-        let mut query = vec![("account", account.to_string()), ("sort", "asc".to_string())];
-        let ask = if after.is_some() { limit + 1 } else { limit };
-        query.push(("limit", ask.to_string()));
-        if let Some(c) = &after {
-            query.push(("start_lt", c.lt.to_string()));
-        }
-        let found = self.transactions(query).await?;
-        let mut out = Vec::new();
-        for t in &found {
-            let Some(tx) = t.to_domain() else {
-                return Err(GatewayUnavailable {
-                    retry_after: None,
-                    reason: format!("TON API: unreadable transaction {}", t.hash),
-                });
-            };
-            if !tx.is_behind(after.as_ref()) {
-                out.push(tx);
+        let ask = limit + 1;
+        let mut out: Vec<ChainTransaction> = Vec::new();
+        let mut from = after;
+        for _ in 0..8 {
+            let mut query =
+                vec![("account", account.to_string()), ("sort", "asc".to_string()), ("limit", ask.to_string())];
+            if let Some(c) = &from {
+                query.push(("start_lt", c.lt.to_string()));
             }
+            let found = self.transactions(query).await?;
+            let mut progressed = false;
+            for t in &found {
+                let Some(tx) = t.to_domain() else {
+                    return Err(GatewayUnavailable {
+                        retry_after: None,
+                        reason: format!("TON API: unreadable transaction {}", t.hash),
+                    });
+                };
+                let seen = out.iter().any(|o| o.hash == tx.hash);
+                if !seen && !tx.is_behind(from.as_ref()) && out.len() < limit as usize {
+                    out.push(tx);
+                    progressed = true;
+                }
+            }
+            out.sort_by_key(|t| t.lt);
+            let ended = (found.len() as u32) < ask;
+            if ended || out.len() >= limit as usize || !progressed {
+                break;
+            }
+            from = out.last().map(ChainTransaction::cursor);
         }
-        out.sort_by_key(|t| t.lt);
-        out.truncate(limit as usize);
         Ok(out)
     }
 }

@@ -31,7 +31,7 @@ impl AccountRepo for MemoryUow {
 
     async fn save(&mut self, user: &User) -> Result<(), RepoError> {
         if !self.state.users.contains_key(&user.id.0) {
-            return Err(RepoError::Other(format!("user {} does not exist", user.id)));
+            return Err(self.fail(RepoError::Other(format!("user {} does not exist", user.id))));
         }
         self.state.users.insert(user.id.0, user.clone());
         Ok(())

@@ -17,7 +17,7 @@ impl AuctionRepo for MemoryUow {
     async fn insert(&mut self, a: &Auction) -> Result<(), RepoError> {
         let active = |x: &Auction| x.nft_id == a.nft_id && x.status == AuctionStatus::Active;
         if a.status == AuctionStatus::Active && self.state.auctions.values().any(active) {
-            return Err(RepoError::Duplicate("auctions_one_active_per_nft".into()));
+            return Err(self.fail(RepoError::Duplicate("auctions_one_active_per_nft".into())));
         }
         self.state.auctions.insert(a.id.0, a.clone());
         Ok(())
@@ -26,7 +26,7 @@ impl AuctionRepo for MemoryUow {
     async fn update(&mut self, a: &Auction) -> Result<(), RepoError> {
         match self.state.auctions.get_mut(&a.id.0) {
             Some(row) => *row = a.clone(),
-            None => return Err(RepoError::Other(format!("auction {} does not exist", a.id))),
+            None => return Err(self.fail(RepoError::Other(format!("auction {} does not exist", a.id)))),
         }
         Ok(())
     }

@@ -17,13 +17,13 @@ impl ChainRepo for MemoryUow {
 
     async fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError> {
         if self.state.memos.contains_key(&user.0) {
-            return Err(RepoError::Duplicate("deposit_memos_pkey".into()));
+            return Err(self.fail(RepoError::Duplicate("deposit_memos_pkey".into())));
         }
         if self.state.memo_owners.contains_key(memo) {
-            return Err(RepoError::Duplicate("deposit_memos_memo_key".into()));
+            return Err(self.fail(RepoError::Duplicate("deposit_memos_memo_key".into())));
         }
         if !self.state.users.contains_key(&user.0) {
-            return Err(RepoError::MissingReference("deposit_memos_user_id_fkey".into()));
+            return Err(self.fail(RepoError::MissingReference("deposit_memos_user_id_fkey".into())));
         }
         self.state.memos.insert(user.0, memo.to_string());
         self.state.memo_owners.insert(memo.to_string(), user.0);
@@ -46,12 +46,12 @@ impl ChainRepo for MemoryUow {
 
 #[async_trait]
 impl UnmatchedDepositRepo for MemoryUow {
-    async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError> {
+    async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<bool, RepoError> {
         if self.state.unmatched.values().any(|u| u.tx_hash == deposit.tx_hash) {
-            return Err(RepoError::Duplicate("unmatched_deposits_tx_hash_key".into()));
+            return Ok(false);
         }
         self.state.unmatched.insert(deposit.id.0, deposit.clone());
-        Ok(())
+        Ok(true)
     }
 
     async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError> {
@@ -61,12 +61,12 @@ impl UnmatchedDepositRepo for MemoryUow {
     async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError> {
         if let Some(to) = deposit.assigned_to {
             if !self.state.users.contains_key(&to.0) {
-                return Err(RepoError::MissingReference("unmatched_deposits_assigned_to_fkey".into()));
+                return Err(self.fail(RepoError::MissingReference("unmatched_deposits_assigned_to_fkey".into())));
             }
         }
         match self.state.unmatched.get_mut(&deposit.id.0) {
             Some(row) => *row = deposit.clone(),
-            None => return Err(RepoError::Other(format!("unmatched deposit {} does not exist", deposit.id))),
+            None => return Err(self.fail(RepoError::Other(format!("unmatched deposit {} does not exist", deposit.id)))),
         }
         Ok(())
     }

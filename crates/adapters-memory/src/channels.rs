@@ -19,10 +19,10 @@ impl ChannelSaleRepo for MemoryUow {
 
     async fn insert(&mut self, sale: &ChannelSale) -> Result<(), RepoError> {
         if live(sale) && self.state.channel_sales.values().any(|s| s.chat_id == sale.chat_id && live(s)) {
-            return Err(RepoError::Duplicate("channel_sales_one_live_per_chat".into()));
+            return Err(self.fail(RepoError::Duplicate("channel_sales_one_live_per_chat".into())));
         }
         if !self.state.users.contains_key(&sale.seller_id.0) {
-            return Err(RepoError::MissingReference("channel_sales_seller_id_fkey".into()));
+            return Err(self.fail(RepoError::MissingReference("channel_sales_seller_id_fkey".into())));
         }
         self.state.channel_sales.insert(sale.id.0, sale.clone());
         Ok(())
@@ -31,7 +31,7 @@ impl ChannelSaleRepo for MemoryUow {
     async fn update(&mut self, sale: &ChannelSale) -> Result<(), RepoError> {
         match self.state.channel_sales.get_mut(&sale.id.0) {
             Some(row) => *row = sale.clone(),
-            None => return Err(RepoError::Other(format!("channel sale {} does not exist", sale.id))),
+            None => return Err(self.fail(RepoError::Other(format!("channel sale {} does not exist", sale.id)))),
         }
         Ok(())
     }

@@ -96,7 +96,14 @@ impl MemoryStore {
     /// Begins a Unit of Work: waits for the writer slot, then copies the committed snapshot.
     pub async fn begin(&self, use_case: &'static str) -> MemoryUow {
         let guard = self.shared.writer.clone().lock_owned().await;
-        MemoryUow { state: self.snapshot(), shared: self.shared.clone(), _writer: guard, use_case, finished: false }
+        MemoryUow {
+            state: self.snapshot(),
+            shared: self.shared.clone(),
+            _writer: guard,
+            use_case,
+            finished: false,
+            failed: false,
+        }
     }
 
     /// Runs `change` on the state in a Unit of Work of its own and commits it (store-level
@@ -125,9 +132,17 @@ pub struct MemoryUow {
     _writer: OwnedMutexGuard<()>,
     use_case: &'static str,
     finished: bool,
+    /// A repository call failed: like PostgreSQL, the Unit of Work can then only roll back.
+    failed: bool,
 }
 
 impl MemoryUow {
+    /// Notes a failed call and passes its error on.
+    pub(crate) fn fail(&mut self, e: RepoError) -> RepoError {
+        self.failed = true;
+        e
+    }
+
     /// Publishes every change at once.
     pub fn publish(mut self) {
         let state = std::mem::take(&mut self.state);
@@ -138,7 +153,11 @@ impl MemoryUow {
 
 #[async_trait]
 impl app::Transaction for MemoryUow {
+    /// Publishes every change at once, unless a call failed (then nothing is, as on PostgreSQL).
     async fn commit(self) -> Result<(), RepoError> {
+        if self.failed {
+            return Err(RepoError::Other(format!("{}: a call failed, so nothing is committed", self.use_case)));
+        }
         self.publish();
         Ok(())
     }

@@ -43,7 +43,7 @@ impl OfferRepo for MemoryUow {
 
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError> {
         if offer.status == OfferStatus::Open && self.lock_open_by(offer.nft_id, offer.offerer_id).await?.is_some() {
-            return Err(RepoError::Duplicate("offers_one_open_per_user_nft".into()));
+            return Err(self.fail(RepoError::Duplicate("offers_one_open_per_user_nft".into())));
         }
         self.state.offers.insert(offer.id.0, offer.clone());
         Ok(())
@@ -52,7 +52,7 @@ impl OfferRepo for MemoryUow {
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError> {
         match self.state.offers.get_mut(&offer.id.0) {
             Some(row) => *row = offer.clone(),
-            None => return Err(RepoError::Other(format!("offer {} does not exist", offer.id))),
+            None => return Err(self.fail(RepoError::Other(format!("offer {} does not exist", offer.id)))),
         }
         Ok(())
     }

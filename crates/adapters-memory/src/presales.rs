@@ -22,7 +22,7 @@ impl PresaleRepo for MemoryUow {
     async fn update(&mut self, p: &Presale) -> Result<(), RepoError> {
         match self.state.presales.get_mut(&p.id.0) {
             Some(row) => *row = p.clone(),
-            None => return Err(RepoError::Other(format!("presale {} does not exist", p.id))),
+            None => return Err(self.fail(RepoError::Other(format!("presale {} does not exist", p.id)))),
         }
         Ok(())
     }

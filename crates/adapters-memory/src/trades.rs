@@ -17,7 +17,7 @@ impl TradeRepo for MemoryUow {
     async fn insert(&mut self, trade: &Trade) -> Result<(), RepoError> {
         for user in [trade.maker_id, trade.taker_id] {
             if !self.state.users.contains_key(&user.0) {
-                return Err(RepoError::MissingReference("trades_party_fkey".into()));
+                return Err(self.fail(RepoError::MissingReference("trades_party_fkey".into())));
             }
         }
         self.state.trades.insert(trade.id.0, trade.clone());
@@ -27,7 +27,7 @@ impl TradeRepo for MemoryUow {
     async fn update(&mut self, trade: &Trade) -> Result<(), RepoError> {
         match self.state.trades.get_mut(&trade.id.0) {
             Some(row) => *row = trade.clone(),
-            None => return Err(RepoError::Other(format!("trade {} does not exist", trade.id))),
+            None => return Err(self.fail(RepoError::Other(format!("trade {} does not exist", trade.id)))),
         }
         Ok(())
     }

@@ -21,7 +21,7 @@ impl WithdrawalRepo for MemoryUow {
     async fn update(&mut self, w: &Withdrawal) -> Result<(), RepoError> {
         match self.state.withdrawals.get_mut(&w.id.0) {
             Some(row) => *row = w.clone(),
-            None => return Err(RepoError::Other(format!("withdrawal {} does not exist", w.id))),
+            None => return Err(self.fail(RepoError::Other(format!("withdrawal {} does not exist", w.id)))),
         }
         Ok(())
     }

@@ -18,7 +18,7 @@ impl AccountRepo for PgUow {
             .bind(id.0)
             .fetch_optional(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         row.as_ref().map(user_row).transpose()
     }
 
@@ -30,7 +30,7 @@ impl AccountRepo for PgUow {
                 .bind(&ids)
                 .fetch_all(self.conn().await?)
                 .await
-                .map_err(map_err)?;
+                .map_err(self.fail())?;
         found.iter().map(user_row).collect()
     }
 
@@ -44,7 +44,7 @@ impl AccountRepo for PgUow {
         .bind(username)
         .fetch_one(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         user_row(&row)
     }
 

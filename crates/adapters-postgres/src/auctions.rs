@@ -37,7 +37,7 @@ impl AuctionRepo for PgUow {
         .bind(a.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 
@@ -53,7 +53,7 @@ impl AuctionRepo for PgUow {
         .bind(a.status.as_str())
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 
@@ -66,7 +66,7 @@ impl AuctionRepo for PgUow {
             .bind(b.created_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }

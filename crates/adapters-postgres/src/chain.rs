@@ -19,7 +19,7 @@ impl ChainRepo for PgUow {
             .bind(user.0)
             .fetch_optional(self.conn().await?)
             .await
-            .map_err(map_err)
+            .map_err(self.fail())
     }
 
     async fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError> {
@@ -28,7 +28,7 @@ impl ChainRepo for PgUow {
             .bind(memo)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 
@@ -37,7 +37,7 @@ impl ChainRepo for PgUow {
             .bind(memo)
             .fetch_optional(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(id.map(UserId))
     }
 
@@ -50,7 +50,7 @@ impl ChainRepo for PgUow {
         .bind(account)
         .fetch_one(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         let lt: Option<i64> = row.try_get("lt").map_err(|e| bad("cursor", e))?;
         let hash: Option<String> = row.try_get("hash").map_err(|e| bad("cursor", e))?;
         Ok(match (lt, hash) {
@@ -67,7 +67,7 @@ impl ChainRepo for PgUow {
             .bind(&cursor.hash)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }
@@ -91,9 +91,10 @@ fn unmatched_row(r: &PgRow) -> Result<UnmatchedDeposit, RepoError> {
 
 #[async_trait]
 impl UnmatchedDepositRepo for PgUow {
-    async fn insert(&mut self, d: &UnmatchedDeposit) -> Result<(), RepoError> {
-        sqlx::query(&format!(
-            "INSERT INTO unmatched_deposits ({UNMATCHED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    async fn insert(&mut self, d: &UnmatchedDeposit) -> Result<bool, RepoError> {
+        let done = sqlx::query(&format!(
+            "INSERT INTO unmatched_deposits ({UNMATCHED_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (tx_hash) DO NOTHING"
         ))
         .bind(d.id.0)
         .bind(&d.tx_hash)
@@ -105,8 +106,8 @@ impl UnmatchedDepositRepo for PgUow {
         .bind(d.assigned_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
-        Ok(())
+        .map_err(self.fail())?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError> {
@@ -125,7 +126,7 @@ impl UnmatchedDepositRepo for PgUow {
             .bind(d.assigned_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }

@@ -39,7 +39,7 @@ impl ChannelSaleRepo for PgUow {
         .bind(s.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 
@@ -54,7 +54,7 @@ impl ChannelSaleRepo for PgUow {
         .bind(s.transfer_by)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         if done.rows_affected() != 1 {
             return Err(RepoError::Other(format!("channel sale {} does not exist", s.id)));
         }

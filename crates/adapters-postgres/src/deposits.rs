@@ -6,7 +6,6 @@ use domain::*;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::error::map_err;
 use crate::rows::{bad, money};
 use crate::PgUow;
 
@@ -17,7 +16,7 @@ impl DepositRepo for PgUow {
             .bind(tx_hash)
             .fetch_optional(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         row.as_ref().map(deposit_row).transpose()
     }
 
@@ -30,7 +29,7 @@ impl DepositRepo for PgUow {
             .bind(d.created_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }

@@ -30,7 +30,7 @@ impl IdempotencyRepo for PgUow {
         .bind(now)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         if claimed.rows_affected() == 1 {
             return Ok(KeyClaim::Claimed);
         }
@@ -43,7 +43,7 @@ impl IdempotencyRepo for PgUow {
         .bind(&k.key)
         .fetch_optional(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         // Reaped between the two statements: as good as in use; the client retries.
         let Some(row) = row else { return Ok(KeyClaim::InUse) };
         let hash: String = row.get("request_hash");

@@ -27,6 +27,8 @@ mod staff_actions;
 mod trades;
 mod withdrawals;
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -124,7 +126,9 @@ impl PgStore {
         loop {
             tries += 1;
             match self.pool.begin().await {
-                Ok(tx) => return Ok(PgUow { tx: Some(tx), use_case, deferred: Deferred::default() }),
+                Ok(tx) => {
+                    return Ok(PgUow { tx: Some(tx), use_case, deferred: Deferred::default(), failed: Arc::default() })
+                }
                 Err(e) => match map_err(e) {
                     RepoError::Unavailable(why) if tries <= BEGIN_RETRIES && !self.pool.is_closed() => {
                         tracing::debug!(%why, "a pooled connection failed its BEGIN: trying another");
@@ -181,6 +185,9 @@ pub struct PgUow {
     use_case: &'static str,
     /// Writes sent in one statement before the next statement or the commit.
     deferred: Deferred,
+    /// A statement failed: PostgreSQL has aborted the transaction, and a `COMMIT` would quietly
+    /// roll it back. Set by [`PgUow::fail`]; `commit` refuses.
+    failed: Arc<AtomicBool>,
 }
 
 /// Maps one row to an entity.
@@ -190,8 +197,20 @@ impl PgUow {
     /// The open transaction, to run a statement on, once the deferred writes before it are sent.
     pub(crate) async fn conn(&mut self) -> Result<&mut sqlx::PgConnection, RepoError> {
         let conn: &mut sqlx::PgConnection = self.tx.as_mut().expect("a unit of work is used only until it commits");
-        self.deferred.flush(conn).await?;
+        if let Err(e) = self.deferred.flush(conn).await {
+            self.failed.store(true, Ordering::Relaxed);
+            return Err(e);
+        }
         Ok(conn)
+    }
+
+    /// Maps a statement's error, remembering that the transaction is now aborted.
+    pub(crate) fn fail(&self) -> impl Fn(sqlx::Error) -> RepoError {
+        let failed = self.failed.clone();
+        move |e| {
+            failed.store(true, Ordering::Relaxed);
+            map_err(e)
+        }
     }
 
     /// Writes to send with the next statement (see [`deferred`]).
@@ -201,12 +220,20 @@ impl PgUow {
 
     /// Runs a query taking one id (`$1`) in this transaction and maps its row, if any.
     pub(crate) async fn one<T>(&mut self, sql: &str, id: uuid::Uuid, map: RowMap<T>) -> Result<Option<T>, RepoError> {
-        let row = sqlx::query(sql).bind(id).fetch_optional(self.conn().await?).await.map_err(map_err)?;
+        let row = sqlx::query(sql).bind(id).fetch_optional(self.conn().await?).await.map_err(self.fail())?;
         row.as_ref().map(map).transpose()
     }
 
+    /// Commits, unless a statement failed: PostgreSQL aborted the transaction then, and its
+    /// `COMMIT` would roll everything back while answering as if it had committed.
     pub async fn commit(mut self) -> Result<(), RepoError> {
         self.conn().await?;
+        if self.failed.load(Ordering::Relaxed) {
+            return Err(RepoError::Other(format!(
+                "{}: a statement failed, so PostgreSQL rolled the transaction back; not committed",
+                self.use_case
+            )));
+        }
         let tx = self.tx.take().expect("committed once");
         tx.commit().await.map_err(map_err)
     }

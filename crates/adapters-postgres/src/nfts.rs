@@ -10,7 +10,6 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::accounts::user_at;
-use crate::error::map_err;
 use crate::offers::offer_at;
 use crate::rows::{bad, money};
 use crate::{PgStore, PgUow};
@@ -34,8 +33,12 @@ SELECT n.*, o.*, u.* FROM n LEFT JOIN o ON true LEFT JOIN u ON true";
 #[async_trait]
 impl SaleRepo for PgUow {
     async fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError> {
-        let rows =
-            sqlx::query(LOCK_SALE).bind(nft.0).bind(buyer.0).fetch_all(self.conn().await?).await.map_err(map_err)?;
+        let rows = sqlx::query(LOCK_SALE)
+            .bind(nft.0)
+            .bind(buyer.0)
+            .fetch_all(self.conn().await?)
+            .await
+            .map_err(self.fail())?;
         let Some(first) = rows.first() else { return Ok(None) };
         const OFFER_AT: usize = 8;
         const USER_AT: usize = OFFER_AT + 7;
@@ -72,7 +75,7 @@ impl NftRepo for PgUow {
             .bind(&ids)
             .fetch_all(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         found.iter().map(nft_row).collect()
     }
 
@@ -91,7 +94,7 @@ impl NftRepo for PgUow {
         .bind(nft.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 

@@ -8,7 +8,6 @@ use domain::*;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::error::map_err;
 use crate::rows::{bad, money};
 use crate::{PgStore, PgUow};
 
@@ -30,7 +29,7 @@ impl OfferRepo for PgUow {
         .bind(offerer.0)
         .fetch_optional(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         row.as_ref().map(offer_row).transpose()
     }
 
@@ -41,7 +40,7 @@ impl OfferRepo for PgUow {
         .bind(nft.0)
         .fetch_all(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         found.iter().map(offer_row).collect()
     }
 
@@ -55,7 +54,7 @@ impl OfferRepo for PgUow {
         .bind(&nfts)
         .fetch_all(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         found.iter().map(offer_row).collect()
     }
 
@@ -73,7 +72,7 @@ impl OfferRepo for PgUow {
         .bind(offer.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 

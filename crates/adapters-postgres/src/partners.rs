@@ -26,7 +26,7 @@ impl ClientRepo for PgUow {
         .bind(c.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 }
@@ -39,7 +39,7 @@ impl ManagerRepo for PgUow {
                 .bind(id.0)
                 .fetch_optional(self.conn().await?)
                 .await
-                .map_err(map_err)?;
+                .map_err(self.fail())?;
         row.as_ref().map(manager_row).transpose()
     }
 
@@ -54,7 +54,7 @@ impl ManagerRepo for PgUow {
         .bind(m.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 }
@@ -69,7 +69,7 @@ impl ManagerBindRepo for PgUow {
             .bind(b.created_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }

@@ -8,7 +8,6 @@ use domain::*;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::error::map_err;
 use crate::rows::{bad, money};
 use crate::{PgStore, PgUow};
 
@@ -35,7 +34,7 @@ impl PresaleRepo for PgUow {
         .bind(p.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 
@@ -51,7 +50,7 @@ impl PresaleRepo for PgUow {
         .bind(p.nft_id.map(|n| n.0))
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 }

@@ -4,7 +4,6 @@ use async_trait::async_trait;
 use domain::ports::StaffActionRepo;
 use domain::*;
 
-use crate::error::map_err;
 use crate::PgUow;
 
 #[async_trait]
@@ -21,7 +20,7 @@ impl StaffActionRepo for PgUow {
         .bind(a.created_at)
         .execute(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(())
     }
 }

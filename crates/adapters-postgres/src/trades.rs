@@ -10,7 +10,6 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 use uuid::Uuid;
 
-use crate::error::map_err;
 use crate::rows::{bad, money, opt};
 use crate::{PgStore, PgUow};
 
@@ -37,7 +36,7 @@ impl TradeRepo for PgUow {
             .bind(t.created_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 
@@ -47,7 +46,7 @@ impl TradeRepo for PgUow {
             .bind(t.status.as_str())
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         if done.rows_affected() != 1 {
             return Err(RepoError::Other(format!("trade {} does not exist", t.id)));
         }
@@ -62,7 +61,7 @@ impl TradeRepo for PgUow {
         .bind(now)
         .fetch_one(self.conn().await?)
         .await
-        .map_err(map_err)?;
+        .map_err(self.fail())?;
         Ok(n as u32)
     }
 }

@@ -7,7 +7,6 @@ use domain::*;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
 
-use crate::error::map_err;
 use crate::rows::{bad, money};
 use crate::{PgStore, PgUow};
 
@@ -33,7 +32,7 @@ impl WithdrawalRepo for PgUow {
             .bind(w.created_at)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 
@@ -44,7 +43,7 @@ impl WithdrawalRepo for PgUow {
             .bind(&w.tx_hash)
             .execute(self.conn().await?)
             .await
-            .map_err(map_err)?;
+            .map_err(self.fail())?;
         Ok(())
     }
 }

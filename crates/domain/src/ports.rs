@@ -242,9 +242,9 @@ pub trait ChainRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait UnmatchedDepositRepo: Send {
-    /// # Errors
-    /// MUST return [`RepoError::Duplicate`] when the transaction is kept already.
-    async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+    /// Keeps it, unless its transaction is kept already (then nothing changes: `false`). Never
+    /// fails on the duplicate, so the Unit of Work can go on.
+    async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<bool, RepoError>;
 
     async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError>;
 

@@ -96,10 +96,8 @@ impl RecordChainTransaction {
                             assigned_to: None,
                             assigned_at: None,
                         };
-                        match uow.unmatched().insert(&kept).await {
-                            Ok(()) | Err(RepoError::Duplicate(_)) => {}
-                            Err(e) => return Err(e.into()),
-                        }
+                        // Kept already (staff saw it, or a crash came between): nothing new.
+                        uow.unmatched().insert(&kept).await?;
                         ChainOutcome::Unmatched(kept)
                     }
                 }
@@ -168,7 +166,7 @@ mod tests {
                 .expect_insert()
                 .withf(|u| u.tx_hash == "h2" && u.amount == m("2"))
                 .times(1)
-                .returning(|_| Ok(()));
+                .returning(|_| Ok(true));
             tx.chain.expect_save_cursor().times(1).returning(|_, _| Ok(()));
             let (r, committed) = record(tx, transfer(comment, "2")).await;
             assert!(matches!(r.unwrap(), ChainOutcome::Unmatched(_)), "{comment:?}");
