@@ -193,6 +193,10 @@ fn ton_rails(settings: &Settings) -> anyhow::Result<Option<TonRails>> {
         request: Duration::from_millis(settings.gateway_timeout_ms),
         ..Default::default()
     };
+    if settings.ton_testnet && settings.ton_wallet_version.eq_ignore_ascii_case("v5r1") {
+        // A v5r1 wallet's id depends on the network; the one built here is mainnet's.
+        anyhow::bail!("on testnet use TON_WALLET_VERSION=v4r2 (v5r1 wallets are built with mainnet's wallet id)");
+    }
     let api = adapters_gateways::TonCenter::new(url, settings.ton_api_key.clone(), timeouts);
     let wallet = match &settings.ton_wallet_mnemonic {
         Some(words) => Some(
