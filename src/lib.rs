@@ -132,6 +132,12 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         rate_limits: RateLimitSettings { per_second: settings.rate_limit_per_second, burst: settings.rate_limit_burst },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
+        live: http_api::live::LiveSettings {
+            max_connections: settings.sse_max_connections,
+            max_per_user: settings.sse_max_per_user,
+            ..Default::default()
+        },
+        stats_ttl: Duration::from_millis(settings.stats_cache_ms),
         ton: ton_rails(settings)?,
         relay: RelayPolicy {
             max_attempts: settings.relay_max_attempts,
@@ -150,11 +156,32 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
             adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             let store = PgStore::new(pool);
-            (wire(store.clone(), false, services, &config, auth, lock_health), Some(store))
+            // Once this instance streams events: its commits wake it at once and the other
+            // instances through NOTIFY, and it listens for theirs. (Until then it sends nothing:
+            // an instance without streams costs its buys no NOTIFY; the others still read its
+            // events when their timers fire.)
+            let wake = Arc::new(tokio::sync::Notify::new());
+            let (notices, woken) = (store.clone(), wake.clone());
+            let start = move || {
+                drop(notices.spawn_event_notifier(woken.clone()));
+                drop(notices.spawn_event_listener(woken));
+            };
+            let live = LiveWiring { wake, on_start: Box::new(start) };
+            (wire(store.clone(), false, services, &config, auth, lock_health, live), Some(store))
         }
-        None => (wire(MemoryStore::new(), true, services, &config, auth, lock_health), None),
+        None => {
+            let store = MemoryStore::new();
+            let live = LiveWiring { wake: store.events_committed(), on_start: Box::new(|| {}) };
+            (wire(store, true, services, &config, auth, lock_health, live), None)
+        }
     };
     Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), relay: Arc::new(relay), pg })
+}
+
+/// What wakes the live event stream, and what to start with its first client.
+struct LiveWiring {
+    wake: Arc<tokio::sync::Notify>,
+    on_start: Box<dyn FnOnce() + Send>,
 }
 
 /// The business settings use cases are built with, and the background work's.
@@ -165,6 +192,8 @@ struct Config {
     channel_check_every: chrono::Duration,
     job_batch: u32,
     gateways: Gateways,
+    live: http_api::live::LiveSettings,
+    stats_ttl: Duration,
     /// TON itself (SPEC §5a), when `TON_API_URL` is set.
     ton: Option<TonRails>,
     relay: RelayPolicy,
@@ -280,6 +309,7 @@ fn wire<S: Store>(
     config: &Config,
     auth: AuthConfig,
     locks: Arc<dyn HealthCheck>,
+    live: LiveWiring,
 ) -> (AppState, Jobs, Relay) {
     let store = Arc::new(store);
     let payouts: Arc<dyn PayoutGateway> = match config.ton.as_ref().and_then(|t| t.wallet.clone().map(|w| (t, w))) {
@@ -332,7 +362,8 @@ fn wire<S: Store>(
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
     let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store, limits)
-        .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()));
+        .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
+        .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
     (state, jobs, relay)
 }
 

@@ -104,6 +104,14 @@ pub struct Settings {
     /// Testnet: addresses are written in their testnet form.
     #[arg(long, env = "TON_TESTNET", default_value_t = false, global = true)]
     pub ton_testnet: bool,
+    /// Open event streams (`/api/events`) per instance, and per user; beyond: 503.
+    #[arg(long, env = "SSE_MAX_CONNECTIONS", default_value_t = 1_000, global = true)]
+    pub sse_max_connections: usize,
+    #[arg(long, env = "SSE_MAX_PER_USER", default_value_t = 5, global = true)]
+    pub sse_max_per_user: usize,
+    /// How long an instance keeps a collection's statistics before reading them again.
+    #[arg(long, env = "STATS_CACHE_MS", default_value_t = 1_000, global = true)]
+    pub stats_cache_ms: u64,
     /// Timeout of one outbound HTTP call.
     #[arg(long, env = "GATEWAY_TIMEOUT_MS", default_value_t = 10_000, global = true)]
     pub gateway_timeout_ms: u64,

@@ -12,6 +12,7 @@ mod auctions;
 mod chain;
 mod channels;
 mod deposits;
+mod events;
 mod health;
 mod idempotency;
 mod ledger;
@@ -65,11 +66,14 @@ pub(crate) struct State {
     pub cursors: OrdMap<String, ChainCursor>,
     pub unmatched: OrdMap<Uuid, UnmatchedDeposit>,
     pub wallet_transfers: OrdMap<String, app::wallet::WalletTransfer>,
+    pub events: OrdMap<Uuid, MarketEvent>,
 }
 
 struct Shared {
     committed: RwLock<State>,
     writer: Arc<Mutex<()>>,
+    /// Woken when a Unit of Work that wrote market events commits.
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 /// The store; cheap to clone (all clones share the data).
@@ -86,7 +90,18 @@ impl Default for MemoryStore {
 
 impl MemoryStore {
     pub fn new() -> Self {
-        Self { shared: Arc::new(Shared { committed: RwLock::new(State::default()), writer: Arc::new(Mutex::new(())) }) }
+        Self {
+            shared: Arc::new(Shared {
+                committed: RwLock::new(State::default()),
+                writer: Arc::new(Mutex::new(())),
+                events_committed: Arc::default(),
+            }),
+        }
+    }
+
+    /// Woken each time market events are committed (the live event stream listens).
+    pub fn events_committed(&self) -> Arc<tokio::sync::Notify> {
+        self.shared.events_committed.clone()
     }
 
     pub(crate) fn snapshot(&self) -> State {
@@ -103,6 +118,7 @@ impl MemoryStore {
             use_case,
             finished: false,
             failed: false,
+            wrote_events: false,
         }
     }
 
@@ -134,6 +150,8 @@ pub struct MemoryUow {
     finished: bool,
     /// A repository call failed: like PostgreSQL, the Unit of Work can then only roll back.
     failed: bool,
+    /// Market events were written: committing wakes the live stream.
+    pub(crate) wrote_events: bool,
 }
 
 impl MemoryUow {
@@ -148,6 +166,9 @@ impl MemoryUow {
         let state = std::mem::take(&mut self.state);
         *self.shared.committed.write().expect("store lock poisoned") = state;
         self.finished = true;
+        if self.wrote_events {
+            self.shared.events_committed.notify_waiters();
+        }
     }
 }
 

@@ -23,6 +23,9 @@ pub(crate) struct Deferred {
     offers: BTreeMap<Uuid, (Decimal, &'static str, DateTime<Utc>)>,
     ledger: Vec<LedgerEntry>,
     outbox: Vec<(Uuid, &'static str, String, DateTime<Utc>)>,
+    events: Vec<MarketEvent>,
+    /// Events were flushed in this transaction (the live stream is told after commit).
+    pub wrote_events: bool,
 }
 
 impl Deferred {
@@ -32,6 +35,7 @@ impl Deferred {
             && self.offers.is_empty()
             && self.ledger.is_empty()
             && self.outbox.is_empty()
+            && self.events.is_empty()
     }
 
     pub fn user(&mut self, user: &User) {
@@ -48,6 +52,10 @@ impl Deferred {
 
     pub fn ledger(&mut self, entries: &[LedgerEntry]) {
         self.ledger.extend_from_slice(entries);
+    }
+
+    pub fn events(&mut self, events: &[MarketEvent]) {
+        self.events.extend_from_slice(events);
     }
 
     pub fn outbox(&mut self, message: &OutboxMessage) -> Result<(), RepoError> {
@@ -67,7 +75,9 @@ impl Deferred {
         if self.is_empty() {
             return Ok(());
         }
-        let d = std::mem::take(self);
+        let mut d = std::mem::take(self);
+        self.wrote_events = d.wrote_events || !d.events.is_empty();
+        d.wrote_events = false;
         let mut q = QueryBuilder::<Postgres>::new("WITH ");
         // The update CTEs present (their row counts are checked) and how many CTEs so far.
         let mut counted: Vec<&str> = Vec::new();
@@ -129,6 +139,21 @@ impl Deferred {
             q.push_values(&d.outbox, |mut b, (id, kind, payload, at)| {
                 b.push_bind(*id).push_bind(*kind).push_bind(payload.as_str()).push_unseparated("::jsonb");
                 b.push_bind(*at).push_bind(*at);
+            });
+            q.push(")");
+        }
+        if !d.events.is_empty() {
+            next(&mut q, &mut counted, "");
+            q.push("e AS (INSERT INTO market_events (id, kind, collection, nft_id, auction_id, price, recipient, created_at) ");
+            q.push_values(&d.events, |mut b, e| {
+                b.push_bind(e.id.0)
+                    .push_bind(e.kind.as_str())
+                    .push_bind(e.collection.as_deref())
+                    .push_bind(e.nft_id.map(|n| n.0))
+                    .push_bind(e.auction_id.map(|a| a.0))
+                    .push_bind(e.price.map(|p| p.as_decimal()))
+                    .push_bind(e.recipient.map(|u| u.0))
+                    .push_bind(e.created_at);
             });
             q.push(")");
         }

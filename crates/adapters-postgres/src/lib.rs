@@ -14,6 +14,7 @@ mod channels;
 mod deferred;
 mod deposits;
 mod error;
+mod events;
 mod health;
 mod idempotency;
 mod ledger;
@@ -108,11 +109,52 @@ pub async fn migrate(pool: &PgPool) -> Result<(), RepoError> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// Woken when a Unit of Work that wrote market events commits on this instance.
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
     pub fn new(pool: PgPool) -> Self {
-        Self { pool }
+        Self { pool, events_committed: Arc::default() }
+    }
+
+    /// Tells every instance when market events commit here: one `NOTIFY market_events` per 50 ms
+    /// at most, after commits that wrote some, sent outside any Unit of Work (a `NOTIFY` inside
+    /// one would take PostgreSQL's database-wide notify lock at every commit and serialise buys).
+    /// `local` is woken at once. The events themselves are read from the table.
+    pub fn spawn_event_notifier(&self, local: Arc<tokio::sync::Notify>) -> tokio::task::JoinHandle<()> {
+        let (pool, committed) = (self.pool.clone(), self.events_committed.clone());
+        tokio::spawn(async move {
+            loop {
+                committed.notified().await;
+                local.notify_waiters();
+                if let Err(e) = sqlx::query("NOTIFY market_events").execute(&pool).await {
+                    tracing::debug!(error = %e, "cannot NOTIFY market_events");
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    }
+
+    /// Listens for other instances' notices (on a connection of its own, taken from the pool)
+    /// and wakes `wake` on each; reconnects after a failure.
+    pub fn spawn_event_listener(&self, wake: Arc<tokio::sync::Notify>) -> tokio::task::JoinHandle<()> {
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            loop {
+                match sqlx::postgres::PgListener::connect_with(&pool).await {
+                    Ok(mut l) => {
+                        if l.listen("market_events").await.is_ok() {
+                            while l.recv().await.is_ok() {
+                                wake.notify_waiters();
+                            }
+                        }
+                    }
+                    Err(e) => tracing::debug!(error = %e, "cannot LISTEN market_events"),
+                }
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        })
     }
 
     pub fn pool(&self) -> &PgPool {
@@ -127,7 +169,13 @@ impl PgStore {
             tries += 1;
             match self.pool.begin().await {
                 Ok(tx) => {
-                    return Ok(PgUow { tx: Some(tx), use_case, deferred: Deferred::default(), failed: Arc::default() })
+                    return Ok(PgUow {
+                        tx: Some(tx),
+                        use_case,
+                        deferred: Deferred::default(),
+                        failed: Arc::default(),
+                        events_committed: self.events_committed.clone(),
+                    })
                 }
                 Err(e) => match map_err(e) {
                     RepoError::Unavailable(why) if tries <= BEGIN_RETRIES && !self.pool.is_closed() => {
@@ -188,6 +236,7 @@ pub struct PgUow {
     /// A statement failed: PostgreSQL has aborted the transaction, and a `COMMIT` would quietly
     /// roll it back. Set by [`PgUow::fail`]; `commit` refuses.
     failed: Arc<AtomicBool>,
+    events_committed: Arc<tokio::sync::Notify>,
 }
 
 /// Maps one row to an entity.
@@ -235,7 +284,11 @@ impl PgUow {
             )));
         }
         let tx = self.tx.take().expect("committed once");
-        tx.commit().await.map_err(map_err)
+        tx.commit().await.map_err(map_err)?;
+        if self.deferred.wrote_events {
+            self.events_committed.notify_one();
+        }
+        Ok(())
     }
 }
 

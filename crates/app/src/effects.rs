@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::ports::{AccountRepo, LedgerRepo, OutboxRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, OutboxRepo};
 use domain::*;
 
 use crate::Services;
@@ -48,12 +48,13 @@ pub struct Effects<'a> {
     pub now: DateTime<Utc>,
     entries: Vec<LedgerEntry>,
     messages: Vec<OutboxMessage>,
+    events: Vec<MarketEvent>,
 }
 
 impl<'a> Effects<'a> {
     /// Starts collecting; `now` is read once, so every row of the operation has the same time.
     pub fn new(services: &'a Services) -> Self {
-        Self { services, now: services.now(), entries: Vec::new(), messages: Vec::new() }
+        Self { services, now: services.now(), entries: Vec::new(), messages: Vec::new(), events: Vec::new() }
     }
 
     /// Starts a posting for one business operation.
@@ -86,6 +87,40 @@ impl<'a> Effects<'a> {
         key: Option<&crate::idempotency::IdempotencyKey>,
     ) -> Result<(), crate::Error> {
         crate::idempotency::claim(repo, key, self.now).await
+    }
+
+    /// Records a public market event about `nft`; returns it for refinement (auction, recipient).
+    pub fn event(&mut self, kind: EventKind, nft: &Nft, price: Option<Money>) -> &mut MarketEvent {
+        let e = MarketEvent::about(self.services.new_id(), kind, nft, price, self.now);
+        self.events.push(e);
+        self.events.last_mut().expect("just pushed")
+    }
+
+    /// Records a public market event about a collection (no NFT yet: presales).
+    pub fn collection_event(&mut self, kind: EventKind, collection: &str, price: Option<Money>) {
+        self.events.push(MarketEvent {
+            id: self.services.new_id(),
+            kind,
+            collection: Some(collection.to_string()),
+            nft_id: None,
+            auction_id: None,
+            price,
+            recipient: None,
+            created_at: self.now,
+        });
+    }
+
+    /// Records an event for `user` only.
+    pub fn private_event(&mut self, user: UserId, kind: EventKind, nft: &Nft, price: Option<Money>) {
+        let e = MarketEvent::about(self.services.new_id(), kind, nft, price, self.now).only_for(user);
+        self.events.push(e);
+    }
+
+    pub async fn write_events(&self, events: &mut dyn EventRepo) -> Result<(), RepoError> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        events.append(&self.events).await
     }
 
     pub async fn write_outbox(&self, outbox: &mut dyn OutboxRepo) -> Result<(), RepoError> {

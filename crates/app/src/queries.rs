@@ -187,6 +187,78 @@ pub trait WithdrawalReads: Send + Sync {
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
 }
 
+/// Which public market events to list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActivityFilter {
+    pub collection: Option<String>,
+    pub nft_id: Option<NftId>,
+    pub kind: Option<EventKind>,
+}
+
+/// A collection's market, now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionStats {
+    pub name: String,
+    /// NFTs listed for sale, and the lowest price among them.
+    pub listed: u64,
+    pub floor: Option<Money>,
+    /// Distinct owners of its NFTs in custody.
+    pub owners: u64,
+    pub sales_24h: u64,
+    pub volume_24h: Money,
+    pub sales_7d: u64,
+    pub volume_7d: Money,
+    pub last_sale: Option<(Money, DateTime<Utc>)>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interval {
+    Hour,
+    Day,
+}
+
+/// Sales of one interval, for a price chart.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PricePoint {
+    pub at: DateTime<Utc>,
+    pub min: Money,
+    pub avg: Money,
+    pub max: Money,
+    pub volume: Money,
+    pub sales: u64,
+}
+
+/// The smallest time-ordered id of `at` (ids are UUIDv7): a position in the event stream.
+pub fn id_floor(at: DateTime<Utc>) -> uuid::Uuid {
+    let ms = at.timestamp_millis().max(0) as u64;
+    let mut b = [0u8; 16];
+    b[..6].copy_from_slice(&ms.to_be_bytes()[2..]);
+    b[6] = 0x70;
+    b[8] = 0x80;
+    uuid::Uuid::from_bytes(b)
+}
+
+#[async_trait]
+pub trait ActivityReads: Send + Sync {
+    /// Public market events, newest first.
+    async fn activity(&self, filter: &ActivityFilter, page: PageRequest) -> Result<Page<MarketEvent>, RepoError>;
+    /// Every event (public and private) with an id above `after`, oldest first.
+    async fn events_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<MarketEvent>, RepoError>;
+    /// Ledger entries with an id above `after`, oldest first (what moved users' balances).
+    async fn ledger_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<LedgerEntry>, RepoError>;
+    /// The collections NFTs in custody belong to, by name.
+    async fn collections(&self) -> Result<Vec<String>, RepoError>;
+    /// A collection's market at `now`; `None` when nothing of it is in custody nor ever sold.
+    async fn collection_stats(&self, name: &str, now: DateTime<Utc>) -> Result<Option<CollectionStats>, RepoError>;
+    /// Sales per interval since `since`, oldest first (intervals without sales left out).
+    async fn collection_history(
+        &self,
+        name: &str,
+        interval: Interval,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<PricePoint>, RepoError>;
+}
+
 #[async_trait]
 pub trait DepositReads: Send + Sync {
     /// Incoming transfers no memo matched, newest first (assigned ones included).
@@ -235,6 +307,7 @@ pub trait ReadModel:
     + PresaleReads
     + WithdrawalReads
     + DepositReads
+    + ActivityReads
     + TradeReads
     + ChannelReads
     + PartnerReads
@@ -250,6 +323,7 @@ impl<T> ReadModel for T where
         + PresaleReads
         + WithdrawalReads
         + DepositReads
+        + ActivityReads
         + TradeReads
         + ChannelReads
         + PartnerReads

@@ -75,6 +75,7 @@ fake_tx!(
     withdrawals: MockWithdrawalRepo => WithdrawalRepo,
     ledger: MockLedgerRepo => LedgerRepo,
     outbox: MockOutboxRepo => OutboxRepo,
+    events: MockEventRepo => EventRepo,
     deposits: MockDepositRepo => DepositRepo,
     chain: MockChainRepo => ChainRepo,
     unmatched: MockUnmatchedDepositRepo => UnmatchedDepositRepo,
@@ -110,13 +111,20 @@ impl BeginTransaction for FakeStore {
 /// A store handing out `tx`, and the flag that says whether it was committed.
 pub fn store(tx: FakeTx) -> (Arc<FakeStore>, Committed) {
     let committed = tx.committed.clone();
-    (Arc::new(FakeStore(Mutex::new([tx].into()))), committed)
+    (Arc::new(FakeStore(Mutex::new([events_accepted(tx)].into()))), committed)
+}
+
+/// Market events are accepted unless a test expects them (its expectations come first).
+fn events_accepted(mut tx: FakeTx) -> FakeTx {
+    tx.events.expect_append().returning(|_| Ok(()));
+    tx
 }
 
 /// A store handing out `txs` one after another (use cases that ask an outside service between
 /// two Units of Work), and their commit flags.
 pub fn stores(txs: Vec<FakeTx>) -> (Arc<FakeStore>, Vec<Committed>) {
     let committed = txs.iter().map(|t| t.committed.clone()).collect();
+    let txs: Vec<FakeTx> = txs.into_iter().map(events_accepted).collect();
     (Arc::new(FakeStore(Mutex::new(txs.into()))), committed)
 }
 

@@ -98,6 +98,7 @@ ports!(
     WithdrawalRepo,
     LedgerRepo,
     OutboxRepo,
+    EventRepo,
     DepositRepo,
     ChainRepo,
     UnmatchedDepositRepo,

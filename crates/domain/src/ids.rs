@@ -48,6 +48,7 @@ uuid_id!(
     TradeId,
     ChannelSaleId,
     UnmatchedDepositId,
+    MarketEventId,
 );
 
 /// A Telegram user id.

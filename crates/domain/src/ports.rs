@@ -18,6 +18,7 @@ use crate::chain::{ChainCursor, UnmatchedDeposit};
 use crate::channel::ChannelSale;
 use crate::entities::*;
 use crate::error::RepoError;
+use crate::event::MarketEvent;
 use crate::ids::*;
 use crate::ledger::LedgerEntry;
 use crate::outbox::OutboxMessage;
@@ -249,6 +250,13 @@ pub trait UnmatchedDepositRepo: Send {
     async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError>;
 
     async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+}
+
+/// Market events, appended in the Unit of Work that causes them.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait EventRepo: Send {
+    async fn append(&mut self, events: &[MarketEvent]) -> Result<(), RepoError>;
 }
 
 /// The audit trail of staff interventions; append-only.

@@ -12,7 +12,7 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::routes::{admin, auctions, channels, market, me, nfts, offers, ops, partners, presales, trades};
+use crate::routes::{admin, auctions, channels, live, market, me, nfts, offers, ops, partners, presales, trades};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -130,6 +130,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(market::routes())
         .merge(trades::routes())
         .merge(channels::routes())
+        .merge(live::routes())
         .merge(admin::routes())
         .merge(partners::routes())
         .merge(ops::routes())

@@ -28,6 +28,10 @@ pub struct AppState {
     pub(crate) known_users: Mutex<HashSet<(i64, Option<String>)>>,
     /// Where users send TON deposits (with their memo), when the TON rails are configured.
     pub deposit_address: Option<String>,
+    /// The live event stream's fan-out.
+    pub live: Arc<crate::live::Hub>,
+    /// Collection statistics, kept for a moment.
+    pub stats: crate::live::StatsCache,
 }
 
 impl AppState {
@@ -42,7 +46,7 @@ impl AppState {
     ) -> Self {
         Self {
             ctx,
-            reads,
+            reads: reads.clone(),
             auth,
             health,
             render_metrics,
@@ -50,7 +54,23 @@ impl AppState {
             limits,
             known_users: Mutex::default(),
             deposit_address: None,
+            live: Arc::new(crate::live::Hub::new(reads, Arc::default(), crate::live::LiveSettings::default())),
+            stats: crate::live::StatsCache::new(std::time::Duration::from_secs(1)),
         }
+    }
+
+    /// The live stream woken by `wake` (commits on any instance), within `settings`; statistics
+    /// kept for `stats_ttl`.
+    pub fn with_live(
+        mut self,
+        wake: Arc<tokio::sync::Notify>,
+        settings: crate::live::LiveSettings,
+        stats_ttl: std::time::Duration,
+        on_start: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        self.live = Arc::new(crate::live::Hub::new(self.reads.clone(), wake, settings).on_start(on_start));
+        self.stats = crate::live::StatsCache::new(stats_ttl);
+        self
     }
 
     /// Enables `GET /api/me/deposit`.

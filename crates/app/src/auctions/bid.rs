@@ -1,6 +1,6 @@
 //! Bid in an auction.
 
-use domain::ports::{AccountRepo, AuctionRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::ports::{AccountRepo, AuctionRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -16,7 +16,7 @@ crate::define_uow!(
     /// buy-now bid that settles at once — the NFT, the seller and the winner's own offer.
     PlaceBidUow {
         auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo,
-        outbox: OutboxRepo,
+        outbox: OutboxRepo, events: EventRepo,
     }
 );
 
@@ -55,11 +55,13 @@ impl PlaceBid {
         let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
         let outcome = auction.accept_bid(bidder, amount, fx.now, self.anti_sniping)?;
         let mut settling = None;
+        let nft = uow.nfts().get(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
         if outcome.buy_now {
             let nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
             let offer = uow.offers().lock_open_by(nft.id, bidder).await?;
             settling = Some((nft, offer));
         }
+        fx.event(EventKind::AuctionBid, &nft, Some(amount)).in_auction(auction.id);
         let mut ids = vec![bidder];
         ids.extend(outcome.previous.map(|(u, _)| u));
         if outcome.buy_now {
@@ -89,6 +91,7 @@ impl PlaceBid {
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(auction)
     }
@@ -102,6 +105,8 @@ mod tests {
 
     fn with(a: Auction) -> FakeTx {
         let mut tx = FakeTx::default();
+        let listed = nft(1, None);
+        tx.nfts.expect_get().returning(move |_| Ok(Some(listed.clone())));
         tx.auctions.expect_lock().returning(move |_| Ok(Some(a.clone())));
         tx
     }

@@ -40,13 +40,17 @@ fn settle(
                 fx.record(fx.posting(Operation::OfferRelease, offer.id).release(winner, offer.price));
             }
             nft.transfer_to(winner);
+            fx.event(EventKind::AuctionSettled, nft, Some(price)).in_auction(auction.id);
             fx.notify(winner, format!("You won \"{}\" for {price} TON.", nft.title));
             fx.notify(
                 auction.seller_id,
                 format!("Your auction of \"{}\" ended: sold for {price} TON, {proceeds} TON credited.", nft.title),
             );
         }
-        None => fx.notify(auction.seller_id, format!("Your auction of \"{}\" ended without bids.", nft.title)),
+        None => {
+            fx.event(EventKind::AuctionSettled, nft, None).in_auction(auction.id);
+            fx.notify(auction.seller_id, format!("Your auction of \"{}\" ended without bids.", nft.title))
+        }
     }
     Ok(())
 }

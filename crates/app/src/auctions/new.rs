@@ -1,6 +1,6 @@
 //! Put one's NFT up for auction.
 
-use domain::ports::{AuctionRepo, NftRepo};
+use domain::ports::{AuctionRepo, EventRepo, NftRepo};
 use domain::*;
 
 use crate::effects::Effects;
@@ -13,7 +13,7 @@ const NAME: &str = "new_auction";
 
 crate::define_uow!(
     /// Opening an auction: the NFT and the auctions (one active per NFT).
-    NewAuctionUow { nfts: NftRepo, auctions: AuctionRepo }
+    NewAuctionUow { nfts: NftRepo, auctions: AuctionRepo, events: EventRepo }
 );
 
 #[derive(Clone, Debug)]
@@ -41,7 +41,7 @@ impl NewAuction {
     }
 
     async fn attempt(&self, cmd: &NewAuctionCommand) -> Result<Auction, Error> {
-        let fx = Effects::new(&self.services);
+        let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
         fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
         let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
@@ -54,6 +54,8 @@ impl NewAuction {
         nft.price = None;
         nft.status = NftStatus::OnAuction;
         uow.nfts().update(&nft).await?;
+        fx.event(EventKind::AuctionStarted, &nft, Some(auction.start_price)).in_auction(auction.id);
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(auction)
     }

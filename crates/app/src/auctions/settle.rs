@@ -1,6 +1,6 @@
 //! The settlement job's step: an active auction past its end is settled exactly once.
 
-use domain::ports::{AccountRepo, AuctionRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::ports::{AccountRepo, AuctionRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -14,7 +14,7 @@ crate::define_uow!(
     /// Settling: the auction, its NFT, the winner's own offer, seller and winner funds.
     SettleAuctionUow {
         auctions: AuctionRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo,
-        outbox: OutboxRepo,
+        outbox: OutboxRepo, events: EventRepo,
     }
 );
 
@@ -65,6 +65,7 @@ impl SettleAuction {
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(Some(auction))
     }

@@ -1,6 +1,6 @@
 //! Buy a listed NFT at its current price.
 
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo, SaleLocks, SaleRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo, SaleLocks, SaleRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -21,6 +21,7 @@ crate::define_uow!(
         accounts: AccountRepo,
         ledger: LedgerRepo,
         outbox: OutboxRepo,
+        events: EventRepo,
     }
 );
 
@@ -87,7 +88,9 @@ impl BuyNft {
         accounts.save(uow.accounts()).await?;
         uow.nfts().update(&nft).await?;
         fx.write_ledger(uow.ledger()).await?;
+        fx.event(EventKind::Sold, &nft, Some(price));
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(Purchase { nft, price, fee })
     }

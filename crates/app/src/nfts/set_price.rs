@@ -1,6 +1,7 @@
 //! List an NFT at a price, or unlist it.
 
-use domain::ports::NftRepo;
+use crate::effects::Effects;
+use domain::ports::{EventRepo, NftRepo};
 use domain::*;
 
 use crate::services::lock;
@@ -11,7 +12,7 @@ const NAME: &str = "set_nft_price";
 
 crate::define_uow!(
     /// Listing touches the NFT alone.
-    SetNftPriceUow { nfts: NftRepo }
+    SetNftPriceUow { nfts: NftRepo, events: EventRepo }
 );
 
 #[derive(Clone, Debug)]
@@ -39,10 +40,22 @@ impl SetNftPrice {
     }
 
     async fn attempt(&self, cmd: &SetNftPriceCommand) -> Result<Nft, Error> {
+        let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
         let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+        let before = nft.price;
         nft.set_price(cmd.owner, cmd.price)?;
+        let kind = match (before, nft.price) {
+            (None, Some(_)) => Some(EventKind::Listed),
+            (Some(_), None) => Some(EventKind::Unlisted),
+            (Some(a), Some(b)) if a != b => Some(EventKind::PriceChanged),
+            _ => None,
+        };
+        if let Some(kind) = kind {
+            fx.event(kind, &nft, nft.price);
+        }
         uow.nfts().update(&nft).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(nft)
     }

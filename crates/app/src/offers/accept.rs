@@ -1,6 +1,6 @@
 //! The NFT's current owner accepts an offer: a sale at the offer's price.
 
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -13,7 +13,14 @@ const NAME: &str = "accept_offer";
 
 crate::define_uow!(
     /// Accepting: the NFT, the offer, both users' funds, the ledger and the notice.
-    AcceptOfferUow { nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+    AcceptOfferUow {
+        nfts: NftRepo,
+        offers: OfferRepo,
+        accounts: AccountRepo,
+        ledger: LedgerRepo,
+        outbox: OutboxRepo,
+        events: EventRepo,
+    }
 );
 
 #[derive(Clone, Debug)]
@@ -73,7 +80,9 @@ impl AcceptOffer {
         accounts.save(uow.accounts()).await?;
         uow.offers().update(&offer).await?;
         fx.write_ledger(uow.ledger()).await?;
+        fx.event(EventKind::OfferAccepted, &nft, Some(offer.price));
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(offer)
     }

@@ -1,7 +1,7 @@
 //! Make an offer on an NFT.
 
 use chrono::Duration;
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -14,7 +14,14 @@ const NAME: &str = "new_offer";
 
 crate::define_uow!(
     /// Making an offer: the NFT (locked to check owner and status), offers, the offerer's funds.
-    NewOfferUow { nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+    NewOfferUow {
+        nfts: NftRepo,
+        offers: OfferRepo,
+        accounts: AccountRepo,
+        ledger: LedgerRepo,
+        outbox: OutboxRepo,
+        events: EventRepo,
+    }
 );
 
 #[derive(Clone, Debug)]
@@ -72,7 +79,10 @@ impl NewOffer {
         fx.notify(nft.owner_id, format!("New offer of {} TON for \"{}\".", cmd.price, nft.title));
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
+        fx.event(EventKind::OfferMade, &nft, Some(cmd.price));
+        fx.private_event(nft.owner_id, EventKind::OfferReceived, &nft, Some(cmd.price));
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(offer)
     }

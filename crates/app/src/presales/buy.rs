@@ -1,6 +1,6 @@
 //! Buy a presale: the price is held until delivery or the deadline.
 
-use domain::ports::{AccountRepo, LedgerRepo, OutboxRepo, PresaleRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, OutboxRepo, PresaleRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -13,7 +13,7 @@ const NAME: &str = "buy_presale";
 
 crate::define_uow!(
     /// Buying a presale: the presale and the buyer's funds.
-    BuyPresaleUow { presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+    BuyPresaleUow { presales: PresaleRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo, events: EventRepo }
 );
 
 #[derive(Clone, Debug)]
@@ -56,7 +56,9 @@ impl BuyPresale {
         uow.presales().update(&presale).await?;
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
+        fx.collection_event(EventKind::PresaleSold, &presale.collection, Some(price));
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(presale)
     }

@@ -1,6 +1,6 @@
 //! Staff (or the watcher) confirm a presale's gift arrived: it becomes the buyer's NFT.
 
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OutboxRepo, PresaleRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OutboxRepo, PresaleRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -13,7 +13,14 @@ const NAME: &str = "deliver_presale";
 
 crate::define_uow!(
     /// Delivery: the presale, the new NFT, buyer and seller funds.
-    DeliverPresaleUow { presales: PresaleRepo, nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo, outbox: OutboxRepo }
+    DeliverPresaleUow {
+        presales: PresaleRepo,
+        nfts: NftRepo,
+        accounts: AccountRepo,
+        ledger: LedgerRepo,
+        outbox: OutboxRepo,
+        events: EventRepo,
+    }
 );
 
 #[derive(Clone, Debug)]
@@ -81,7 +88,9 @@ impl DeliverPresale {
         uow.presales().update(&presale).await?;
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
+        fx.event(EventKind::PresaleDelivered, &nft, None);
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok((presale, nft))
     }

@@ -1,6 +1,6 @@
 //! The taker accepts a trade: every NFT changes owner and both TON legs move, in one Unit of Work.
 
-use domain::ports::{AccountRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo, TradeRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OfferRepo, OutboxRepo, TradeRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -16,7 +16,7 @@ crate::define_uow!(
     /// users' funds, the ledger and the notices.
     AcceptTradeUow {
         trades: TradeRepo, nfts: NftRepo, offers: OfferRepo, accounts: AccountRepo, ledger: LedgerRepo,
-        outbox: OutboxRepo,
+        outbox: OutboxRepo, events: EventRepo,
     }
 );
 
@@ -98,6 +98,8 @@ impl AcceptTrade {
             nft.transfer_to(to);
             nft.status = NftStatus::Available;
             uow.nfts().update(nft).await?;
+            // Public: which NFTs changed hands; never the trade's amounts.
+            fx.event(EventKind::TradeCompleted, nft, None);
         }
         trade.close(TradeStatus::Accepted);
         let (gave, got) = (super::describe(&trade.give), super::describe(&trade.want));
@@ -107,6 +109,7 @@ impl AcceptTrade {
         accounts.save(uow.accounts()).await?;
         fx.write_ledger(uow.ledger()).await?;
         fx.write_outbox(uow.outbox()).await?;
+        fx.write_events(uow.events()).await?;
         uow.commit().await?;
         Ok(trade)
     }

@@ -1,0 +1,167 @@
+//! The live market: the activity feed, collection statistics and charts, and the server-sent
+//! event stream (`crate::live` fans events out).
+
+pub mod dto;
+
+use std::collections::HashSet;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::queries::{ActivityFilter, Interval};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::Json;
+use chrono::Utc;
+use domain::{AuctionId, EventKind, NftId};
+use futures_util::stream::{self, Stream, StreamExt};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use self::dto::*;
+use crate::auth::CurrentUser;
+use crate::error::{ApiError, Problem};
+use crate::extract::{ApiPath, ApiQuery};
+use crate::live::{LiveEvent, Refused, StreamFilter};
+use crate::state::AppState;
+
+pub fn routes() -> OpenApiRouter<Arc<AppState>> {
+    OpenApiRouter::new()
+        .routes(routes!(activity))
+        .routes(routes!(collections))
+        .routes(routes!(collection))
+        .routes(routes!(history))
+        .routes(routes!(events))
+}
+
+/// Public market events, newest first: listings, sales, offers, auctions, trades, presales.
+/// Pages stay stable while new events arrive (the cursor is a position in time).
+#[utoipa::path(get, path = "/api/activity", tag = "market", security(("tma" = [])), params(ActivityParams),
+    responses((status = 200, body = ActivityPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn activity(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiQuery(q): ApiQuery<ActivityParams>,
+) -> Result<Json<ActivityPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let kind = match q.kind.as_deref() {
+        None => None,
+        Some(k) => match EventKind::parse(k) {
+            Some(kind) if kind != EventKind::OfferReceived => Some(kind),
+            _ => return Err(ApiError::field("kind", "is not a public event kind")),
+        },
+    };
+    let filter = ActivityFilter {
+        collection: q.collection.map(|c| super::text("collection", &c, 200)).transpose()?,
+        nft_id: q.nft_id.map(NftId),
+        kind,
+    };
+    Ok(Json(state.reads.activity(&filter, page).await?.into()))
+}
+
+/// Every collection with NFTs in custody, with its market now.
+#[utoipa::path(get, path = "/api/collections", tag = "market", security(("tma" = [])),
+    responses((status = 200, body = CollectionList), (status = 401, body = Problem)))]
+pub async fn collections(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+) -> Result<Json<CollectionList>, ApiError> {
+    let mut items = Vec::new();
+    for name in state.reads.collections().await? {
+        if let Some(stats) = state.stats.get(&*state.reads, &name).await? {
+            items.push(stats.into());
+        }
+    }
+    Ok(Json(CollectionList { items }))
+}
+
+/// One collection's market: listed, floor, owners, sales and volume over 24 h and 7 days, last sale.
+#[utoipa::path(get, path = "/api/collections/{name}", tag = "market", security(("tma" = [])), params(CollectionPath),
+    responses((status = 200, body = CollectionDto), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn collection(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<CollectionDto>, ApiError> {
+    let name = super::text("name", &name, 200)?;
+    let stats =
+        state.stats.get(&*state.reads, &name).await?.ok_or_else(|| ApiError::not_found("no such collection"))?;
+    Ok(Json(stats.into()))
+}
+
+/// Price points for a chart: per hour (the last 7 days) or per day (the last 90 days).
+#[utoipa::path(get, path = "/api/collections/{name}/history", tag = "market", security(("tma" = [])),
+    params(CollectionPath, HistoryParams),
+    responses((status = 200, body = PriceHistory), (status = 401, body = Problem), (status = 422, body = Problem)))]
+pub async fn history(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiPath(name): ApiPath<String>,
+    ApiQuery(q): ApiQuery<HistoryParams>,
+) -> Result<Json<PriceHistory>, ApiError> {
+    let name = super::text("name", &name, 200)?;
+    let (interval, back, label) = match q.interval.as_deref() {
+        Some("hour") => (Interval::Hour, chrono::Duration::days(7), "hour"),
+        None | Some("day") => (Interval::Day, chrono::Duration::days(90), "day"),
+        Some(_) => return Err(ApiError::field("interval", "must be hour or day")),
+    };
+    let points = state.reads.collection_history(&name, interval, Utc::now() - back).await?;
+    Ok(Json(PriceHistory {
+        collection: name,
+        interval: label.into(),
+        points: points.into_iter().map(Into::into).collect(),
+    }))
+}
+
+fn sse_event(e: &LiveEvent) -> Event {
+    let (kind, data) = match e {
+        LiveEvent::Market(m) => (m.kind.as_str(), serde_json::to_string(&ActivityDto::from(m.clone()))),
+        LiveEvent::Balance { id, operation, at, .. } => {
+            ("balance", serde_json::to_string(&BalanceEventDto { id: *id, operation: operation.clone(), at: *at }))
+        }
+    };
+    Event::default().id(e.id().to_string()).event(kind).data(data.unwrap_or_default())
+}
+
+/// Server-sent events: the market's public events (filtered by collection, NFT or auction) and
+/// the caller's private ones (`offer_received`, `balance`), pushed as they commit on any
+/// instance. Every event has an `id:`; reconnecting with `Last-Event-ID` replays what was missed.
+/// A comment every 15 s keeps the connection alive. Too many streams (per user or in total):
+/// 503. A client that stops reading is dropped.
+#[utoipa::path(get, path = "/api/events", tag = "market", security(("tma" = [])), params(StreamParams,
+        ("Last-Event-ID" = Option<String>, Header, description = "the `id` of the last event received")),
+    responses((status = 200, description = "an event stream", content_type = "text/event-stream", body = String),
+        (status = 401, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn events(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(q): ApiQuery<StreamParams>,
+    headers: HeaderMap,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let filter = StreamFilter {
+        collection: q.collection.map(|c| super::text("collection", &c, 200)).transpose()?,
+        nft_id: q.nft_id.map(NftId),
+        auction_id: q.auction_id.map(AuctionId),
+    };
+    let last = match headers.get("last-event-id").map(|v| v.to_str().map(|s| s.trim().parse::<uuid::Uuid>())) {
+        None => None,
+        Some(Ok(Ok(id))) => Some(id),
+        Some(_) => return Err(ApiError::field("Last-Event-ID", "is not an event id")),
+    };
+    // Subscribe first, then replay: nothing committed in between is missed (duplicates are skipped).
+    let subscription = state.live.subscribe(user.id, filter.clone()).map_err(|r| match r {
+        Refused::TooManyForUser => ApiError::unavailable("too many event streams open for this user"),
+        Refused::TooMany => ApiError::unavailable("too many event streams open"),
+    })?;
+    let replay = match last {
+        Some(last) => state.live.replay(user.id, &filter, last).await?,
+        None => Vec::new(),
+    };
+    let replayed: HashSet<uuid::Uuid> = replay.iter().map(LiveEvent::id).collect();
+    let live = stream::unfold(subscription, |mut s| async move { s.events.recv().await.map(|e| (e, s)) })
+        .filter(move |e| std::future::ready(!replayed.contains(&e.id())));
+    let all = stream::iter(replay).chain(live).map(|e| Ok(sse_event(&e)));
+    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")))
+}
