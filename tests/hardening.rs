@@ -247,3 +247,15 @@ proptest! {
         })?;
     }
 }
+
+/// The event stream answers at once (its body never ends): the arbitrary-input battery above
+/// reaches it with an empty query as a user, and must not wait on it.
+#[tokio::test]
+async fn the_event_stream_answers_with_a_stream_not_a_wait() {
+    let app = TestApp::memory().await;
+    let r = tokio::time::timeout(std::time::Duration::from_secs(5), app.get("/api/events", As::User(USER)))
+        .await
+        .expect("the stream's headers come at once");
+    assert_eq!(r.status, 200);
+    assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
+}
