@@ -971,6 +971,80 @@ async fn delivered_outbox_rows_are_purged_after_their_retention<S: Store>(s: Arc
     assert_eq!(s.backlog().await.unwrap(), 1);
 }
 
+/// Market events are rows of the Unit of Work: none from one dropped or failed, all from one
+/// committed; the feed shows public ones newest first, the stream's read sees private ones too,
+/// and statistics and charts count the sales exactly.
+async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store>(s: Arc<S>) {
+    use app::queries::{ActivityFilter, Interval};
+    let start = Uuid::now_v7();
+    let ev = |kind: EventKind, nft: NftId, price: Option<&str>, recipient: Option<i64>| MarketEvent {
+        id: MarketEventId(Uuid::now_v7()),
+        kind,
+        collection: Some("frog".into()),
+        nft_id: Some(nft),
+        auction_id: None,
+        price: price.map(m),
+        recipient: recipient.map(UserId),
+        created_at: now(),
+    };
+    users(&*s, &[1], "0").await;
+    let taken = nft(1, "ev-taken");
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&taken).await.unwrap();
+    uow.commit().await.unwrap();
+
+    // Dropped, and failed midway: no event.
+    let mut uow = begin(&*s).await;
+    uow.events().append(&[ev(EventKind::Listed, taken.id, Some("1"), None)]).await.unwrap();
+    drop(uow);
+    let mut uow = begin(&*s).await;
+    uow.events().append(&[ev(EventKind::Sold, taken.id, Some("1"), None)]).await.unwrap();
+    assert!(uow.nfts().insert(&nft(1, "ev-taken")).await.is_err());
+    assert!(uow.commit().await.is_err(), "a Unit of Work with a failed write never commits");
+    assert!(s.events_after(start, 100).await.unwrap().is_empty(), "rolled-back events are gone");
+    assert!(s.activity(&ActivityFilter::default(), PageRequest::first(10)).await.unwrap().items.is_empty());
+
+    // Committed: two sales, a listing, and an offer only user 7 may see.
+    let (a, b) = (NftId(Uuid::now_v7()), NftId(Uuid::now_v7()));
+    let written = [
+        ev(EventKind::Listed, a, Some("3"), None),
+        ev(EventKind::Sold, a, Some("3"), None),
+        ev(EventKind::OfferReceived, b, Some("1.5"), Some(7)),
+        ev(EventKind::OfferAccepted, b, Some("4.25"), None),
+    ];
+    let mut uow = begin(&*s).await;
+    uow.events().append(&written[..2]).await.unwrap();
+    uow.events().append(&written[2..]).await.unwrap();
+    uow.commit().await.unwrap();
+
+    let ids = |events: Vec<MarketEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
+    let all = s.events_after(start, 100).await.unwrap();
+    assert_eq!(all, written.to_vec(), "the stream's read: every event as written, oldest first");
+    assert_eq!(ids(s.events_after(written[1].id.0, 100).await.unwrap()), [written[2].id, written[3].id]);
+    let feed = s.activity(&ActivityFilter::default(), PageRequest::first(10)).await.unwrap();
+    assert_eq!(ids(feed.items), [written[3].id, written[1].id, written[0].id], "public, newest first");
+    let of_a = ActivityFilter { nft_id: Some(a), ..Default::default() };
+    assert_eq!(ids(s.activity(&of_a, PageRequest::first(10)).await.unwrap().items), [written[1].id, written[0].id]);
+    let sold = ActivityFilter { kind: Some(EventKind::Sold), collection: Some("frog".into()), ..Default::default() };
+    assert_eq!(ids(s.activity(&sold, PageRequest::first(10)).await.unwrap().items), [written[1].id]);
+    let elsewhere = ActivityFilter { collection: Some("toad".into()), ..Default::default() };
+    assert!(s.activity(&elsewhere, PageRequest::first(10)).await.unwrap().items.is_empty());
+    let p1 = s.activity(&ActivityFilter::default(), PageRequest::first(2)).await.unwrap();
+    let after = PageRequest::decode_cursor(p1.next_cursor.as_deref().unwrap());
+    let p2 = s.activity(&ActivityFilter::default(), PageRequest { limit: 2, after }).await.unwrap();
+    assert_eq!((ids(p2.items), p2.next_cursor), (vec![written[0].id], None));
+
+    let stats = s.collection_stats("frog", now()).await.unwrap().expect("sold, so known");
+    assert_eq!((stats.sales_24h, stats.volume_24h, stats.sales_7d, stats.volume_7d), (2, m("7.25"), 2, m("7.25")));
+    assert_eq!(stats.last_sale.map(|(p, _)| p), Some(m("4.25")));
+    let week_later = s.collection_stats("frog", now() + chrono::Duration::days(8)).await.unwrap().unwrap();
+    assert_eq!((week_later.sales_7d, week_later.volume_7d), (0, Money::ZERO), "windows end");
+    let points = s.collection_history("frog", Interval::Day, now() - chrono::Duration::days(1)).await.unwrap();
+    let total: u64 = points.iter().map(|p| p.sales).sum();
+    assert_eq!(total, 2);
+    assert_eq!(s.collection_stats("toad", now()).await.unwrap(), None);
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1022,4 +1096,5 @@ conformance!(
     channel_sales_keep_one_live_listing_per_channel,
     open_offers_of_one_offerer_are_locked_across_nfts,
     delivered_outbox_rows_are_purged_after_their_retention,
+    market_events_are_kept_exactly_when_their_unit_of_work_commits,
 );
