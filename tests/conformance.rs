@@ -1043,6 +1043,27 @@ async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store
     let total: u64 = points.iter().map(|p| p.sales).sum();
     assert_eq!(total, 2);
     assert_eq!(s.collection_stats("toad", now()).await.unwrap(), None);
+
+    // Collections: the names of NFTs in custody, in order, paged by name.
+    let mut uow = begin(&*s).await;
+    for (i, collection) in ["toad", "frog", "axolotl", "frog"].into_iter().enumerate() {
+        uow.nfts().insert(&Nft { collection: collection.into(), ..nft(1, &format!("ev-c{i}")) }).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    assert_eq!(s.collections(None, 2).await.unwrap(), ["axolotl", "frog"]);
+    assert_eq!(s.collections(Some("frog"), 10).await.unwrap(), ["pepe", "toad"]);
+    assert_eq!(s.collections(Some("toad"), 10).await.unwrap(), Vec::<String>::new());
+
+    // Owners are holders in custody: a withdrawn NFT's owner is not one.
+    users(&*s, &[2], "0").await;
+    let mut uow = begin(&*s).await;
+    let gone = Nft { collection: "toad".into(), status: NftStatus::Withdrawn, ..nft(2, "ev-gone") };
+    uow.nfts().insert(&gone).await.unwrap();
+    let listed = Nft { collection: "toad".into(), price: Some(m("2.5")), ..nft(1, "ev-listed") };
+    uow.nfts().insert(&listed).await.unwrap();
+    uow.commit().await.unwrap();
+    let toad = s.collection_stats("toad", now()).await.unwrap().unwrap();
+    assert_eq!((toad.owners, toad.listed, toad.floor, toad.sales_7d), (1, 1, Some(m("2.5")), 0));
 }
 
 macro_rules! conformance {

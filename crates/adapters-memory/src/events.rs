@@ -65,11 +65,14 @@ impl ActivityReads for MemoryStore {
             .collect())
     }
 
-    async fn collections(&self) -> Result<Vec<String>, RepoError> {
+    async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError> {
         let s = self.snapshot();
-        let mut names: Vec<String> = s.nfts.values().map(|n| n.collection.clone()).collect();
+        let after = after.unwrap_or("");
+        let mut names: Vec<String> =
+            s.nfts.values().filter(|n| n.collection.as_str() > after).map(|n| n.collection.clone()).collect();
         names.sort();
         names.dedup();
+        names.truncate(limit as usize);
         Ok(names)
     }
 
@@ -87,7 +90,8 @@ impl ActivityReads for MemoryStore {
         }
         let listed: Vec<Money> =
             nfts.iter().filter(|n| n.status == NftStatus::Available).filter_map(|n| n.price).collect();
-        let mut owners: Vec<i64> = nfts.iter().map(|n| n.owner_id.0).collect();
+        let mut owners: Vec<i64> =
+            nfts.iter().filter(|n| n.status != NftStatus::Withdrawn).map(|n| n.owner_id.0).collect();
         owners.sort();
         owners.dedup();
         let window = |d: Duration| {

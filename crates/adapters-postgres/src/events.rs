@@ -99,13 +99,18 @@ impl ActivityReads for PgStore {
     }
 
     /// The distinct collections, read off the collection index one name at a time.
-    async fn collections(&self) -> Result<Vec<String>, RepoError> {
+    async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError> {
+        // A skip scan of the collection index: one probe per name, however many NFTs each has.
+        // Names are never empty, so '' is before them all.
         sqlx::query_scalar(
-            "WITH RECURSIVE c(name) AS ( \
-               SELECT min(collection) FROM nfts \
-               UNION ALL SELECT (SELECT min(collection) FROM nfts WHERE collection > c.name) FROM c WHERE c.name IS NOT NULL) \
+            "WITH RECURSIVE c(name, n) AS ( \
+               SELECT (SELECT min(collection) FROM nfts WHERE collection > $1), 1 \
+               UNION ALL SELECT (SELECT min(collection) FROM nfts WHERE collection > c.name), c.n + 1 \
+                 FROM c WHERE c.name IS NOT NULL AND c.n < $2) \
              SELECT name FROM c WHERE name IS NOT NULL",
         )
+        .bind(after.unwrap_or(""))
+        .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await
         .map_err(map_err)
@@ -117,7 +122,7 @@ impl ActivityReads for PgStore {
             "SELECT \
                (SELECT count(*) FROM nfts WHERE collection = $1 AND price IS NOT NULL AND status = 'available') AS listed, \
                (SELECT min(price) FROM nfts WHERE collection = $1 AND price IS NOT NULL AND status = 'available') AS floor, \
-               (SELECT count(DISTINCT owner_id) FROM nfts WHERE collection = $1) AS owners, \
+               (SELECT count(DISTINCT owner_id) FROM nfts WHERE collection = $1 AND status <> 'withdrawn') AS owners, \
                (SELECT count(*) FROM nfts WHERE collection = $1) AS held, \
                d.n AS sales_24h, d.v AS volume_24h, w.n AS sales_7d, w.v AS volume_7d, \
                l.price AS last_price, l.created_at AS last_at \

@@ -246,9 +246,10 @@ pub trait ActivityReads: Send + Sync {
     async fn events_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<MarketEvent>, RepoError>;
     /// Ledger entries with an id above `after`, oldest first (what moved users' balances).
     async fn ledger_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<LedgerEntry>, RepoError>;
-    /// The collections NFTs in custody belong to, by name.
-    async fn collections(&self) -> Result<Vec<String>, RepoError>;
-    /// A collection's market at `now`; `None` when nothing of it is in custody nor ever sold.
+    /// The collections of the NFTs registered here (in custody or withdrawn since), by name (in
+    /// the store's order of text), the first `limit` after `after`.
+    async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError>;
+    /// A collection's market at `now`; `None` when none of it was ever registered nor sold.
     async fn collection_stats(&self, name: &str, now: DateTime<Utc>) -> Result<Option<CollectionStats>, RepoError>;
     /// Sales per interval since `since`, oldest first (intervals without sales left out).
     async fn collection_history(

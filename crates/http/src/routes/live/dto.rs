@@ -106,6 +106,20 @@ impl From<app::queries::CollectionStats> for CollectionDto {
 #[derive(Serialize, ToSchema)]
 pub struct CollectionList {
     pub items: Vec<CollectionDto>,
+    /// The `cursor` of the next page; `null` on the last.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct CollectionsParams {
+    /// 1–100, default 20.
+    #[param(minimum = 1, maximum = 100)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    #[param(pattern = "^n1([0-9a-f]{2})+$")]
+    pub cursor: Option<String>,
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::queries::{ActivityFilter, Interval};
+use app::queries::{ActivityFilter, Interval, PageRequest};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -60,20 +60,76 @@ pub async fn activity(
     Ok(Json(state.reads.activity(&filter, page).await?.into()))
 }
 
-/// Every collection with NFTs in custody, with its market now.
-#[utoipa::path(get, path = "/api/collections", tag = "market", security(("tma" = [])),
-    responses((status = 200, body = CollectionList), (status = 401, body = Problem)))]
+/// The collections with NFTs in custody, by name, each with its market now.
+#[utoipa::path(get, path = "/api/collections", tag = "market", security(("tma" = [])), params(CollectionsParams),
+    responses((status = 200, body = CollectionList), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn collections(
     State(state): State<Arc<AppState>>,
     _user: CurrentUser,
+    ApiQuery(q): ApiQuery<CollectionsParams>,
 ) -> Result<Json<CollectionList>, ApiError> {
-    let mut items = Vec::new();
-    for name in state.reads.collections().await? {
+    let limit = q.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => {
+            Some(decode_name_cursor(c).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?)
+        }
+    };
+    let mut names = state.reads.collections(after.as_deref(), limit + 1).await?;
+    let more = names.len() > limit as usize;
+    names.truncate(limit as usize);
+    let next_cursor = if more { names.last().map(|n| encode_name_cursor(n)) } else { None };
+    let mut items = Vec::with_capacity(names.len());
+    for name in names {
         if let Some(stats) = state.stats.get(&*state.reads, &name).await? {
             items.push(stats.into());
         }
     }
-    Ok(Json(CollectionList { items }))
+    Ok(Json(CollectionList { items, next_cursor }))
+}
+
+/// A position after a collection's name, as an opaque cursor (its UTF-8 bytes in hex).
+fn encode_name_cursor(name: &str) -> String {
+    let mut out = String::with_capacity(2 + name.len() * 2);
+    out.push_str("n1");
+    for b in name.bytes() {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn decode_name_cursor(cursor: &str) -> Option<String> {
+    let hex = cursor.strip_prefix("n1")?;
+    if hex.is_empty() || hex.len() % 2 != 0 || hex.len() > 1600 {
+        return None;
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            let pair = hex.get(i..i + 2)?;
+            pair.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)).then_some(())?;
+            u8::from_str_radix(pair, 16).ok()
+        })
+        .collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok().filter(|name| !name.chars().any(char::is_control))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_cursor_gives_back_its_name_and_nothing_else_is_a_cursor() {
+        for name in ["pepe", "Plush Pepe", "Клевер", "🐸 frog"] {
+            assert_eq!(decode_name_cursor(&encode_name_cursor(name)).as_deref(), Some(name));
+        }
+        for bad in ["", "n1", "pepe", "n17", "n1zz", "n1FF", "n1ff", "n100", "c17065", "n1 70"] {
+            assert_eq!(decode_name_cursor(bad), None, "{bad}");
+        }
+    }
 }
 
 /// One collection's market: listed, floor, owners, sales and volume over 24 h and 7 days, last sale.
