@@ -350,6 +350,7 @@ fn wire<S: Store>(
         }),
     };
     let relay = Relay {
+        backlog_read_at: Default::default(),
         ctx: ctx.clone(),
         queue: store.clone(),
         reads: reads.clone(),
@@ -382,7 +383,8 @@ pub async fn run_jobs(jobs: Arc<Jobs>, interval: Duration, stop: impl std::futur
     }
 }
 
-/// Runs relay passes every `interval` until `stop` resolves.
+/// Runs relay passes until `stop` resolves: one after another while they find full batches (the
+/// relay keeps up with the market), every `interval` once the outbox is drained.
 pub async fn run_relay(relay: Arc<Relay>, interval: Duration, stop: impl std::future::Future<Output = ()>) {
     tokio::pin!(stop);
     loop {
@@ -390,9 +392,12 @@ pub async fn run_relay(relay: Arc<Relay>, interval: Duration, stop: impl std::fu
         if report != Default::default() {
             tracing::debug!(?report, "relay pass");
         }
+        // A receiver that asks to wait (a retry) is not called again at once for the next rows.
+        let more = report.claimed >= relay.policy.batch as usize && report.retried == 0 && report.gave_up == 0;
+        let pause = if more { Duration::ZERO } else { interval };
         tokio::select! {
             _ = &mut stop => break,
-            _ = tokio::time::sleep(interval) => {}
+            _ = tokio::time::sleep(pause) => {}
         }
     }
 }

@@ -698,6 +698,25 @@ fn notify(user: i64, text: &str) -> OutboxMessage {
     }
 }
 
+/// A relay pass records its deliveries in one write: every row named, none other.
+async fn deliveries_of_a_batch_are_recorded_together<S: Store>(s: Arc<S>) {
+    let t = now() + chrono::Duration::seconds(1);
+    let lease = t + chrono::Duration::seconds(60);
+    let rows = [notify(1, "x"), notify(2, "y"), notify(3, "z")];
+    let mut uow = begin(&*s).await;
+    for r in &rows {
+        uow.outbox().enqueue(r).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    assert_eq!(s.claim(t, 10, lease).await.unwrap().len(), 3);
+    s.delivered(&[(rows[0].id, 1), (rows[2].id, 4)], t).await.unwrap();
+    s.delivered(&[], t).await.unwrap();
+    assert_eq!(s.backlog().await.unwrap(), 1, "only y is left");
+    let after_lease = s.claim(lease, 10, lease + chrono::Duration::seconds(60)).await.unwrap();
+    assert_eq!(after_lease.iter().map(|c| c.message.id).collect::<Vec<_>>(), [rows[1].id]);
+    assert_eq!(s.purge_delivered(t + chrono::Duration::seconds(1), 100).await.unwrap(), 2);
+}
+
 async fn the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows<S: Store>(s: Arc<S>) {
     let t = now() + chrono::Duration::seconds(1);
     let lease = t + chrono::Duration::seconds(60);
@@ -721,7 +740,7 @@ async fn the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows<S: 
     let again = s.claim(lease, 10, lease + chrono::Duration::seconds(60)).await.unwrap();
     assert_eq!(again.len(), 2, "after the lease a crashed relay's rows come back");
 
-    s.delivered(a.id, 1, t).await.unwrap();
+    s.delivered(&[(a.id, 1)], t).await.unwrap();
     s.retry_at(b.id, 1, t + chrono::Duration::seconds(30), "busy").await.unwrap();
     assert!(
         s.claim(t + chrono::Duration::seconds(29), 10, lease).await.unwrap().is_empty(),
@@ -958,7 +977,7 @@ async fn delivered_outbox_rows_are_purged_after_their_retention<S: Store>(s: Arc
             .message
             .id
     };
-    s.delivered(by_text("delivered"), 1, t).await.unwrap();
+    s.delivered(&[(by_text("delivered"), 1)], t).await.unwrap();
     s.give_up(by_text("given up"), 1, "no", t).await.unwrap();
     s.retry_at(by_text("pending"), 1, t, "later").await.unwrap();
     assert_eq!(s.purge_delivered(t, 100).await.unwrap(), 0, "not older than the cut-off");
@@ -1118,4 +1137,5 @@ conformance!(
     open_offers_of_one_offerer_are_locked_across_nfts,
     delivered_outbox_rows_are_purged_after_their_retention,
     market_events_are_kept_exactly_when_their_unit_of_work_commits,
+    deliveries_of_a_batch_are_recorded_together,
 );

@@ -590,3 +590,46 @@ on_both_stores!(
     staff_resolve_a_stuck_payout_once_with_an_audit_trail,
     a_rolled_back_operation_sends_nothing,
 );
+
+/// The relay keeps up with the market: a backlog is delivered pass after pass, not one batch per
+/// interval (10 rows every 500 ms would take 30 s for these 600).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_drains_a_backlog_without_waiting_between_full_batches() {
+    let db = common::fresh_database().await;
+    let w = world(&[], 10, Some(db.url.clone())).await;
+    let pg = w.app.app.pg.clone().unwrap();
+    {
+        use app::nfts::buy::BuyNftUow;
+        use app::uow::Begin;
+        let mut uow = Begin::<dyn BuyNftUow>::begin(&pg, "test").await.unwrap();
+        for i in 0..600 {
+            let msg = domain::OutboxMessage {
+                id: domain::OutboxId(uuid::Uuid::now_v7()),
+                payload: domain::OutboxPayload::Notify { user_id: domain::UserId(1), text: format!("backlog {i}") },
+                created_at: chrono::Utc::now() - chrono::Duration::seconds(1),
+            };
+            uow.outbox().enqueue(&msg).await.unwrap();
+        }
+        uow.commit().await.unwrap();
+    }
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let relay = tokio::spawn(atomarket::run_relay(w.app.app.relay.clone(), Duration::from_millis(500), async {
+        let _ = stopped.await;
+    }));
+    use app::relay::OutboxQueue;
+    let started = std::time::Instant::now();
+    while pg.backlog().await.unwrap() > 0 && started.elapsed() < Duration::from_secs(20) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    let _ = stop.send(());
+    relay.await.unwrap();
+    assert_eq!(pg.backlog().await.unwrap(), 0, "delivered everything");
+    assert!(took < Duration::from_secs(10), "600 rows took {took:?}");
+    let mut texts = messages_sent(&w.telegram).await;
+    texts.retain(|t| t.starts_with("backlog "));
+    let sent = texts.len();
+    texts.sort();
+    texts.dedup();
+    assert_eq!((sent, texts.len()), (600, 600), "each row delivered once");
+}

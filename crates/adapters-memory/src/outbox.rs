@@ -65,13 +65,22 @@ impl OutboxQueue for MemoryStore {
         Ok(claimed)
     }
 
-    async fn delivered(&self, id: OutboxId, attempts: u32, now: DateTime<Utc>) -> Result<(), RepoError> {
-        self.update_row(id, |r| {
-            r.attempts = attempts;
-            r.done = true;
-            r.delivered_at = Some(now);
+    async fn delivered(&self, rows: &[(OutboxId, u32)], now: DateTime<Utc>) -> Result<(), RepoError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        self.write("relay_outcome", |s| {
+            for (id, attempts) in rows {
+                if let Some(r) = s.outbox.get_mut(&id.0) {
+                    r.attempts = *attempts;
+                    r.done = true;
+                    r.delivered_at = Some(now);
+                    r.locked_until = None;
+                }
+            }
         })
-        .await
+        .await;
+        Ok(())
     }
 
     async fn retry_at(&self, id: OutboxId, attempts: u32, at: DateTime<Utc>, _error: &str) -> Result<(), RepoError> {

@@ -59,13 +59,19 @@ impl OutboxQueue for PgStore {
             .collect()
     }
 
-    async fn delivered(&self, id: OutboxId, attempts: u32, now: DateTime<Utc>) -> Result<(), RepoError> {
+    async fn delivered(&self, rows: &[(OutboxId, u32)], now: DateTime<Utc>) -> Result<(), RepoError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<uuid::Uuid> = rows.iter().map(|(id, _)| id.0).collect();
+        let attempts: Vec<i32> = rows.iter().map(|(_, a)| *a as i32).collect();
         sqlx::query(
-            "UPDATE outbox SET delivered_at = $2, attempts = $3, locked_until = NULL, last_error = NULL WHERE id = $1",
+            "UPDATE outbox SET delivered_at = $2, attempts = v.attempts, locked_until = NULL, last_error = NULL \
+             FROM UNNEST($1::uuid[], $3::int4[]) AS v(id, attempts) WHERE outbox.id = v.id",
         )
-        .bind(id.0)
+        .bind(&ids)
         .bind(now)
-        .bind(attempts as i32)
+        .bind(&attempts)
         .execute(self.pool())
         .await
         .map_err(map_err)?;

@@ -37,7 +37,8 @@ pub trait OutboxQueue: Send + Sync {
         limit: u32,
         lease_until: DateTime<Utc>,
     ) -> Result<Vec<ClaimedMessage>, RepoError>;
-    async fn delivered(&self, id: OutboxId, attempts: u32, now: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Marks rows delivered, each with its attempts so far, in one write.
+    async fn delivered(&self, rows: &[(OutboxId, u32)], now: DateTime<Utc>) -> Result<(), RepoError>;
     async fn retry_at(&self, id: OutboxId, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), RepoError>;
     async fn give_up(&self, id: OutboxId, attempts: u32, error: &str, now: DateTime<Utc>) -> Result<(), RepoError>;
     /// Rows not yet delivered nor given up.
@@ -82,6 +83,8 @@ impl RelayPolicy {
 /// What one pass did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct RelayReport {
+    /// Rows claimed: a full batch means more may be due at once.
+    pub claimed: usize,
     pub delivered: usize,
     pub retried: usize,
     pub gave_up: usize,
@@ -95,6 +98,9 @@ enum Step {
 
 pub struct Relay {
     pub ctx: Context,
+    /// When the backlog gauge was last read (milliseconds since the epoch): once a second is
+    /// enough, and counting a long backlog on every pass of a draining relay is not free.
+    pub backlog_read_at: std::sync::atomic::AtomicI64,
     pub queue: Arc<dyn OutboxQueue>,
     pub reads: Arc<dyn ReadModel>,
     pub notifier: Arc<dyn Notifier>,
@@ -117,9 +123,14 @@ impl Relay {
         let now = self.ctx.services.now();
         let lease_until = now + chrono::Duration::from_std(self.policy.lease).unwrap_or_default();
         let mut report = RelayReport::default();
-        match self.queue.backlog().await {
-            Ok(n) => metrics::gauge!("outbox_backlog").set(n as f64),
-            Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog"),
+        let ms = now.timestamp_millis();
+        let last = self.backlog_read_at.load(std::sync::atomic::Ordering::Relaxed);
+        if ms - last >= 1000 || ms < last {
+            self.backlog_read_at.store(ms, std::sync::atomic::Ordering::Relaxed);
+            match self.queue.backlog().await {
+                Ok(n) => metrics::gauge!("outbox_backlog").set(n as f64),
+                Err(e) => tracing::warn!(error = %e, "cannot read the outbox backlog"),
+            }
         }
         let claimed = match self.queue.claim(now, self.policy.batch, lease_until).await {
             Ok(c) => c,
@@ -128,13 +139,24 @@ impl Relay {
                 return report;
             }
         };
+        report.claimed = claimed.len();
+        // Deliveries are recorded together, in one write after the batch (a crash in between
+        // delivers those rows again when their lease ends: receivers deduplicate).
+        let mut delivered = Vec::with_capacity(claimed.len());
         for c in claimed {
-            self.handle(c, &mut report).await;
+            if let Some(done) = self.handle(c, &mut report).await {
+                delivered.push(done);
+            }
+        }
+        if let Err(e) = self.queue.delivered(&delivered, self.ctx.services.now()).await {
+            tracing::warn!(error = %e, rows = delivered.len(), "cannot record deliveries; they will be made again");
         }
         report
     }
 
-    async fn handle(&self, c: ClaimedMessage, report: &mut RelayReport) {
+    /// Delivers one row; records a retry or a give-up at once, and returns a delivered row for
+    /// the batch's one write.
+    async fn handle(&self, c: ClaimedMessage, report: &mut RelayReport) -> Option<(OutboxId, u32)> {
         let kind = c.message.payload.kind();
         let attempt = c.attempts + 1;
         let step = self.deliver(&c).await;
@@ -143,7 +165,7 @@ impl Relay {
             Step::Done => {
                 report.delivered += 1;
                 metrics::counter!("outbox_delivered_total", "kind" => kind).increment(1);
-                self.queue.delivered(c.message.id, attempt, now).await
+                return Some((c.message.id, attempt));
             }
             Step::Retry(after, reason) if attempt < self.policy.max_attempts => {
                 report.retried += 1;
@@ -171,6 +193,7 @@ impl Relay {
             // The lease runs out and the row is delivered again: receivers are idempotent.
             tracing::warn!(error = %e, "cannot record the delivery outcome");
         }
+        None
     }
 
     async fn deliver(&self, c: &ClaimedMessage) -> Step {
