@@ -11,7 +11,7 @@ use adapters_postgres::PgStore;
 use app::deposits::credit::CreditDepositUow;
 use app::nfts::buy::BuyNftUow;
 use app::partners::create_partner::CreatePartnerUow;
-use app::queries::{NftFilter, PageRequest};
+use app::queries::{NftFilter, PageRequest, StreamScope};
 use app::uow::Begin;
 use atomarket::Store;
 use chrono::{DateTime, SubsecRound};
@@ -497,6 +497,14 @@ async fn ledger_and_outbox_are_written_with_the_unit_of_work<S: Store>(s: Arc<S>
     let rest = s.ledger(UserId(1), PageRequest { limit: 2, after }).await.unwrap();
     assert_eq!(rest.items.len(), 1);
     assert_eq!(rest.next_cursor, None);
+
+    // The live stream's read: the entries of the users asked for, after an id, oldest first.
+    let mine: Vec<LedgerEntry> = entries.iter().filter(|e| e.user_id == Some(UserId(1))).cloned().collect();
+    let start = Uuid::nil();
+    assert_eq!(s.ledger_after(start, &[UserId(1), UserId(9)], 100).await.unwrap(), mine);
+    assert_eq!(s.ledger_after(mine[0].id.0, &[UserId(1)], 1).await.unwrap(), [mine[1].clone()]);
+    assert!(s.ledger_after(start, &[UserId(9)], 100).await.unwrap().is_empty());
+    assert!(s.ledger_after(start, &[], 100).await.unwrap().is_empty());
 
     let facts = s.audit_facts().await.unwrap();
     assert!(facts.unbalanced_operations.is_empty());
@@ -1020,7 +1028,7 @@ async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store
     uow.events().append(&[ev(EventKind::Sold, taken.id, Some("1"), None)]).await.unwrap();
     assert!(uow.nfts().insert(&nft(1, "ev-taken")).await.is_err());
     assert!(uow.commit().await.is_err(), "a Unit of Work with a failed write never commits");
-    assert!(s.events_after(start, 100).await.unwrap().is_empty(), "rolled-back events are gone");
+    assert!(s.events_after(start, &StreamScope::All, 100).await.unwrap().is_empty(), "rolled-back events are gone");
     assert!(s.activity(&ActivityFilter::default(), PageRequest::first(10)).await.unwrap().items.is_empty());
 
     // Committed: two sales, a listing, and an offer only user 7 may see.
@@ -1037,9 +1045,25 @@ async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store
     uow.commit().await.unwrap();
 
     let ids = |events: Vec<MarketEvent>| events.into_iter().map(|e| e.id).collect::<Vec<_>>();
-    let all = s.events_after(start, 100).await.unwrap();
+    let all = s.events_after(start, &StreamScope::All, 100).await.unwrap();
     assert_eq!(all, written.to_vec(), "the stream's read: every event as written, oldest first");
-    assert_eq!(ids(s.events_after(written[1].id.0, 100).await.unwrap()), [written[2].id, written[3].id]);
+    let later = s.events_after(written[1].id.0, &StreamScope::All, 100).await.unwrap();
+    assert_eq!(ids(later), [written[2].id, written[3].id]);
+    // One stream's read (a replay): its public events and its user's private ones, nobody else's.
+    let stream = |user: i64, nft_id: Option<NftId>| StreamScope::Stream {
+        user: UserId(user),
+        collection: Some("frog".into()),
+        nft_id,
+        auction_id: None,
+    };
+    let of_7 = s.events_after(start, &stream(7, None), 100).await.unwrap();
+    assert_eq!(ids(of_7), written.iter().map(|e| e.id).collect::<Vec<_>>());
+    let of_8 = s.events_after(start, &stream(8, None), 100).await.unwrap();
+    assert_eq!(ids(of_8), [written[0].id, written[1].id, written[3].id]);
+    assert_eq!(ids(s.events_after(start, &stream(8, Some(b)), 1).await.unwrap()), [written[3].id]);
+    let elsewhere =
+        StreamScope::Stream { user: UserId(8), collection: Some("toad".into()), nft_id: None, auction_id: None };
+    assert!(s.events_after(start, &elsewhere, 100).await.unwrap().is_empty());
     let feed = s.activity(&ActivityFilter::default(), PageRequest::first(10)).await.unwrap();
     assert_eq!(ids(feed.items), [written[3].id, written[1].id, written[0].id], "public, newest first");
     let of_a = ActivityFilter { nft_id: Some(a), ..Default::default() };

@@ -483,3 +483,67 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
     drop(stalled);
     assert!(hub.subscribe(UserId(5), StreamFilter::default()).is_ok(), "its place is free again");
 }
+
+/// Commits `events` to `store` in one Unit of Work.
+async fn commit_events(store: &adapters_memory::MemoryStore, events: &[domain::MarketEvent]) {
+    use app::nfts::buy::BuyNftUow;
+    use app::uow::Begin;
+    let mut uow = Begin::<dyn BuyNftUow>::begin(store, "test").await.unwrap();
+    uow.events().append(events).await.unwrap();
+    uow.commit().await.unwrap();
+}
+
+fn listed(id: uuid::Uuid) -> domain::MarketEvent {
+    domain::MarketEvent {
+        id: domain::MarketEventId(id),
+        kind: domain::EventKind::Listed,
+        collection: Some("c".into()),
+        nft_id: None,
+        auction_id: None,
+        price: None,
+        recipient: None,
+        created_at: chrono::Utc::now(),
+    }
+}
+
+/// A burst bigger than the hub's read page reaches a stream whole, in order; an event whose Unit
+/// of Work committed after a later one's (an older id) still arrives, by the next sweep.
+#[tokio::test]
+async fn bursts_and_late_commits_reach_the_stream() {
+    use domain::UserId;
+    use http_api::live::{Hub, LiveSettings, StreamFilter};
+    let store = adapters_memory::MemoryStore::new();
+    let reads: Arc<dyn app::queries::ReadModel> = Arc::new(store.clone());
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let settings = LiveSettings { buffer: 20_000, ..Default::default() };
+    let hub = Arc::new(Hub::new(reads, wake.clone(), settings));
+    let mut stream = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+
+    let burst: Vec<domain::MarketEvent> = (0..5_000).map(|_| listed(uuid::Uuid::now_v7())).collect();
+    commit_events(&store, &burst).await;
+    wake.notify_waiters();
+    let mut got = Vec::new();
+    while got.len() < burst.len() {
+        match tokio::time::timeout(Duration::from_secs(3), stream.events.recv()).await {
+            Ok(Some(e)) => got.push(e.id()),
+            _ => break,
+        }
+    }
+    assert_eq!(got, burst.iter().map(|e| e.id.0).collect::<Vec<_>>(), "all 5,000, in order");
+
+    // Made first, committed last: its id is below what the hub has read already.
+    let early = listed(uuid::Uuid::now_v7());
+    let late = listed(uuid::Uuid::now_v7());
+    commit_events(&store, std::slice::from_ref(&late)).await;
+    wake.notify_waiters();
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.events.recv()).await.unwrap().unwrap();
+    assert_eq!(first.id(), late.id.0);
+    commit_events(&store, std::slice::from_ref(&early)).await;
+    wake.notify_waiters();
+    let started = std::time::Instant::now();
+    let second = tokio::time::timeout(Duration::from_secs(3), stream.events.recv()).await.expect("the sweep finds it");
+    assert_eq!(second.unwrap().id(), early.id.0);
+    assert!(started.elapsed() < Duration::from_millis(1_800), "within a sweep: {:?}", started.elapsed());
+    assert!(tokio::time::timeout(Duration::from_millis(1_500), stream.events.recv()).await.is_err(), "nothing twice");
+}

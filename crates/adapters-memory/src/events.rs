@@ -45,21 +45,21 @@ impl ActivityReads for MemoryStore {
         Ok(Page::from_overfetch(items, page.limit, |e| e.id.0))
     }
 
-    async fn events_after(&self, after: Uuid, limit: u32) -> Result<Vec<MarketEvent>, RepoError> {
+    async fn events_after(&self, after: Uuid, scope: &StreamScope, limit: u32) -> Result<Vec<MarketEvent>, RepoError> {
         let s = self.snapshot();
         Ok(s.events
             .range(after..)
-            .filter(|(id, _)| **id != after)
+            .filter(|(id, e)| **id != after && scope.admits(e))
             .take(limit as usize)
             .map(|(_, e)| e.clone())
             .collect())
     }
 
-    async fn ledger_after(&self, after: Uuid, limit: u32) -> Result<Vec<LedgerEntry>, RepoError> {
+    async fn ledger_after(&self, after: Uuid, users: &[UserId], limit: u32) -> Result<Vec<LedgerEntry>, RepoError> {
         let s = self.snapshot();
         Ok(s.ledger
             .range(after..)
-            .filter(|(id, _)| **id != after)
+            .filter(|(id, e)| **id != after && e.user_id.is_some_and(|u| users.contains(&u)))
             .take(limit as usize)
             .map(|(_, e)| e.clone())
             .collect())

@@ -74,24 +74,47 @@ impl ActivityReads for PgStore {
         Ok(Page::from_overfetch(items, page.limit, |e| e.id.0))
     }
 
-    async fn events_after(&self, after: Uuid, limit: u32) -> Result<Vec<MarketEvent>, RepoError> {
-        let rows =
-            sqlx::query(&format!("SELECT {EVENT_COLUMNS} FROM market_events WHERE id > $1 ORDER BY id LIMIT $2"))
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(self.pool())
-                .await
-                .map_err(map_err)?;
+    async fn events_after(&self, after: Uuid, scope: &StreamScope, limit: u32) -> Result<Vec<MarketEvent>, RepoError> {
+        let rows = match scope {
+            StreamScope::All => {
+                let sql = format!("SELECT {EVENT_COLUMNS} FROM market_events WHERE id > $1 ORDER BY id LIMIT $2");
+                sqlx::query(&sql).bind(after).bind(i64::from(limit)).fetch_all(self.pool()).await
+            }
+            // Read along the primary key from `after`: a replay covers what one client missed.
+            StreamScope::Stream { user, collection, nft_id, auction_id } => {
+                let sql = format!(
+                    "SELECT {EVENT_COLUMNS} FROM market_events WHERE id > $1 \
+                     AND (recipient = $3 OR (recipient IS NULL AND ($4::text IS NULL OR collection = $4) \
+                          AND ($5::uuid IS NULL OR nft_id = $5) AND ($6::uuid IS NULL OR auction_id = $6))) \
+                     ORDER BY id LIMIT $2"
+                );
+                sqlx::query(&sql)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .bind(user.0)
+                    .bind(collection.as_deref())
+                    .bind(nft_id.map(|n| n.0))
+                    .bind(auction_id.map(|a| a.0))
+                    .fetch_all(self.pool())
+                    .await
+            }
+        }
+        .map_err(map_err)?;
         rows.iter().map(event_row).collect()
     }
 
-    async fn ledger_after(&self, after: Uuid, limit: u32) -> Result<Vec<LedgerEntry>, RepoError> {
+    async fn ledger_after(&self, after: Uuid, users: &[UserId], limit: u32) -> Result<Vec<LedgerEntry>, RepoError> {
+        if users.is_empty() {
+            return Ok(Vec::new());
+        }
+        let users: Vec<i64> = users.iter().map(|u| u.0).collect();
         let rows = sqlx::query(
             "SELECT id, operation_id, operation, user_id, account, amount, reference, created_at FROM ledger_entries \
-             WHERE id > $1 ORDER BY id LIMIT $2",
+             WHERE user_id = ANY($3) AND id > $1 ORDER BY id LIMIT $2",
         )
         .bind(after)
         .bind(i64::from(limit))
+        .bind(&users)
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;

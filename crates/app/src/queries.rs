@@ -195,6 +195,33 @@ pub struct ActivityFilter {
     pub kind: Option<EventKind>,
 }
 
+/// Which events a read of the live stream wants.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum StreamScope {
+    /// Every event, public and private (an instance's fan-out sorts them out).
+    #[default]
+    All,
+    /// One stream's: the public events its filters admit, and its user's private ones.
+    Stream { user: UserId, collection: Option<String>, nft_id: Option<NftId>, auction_id: Option<AuctionId> },
+}
+
+impl StreamScope {
+    /// Whether `e` is in scope (the adapters' queries say the same).
+    pub fn admits(&self, e: &MarketEvent) -> bool {
+        match self {
+            StreamScope::All => true,
+            StreamScope::Stream { user, collection, nft_id, auction_id } => match e.recipient {
+                Some(r) => r == *user,
+                None => {
+                    collection.as_ref().is_none_or(|c| e.collection.as_ref() == Some(c))
+                        && nft_id.is_none_or(|n| e.nft_id == Some(n))
+                        && auction_id.is_none_or(|a| e.auction_id == Some(a))
+                }
+            },
+        }
+    }
+}
+
 /// A collection's market, now.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CollectionStats {
@@ -242,10 +269,21 @@ pub fn id_floor(at: DateTime<Utc>) -> uuid::Uuid {
 pub trait ActivityReads: Send + Sync {
     /// Public market events, newest first.
     async fn activity(&self, filter: &ActivityFilter, page: PageRequest) -> Result<Page<MarketEvent>, RepoError>;
-    /// Every event (public and private) with an id above `after`, oldest first.
-    async fn events_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<MarketEvent>, RepoError>;
-    /// Ledger entries with an id above `after`, oldest first (what moved users' balances).
-    async fn ledger_after(&self, after: uuid::Uuid, limit: u32) -> Result<Vec<LedgerEntry>, RepoError>;
+    /// Events with an id above `after` in `scope`, oldest first.
+    async fn events_after(
+        &self,
+        after: uuid::Uuid,
+        scope: &StreamScope,
+        limit: u32,
+    ) -> Result<Vec<MarketEvent>, RepoError>;
+    /// Ledger entries of `users` with an id above `after`, oldest first (what moved their
+    /// balances).
+    async fn ledger_after(
+        &self,
+        after: uuid::Uuid,
+        users: &[UserId],
+        limit: u32,
+    ) -> Result<Vec<LedgerEntry>, RepoError>;
     /// The collections of the NFTs registered here (in custody or withdrawn since), by name (in
     /// the store's order of text), the first `limit` after `after`.
     async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError>;

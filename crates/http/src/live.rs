@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use app::queries::{id_floor, ReadModel};
+use app::queries::{id_floor, ReadModel, StreamScope};
 use chrono::{DateTime, Utc};
 use domain::{AuctionId, MarketEvent, NftId, UserId};
 use tokio::sync::{mpsc, Notify};
@@ -28,8 +28,13 @@ pub struct LiveSettings {
     pub buffer: usize,
     /// Read at least this often (wake-ups make it sooner).
     pub poll: Duration,
-    /// How far back each read looks again, for Units of Work that committed after a later one.
+    /// How far back a sweep reads again, for Units of Work that committed after a later one.
     pub overlap: chrono::Duration,
+    /// How often a sweep runs; other reads take only what is newer than anything seen.
+    pub sweep_every: Duration,
+    /// Reads are at least this far apart: a busy market wakes the hub with every commit, and one
+    /// read then takes all that came meanwhile.
+    pub gap: Duration,
     /// Most events replayed for `Last-Event-ID`.
     pub replay_limit: u32,
 }
@@ -42,6 +47,8 @@ impl Default for LiveSettings {
             buffer: 256,
             poll: Duration::from_millis(500),
             overlap: chrono::Duration::seconds(2),
+            sweep_every: Duration::from_secs(1),
+            gap: Duration::from_millis(20),
             replay_limit: 1_000,
         }
     }
@@ -56,6 +63,16 @@ pub struct StreamFilter {
 }
 
 impl StreamFilter {
+    /// What `user`'s stream with this filter reads from the store.
+    pub fn scope(&self, user: UserId) -> StreamScope {
+        StreamScope::Stream {
+            user,
+            collection: self.collection.clone(),
+            nft_id: self.nft_id,
+            auction_id: self.auction_id,
+        }
+    }
+
     fn admits(&self, e: &MarketEvent) -> bool {
         self.collection.as_ref().is_none_or(|c| e.collection.as_ref() == Some(c))
             && self.nft_id.is_none_or(|n| e.nft_id == Some(n))
@@ -202,10 +219,15 @@ impl Hub {
         last: Uuid,
     ) -> Result<Vec<LiveEvent>, domain::RepoError> {
         let limit = self.settings.replay_limit;
-        let mut out: Vec<LiveEvent> =
-            self.reads.events_after(last, limit).await?.into_iter().map(LiveEvent::Market).collect();
-        out.extend(balance_events(self.reads.ledger_after(last, limit).await?));
-        out.retain(|e| e.for_stream(user, filter));
+        // The store filters: the first `limit` of this stream's own, however many others came.
+        let mut out: Vec<LiveEvent> = self
+            .reads
+            .events_after(last, &filter.scope(user), limit)
+            .await?
+            .into_iter()
+            .map(LiveEvent::Market)
+            .collect();
+        out.extend(balance_events(self.reads.ledger_after(last, &[user], limit).await?));
         out.sort_by_key(LiveEvent::id);
         out.truncate(limit as usize);
         Ok(out)
@@ -247,7 +269,10 @@ impl Hub {
     /// Reads what committed since the last read (looking back `overlap` again, without handing
     /// anything out twice) and fans it out, for as long as the process runs.
     async fn run(self: Arc<Self>) {
-        let mut from = Utc::now() - self.settings.overlap;
+        let floor = || id_floor(Utc::now() - self.settings.overlap);
+        // The highest id read from each table: most reads take only what is above it.
+        let (mut events_high, mut ledger_high) = (floor(), floor());
+        let mut swept = std::time::Instant::now();
         let mut seen: VecDeque<(DateTime<Utc>, Uuid)> = VecDeque::new();
         let mut seen_ids: HashSet<Uuid> = HashSet::new();
         loop {
@@ -256,25 +281,39 @@ impl Hub {
                 _ = tokio::time::sleep(self.settings.poll) => {}
             }
             if !self.listening() {
-                from = Utc::now() - self.settings.overlap;
+                (events_high, ledger_high) = (floor(), floor());
                 continue;
             }
+            tokio::time::sleep(self.settings.gap).await;
             let read_at = Utc::now();
-            let after = id_floor(from);
-            let events = match self.reads.events_after(after, 10_000).await {
-                Ok(e) => e,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live stream: cannot read events");
+            // Units of Work commit out of id order: now and then a sweep reads the last
+            // `overlap` again, for one that committed after a later id was read.
+            let sweep = swept.elapsed() >= self.settings.sweep_every;
+            let (events_from, ledger_from) = match sweep {
+                true => (events_high.min(floor()), ledger_high.min(floor())),
+                false => (events_high, ledger_high),
+            };
+            let users: Vec<UserId> = self.per_user.lock().expect("poisoned").keys().copied().collect();
+            let events = self.read_pages(events_from, |after| {
+                let reads = self.reads.clone();
+                async move { reads.events_after(after, &StreamScope::All, READ_PAGE).await }
+            });
+            let ledger = self.read_pages(ledger_from, |after| {
+                let (reads, users) = (self.reads.clone(), users.clone());
+                async move { reads.ledger_after(after, &users, READ_PAGE).await }
+            });
+            let (events, ledger) = match tokio::join!(events, ledger) {
+                (Ok(e), Ok(l)) => (e, l),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "live stream: cannot read what committed");
                     continue;
                 }
             };
-            let ledger = match self.reads.ledger_after(after, 10_000).await {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(error = %e, "live stream: cannot read the ledger");
-                    continue;
-                }
-            };
+            if sweep {
+                swept = std::time::Instant::now();
+            }
+            events_high = events.iter().map(|e| e.id.0).fold(events_high, std::cmp::max);
+            ledger_high = ledger.iter().map(|e| e.id.0).fold(ledger_high, std::cmp::max);
             let mut fresh: Vec<LiveEvent> = events.into_iter().map(LiveEvent::Market).collect();
             fresh.extend(balance_events(ledger));
             fresh.sort_by_key(LiveEvent::id);
@@ -289,8 +328,50 @@ impl Hub {
                 let (_, id) = seen.pop_front().expect("checked");
                 seen_ids.remove(&id);
             }
-            from = read_at - self.settings.overlap;
         }
+    }
+
+    /// Reads page after page from `from` until a page is not full (at most `READ_PAGES`).
+    async fn read_pages<T: HasId, F, Fut>(&self, from: Uuid, read: F) -> Result<Vec<T>, domain::RepoError>
+    where
+        F: Fn(Uuid) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<T>, domain::RepoError>>,
+    {
+        let mut out = Vec::new();
+        let mut after = from;
+        for _ in 0..READ_PAGES {
+            let page = read(after).await?;
+            let full = page.len() == READ_PAGE as usize;
+            if let Some(last) = page.last() {
+                after = last.row_id();
+            }
+            out.extend(page);
+            if !full {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Rows per read of the hub, and pages per pass (more waits for the next pass).
+const READ_PAGE: u32 = 2_000;
+const READ_PAGES: usize = 10;
+
+/// A row the hub reads, by its (time-ordered) id.
+trait HasId {
+    fn row_id(&self) -> Uuid;
+}
+
+impl HasId for MarketEvent {
+    fn row_id(&self) -> Uuid {
+        self.id.0
+    }
+}
+
+impl HasId for domain::LedgerEntry {
+    fn row_id(&self) -> Uuid {
+        self.id.0
     }
 }
 
