@@ -364,6 +364,22 @@ async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() 
     second.app.assert_audit_clean().await;
 }
 
+/// Commits `n` due notifications (texts `"{prefix} {i}"`) to the outbox in one Unit of Work.
+async fn enqueue_notifications(pg: &adapters_postgres::PgStore, n: usize, prefix: &str) {
+    use app::nfts::buy::BuyNftUow;
+    use app::uow::Begin;
+    let mut uow = Begin::<dyn BuyNftUow>::begin(pg, "test").await.unwrap();
+    for i in 0..n {
+        let msg = domain::OutboxMessage {
+            id: domain::OutboxId(uuid::Uuid::now_v7()),
+            payload: domain::OutboxPayload::Notify { user_id: domain::UserId(1), text: format!("{prefix} {i}") },
+            created_at: chrono::Utc::now() - chrono::Duration::seconds(1),
+        };
+        uow.outbox().enqueue(&msg).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_relays_on_one_postgres_outbox_deliver_each_row_once() {
     let db = common::fresh_database().await;
@@ -373,20 +389,7 @@ async fn two_relays_on_one_postgres_outbox_deliver_each_row_once() {
     s.telegram_api_url = one.telegram.uri();
     let two = TestApp::with(s).await;
     let pg = one.app.app.pg.clone().unwrap();
-    {
-        use app::nfts::buy::BuyNftUow;
-        use app::uow::Begin;
-        let mut uow = Begin::<dyn BuyNftUow>::begin(&pg, "test").await.unwrap();
-        for i in 0..40 {
-            let msg = domain::OutboxMessage {
-                id: domain::OutboxId(uuid::Uuid::now_v7()),
-                payload: domain::OutboxPayload::Notify { user_id: domain::UserId(1), text: format!("message {i}") },
-                created_at: chrono::Utc::now() - chrono::Duration::seconds(1),
-            };
-            uow.outbox().enqueue(&msg).await.unwrap();
-        }
-        uow.commit().await.unwrap();
-    }
+    enqueue_notifications(&pg, 40, "message").await;
     let (a, b) = tokio::join!(
         async {
             let mut n = 0;
@@ -598,20 +601,7 @@ async fn the_relay_drains_a_backlog_without_waiting_between_full_batches() {
     let db = common::fresh_database().await;
     let w = world(&[], 10, Some(db.url.clone())).await;
     let pg = w.app.app.pg.clone().unwrap();
-    {
-        use app::nfts::buy::BuyNftUow;
-        use app::uow::Begin;
-        let mut uow = Begin::<dyn BuyNftUow>::begin(&pg, "test").await.unwrap();
-        for i in 0..600 {
-            let msg = domain::OutboxMessage {
-                id: domain::OutboxId(uuid::Uuid::now_v7()),
-                payload: domain::OutboxPayload::Notify { user_id: domain::UserId(1), text: format!("backlog {i}") },
-                created_at: chrono::Utc::now() - chrono::Duration::seconds(1),
-            };
-            uow.outbox().enqueue(&msg).await.unwrap();
-        }
-        uow.commit().await.unwrap();
-    }
+    enqueue_notifications(&pg, 600, "backlog").await;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let relay = tokio::spawn(atomarket::run_relay(w.app.app.relay.clone(), Duration::from_millis(500), async {
         let _ = stopped.await;

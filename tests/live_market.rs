@@ -444,7 +444,7 @@ async fn events_committed_on_one_instance_reach_clients_of_another() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
-    use domain::{EventKind, MarketEvent, MarketEventId, UserId};
+    use domain::UserId;
     use http_api::live::{Hub, LiveEvent, LiveSettings, StreamFilter};
     let reads: Arc<dyn app::queries::ReadModel> = Arc::new(adapters_memory::MemoryStore::new());
     let settings = LiveSettings { buffer: 4, max_connections: 3, max_per_user: 2, ..Default::default() };
@@ -457,18 +457,7 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
     }));
     let _third = hub.subscribe(UserId(3), StreamFilter::default()).unwrap();
     assert!(hub.subscribe(UserId(4), StreamFilter::default()).is_err(), "three streams at most");
-    let event = |i: u128| {
-        LiveEvent::Market(MarketEvent {
-            id: MarketEventId(uuid::Uuid::from_u128(i)),
-            kind: EventKind::Listed,
-            collection: Some("c".into()),
-            nft_id: None,
-            auction_id: None,
-            price: None,
-            recipient: None,
-            created_at: chrono::Utc::now(),
-        })
-    };
+    let event = |i: u128| LiveEvent::Market(listed(uuid::Uuid::from_u128(i)));
     for i in 0..20 {
         hub.fan_out(&event(i));
         // The reading client keeps up; the stalled one never reads.
