@@ -135,6 +135,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         live: http_api::live::LiveSettings {
             max_connections: settings.sse_max_connections,
             max_per_user: settings.sse_max_per_user,
+            keep_alive: Duration::from_millis(settings.sse_keep_alive_ms.max(100)),
             ..Default::default()
         },
         stats_ttl: Duration::from_millis(settings.stats_cache_ms),

@@ -109,6 +109,9 @@ pub struct Settings {
     pub sse_max_connections: usize,
     #[arg(long, env = "SSE_MAX_PER_USER", default_value_t = 5, global = true)]
     pub sse_max_per_user: usize,
+    /// How often an idle event stream gets a keep-alive comment.
+    #[arg(long, env = "SSE_KEEP_ALIVE_MS", default_value_t = 15_000, global = true)]
+    pub sse_keep_alive_ms: u64,
     /// How long an instance keeps a collection's statistics before reading them again.
     #[arg(long, env = "STATS_CACHE_MS", default_value_t = 1_000, global = true)]
     pub stats_cache_ms: u64,

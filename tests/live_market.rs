@@ -329,6 +329,12 @@ async fn stream(
                 id = v.to_string();
             } else if let Some(v) = line.strip_prefix("event: ") {
                 event = v.to_string();
+            } else if let Some(v) = line.strip_prefix(':') {
+                // A comment (keep-alive): passed on as an event of kind ":".
+                let comment = Sse { id: String::new(), event: ":".into(), data: Value::String(v.trim().into()) };
+                if tx.send(comment).is_err() {
+                    break;
+                }
             } else if let Some(v) = line.strip_prefix("data: ") {
                 let data = serde_json::from_str(v).unwrap_or(Value::Null);
                 if tx.send(Sse { id: id.clone(), event: event.clone(), data }).is_err() {
@@ -535,4 +541,20 @@ async fn bursts_and_late_commits_reach_the_stream() {
     assert_eq!(second.unwrap().id(), early.id.0);
     assert!(started.elapsed() < Duration::from_millis(1_800), "within a sweep: {:?}", started.elapsed());
     assert!(tokio::time::timeout(Duration::from_millis(1_500), stream.events.recv()).await.is_err(), "nothing twice");
+}
+
+/// An idle stream gets a keep-alive comment every `SSE_KEEP_ALIVE_MS`.
+#[tokio::test]
+async fn an_idle_stream_gets_keep_alive_comments() {
+    let server = Server::start(&[("SSE_KEEP_ALIVE_MS", "200".into())]).await;
+    let (status, mut events) = stream(&server.base, BUYER, "", None).await;
+    assert_eq!(status, 200);
+    let mut comments = 0;
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(900);
+    while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
+        assert_eq!((e.event.as_str(), e.data.as_str()), (":", Some("keep-alive")), "nothing else happened");
+        comments += 1;
+    }
+    assert!((2..=6).contains(&comments), "{comments} keep-alives in 0.9 s, one per 200 ms");
+    server.stop().await;
 }

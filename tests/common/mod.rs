@@ -126,6 +126,7 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         ton_testnet: false,
         sse_max_connections: 1_000,
         sse_max_per_user: 5,
+        sse_keep_alive_ms: 15_000,
         stats_cache_ms: 0,
         gateway_timeout_ms: 2_000,
         bot_token_generated: false,

@@ -37,6 +37,8 @@ pub struct LiveSettings {
     pub gap: Duration,
     /// Most events replayed for `Last-Event-ID`.
     pub replay_limit: u32,
+    /// A comment this often keeps an idle stream open through proxies.
+    pub keep_alive: Duration,
 }
 
 impl Default for LiveSettings {
@@ -50,6 +52,7 @@ impl Default for LiveSettings {
             sweep_every: Duration::from_secs(1),
             gap: Duration::from_millis(20),
             replay_limit: 1_000,
+            keep_alive: Duration::from_secs(15),
         }
     }
 }
@@ -175,6 +178,10 @@ impl Hub {
             started: OnceLock::new(),
             on_start: Mutex::new(None),
         }
+    }
+
+    pub fn settings(&self) -> &LiveSettings {
+        &self.settings
     }
 
     /// Something to run when the first stream opens.

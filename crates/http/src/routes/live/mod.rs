@@ -6,7 +6,6 @@ pub mod dto;
 use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use app::queries::{ActivityFilter, Interval, PageRequest};
 use axum::extract::State;
@@ -184,7 +183,7 @@ fn sse_event(e: &LiveEvent) -> Event {
 /// Server-sent events: the market's public events (filtered by collection, NFT or auction) and
 /// the caller's private ones (`offer_received`, `balance`), pushed as they commit on any
 /// instance. Every event has an `id:`; reconnecting with `Last-Event-ID` replays what was missed.
-/// A comment every 15 s keeps the connection alive. Too many streams (per user or in total):
+/// A comment every 15 s (`SSE_KEEP_ALIVE_MS`) keeps the connection alive. Too many streams (per user or in total):
 /// 503. A client that stops reading is dropped.
 #[utoipa::path(get, path = "/api/events", tag = "market", security(("tma" = [])), params(StreamParams,
         ("Last-Event-ID" = Option<String>, Header, description = "the `id` of the last event received")),
@@ -219,5 +218,5 @@ pub async fn events(
     let live = stream::unfold(subscription, |mut s| async move { s.events.recv().await.map(|e| (e, s)) })
         .filter(move |e| std::future::ready(!replayed.contains(&e.id())));
     let all = stream::iter(replay).chain(live).map(|e| Ok(sse_event(&e)));
-    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("keep-alive")))
+    Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(state.live.settings().keep_alive).text("keep-alive")))
 }
