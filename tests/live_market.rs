@@ -543,12 +543,15 @@ async fn bursts_and_late_commits_reach_the_stream() {
     assert!(tokio::time::timeout(Duration::from_millis(1_500), stream.events.recv()).await.is_err(), "nothing twice");
 }
 
-/// An idle stream gets a keep-alive comment every `SSE_KEEP_ALIVE_MS`.
+/// An idle stream gets a keep-alive comment every `SSE_KEEP_ALIVE_MS`; beyond
+/// `SSE_MAX_CONNECTIONS` streams on an instance, whoever asks gets 503.
 #[tokio::test]
-async fn an_idle_stream_gets_keep_alive_comments() {
-    let server = Server::start(&[("SSE_KEEP_ALIVE_MS", "200".into())]).await;
+async fn an_idle_stream_gets_keep_alive_comments_and_the_instance_bound_holds() {
+    let server = Server::start(&[("SSE_KEEP_ALIVE_MS", "200".into()), ("SSE_MAX_CONNECTIONS", "1".into())]).await;
     let (status, mut events) = stream(&server.base, BUYER, "", None).await;
     assert_eq!(status, 200);
+    let (other, _) = stream(&server.base, SELLER, "", None).await;
+    assert_eq!(other, 503, "one stream per instance here, whoever asks");
     let mut comments = 0;
     let deadline = tokio::time::Instant::now() + Duration::from_millis(900);
     while let Ok(Some(e)) = tokio::time::timeout_at(deadline, events.recv()).await {
