@@ -273,8 +273,9 @@ impl Hub {
         !self.subscribers.lock().expect("poisoned").is_empty()
     }
 
-    /// Reads what committed since the last read (looking back `overlap` again, without handing
-    /// anything out twice) and fans it out, for as long as the process runs.
+    /// Reads what committed since the last read (and, once every `sweep_every`, the last
+    /// `overlap` again, without handing anything out twice) and fans it out, for as long as the
+    /// process runs.
     async fn run(self: Arc<Self>) {
         let floor = || id_floor(Utc::now() - self.settings.overlap);
         // The highest id read from each table: most reads take only what is above it.
