@@ -1163,3 +1163,52 @@ conformance!(
     market_events_are_kept_exactly_when_their_unit_of_work_commits,
     deliveries_of_a_batch_are_recorded_together,
 );
+
+/// One connection serves every Unit of Work and read in turn (`conns`): what a dropped or failed
+/// Unit of Work did is rolled back before the connection serves again, and a read abandoned
+/// halfway leaves nothing behind for the next.
+#[tokio::test]
+async fn a_reused_connection_carries_nothing_over() {
+    let db = crate::common::fresh_database().await;
+    let settings = adapters_postgres::PgSettings { max_connections: 1, ..Default::default() };
+    let pool = adapters_postgres::connect(&db.url, &settings).await.expect("connect");
+    let s = Arc::new(PgStore::new(pool.clone()));
+    let kept = nothing_carried_over_by_units_of_work(s.clone()).await;
+    // A read given up while PostgreSQL is still answering.
+    let slow = sqlx::query("SELECT pg_sleep(0.5)").execute(s.pool());
+    assert!(tokio::time::timeout(Duration::from_millis(50), slow).await.is_err());
+    nothing_carried_over_by_a_read(s, kept).await;
+    pool.close().await;
+}
+
+async fn nothing_carried_over_by_units_of_work<S: Store>(s: Arc<S>) -> Nft {
+    users(&*s, &[1], "5").await;
+    // Dropped without commit, then failed midway: on the one connection, each time.
+    let mut uow = begin(&*s).await;
+    let mut u = uow.accounts().lock(&[UserId(1)]).await.unwrap().remove(0);
+    u.available = m("100");
+    uow.accounts().save(&u).await.unwrap();
+    uow.nfts().insert(&nft(1, "carried-over")).await.unwrap();
+    drop(uow);
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&nft(1, "taken")).await.unwrap();
+    assert!(uow.nfts().insert(&nft(1, "taken")).await.is_err());
+    assert!(uow.commit().await.is_err());
+    // The next Unit of Work commits only its own write.
+    let mut uow = begin(&*s).await;
+    let kept = nft(1, "kept");
+    uow.nfts().insert(&kept).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("5"));
+    let all = s.nfts(&NftFilter::default(), PageRequest::first(10)).await.unwrap();
+    assert_eq!(all.items.iter().map(|n| n.gift_id.as_str()).collect::<Vec<_>>(), ["kept"]);
+    kept
+}
+
+async fn nothing_carried_over_by_a_read<S: Store>(s: Arc<S>, kept: Nft) {
+    assert_eq!(s.nft(kept.id).await.unwrap().map(|n| n.gift_id), Some("kept".to_string()));
+    let mut uow = begin(&*s).await;
+    uow.nfts().insert(&nft(1, "after")).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.nfts(&NftFilter::default(), PageRequest::first(10)).await.unwrap().items.len(), 2);
+}

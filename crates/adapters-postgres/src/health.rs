@@ -16,7 +16,7 @@ use crate::PgStore;
 impl StoreHealth for PgStore {
     /// Reads every fact in one repeatable-read snapshot, so a busy system audits consistently.
     async fn audit_facts(&self) -> Result<AuditFacts, RepoError> {
-        let mut tx = self.pool().begin().await.map_err(map_err)?;
+        let mut tx = self.sqlx_pool().begin().await.map_err(map_err)?;
         sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .execute(&mut *tx)
             .await

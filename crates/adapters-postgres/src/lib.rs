@@ -11,6 +11,7 @@ mod accounts;
 mod auctions;
 mod chain;
 mod channels;
+pub mod conns;
 mod deferred;
 mod deposits;
 mod error;
@@ -37,7 +38,7 @@ use chrono::{DateTime, Utc};
 use domain::RepoError;
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{PgPool, Postgres, Row};
+use sqlx::{PgPool, Postgres, Row, TransactionManager};
 
 use crate::deferred::Deferred;
 pub use error::map_err;
@@ -68,6 +69,9 @@ impl Default for PgSettings {
 
 /// Connections idle longer than this are pinged before use.
 const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+/// Connections of the pool beyond `max_connections`, left for what does not go through
+/// [`conns::Conns`] (the `NOTIFY` sender, the readiness check's transaction, migrations).
+const SPARE_CONNECTIONS: u32 = 2;
 /// How many dead pooled connections one `begin` may discard before giving up.
 const BEGIN_RETRIES: u32 = 4;
 
@@ -81,7 +85,7 @@ pub async fn connect(url: &str, settings: &PgSettings) -> Result<PgPool, RepoErr
         ("idle_in_transaction_session_timeout", "60000ms".to_string()),
     ]);
     PgPoolOptions::new()
-        .max_connections(settings.max_connections)
+        .max_connections(settings.max_connections + SPARE_CONNECTIONS)
         .acquire_timeout(settings.acquire_timeout)
         // A ping before every acquire is a round trip per Unit of Work and per read. Under load
         // connections are reused within milliseconds, so only one idle for a while is checked;
@@ -109,13 +113,20 @@ pub async fn migrate(pool: &PgPool) -> Result<(), RepoError> {
 #[derive(Clone)]
 pub struct PgStore {
     pool: PgPool,
+    /// What Units of Work and reads run on (see [`conns`]).
+    conns: conns::Conns,
     /// Woken when a Unit of Work that wrote market events commits on this instance.
     events_committed: Arc<tokio::sync::Notify>,
 }
 
 impl PgStore {
+    /// A store on a pool made by [`connect`] (all but its spare connections serve Units of Work
+    /// and reads).
     pub fn new(pool: PgPool) -> Self {
-        Self { pool, events_committed: Arc::default() }
+        let options = pool.options();
+        let max = options.get_max_connections().saturating_sub(SPARE_CONNECTIONS).max(1);
+        let conns = conns::Conns::new(pool.clone(), max, options.get_acquire_timeout());
+        Self { pool, conns, events_committed: Arc::default() }
     }
 
     /// Tells every instance when market events commit here: one `NOTIFY market_events` per 50 ms
@@ -157,7 +168,13 @@ impl PgStore {
         })
     }
 
-    pub fn pool(&self) -> &PgPool {
+    /// Reads run on this (an `Executor`).
+    pub fn pool(&self) -> &conns::Conns {
+        &self.conns
+    }
+
+    /// The pool underneath, for what needs a connection of its own.
+    pub fn sqlx_pool(&self) -> &PgPool {
         &self.pool
     }
 
@@ -167,10 +184,14 @@ impl PgStore {
         let mut tries = 0;
         loop {
             tries += 1;
-            match self.pool.begin().await {
-                Ok(tx) => {
+            let begun = match self.conns.acquire().await {
+                Ok(mut conn) => sqlx::postgres::PgTransactionManager::begin(&mut conn, None).await.map(|()| conn),
+                Err(e) => Err(e),
+            };
+            match begun {
+                Ok(conn) => {
                     return Ok(PgUow {
-                        tx: Some(tx),
+                        conn: Some(conn),
                         use_case,
                         deferred: Deferred::default(),
                         failed: Arc::default(),
@@ -227,9 +248,10 @@ impl app::BeginTransaction for PgStore {
     }
 }
 
-/// One database transaction. Dropped without commit, the driver rolls it back (and it is logged).
+/// One database transaction. Dropped without commit, it is rolled back (and it is logged).
 pub struct PgUow {
-    tx: Option<sqlx::Transaction<'static, Postgres>>,
+    /// The connection, in a transaction until the commit.
+    conn: Option<conns::Conn>,
     use_case: &'static str,
     /// Writes sent in one statement before the next statement or the commit.
     deferred: Deferred,
@@ -245,7 +267,7 @@ pub(crate) type RowMap<T> = fn(&PgRow) -> Result<T, RepoError>;
 impl PgUow {
     /// The open transaction, to run a statement on, once the deferred writes before it are sent.
     pub(crate) async fn conn(&mut self) -> Result<&mut sqlx::PgConnection, RepoError> {
-        let conn: &mut sqlx::PgConnection = self.tx.as_mut().expect("a unit of work is used only until it commits");
+        let conn: &mut sqlx::PgConnection = self.conn.as_mut().expect("a unit of work is used only until it commits");
         if let Err(e) = self.deferred.flush(conn).await {
             self.failed.store(true, Ordering::Relaxed);
             return Err(e);
@@ -283,8 +305,14 @@ impl PgUow {
                 self.use_case
             )));
         }
-        let tx = self.tx.take().expect("committed once");
-        tx.commit().await.map_err(map_err)?;
+        let mut conn = self.conn.take().expect("committed once");
+        if let Err(e) = sqlx::postgres::PgTransactionManager::commit(&mut conn).await {
+            // Whatever PostgreSQL made of it, the connection leaves with a ROLLBACK queued.
+            sqlx::postgres::PgTransactionManager::start_rollback(&mut conn);
+            return Err(map_err(e));
+        }
+        // Committed: nothing is pending on the connection, it can serve the next one as it is.
+        conn.clean();
         if self.deferred.wrote_events {
             self.events_committed.notify_one();
         }
@@ -301,7 +329,9 @@ impl app::Transaction for PgUow {
 
 impl Drop for PgUow {
     fn drop(&mut self) {
-        if self.tx.is_some() {
+        if let Some(conn) = self.conn.as_mut() {
+            // The ROLLBACK is queued; sqlx sends it when the connection goes back to it.
+            sqlx::postgres::PgTransactionManager::start_rollback(conn);
             tracing::warn!(use_case = self.use_case, "unit of work dropped without commit: rolled back");
         }
     }
