@@ -49,10 +49,6 @@ impl Conns {
         }))
     }
 
-    pub fn pool(&self) -> &PgPool {
-        &self.0.pool
-    }
-
     /// A connection: a kept one if there is one, else one from sqlx's pool.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
         let permit = tokio::time::timeout(self.0.acquire_timeout, self.0.permits.clone().acquire_owned())
@@ -69,14 +65,6 @@ impl Conns {
         }
         let conn = self.0.pool.acquire().await?;
         Ok(Conn { conn: Some(conn), home: self.clone(), clean: false, _permit: permit })
-    }
-
-    /// Closes every kept connection and the pool.
-    pub async fn close(&self) {
-        self.0.permits.close();
-        let kept: Vec<_> = std::mem::take(&mut *self.0.idle.lock().expect("poisoned"));
-        drop(kept);
-        self.0.pool.close().await;
     }
 
     pub fn is_closed(&self) -> bool {

@@ -212,14 +212,22 @@ impl StreamScope {
             StreamScope::All => true,
             StreamScope::Stream { user, collection, nft_id, auction_id } => match e.recipient {
                 Some(r) => r == *user,
-                None => {
-                    collection.as_ref().is_none_or(|c| e.collection.as_ref() == Some(c))
-                        && nft_id.is_none_or(|n| e.nft_id == Some(n))
-                        && auction_id.is_none_or(|a| e.auction_id == Some(a))
-                }
+                None => public_event_matches(collection.as_deref(), *nft_id, *auction_id, e),
             },
         }
     }
+}
+
+/// Whether a public event matches a stream's filters (each `None` admits all).
+pub fn public_event_matches(
+    collection: Option<&str>,
+    nft_id: Option<NftId>,
+    auction_id: Option<AuctionId>,
+    e: &MarketEvent,
+) -> bool {
+    collection.is_none_or(|c| e.collection.as_deref() == Some(c))
+        && nft_id.is_none_or(|n| e.nft_id == Some(n))
+        && auction_id.is_none_or(|a| e.auction_id == Some(a))
 }
 
 /// A collection's market, now.

@@ -77,9 +77,7 @@ impl StreamFilter {
     }
 
     fn admits(&self, e: &MarketEvent) -> bool {
-        self.collection.as_ref().is_none_or(|c| e.collection.as_ref() == Some(c))
-            && self.nft_id.is_none_or(|n| e.nft_id == Some(n))
-            && self.auction_id.is_none_or(|a| e.auction_id == Some(a))
+        app::queries::public_event_matches(self.collection.as_deref(), self.nft_id, self.auction_id, e)
     }
 }
 
