@@ -11,15 +11,13 @@ use adapters_postgres::{PgSettings, PgStore};
 use adapters_redis::{RedisLockSettings, RedisLocks};
 use anyhow::Context as _;
 use app::deposits::watch::DepositWatcher;
-use app::health::{Health, HealthCheck};
-use app::idempotency::IdempotencyLog;
 use app::jobs::Jobs;
-use app::queries::ReadModel;
-use app::relay::{OutboxQueue, Relay, RelayPolicy};
+use app::ports::reads::ReadModel;
+use app::ports::{Health, HealthCheck, IdempotencyLog, OutboxQueue, UserSignup, WalletJournal};
+use app::relay::{Relay, RelayPolicy};
 use app::uow::{BeginTransaction, Ports};
-use app::wallet::WalletJournal;
 use app::{Context, RetryPolicy, Rules, Services, Storage};
-use domain::gateways::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
+use domain::ports::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
 use domain::ports::{Clock, LockManager};
 use domain::FeeRule;
 use http_api::{AppState, AuthConfig, RateLimitSettings, RateLimits};
@@ -31,12 +29,12 @@ use system::{SystemClock, UuidV7Ids};
 /// Everything a storage adapter provides to run the service: Units of Work for every use case
 /// (its transactions implement every port), the read side, the relay's queue, idempotent responses.
 pub trait Store:
-    BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+    BeginTransaction<Tx: Ports> + ReadModel + UserSignup + OutboxQueue + IdempotencyLog + WalletJournal + Clone
 {
 }
 
 impl<T> Store for T where
-    T: BeginTransaction<Tx: Ports> + ReadModel + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+    T: BeginTransaction<Tx: Ports> + ReadModel + UserSignup + OutboxQueue + IdempotencyLog + WalletJournal + Clone
 {
 }
 
@@ -363,9 +361,10 @@ fn wire<S: Store>(
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
-    let state = AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store, limits)
-        .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
-        .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
+    let state =
+        AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store.clone(), store, limits)
+            .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
+            .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
     (state, jobs, relay)
 }
 

@@ -11,7 +11,7 @@ use adapters_postgres::PgStore;
 use app::deposits::credit::CreditDepositUow;
 use app::nfts::buy::BuyNftUow;
 use app::partners::create_partner::CreatePartnerUow;
-use app::queries::{NftFilter, PageRequest, StreamScope};
+use app::ports::reads::{NftFilter, PageRequest, StreamScope};
 use app::uow::Begin;
 use atomarket::Store;
 use chrono::{DateTime, SubsecRound};
@@ -173,7 +173,7 @@ async fn a_sale_locks_the_nft_the_buyers_open_offer_and_both_accounts<S: Store>(
 
 async fn memos_cursors_unmatched_deposits_and_the_wallet_journal<S: Store>(s: Arc<S>) {
     use app::deposits::record_chain::RecordChainTransactionUow;
-    use app::wallet::{TransferState, WalletTransfer};
+    use app::ports::{TransferState, WalletTransfer};
     use app::withdrawals::request::WithdrawUow;
     users(&*s, &[1, 2], "0").await;
     let chain = || async { Begin::<dyn RecordChainTransactionUow>::begin(&*s, "conformance").await.unwrap() };
@@ -524,7 +524,7 @@ async fn nft_queries_filter_and_page<S: Store>(s: Arc<S>) {
         uow.nfts().insert(n).await.unwrap();
     }
     uow.commit().await.unwrap();
-    let ids = |p: app::queries::Page<Nft>| p.items.into_iter().map(|n| n.id).collect::<Vec<_>>();
+    let ids = |p: app::ports::reads::Page<Nft>| p.items.into_iter().map(|n| n.id).collect::<Vec<_>>();
     let all = NftFilter::default();
     assert_eq!(ids(s.nfts(&all, PageRequest::first(10)).await.unwrap()), [c.id, b.id, a.id]);
     let listed = NftFilter { listed: Some(true), ..Default::default() };
@@ -549,7 +549,7 @@ async fn ensure_user_creates_once_and_keeps_balances<S: Store>(s: Arc<S>) {
 
 async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<S>) {
     use app::auctions::bid::PlaceBidUow;
-    use app::queries::AuctionFilter;
+    use app::ports::reads::AuctionFilter;
     users(&*s, &[1, 2], "0").await;
     let n = nft(1, "gift-a");
     let mut uow = begin(&*s).await;
@@ -594,8 +594,8 @@ async fn auctions_allow_one_active_per_nft_and_keep_their_bids<S: Store>(s: Arc<
 }
 
 async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
+    use app::ports::reads::PresaleFilter;
     use app::presales::buy::BuyPresaleUow;
-    use app::queries::PresaleFilter;
     use app::withdrawals::request::WithdrawUow;
     users(&*s, &[1, 2], "0").await;
     let mut p = Presale {
@@ -645,7 +645,7 @@ async fn presales_and_withdrawals_round_trip<S: Store>(s: Arc<S>) {
 }
 
 async fn offers_are_read_by_nft_and_by_involvement<S: Store>(s: Arc<S>) {
-    use app::queries::OfferFilter;
+    use app::ports::reads::OfferFilter;
     users(&*s, &[1, 2, 3], "0").await;
     let n = nft(1, "gift-q");
     let o = offer(n.id, 2, "1");
@@ -828,7 +828,7 @@ async fn idempotency_keys_are_claimed_with_the_unit_of_work<S: Store>(s: Arc<S>)
 }
 
 async fn trades_are_locked_counted_and_read_by_party<S: Store>(s: Arc<S>) {
-    use app::queries::TradeFilter;
+    use app::ports::reads::TradeFilter;
     use app::trades::accept::AcceptTradeUow;
     users(&*s, &[1, 2, 3], "0").await;
     let (a, b) = (nft(1, "gift-t1"), nft(2, "gift-t2"));
@@ -887,7 +887,7 @@ async fn trades_are_locked_counted_and_read_by_party<S: Store>(s: Arc<S>) {
 
 async fn channel_sales_keep_one_live_listing_per_channel<S: Store>(s: Arc<S>) {
     use app::channels::buy::BuyChannelUow;
-    use app::queries::ChannelFilter;
+    use app::ports::reads::ChannelFilter;
     users(&*s, &[1, 2, 3], "0").await;
     let sale = |chat: i64| ChannelSale {
         id: ChannelSaleId(Uuid::now_v7()),
@@ -929,7 +929,7 @@ async fn channel_sales_keep_one_live_listing_per_channel<S: Store>(s: Arc<S>) {
     assert_eq!(s.channel_sale(first.id).await.unwrap(), Some(bought.clone()), "read back as written");
 
     let seen = |viewer: i64| ChannelFilter { viewer: UserId(viewer), status: None };
-    let ids = |p: app::queries::Page<ChannelSale>| p.items.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    let ids = |p: app::ports::reads::Page<ChannelSale>| p.items.into_iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(
         ids(s.channel_sales(&seen(3), PageRequest::first(10)).await.unwrap()),
         vec![other.id],
@@ -1002,7 +1002,7 @@ async fn delivered_outbox_rows_are_purged_after_their_retention<S: Store>(s: Arc
 /// committed; the feed shows public ones newest first, the stream's read sees private ones too,
 /// and statistics and charts count the sales exactly.
 async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store>(s: Arc<S>) {
-    use app::queries::{ActivityFilter, Interval};
+    use app::ports::reads::{ActivityFilter, Interval};
     let start = Uuid::now_v7();
     let ev = |kind: EventKind, nft: NftId, price: Option<&str>, recipient: Option<i64>| MarketEvent {
         id: MarketEventId(Uuid::now_v7()),

@@ -348,7 +348,7 @@ async fn a_relay_stopped_between_commit_and_delivery_delivers_after_a_restart() 
         .unwrap()
         .to_string();
     // The first instance claims the row, then dies before delivering it.
-    use app::relay::OutboxQueue;
+    use app::ports::OutboxQueue;
     let pg = first.app.app.pg.clone().unwrap();
     let now = chrono::Utc::now() + chrono::Duration::seconds(5);
     assert_eq!(pg.claim(now, 10, now + chrono::Duration::seconds(300)).await.unwrap().len(), 1);
@@ -606,7 +606,7 @@ async fn the_relay_drains_a_backlog_without_waiting_between_full_batches() {
     let relay = tokio::spawn(atomarket::run_relay(w.app.app.relay.clone(), Duration::from_millis(500), async {
         let _ = stopped.await;
     }));
-    use app::relay::OutboxQueue;
+    use app::ports::OutboxQueue;
     let started = std::time::Instant::now();
     while pg.backlog().await.unwrap() > 0 && started.elapsed() < Duration::from_secs(20) {
         tokio::time::sleep(Duration::from_millis(50)).await;

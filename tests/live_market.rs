@@ -240,7 +240,7 @@ async fn the_feed_and_the_statistics_read_indexes_not_the_event_table() {
     .unwrap();
     sqlx::query("ANALYZE market_events").execute(&pool).await.unwrap();
     sqlx::query("ANALYZE nfts").execute(&pool).await.unwrap();
-    let floor = app::queries::id_floor(chrono::Utc::now() - chrono::Duration::hours(24));
+    let floor = app::ports::reads::id_floor(chrono::Utc::now() - chrono::Duration::hours(24));
     let sale = "recipient IS NULL AND price IS NOT NULL AND kind IN ('sold', 'offer_accepted', 'auction_settled')";
     let nft: uuid::Uuid =
         sqlx::query_scalar("SELECT nft_id FROM market_events LIMIT 1").fetch_one(&pool).await.unwrap();
@@ -452,7 +452,7 @@ async fn events_committed_on_one_instance_reach_clients_of_another() {
 async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
     use domain::UserId;
     use http_api::live::{Hub, LiveEvent, LiveSettings, StreamFilter};
-    let reads: Arc<dyn app::queries::ReadModel> = Arc::new(adapters_memory::MemoryStore::new());
+    let reads: Arc<dyn app::ports::reads::ReadModel> = Arc::new(adapters_memory::MemoryStore::new());
     let settings = LiveSettings { buffer: 4, max_connections: 3, max_per_user: 2, ..Default::default() };
     let hub = Arc::new(Hub::new(reads, Arc::default(), settings));
     let stalled = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
@@ -508,7 +508,7 @@ async fn bursts_and_late_commits_reach_the_stream() {
     use domain::UserId;
     use http_api::live::{Hub, LiveSettings, StreamFilter};
     let store = adapters_memory::MemoryStore::new();
-    let reads: Arc<dyn app::queries::ReadModel> = Arc::new(store.clone());
+    let reads: Arc<dyn app::ports::reads::ReadModel> = Arc::new(store.clone());
     let wake = Arc::new(tokio::sync::Notify::new());
     let settings = LiveSettings { buffer: 20_000, ..Default::default() };
     let hub = Arc::new(Hub::new(reads, wake.clone(), settings));

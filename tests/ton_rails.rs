@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use adapters_gateways::{HttpTimeouts, MarketWallet, TonCenter, WalletPayouts};
 use app::deposits::watch::DepositWatcher;
-use app::wallet::WalletJournal;
+use app::ports::WalletJournal;
 use common::ton_fake::{raw, FakeTonCenter, SendMode};
 use common::{As, TestApp};
-use domain::gateways::{PayoutGateway, PayoutRequest, PayoutStatus};
+use domain::ports::{PayoutGateway, PayoutRequest, PayoutStatus};
 use domain::{Money, WithdrawalId};
 use rust_decimal::Decimal;
 use serde_json::json;

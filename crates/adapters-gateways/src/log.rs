@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use domain::gateways::*;
+use domain::ports::*;
 use domain::{OutboxId, UserId, WithdrawalId};
 
 pub struct LogNotifier;

@@ -1,7 +1,7 @@
 //! The TON payout gateway over HTTP (contract in `docs/PAYOUT_GATEWAY.md`).
 
 use async_trait::async_trait;
-use domain::gateways::{GatewayUnavailable, PayoutGateway, PayoutRequest, PayoutStatus};
+use domain::ports::{GatewayUnavailable, PayoutGateway, PayoutRequest, PayoutStatus};
 use domain::WithdrawalId;
 use serde::Deserialize;
 use serde_json::json;

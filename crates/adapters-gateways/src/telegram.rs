@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::gateways::{ChannelDirectory, Delivery, DirectoryError, GiftTransfer, Notifier};
+use domain::ports::{ChannelDirectory, Delivery, DirectoryError, GiftTransfer, Notifier};
 use domain::{ChannelInfo, ChannelRef, OutboxId, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};

@@ -13,12 +13,12 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::wallet::{TransferState, WalletJournal, WalletTransfer};
+use app::ports::{TransferState, WalletJournal, WalletTransfer};
 use async_trait::async_trait;
 use base64::Engine;
 use chrono::{DateTime, TimeZone, Utc};
-use domain::gateways::{ChainIndexer, GatewayUnavailable, PayoutGateway, PayoutRequest, PayoutStatus};
 use domain::ports::Clock;
+use domain::ports::{ChainIndexer, GatewayUnavailable, PayoutGateway, PayoutRequest, PayoutStatus};
 use domain::{ChainCursor, ChainTransaction, IncomingTransfer, Money, RepoError, WithdrawalId};
 use num_bigint::BigUint;
 use rust_decimal::Decimal;

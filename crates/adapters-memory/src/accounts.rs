@@ -1,6 +1,7 @@
 //! Users and their balances; their ledger as they read it.
 
-use app::queries::{Page, PageRequest, UserReads};
+use app::ports::reads::{Page, PageRequest, UserReads};
+use app::ports::UserSignup;
 use async_trait::async_trait;
 use domain::ports::AccountRepo;
 use domain::*;
@@ -39,7 +40,7 @@ impl AccountRepo for MemoryUow {
 }
 
 #[async_trait]
-impl UserReads for MemoryStore {
+impl UserSignup for MemoryStore {
     async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
         if let Some(u) = self.snapshot().users.get(&id.0) {
             if username.is_none() || u.username == username {
@@ -51,7 +52,10 @@ impl UserReads for MemoryStore {
         uow.publish();
         Ok(user)
     }
+}
 
+#[async_trait]
+impl UserReads for MemoryStore {
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError> {
         Ok(self.snapshot().users.get(&id.0).cloned())
     }

@@ -1,6 +1,6 @@
 //! Auctions and their bids.
 
-use app::queries::{AuctionFilter, AuctionReads, Page, PageRequest};
+use app::ports::reads::{AuctionFilter, AuctionReads, Page, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::AuctionRepo;

@@ -1,7 +1,7 @@
 //! Deposit memos, the deposit watcher's cursor, unmatched deposits and the wallet's journal.
 
-use app::queries::{DepositReads, Page, PageRequest};
-use app::wallet::{TransferState, WalletJournal, WalletTransfer};
+use app::ports::reads::{DepositReads, Page, PageRequest};
+use app::ports::{TransferState, WalletJournal, WalletTransfer};
 use async_trait::async_trait;
 use domain::ports::{ChainRepo, UnmatchedDepositRepo};
 use domain::*;

@@ -1,6 +1,6 @@
 //! Channel listings and sales.
 
-use app::queries::{ChannelFilter, ChannelReads, Page, PageRequest};
+use app::ports::reads::{ChannelFilter, ChannelReads, Page, PageRequest};
 use async_trait::async_trait;
 use domain::ports::ChannelSaleRepo;
 use domain::*;

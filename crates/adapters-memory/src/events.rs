@@ -1,6 +1,6 @@
 //! Market events and what is read from them: the activity feed, collection statistics.
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use domain::ports::EventRepo;

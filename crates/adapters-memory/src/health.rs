@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::queries::{AuditFacts, StoreHealth, UserFacts};
+use app::ports::reads::{AuditFacts, StoreHealth, UserFacts};
 use async_trait::async_trait;
 use domain::*;
 use rust_decimal::Decimal;

@@ -28,7 +28,7 @@ mod withdrawals;
 
 use std::sync::{Arc, RwLock};
 
-use app::queries::{Page, PageRequest};
+use app::ports::reads::{Page, PageRequest};
 use async_trait::async_trait;
 use imbl::{OrdMap, OrdSet};
 use tokio::sync::{Mutex, OwnedMutexGuard};
@@ -65,7 +65,7 @@ pub(crate) struct State {
     pub memo_owners: OrdMap<String, i64>,
     pub cursors: OrdMap<String, ChainCursor>,
     pub unmatched: OrdMap<Uuid, UnmatchedDeposit>,
-    pub wallet_transfers: OrdMap<String, app::wallet::WalletTransfer>,
+    pub wallet_transfers: OrdMap<String, app::ports::WalletTransfer>,
     pub events: OrdMap<Uuid, MarketEvent>,
 }
 

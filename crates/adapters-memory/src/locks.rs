@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use app::health::{Health, HealthCheck};
+use app::ports::{Health, HealthCheck};
 use async_trait::async_trait;
 use domain::ports::{LockLease, LockManager, LockOutcome};
 use tokio::sync::OwnedMutexGuard;

@@ -1,6 +1,6 @@
 //! NFTs in custody.
 
-use app::queries::{NftFilter, NftReads, Page, PageRequest};
+use app::ports::reads::{NftFilter, NftReads, Page, PageRequest};
 use async_trait::async_trait;
 use domain::ports::{AccountRepo, NftRepo, OfferRepo, SaleLocks, SaleRepo};
 use domain::*;

@@ -1,6 +1,6 @@
 //! Offers on NFTs.
 
-use app::queries::{OfferFilter, OfferReads, Page, PageRequest};
+use app::ports::reads::{OfferFilter, OfferReads, Page, PageRequest};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::OfferRepo;

@@ -1,6 +1,6 @@
 //! The partner desk: clients, managers and their bindings.
 
-use app::queries::{ClientView, PartnerReads};
+use app::ports::reads::{ClientView, PartnerReads};
 use async_trait::async_trait;
 use domain::ports::{ClientRepo, ManagerBindRepo, ManagerRepo};
 use domain::*;

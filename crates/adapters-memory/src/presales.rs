@@ -1,6 +1,6 @@
 //! Presales.
 
-use app::queries::{Page, PageRequest, PresaleFilter, PresaleReads};
+use app::ports::reads::{Page, PageRequest, PresaleFilter, PresaleReads};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::PresaleRepo;

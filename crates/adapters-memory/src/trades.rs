@@ -1,6 +1,6 @@
 //! Trades between two users.
 
-use app::queries::{Page, PageRequest, TradeFilter, TradeReads};
+use app::ports::reads::{Page, PageRequest, TradeFilter, TradeReads};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::TradeRepo;

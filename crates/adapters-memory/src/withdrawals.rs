@@ -1,6 +1,6 @@
 //! Withdrawals to TON addresses.
 
-use app::queries::{Page, PageRequest, WithdrawalReads};
+use app::ports::reads::{Page, PageRequest, WithdrawalReads};
 use async_trait::async_trait;
 use domain::ports::WithdrawalRepo;
 use domain::*;

@@ -1,6 +1,7 @@
 //! Users and their balances; their ledger as they read it.
 
-use app::queries::*;
+use app::ports::reads::*;
+use app::ports::UserSignup;
 use async_trait::async_trait;
 use domain::ports::*;
 use domain::*;
@@ -56,7 +57,7 @@ impl AccountRepo for PgUow {
 }
 
 #[async_trait]
-impl UserReads for PgStore {
+impl UserSignup for PgStore {
     /// Reads first: a known user with the same username costs one `SELECT` and writes nothing.
     async fn ensure_user(&self, id: UserId, username: Option<String>) -> Result<User, RepoError> {
         if let Some(user) = self.user(id).await? {
@@ -76,7 +77,10 @@ impl UserReads for PgStore {
         .map_err(map_err)?;
         user_row(&row)
     }
+}
 
+#[async_trait]
+impl UserReads for PgStore {
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError> {
         let row = sqlx::query("SELECT id, username, available, held FROM users WHERE id = $1")
             .bind(id.0)

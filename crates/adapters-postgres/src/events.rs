@@ -2,7 +2,7 @@
 //! activity feed (one query shape per filter, each on its index), collection statistics and
 //! charts from the sales index alone.
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use domain::ports::EventRepo;

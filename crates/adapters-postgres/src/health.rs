@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use domain::*;
 use rust_decimal::Decimal;

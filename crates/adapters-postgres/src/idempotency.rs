@@ -1,9 +1,10 @@
 //! Idempotency keys: claimed in a Unit of Work by inserting them, responses stored after commit.
 
-use app::idempotency::IdempotencyLog;
+use app::ports::IdempotencyLog;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::idempotency::*;
+use domain::ports::IdempotencyRepo;
 use domain::*;
 use sqlx::Row;
 

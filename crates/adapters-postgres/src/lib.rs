@@ -215,10 +215,10 @@ impl PgStore {
         limit: u32,
         map: RowMap<T>,
         id: fn(&T) -> uuid::Uuid,
-    ) -> Result<app::queries::Page<T>, RepoError> {
+    ) -> Result<app::ports::reads::Page<T>, RepoError> {
         let found = query.fetch_all(self.pool()).await.map_err(map_err)?;
         let items = found.iter().map(map).collect::<Result<Vec<_>, _>>()?;
-        Ok(app::queries::Page::from_overfetch(items, limit, id))
+        Ok(app::ports::reads::Page::from_overfetch(items, limit, id))
     }
 
     /// Runs a query taking one id (`$1`) and maps its row, if any.

@@ -1,6 +1,6 @@
 //! The outbox: written in Units of Work, worked off by the relay (`FOR UPDATE SKIP LOCKED`).
 
-use app::relay::{ClaimedMessage, OutboxQueue};
+use app::ports::{ClaimedMessage, OutboxQueue};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::*;

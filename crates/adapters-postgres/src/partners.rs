@@ -1,6 +1,6 @@
 //! The partner desk: clients, managers and their bindings.
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use domain::ports::*;
 use domain::*;

@@ -1,6 +1,6 @@
 //! Presales.
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::ports::*;

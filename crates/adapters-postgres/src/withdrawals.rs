@@ -1,6 +1,6 @@
 //! Withdrawals to TON addresses.
 
-use app::queries::*;
+use app::ports::reads::*;
 use async_trait::async_trait;
 use domain::ports::*;
 use domain::*;

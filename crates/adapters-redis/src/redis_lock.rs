@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use app::health::{Health, HealthCheck};
+use app::ports::{Health, HealthCheck};
 use async_trait::async_trait;
 use deadpool_redis::redis::{cmd, Script};
 use deadpool_redis::{Config, Pool, Runtime};

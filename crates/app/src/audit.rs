@@ -2,7 +2,7 @@
 
 use rust_decimal::Decimal;
 
-use crate::queries::AuditFacts;
+use crate::ports::reads::AuditFacts;
 
 /// One broken invariant.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -72,7 +72,7 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queries::UserFacts;
+    use crate::ports::reads::UserFacts;
 
     fn d(s: &str) -> Decimal {
         s.parse().unwrap()

@@ -83,7 +83,7 @@ impl<'a> Effects<'a> {
     /// rolls back with the operation.
     pub async fn claim(
         &self,
-        repo: &mut dyn domain::idempotency::IdempotencyRepo,
+        repo: &mut dyn domain::ports::IdempotencyRepo,
         key: Option<&crate::idempotency::IdempotencyKey>,
     ) -> Result<(), crate::Error> {
         crate::idempotency::claim(repo, key, self.now).await

@@ -3,10 +3,9 @@
 //! frees its key; one that succeeded can never run twice. The response is stored after commit
 //! ([`IdempotencyLog::save_response`]); until then a replay is told the key is in use.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-pub use domain::idempotency::{IdempotencyKey, IdempotencyRepo, KeyClaim};
-use domain::RepoError;
+pub use domain::idempotency::{IdempotencyKey, KeyClaim};
+pub use domain::ports::IdempotencyRepo;
 
 /// Why a guarded operation did not run.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -35,13 +34,4 @@ pub async fn claim(
         KeyClaim::Replay { status, body } => IdempotencyError::Replay { status, body },
     };
     Err(refused.into())
-}
-
-/// Stored responses, outside Units of Work.
-#[async_trait]
-pub trait IdempotencyLog: Send + Sync {
-    /// Stores the response of the request that claimed `key` (after its Unit of Work committed).
-    async fn save_response(&self, key: &IdempotencyKey, status: u16, body: &[u8]) -> Result<(), RepoError>;
-    /// Forgets keys created before `before`; returns how many.
-    async fn reap(&self, before: DateTime<Utc>) -> Result<u64, RepoError>;
 }

@@ -14,11 +14,11 @@ use domain::ChannelSaleId;
 
 use crate::auctions::settle::{SettleAuction, SettleAuctionCommand};
 use crate::channels::check::{CheckChannelSale, CheckChannelSaleCommand};
-use crate::idempotency::IdempotencyLog;
 use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
+use crate::ports::reads::ReadModel;
+use crate::ports::IdempotencyLog;
+use crate::ports::OutboxQueue;
 use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
-use crate::queries::ReadModel;
-use crate::relay::OutboxQueue;
 use crate::trades::expire::{ExpireTrade, ExpireTradeCommand};
 use crate::{Context, Error};
 

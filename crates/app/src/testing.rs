@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, TimeZone, Utc};
-use domain::idempotency::{IdempotencyRepo, MockIdempotencyRepo};
 use domain::ports::*;
+use domain::ports::{IdempotencyRepo, MockIdempotencyRepo};
 use domain::RepoError;
 
 use crate::uow::{BeginTransaction, Provides, Transaction};

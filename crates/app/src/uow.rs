@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use domain::idempotency::IdempotencyRepo;
+use domain::ports::IdempotencyRepo;
 use domain::ports::*;
 use domain::RepoError;
 
@@ -187,7 +187,7 @@ macro_rules! define_uow {
         pub trait $uow: Send {
             $(fn $repo(&mut self) -> &mut dyn $port;)*
             /// Idempotency keys, claimed in this Unit of Work.
-            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo;
+            fn idempotency(&mut self) -> &mut dyn domain::ports::IdempotencyRepo;
             /// Makes every change of this Unit of Work visible at once, or none of them.
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError>;
         }
@@ -197,13 +197,13 @@ macro_rules! define_uow {
         where
             T: $crate::uow::Transaction
                 $(+ $crate::uow::Provides<dyn $port>)*
-                + $crate::uow::Provides<dyn domain::idempotency::IdempotencyRepo>,
+                + $crate::uow::Provides<dyn domain::ports::IdempotencyRepo>,
         {
             $(fn $repo(&mut self) -> &mut dyn $port {
                 $crate::uow::Provides::<dyn $port>::repo(self)
             })*
-            fn idempotency(&mut self) -> &mut dyn domain::idempotency::IdempotencyRepo {
-                $crate::uow::Provides::<dyn domain::idempotency::IdempotencyRepo>::repo(self)
+            fn idempotency(&mut self) -> &mut dyn domain::ports::IdempotencyRepo {
+                $crate::uow::Provides::<dyn domain::ports::IdempotencyRepo>::repo(self)
             }
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
                 $crate::uow::Transaction::commit(*self).await

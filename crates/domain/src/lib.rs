@@ -9,7 +9,6 @@ pub mod entities;
 pub mod error;
 pub mod event;
 pub mod fee;
-pub mod gateways;
 pub mod idempotency;
 pub mod ids;
 pub mod ledger;

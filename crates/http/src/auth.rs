@@ -188,7 +188,7 @@ impl FromRequestParts<Arc<AppState>> for CurrentUser {
         let key = (user.id.0, user.username.clone());
         let known = state.known_users.lock().expect("poisoned").contains(&key);
         if !known {
-            state.reads.ensure_user(user.id, user.username.clone()).await?;
+            state.signup.ensure_user(user.id, user.username.clone()).await?;
             let mut known = state.known_users.lock().expect("poisoned");
             if known.len() > 100_000 {
                 known.clear();

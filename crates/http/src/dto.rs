@@ -92,8 +92,8 @@ macro_rules! page_dto {
             pub next_cursor: Option<String>,
         }
 
-        impl<T: Into<$item>> From<app::queries::Page<T>> for $name {
-            fn from(p: app::queries::Page<T>) -> Self {
+        impl<T: Into<$item>> From<app::ports::reads::Page<T>> for $name {
+            fn from(p: app::ports::reads::Page<T>) -> Self {
                 Self { items: p.items.into_iter().map(Into::into).collect(), next_cursor: p.next_cursor }
             }
         }

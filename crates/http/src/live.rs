@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use app::queries::{id_floor, ReadModel, StreamScope};
+use app::ports::reads::{id_floor, ReadModel, StreamScope};
 use chrono::{DateTime, Utc};
 use domain::{AuctionId, MarketEvent, NftId, UserId};
 use tokio::sync::{mpsc, Notify};
@@ -77,7 +77,7 @@ impl StreamFilter {
     }
 
     fn admits(&self, e: &MarketEvent) -> bool {
-        app::queries::public_event_matches(self.collection.as_deref(), self.nft_id, self.auction_id, e)
+        app::ports::reads::public_event_matches(self.collection.as_deref(), self.nft_id, self.auction_id, e)
     }
 }
 
@@ -402,7 +402,7 @@ fn balance_events(entries: Vec<domain::LedgerEntry>) -> Vec<LiveEvent> {
 /// more often than they change.
 pub struct StatsCache {
     ttl: Duration,
-    entries: Mutex<HashMap<String, (std::time::Instant, Option<app::queries::CollectionStats>)>>,
+    entries: Mutex<HashMap<String, (std::time::Instant, Option<app::ports::reads::CollectionStats>)>>,
 }
 
 impl StatsCache {
@@ -414,7 +414,7 @@ impl StatsCache {
         &self,
         reads: &dyn ReadModel,
         name: &str,
-    ) -> Result<Option<app::queries::CollectionStats>, domain::RepoError> {
+    ) -> Result<Option<app::ports::reads::CollectionStats>, domain::RepoError> {
         if let Some((at, stats)) = self.entries.lock().expect("poisoned").get(name) {
             if at.elapsed() < self.ttl {
                 return Ok(stats.clone());

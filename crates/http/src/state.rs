@@ -3,9 +3,8 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use app::health::HealthCheck;
-use app::idempotency::IdempotencyLog;
-use app::queries::ReadModel;
+use app::ports::reads::ReadModel;
+use app::ports::{HealthCheck, IdempotencyLog, UserSignup};
 use app::Context;
 
 use crate::auth::AuthConfig;
@@ -22,6 +21,8 @@ pub struct AppState {
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     /// Responses of requests that carried an `Idempotency-Key`.
     pub idempotency: Arc<dyn IdempotencyLog>,
+    /// Creates users on their first request.
+    pub signup: Arc<dyn UserSignup>,
     /// Request rate limits (per user, per address).
     pub limits: RateLimits,
     /// Users already stored, with the username last seen (saves a write per request).
@@ -42,6 +43,7 @@ impl AppState {
         health: Vec<Arc<dyn HealthCheck>>,
         render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
         idempotency: Arc<dyn IdempotencyLog>,
+        signup: Arc<dyn UserSignup>,
         limits: RateLimits,
     ) -> Self {
         Self {
@@ -51,6 +53,7 @@ impl AppState {
             health,
             render_metrics,
             idempotency,
+            signup,
             limits,
             known_users: Mutex::default(),
             deposit_address: None,

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use domain::gateways::ChannelDirectory;
+use domain::ports::ChannelDirectory;
 use domain::ports::{AccountRepo, ChannelSaleRepo, LedgerRepo, OutboxRepo};
 use domain::*;
 

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use domain::gateways::{ChannelDirectory, DirectoryError};
 use domain::ports::ChannelSaleRepo;
+use domain::ports::{ChannelDirectory, DirectoryError};
 use domain::*;
 
 use crate::effects::Effects;
@@ -139,7 +139,7 @@ mod tests {
 
     #[tokio::test]
     async fn telegram_down_is_unavailable_not_a_refusal() {
-        let mut d = domain::gateways::MockChannelDirectory::new();
+        let mut d = domain::ports::MockChannelDirectory::new();
         d.expect_inspect()
             .returning(|_, _| Err(DirectoryError::Unavailable { retry_after: None, reason: "timeout".into() }));
         let (r, committed) = list(FakeTx::default(), Arc::new(d)).await;

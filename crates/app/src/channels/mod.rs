@@ -11,7 +11,7 @@ pub mod list;
 pub mod resolve;
 pub mod set_price;
 
-use domain::gateways::{ChannelDirectory, DirectoryError};
+use domain::ports::{ChannelDirectory, DirectoryError};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -97,7 +97,7 @@ mod fixtures {
 
     /// A directory that reports `owner` and the bot as an administrator.
     pub fn directory(owner: Option<i64>) -> std::sync::Arc<dyn ChannelDirectory> {
-        let mut d = domain::gateways::MockChannelDirectory::new();
+        let mut d = domain::ports::MockChannelDirectory::new();
         d.expect_inspect().returning(move |_, _| {
             Ok(ChannelInfo {
                 chat_id: -1001,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
-use domain::gateways::ChainIndexer;
+use domain::ports::ChainIndexer;
 use domain::ports::ChainRepo;
 use domain::*;
 

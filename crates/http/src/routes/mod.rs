@@ -16,7 +16,7 @@ pub mod presales;
 pub mod trades;
 
 use app::idempotency::IdempotencyKey;
-use app::queries::PageRequest;
+use app::ports::reads::PageRequest;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 

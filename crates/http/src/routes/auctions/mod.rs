@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::auctions::bid::{PlaceBid, PlaceBidCommand};
 use app::auctions::cancel::{CancelAuction, CancelAuctionCommand};
 use app::auctions::new::{NewAuction, NewAuctionCommand};
-use app::queries::AuctionFilter;
+use app::ports::reads::AuctionFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -10,7 +10,7 @@ use app::channels::delete::{DeleteChannelListing, DeleteChannelListingCommand};
 use app::channels::list::{ListChannel, ListChannelCommand};
 use app::channels::resolve::{ChannelOutcome, ResolveChannelSale, ResolveChannelSaleCommand};
 use app::channels::set_price::{SetChannelPrice, SetChannelPriceCommand};
-use app::queries::ChannelFilter;
+use app::ports::reads::ChannelFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

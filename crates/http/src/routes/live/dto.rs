@@ -87,8 +87,8 @@ pub struct LastSaleDto {
     pub at: DateTime<Utc>,
 }
 
-impl From<app::queries::CollectionStats> for CollectionDto {
-    fn from(s: app::queries::CollectionStats) -> Self {
+impl From<app::ports::reads::CollectionStats> for CollectionDto {
+    fn from(s: app::ports::reads::CollectionStats) -> Self {
         Self {
             name: s.name,
             listed: s.listed,
@@ -143,8 +143,8 @@ pub struct PricePointDto {
     pub sales: u64,
 }
 
-impl From<app::queries::PricePoint> for PricePointDto {
-    fn from(p: app::queries::PricePoint) -> Self {
+impl From<app::ports::reads::PricePoint> for PricePointDto {
+    fn from(p: app::ports::reads::PricePoint) -> Self {
         Self {
             at: p.at,
             min: amount(p.min),

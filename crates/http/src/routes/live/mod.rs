@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 
-use app::queries::{ActivityFilter, Interval, PageRequest};
+use app::ports::reads::{ActivityFilter, Interval, PageRequest};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};

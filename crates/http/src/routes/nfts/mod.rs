@@ -7,7 +7,7 @@ use std::sync::Arc;
 use app::nfts::back::{BackNft, BackNftCommand};
 use app::nfts::buy::{BuyNft, BuyNftCommand};
 use app::nfts::set_price::{SetNftPrice, SetNftPriceCommand};
-use app::queries::NftFilter;
+use app::ports::reads::NftFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

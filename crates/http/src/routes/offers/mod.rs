@@ -9,7 +9,7 @@ use app::offers::cancel::{CancelOffer, CancelOfferCommand};
 use app::offers::new::{NewOffer, NewOfferCommand};
 use app::offers::refuse::{RefuseOffer, RefuseOfferCommand};
 use app::offers::set_price::{SetOfferPrice, SetOfferPriceCommand};
-use app::queries::OfferFilter;
+use app::ports::reads::OfferFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,6 +1,6 @@
 //! Request and response bodies: The partner desk.
 
-use app::queries::ClientView;
+use app::ports::reads::ClientView;
 use chrono::{DateTime, Utc};
 use domain::*;
 use serde::{Deserialize, Serialize};

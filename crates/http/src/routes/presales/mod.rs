@@ -4,12 +4,12 @@ pub mod dto;
 
 use std::sync::Arc;
 
+use app::ports::reads::PresaleFilter;
 use app::presales::buy::{BuyPresale, BuyPresaleCommand};
 use app::presales::delete::{DeletePresale, DeletePresaleCommand};
 use app::presales::deliver::{DeliverPresale, DeliverPresaleCommand};
 use app::presales::new::{NewPresale, NewPresaleCommand};
 use app::presales::set_price::{SetPresalePrice, SetPresalePriceCommand};
-use app::queries::PresaleFilter;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

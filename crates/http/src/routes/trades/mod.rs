@@ -4,7 +4,7 @@ pub mod dto;
 
 use std::sync::Arc;
 
-use app::queries::TradeFilter;
+use app::ports::reads::TradeFilter;
 use app::trades::accept::{AcceptTrade, AcceptTradeCommand};
 use app::trades::cancel::{CancelTrade, CancelTradeCommand};
 use app::trades::decline::{DeclineTrade, DeclineTradeCommand};

@@ -1,4 +1,5 @@
-//! Ports: what the core needs from the outside world. Adapters implement them.
+//! Repositories: what a Unit of Work reads, locks and writes. Adapters implement them on their
+//! transaction type.
 //!
 //! Repository methods run inside a Unit of Work: what they write is visible to the same Unit of
 //! Work at once and to everyone else only after commit. Methods named `lock…` take row locks that
@@ -7,11 +8,8 @@
 //! presales, users by ascending id) so that two
 //! Units of Work never wait on each other in a cycle.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use uuid::Uuid;
 
 use crate::auction::{Auction, Bid};
 use crate::chain::{ChainCursor, UnmatchedDeposit};
@@ -19,6 +17,7 @@ use crate::channel::ChannelSale;
 use crate::entities::*;
 use crate::error::RepoError;
 use crate::event::MarketEvent;
+use crate::idempotency::{IdempotencyKey, KeyClaim};
 use crate::ids::*;
 use crate::ledger::LedgerEntry;
 use crate::outbox::OutboxMessage;
@@ -296,46 +295,13 @@ pub trait ManagerBindRepo: Send {
     async fn insert(&mut self, bind: &ManagerBind) -> Result<(), RepoError>;
 }
 
-/// Time, injectable for tests.
+/// Keys claimed inside a Unit of Work.
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
-pub trait Clock: Send + Sync {
-    fn now(&self) -> DateTime<Utc>;
-    async fn sleep(&self, duration: Duration);
-}
-
-/// New identifiers (UUID v7 in production: time-ordered, index friendly).
-#[cfg_attr(feature = "mocks", mockall::automock)]
-pub trait IdGenerator: Send + Sync {
-    fn new_id(&self) -> Uuid;
-
-    /// Sixteen bytes nobody can guess (ids are time-ordered, so they are not).
-    fn secret(&self) -> [u8; 16] {
-        *Uuid::new_v4().as_bytes()
-    }
-}
-
-/// What [`LockManager::acquire`] got.
-pub enum LockOutcome {
-    /// The lock is ours until released (or until its lease expires).
-    Acquired(Box<dyn LockLease>),
-    /// Others held it for the whole bounded wait.
-    TimedOut,
-    /// The lock service cannot be reached (or its circuit is open).
-    Unavailable,
-}
-
-/// A held lock. Releasing is best-effort; an unreleased lock expires by itself.
-#[async_trait]
-pub trait LockLease: Send {
-    async fn release(self: Box<Self>);
-}
-
-/// An efficiency lock in front of contended resources: it queues contenders outside the
-/// database. It is never the guard of correctness (row locks and constraints are), so callers
-/// go on without it when it times out or is unavailable.
-#[async_trait]
-pub trait LockManager: Send + Sync {
-    /// Waits a bounded time for the lock named `key`.
-    async fn acquire(&self, key: &str) -> LockOutcome;
+pub trait IdempotencyRepo: Send {
+    /// Claims `key` in this Unit of Work.
+    ///
+    /// # Errors
+    /// MUST NOT wait for another Unit of Work holding the same key: that is [`KeyClaim::InUse`].
+    async fn claim(&mut self, key: &IdempotencyKey, now: DateTime<Utc>) -> Result<KeyClaim, RepoError>;
 }

@@ -1,0 +1,28 @@
+//! Reads of users, their ledger, their withdrawals and unmatched deposits.
+
+use async_trait::async_trait;
+
+use domain::*;
+
+use super::{Page, PageRequest};
+
+/// Users, their balances and their ledger.
+#[async_trait]
+pub trait UserReads: Send + Sync {
+    async fn user(&self, id: UserId) -> Result<Option<User>, RepoError>;
+    /// The user's ledger entries, newest first.
+    async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError>;
+}
+
+#[async_trait]
+pub trait WithdrawalReads: Send + Sync {
+    /// A user's withdrawals, newest first.
+    async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
+    async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
+}
+
+#[async_trait]
+pub trait DepositReads: Send + Sync {
+    /// Incoming transfers no memo matched, newest first (assigned ones included).
+    async fn unmatched_deposits(&self, page: PageRequest) -> Result<Page<UnmatchedDeposit>, RepoError>;
+}

@@ -1,0 +1,69 @@
+//! Reads of the market: NFTs, auctions, offers, presales, and the jobs' due lists.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::*;
+
+use super::{Page, PageRequest};
+
+/// Filters of the NFT list.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NftFilter {
+    pub listed: Option<bool>,
+    pub owner: Option<UserId>,
+    pub collection: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuctionFilter {
+    pub status: Option<AuctionStatus>,
+    pub nft: Option<NftId>,
+}
+
+/// Offers on one NFT, or offers a user made or received (on NFTs they own).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OfferFilter {
+    Nft(NftId),
+    Involving(UserId),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PresaleFilter {
+    pub status: Option<PresaleStatus>,
+    pub seller: Option<UserId>,
+}
+
+#[async_trait]
+pub trait NftReads: Send + Sync {
+    /// NFTs matching the filter, newest first.
+    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
+    async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
+}
+
+#[async_trait]
+pub trait AuctionReads: Send + Sync {
+    /// Auctions, newest first.
+    async fn auctions(&self, filter: &AuctionFilter, page: PageRequest) -> Result<Page<Auction>, RepoError>;
+    /// One auction with its bids, highest first.
+    async fn auction(&self, id: AuctionId) -> Result<Option<(Auction, Vec<Bid>)>, RepoError>;
+    /// Active auctions past their end (the settlement job's work).
+    async fn due_auctions(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<AuctionId>, RepoError>;
+}
+
+#[async_trait]
+pub trait OfferReads: Send + Sync {
+    /// Offers, newest first.
+    async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError>;
+    async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+    /// Open offers past expiry, oldest first (the expiry job's work).
+    async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError>;
+}
+
+#[async_trait]
+pub trait PresaleReads: Send + Sync {
+    /// Presales, newest first.
+    async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError>;
+    async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
+    /// Open or sold presales past `deliver_by` (the deadline job's work).
+    async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError>;
+}

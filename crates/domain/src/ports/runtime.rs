@@ -1,0 +1,52 @@
+//! The runtime a use case needs: time, identifiers and the efficiency lock in front of contended
+//! resources.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+/// Time, injectable for tests.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait Clock: Send + Sync {
+    fn now(&self) -> DateTime<Utc>;
+    async fn sleep(&self, duration: Duration);
+}
+
+/// New identifiers (UUID v7 in production: time-ordered, index friendly).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait IdGenerator: Send + Sync {
+    fn new_id(&self) -> Uuid;
+
+    /// Sixteen bytes nobody can guess (ids are time-ordered, so they are not).
+    fn secret(&self) -> [u8; 16] {
+        *Uuid::new_v4().as_bytes()
+    }
+}
+
+/// What [`LockManager::acquire`] got.
+pub enum LockOutcome {
+    /// The lock is ours until released (or until its lease expires).
+    Acquired(Box<dyn LockLease>),
+    /// Others held it for the whole bounded wait.
+    TimedOut,
+    /// The lock service cannot be reached (or its circuit is open).
+    Unavailable,
+}
+
+/// A held lock. Releasing is best-effort; an unreleased lock expires by itself.
+#[async_trait]
+pub trait LockLease: Send {
+    async fn release(self: Box<Self>);
+}
+
+/// An efficiency lock in front of contended resources: it queues contenders outside the
+/// database. It is never the guard of correctness (row locks and constraints are), so callers
+/// go on without it when it times out or is unavailable.
+#[async_trait]
+pub trait LockManager: Send + Sync {
+    /// Waits a bounded time for the lock named `key`.
+    async fn acquire(&self, key: &str) -> LockOutcome;
+}
