@@ -141,3 +141,34 @@ async fn with_nothing_configured_a_withdrawal_is_sent_through_the_simulated_gate
     assert!(logs.contains("notification") && logs.contains("was sent"), "{logs}");
     server.stop().await;
 }
+
+/// A body far over the limit gets its 413 as an answer the client reads, not a reset connection:
+/// the server reads (and drops) what it will not use before it answers and closes.
+#[tokio::test]
+async fn an_oversized_body_gets_a_readable_413_not_a_reset_connection() {
+    let server = Server::start(&[]).await;
+    let url = format!("{}/api/nft/set-price", server.base);
+    for size in [1usize << 20, 10 << 20] {
+        let body = format!("{{\"nft_id\":\"{}\",\"price\":\"1\",\"pad\":\"{}\"}}", uuid::Uuid::nil(), "x".repeat(size));
+        let res = server
+            .client
+            .post(&url)
+            .header("authorization", common::tma(7001))
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("a {size}-byte body got no answer: {e:?}"));
+        assert_eq!(res.status().as_u16(), 413, "a {size}-byte body");
+        assert_eq!(res.headers().get("connection").and_then(|v| v.to_str().ok()), Some("close"));
+        let problem: serde_json::Value = res.json().await.expect("a problem body");
+        assert_eq!(problem["code"], "payload_too_large", "{problem}");
+    }
+    // Without credentials the answer is still the 401 it always was, and readable.
+    let res = server.client.post(&url).header("content-type", "application/json").body(vec![b' '; 1 << 20]).send().await;
+    assert_eq!(res.expect("an answer").status().as_u16(), 401);
+    // The server goes on serving.
+    let (status, _) = server.get("/healthz", As::Nobody).await;
+    assert_eq!(status, StatusCode::OK);
+    server.stop().await;
+}

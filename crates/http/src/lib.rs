@@ -1,6 +1,7 @@
 //! The HTTP adapter: axum router, auth extractors, DTOs, problem+json errors, OpenAPI.
 
 pub mod auth;
+mod body;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -41,6 +42,7 @@ pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
         .with_state(state)
         .layer(axum::middleware::from_fn(middleware::observe))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(body::read_whole_body))
         .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::SERVICE_UNAVAILABLE, request_timeout))
         .layer(CatchPanicLayer::custom(middleware::panic_response))
         .layer(PropagateRequestIdLayer::x_request_id())
