@@ -203,3 +203,32 @@ async fn telegram_down_at_the_deadline_refunds_nothing_until_it_can_tell() {
     assert_eq!(app.balances(BUYER).await, ("500".into(), "0".into()), "refunded once Telegram says the seller kept it");
     app.assert_audit_clean().await;
 }
+
+#[tokio::test]
+async fn a_sale_past_its_deadline_is_refunded_at_the_next_pass_whatever_the_check_cadence() {
+    let server = MockServer::start().await;
+    let fake = Arc::new(FakeTelegram {
+        creator: Mutex::new(SELLER),
+        rate_limit_next: Mutex::new(0),
+        down: Mutex::new(false),
+        calls: Mutex::new(Vec::new()),
+    });
+    Mock::given(wiremock::matchers::method("POST")).respond_with(Bot(fake.clone())).mount(&server).await;
+    let mut s = common::settings(None, None);
+    s.telegram_delivery = "telegram".into();
+    s.telegram_api_url = server.uri();
+    s.channel_transfer_seconds = 3;
+    s.channel_check_seconds = 60;
+    let app = TestApp::with(s).await;
+    app.deposit(BUYER, "500").await;
+    let id = list(&app, "@gift_hub").await.body["id"].clone();
+    app.post("/api/channels/buy", As::User(BUYER), json!({"channel_sale_id": id})).await;
+    assert_eq!(app.run_jobs().await.channel_sales_settled, 0, "checked once, still within its window");
+
+    app.advance(4);
+    assert_eq!(app.run_jobs().await.channel_sales_settled, 1, "due at its deadline, not a minute later");
+    assert_eq!(app.balances(BUYER).await, ("500".into(), "0".into()), "refunded");
+    app.advance(1);
+    assert_eq!(app.run_jobs().await.channel_sales_settled, 0, "and only once");
+    app.assert_audit_clean().await;
+}

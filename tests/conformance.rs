@@ -942,7 +942,10 @@ async fn channel_sales_keep_one_live_listing_per_channel<S: Store>(s: Arc<S>) {
     );
     let awaiting = ChannelFilter { viewer: UserId(1), status: Some(ChannelSaleStatus::AwaitingTransfer) };
     assert_eq!(ids(s.channel_sales(&awaiting, PageRequest::first(10)).await.unwrap()), vec![first.id]);
-    assert_eq!(s.awaiting_channel_sales(10).await.unwrap(), vec![first.id]);
+    assert_eq!(
+        s.awaiting_channel_sales(10).await.unwrap().iter().map(|a| (a.id, a.transfer_by)).collect::<Vec<_>>(),
+        vec![(first.id, bought.transfer_by.unwrap())]
+    );
     let facts = s.audit_facts().await.unwrap();
     assert!(facts.misplaced_trade_nfts.is_empty());
 }

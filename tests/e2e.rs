@@ -165,7 +165,8 @@ async fn an_oversized_body_gets_a_readable_413_not_a_reset_connection() {
         assert_eq!(problem["code"], "payload_too_large", "{problem}");
     }
     // Without credentials the answer is still the 401 it always was, and readable.
-    let res = server.client.post(&url).header("content-type", "application/json").body(vec![b' '; 1 << 20]).send().await;
+    let res =
+        server.client.post(&url).header("content-type", "application/json").body(vec![b' '; 1 << 20]).send().await;
     assert_eq!(res.expect("an answer").status().as_u16(), 401);
     // The server goes on serving.
     let (status, _) = server.get("/healthz", As::Nobody).await;

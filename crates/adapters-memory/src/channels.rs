@@ -1,7 +1,8 @@
 //! Channel listings and sales.
 
-use app::ports::reads::{ChannelFilter, ChannelReads, Page, PageRequest};
+use app::ports::reads::{AwaitingTransfer, ChannelFilter, ChannelReads, Page, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::ports::ChannelSaleRepo;
 use domain::*;
 
@@ -48,11 +49,15 @@ impl ChannelReads for MemoryStore {
         Ok(self.snapshot().channel_sales.get(&id.0).cloned())
     }
 
-    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<ChannelSaleId>, RepoError> {
+    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError> {
         let s = self.snapshot();
         let mut awaiting: Vec<&ChannelSale> =
             s.channel_sales.values().filter(|c| c.status == ChannelSaleStatus::AwaitingTransfer).collect();
         awaiting.sort_by_key(|c| (c.transfer_by, c.id));
-        Ok(awaiting.into_iter().take(limit as usize).map(|c| c.id).collect())
+        Ok(awaiting
+            .into_iter()
+            .take(limit as usize)
+            .map(|c| AwaitingTransfer { id: c.id, transfer_by: c.transfer_by.unwrap_or(DateTime::<Utc>::MAX_UTC) })
+            .collect())
     }
 }

@@ -1,7 +1,8 @@
 //! Channel listings and sales.
 
-use app::ports::reads::{ChannelFilter, ChannelReads, Page, PageRequest};
+use app::ports::reads::{AwaitingTransfer, ChannelFilter, ChannelReads, Page, PageRequest};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use domain::ports::ChannelSaleRepo;
 use domain::*;
 use sqlx::postgres::PgRow;
@@ -86,15 +87,21 @@ impl ChannelReads for PgStore {
         self.one(&format!("SELECT {CHANNEL_COLUMNS} FROM channel_sales WHERE id = $1"), id.0, channel_row).await
     }
 
-    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<ChannelSaleId>, RepoError> {
+    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError> {
         let found = sqlx::query(
-            "SELECT id FROM channel_sales WHERE status = 'awaiting_transfer' ORDER BY transfer_by, id LIMIT $1",
+            "SELECT id, transfer_by FROM channel_sales WHERE status = 'awaiting_transfer' ORDER BY transfer_by, id LIMIT $1",
         )
         .bind(i64::from(limit))
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;
-        Ok(found.iter().map(|r| ChannelSaleId(r.get::<Uuid, _>("id"))).collect())
+        Ok(found
+            .iter()
+            .map(|r| AwaitingTransfer {
+                id: ChannelSaleId(r.get::<Uuid, _>("id")),
+                transfer_by: r.get::<Option<DateTime<Utc>>, _>("transfer_by").unwrap_or(DateTime::<Utc>::MAX_UTC),
+            })
+            .collect())
     }
 }
 

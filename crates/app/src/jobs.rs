@@ -15,7 +15,7 @@ use domain::ChannelSaleId;
 use crate::auctions::settle::{SettleAuction, SettleAuctionCommand};
 use crate::channels::check::{CheckChannelSale, CheckChannelSaleCommand};
 use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
-use crate::ports::reads::ReadModel;
+use crate::ports::reads::{AwaitingTransfer, ReadModel};
 use crate::ports::IdempotencyLog;
 use crate::ports::OutboxQueue;
 use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
@@ -118,13 +118,13 @@ impl Jobs {
             Err(e) => tracing::warn!(error = %e, "cannot list due trades"),
         }
         match self.reads.awaiting_channel_sales(self.batch).await {
-            Ok(ids) => {
+            Ok(awaiting) => {
                 let uc = CheckChannelSale::new(ctx.uows(), ctx.services(), ctx.rules.fees, ctx.channels.clone());
-                for sale_id in ids {
-                    if !self.channel_check_due(sale_id, now) {
+                for sale in awaiting {
+                    if !self.channel_check_due(sale, now) {
                         continue;
                     }
-                    let r = uc.execute(CheckChannelSaleCommand { sale_id }).await;
+                    let r = uc.execute(CheckChannelSaleCommand { sale_id: sale.id }).await;
                     note("check_channel_sales", r, &mut report.channel_sales_settled, &mut report.failures);
                 }
             }
@@ -144,16 +144,22 @@ impl Jobs {
         report
     }
 
-    /// Whether `sale` is due a check with Telegram (and notes that it is being checked now).
-    fn channel_check_due(&self, sale: ChannelSaleId, now: DateTime<Utc>) -> bool {
+    /// Whether `sale` is due a check with Telegram (and notes that it is being checked now):
+    /// never checked, not checked for `channel_check_every`, or past its deadline and not
+    /// checked since — a sale past its deadline is settled at once, whatever the cadence.
+    fn channel_check_due(&self, sale: AwaitingTransfer, now: DateTime<Utc>) -> bool {
         let mut checked = self.channel_checked.lock().expect("job state poisoned");
-        if checked.get(&sale).is_some_and(|at| now - *at < self.channel_check_every) {
-            return false;
+        if let Some(at) = checked.get(&sale.id) {
+            let cadence_due = now - *at >= self.channel_check_every;
+            let deadline_due = sale.transfer_by <= now && *at < sale.transfer_by;
+            if !cadence_due && !deadline_due {
+                return false;
+            }
         }
         if checked.len() > 100_000 {
             checked.clear();
         }
-        checked.insert(sale, now);
+        checked.insert(sale.id, now);
         true
     }
 }

@@ -22,6 +22,13 @@ pub struct ChannelFilter {
     pub status: Option<ChannelSaleStatus>,
 }
 
+/// A channel sale awaiting its transfer, and by when.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AwaitingTransfer {
+    pub id: ChannelSaleId,
+    pub transfer_by: DateTime<Utc>,
+}
+
 #[async_trait]
 pub trait TradeReads: Send + Sync {
     /// Trades of one party, newest first.
@@ -36,6 +43,7 @@ pub trait ChannelReads: Send + Sync {
     /// Listings and sales the viewer may see, newest first.
     async fn channel_sales(&self, filter: &ChannelFilter, page: PageRequest) -> Result<Page<ChannelSale>, RepoError>;
     async fn channel_sale(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
-    /// Sales awaiting transfer, oldest deadline first (the confirmation job's work).
-    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<ChannelSaleId>, RepoError>;
+    /// Sales awaiting transfer with their deadlines, oldest deadline first (the confirmation
+    /// job's work).
+    async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError>;
 }
