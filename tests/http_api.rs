@@ -614,3 +614,42 @@ async fn requests_without_a_user_are_limited_by_address() {
     assert_eq!(codes[3..], [StatusCode::TOO_MANY_REQUESTS; 2], "bad credentials count against the address");
     assert_eq!(app.get("/api/me", As::User(9003)).await.status, StatusCode::OK, "a real user is not held back");
 }
+
+/// Every route the document says honours `Idempotency-Key` reads it and holds it to the
+/// document's rule (1–255 printable ASCII, no space at either end): a key outside it is 400.
+#[tokio::test]
+async fn every_route_that_declares_an_idempotency_key_refuses_one_its_document_forbids() {
+    let app = TestApp::memory().await;
+    let doc = app.get("/openapi.json", As::Nobody).await.body;
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let Some(op) = item.get("post") else { continue };
+        let declares = op["parameters"]
+            .as_array()
+            .is_some_and(|ps| ps.iter().any(|p| p["name"].as_str() == Some("Idempotency-Key")));
+        if !declares {
+            continue;
+        }
+        let staff = op["security"].as_array().unwrap().iter().any(|s| s.get("staff").is_some());
+        let who = if staff { format!("Bearer {}", common::STAFF_TOKEN) } else { common::tma(ALICE) };
+        let uri = path.replace("{id}", &uuid::Uuid::nil().to_string());
+        for bad in [&b"a\tb"[..], b"x".repeat(256).as_slice(), "ключ".as_bytes()] {
+            let req = Request::post(&uri)
+                .header(header::AUTHORIZATION, &who)
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", axum::http::HeaderValue::from_bytes(bad).unwrap())
+                .body(Body::from("{}"))
+                .unwrap();
+            let r = app.raw(req).await;
+            assert_eq!(
+                (r.status, r.code()),
+                (StatusCode::BAD_REQUEST, "malformed_request"),
+                "{path} with key {:?}: {}",
+                String::from_utf8_lossy(bad),
+                r.body
+            );
+        }
+        checked += 1;
+    }
+    assert!(checked >= 25, "only {checked} routes declare the key");
+}

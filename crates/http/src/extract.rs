@@ -93,16 +93,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdemJson<T> {
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         let key = match req.headers().get("idempotency-key") {
             None => None,
-            Some(v) => {
-                let k = v
-                    .to_str()
-                    .map_err(|_| ApiError::malformed("the Idempotency-Key header must be visible ASCII"))?
-                    .trim();
-                if k.is_empty() || k.len() > 255 {
-                    return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
-                }
-                Some(k.to_string())
-            }
+            Some(v) => Some(idempotency_key(v.as_bytes())?),
         };
         let path = req
             .extensions()
@@ -114,6 +105,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for IdemJson<T> {
         let key = key.map(|key| PendingKey { route, key, request_hash: hex::encode(Sha256::digest(&bytes)) });
         Ok(IdemJson { body, key })
     }
+}
+
+/// An `Idempotency-Key` exactly as the document declares it ([`idempotency_key_param`]): 1 to 255
+/// printable ASCII characters (spaces inside only), else 400 `malformed_request`.
+pub(crate) fn idempotency_key(raw: &[u8]) -> Result<String, ApiError> {
+    let printable = raw.iter().all(|b| (b' '..=b'~').contains(b));
+    let edges = raw.first().is_some_and(|b| *b != b' ') && raw.last().is_some_and(|b| *b != b' ');
+    if raw.is_empty() || raw.len() > 255 {
+        return Err(ApiError::malformed("the Idempotency-Key header must be 1 to 255 characters"));
+    }
+    if !printable || !edges {
+        return Err(ApiError::malformed(
+            "the Idempotency-Key header must be printable ASCII, neither starting nor ending with a space",
+        ));
+    }
+    Ok(String::from_utf8_lossy(raw).into_owned())
 }
 
 /// A path parameter; one that cannot be parsed names nothing that exists: 404.
