@@ -336,6 +336,39 @@ async fn a_rolled_back_operation_sends_nothing(database: Option<String>) {
     drain(&w.app, 2).await;
     assert!(w.telegram.received_requests().await.unwrap().is_empty());
     assert_eq!(*w.gateway.posts.lock().unwrap(), 0);
+
+    // Those failed before they wrote anything; this one writes its notice, then is rolled back —
+    // dropped, or failed midway — and the same notice committed is the control that it would
+    // have been sent.
+    use app::nfts::buy::BuyNftUow as NoticeUow;
+    use domain::{NftId, OutboxId, OutboxMessage, OutboxPayload, UserId};
+    let notice = |text: &str| OutboxMessage {
+        id: OutboxId(uuid::Uuid::now_v7()),
+        payload: OutboxPayload::Notify { user_id: UserId(7102), text: text.into() },
+        created_at: chrono::Utc::now(),
+    };
+    let storage = w.app.app.state.ctx.uows();
+    let mut uow = app::uow::Begin::<dyn NoticeUow>::begin(&*storage, "test").await.unwrap();
+    uow.outbox().enqueue(&notice("dropped")).await.unwrap();
+    drop(uow);
+    let mut uow = app::uow::Begin::<dyn NoticeUow>::begin(&*storage, "test").await.unwrap();
+    uow.outbox().enqueue(&notice("failed midway")).await.unwrap();
+    let listed = NftId(nft.parse().unwrap());
+    let mut twin = w.app.app.state.reads.nft(listed).await.unwrap().unwrap();
+    twin.id = NftId(uuid::Uuid::now_v7());
+    let failed = uow.nfts().insert(&twin).await;
+    assert!(failed.is_err(), "the gift is registered already: {failed:?}");
+    drop(uow);
+    drain(&w.app, 2).await;
+    assert!(w.telegram.received_requests().await.unwrap().is_empty(), "rolled-back notices are never sent");
+
+    let mut uow = app::uow::Begin::<dyn NoticeUow>::begin(&*storage, "test").await.unwrap();
+    uow.outbox().enqueue(&notice("committed")).await.unwrap();
+    uow.commit().await.unwrap();
+    drain(&w.app, 2).await;
+    let sent = w.telegram.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 1, "the committed notice is sent, and only it");
+    assert!(String::from_utf8_lossy(&sent[0].body).contains("committed"));
 }
 
 #[tokio::test]
