@@ -17,7 +17,7 @@ impl AuctionRepo for MemoryUow {
     async fn insert(&mut self, a: &Auction) -> Result<(), RepoError> {
         let active = |x: &Auction| x.nft_id == a.nft_id && x.status == AuctionStatus::Active;
         if a.status == AuctionStatus::Active && self.state.auctions.values().any(active) {
-            return Err(self.fail(RepoError::Duplicate("auctions_one_active_per_nft".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::OneActiveAuctionPerNft)));
         }
         self.state.auctions.insert(a.id.0, a.clone());
         Ok(())

@@ -17,13 +17,13 @@ impl ChainRepo for MemoryUow {
 
     async fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError> {
         if self.state.memos.contains_key(&user.0) {
-            return Err(self.fail(RepoError::Duplicate("deposit_memos_pkey".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::OneMemoPerUser)));
         }
         if self.state.memo_owners.contains_key(memo) {
-            return Err(self.fail(RepoError::Duplicate("deposit_memos_memo_key".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::MemoTaken)));
         }
         if !self.state.users.contains_key(&user.0) {
-            return Err(self.fail(RepoError::MissingReference("deposit_memos_user_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::MemoUser)));
         }
         self.state.memos.insert(user.0, memo.to_string());
         self.state.memo_owners.insert(memo.to_string(), user.0);
@@ -61,7 +61,7 @@ impl UnmatchedDepositRepo for MemoryUow {
     async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError> {
         if let Some(to) = deposit.assigned_to {
             if !self.state.users.contains_key(&to.0) {
-                return Err(self.fail(RepoError::MissingReference("unmatched_deposits_assigned_to_fkey".into())));
+                return Err(self.fail(RepoError::MissingReference(Constraint::UnmatchedDepositAssignee)));
             }
         }
         match self.state.unmatched.get_mut(&deposit.id.0) {
@@ -107,7 +107,7 @@ impl WalletJournal for MemoryStore {
                 .values()
                 .any(|t| t.withdrawal_id == transfer.withdrawal_id && t.state != TransferState::Expired);
             if busy || live || s.wallet_transfers.contains_key(&transfer.msg_hash) {
-                return Err(RepoError::Duplicate("wallet_transfers_one_in_flight".into()));
+                return Err(RepoError::Duplicate(Constraint::OneTransferInFlightPerWallet));
             }
             s.wallet_transfers.insert(transfer.msg_hash.clone(), transfer.clone());
             Ok(())

@@ -20,10 +20,10 @@ impl ChannelSaleRepo for MemoryUow {
 
     async fn insert(&mut self, sale: &ChannelSale) -> Result<(), RepoError> {
         if live(sale) && self.state.channel_sales.values().any(|s| s.chat_id == sale.chat_id && live(s)) {
-            return Err(self.fail(RepoError::Duplicate("channel_sales_one_live_per_chat".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::OneLiveSalePerChannel)));
         }
         if !self.state.users.contains_key(&sale.seller_id.0) {
-            return Err(self.fail(RepoError::MissingReference("channel_sales_seller_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::ChannelSeller)));
         }
         self.state.channel_sales.insert(sale.id.0, sale.clone());
         Ok(())

@@ -14,7 +14,7 @@ impl DepositRepo for MemoryUow {
 
     async fn insert(&mut self, deposit: &Deposit) -> Result<(), RepoError> {
         if self.state.deposits.contains_key(&deposit.tx_hash) {
-            return Err(self.fail(RepoError::Duplicate("deposits_tx_hash_key".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::DepositTxHash)));
         }
         self.state.deposits.insert(deposit.tx_hash.clone(), deposit.clone());
         Ok(())

@@ -27,10 +27,10 @@ impl NftRepo for MemoryUow {
 
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
         if self.state.gift_ids.contains(&nft.gift_id) || self.state.nfts.contains_key(&nft.id.0) {
-            return Err(self.fail(RepoError::Duplicate("nfts_gift_id_key".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::GiftId)));
         }
         if !self.state.users.contains_key(&nft.owner_id.0) {
-            return Err(self.fail(RepoError::MissingReference("nfts_owner_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::NftOwner)));
         }
         self.state.gift_ids.insert(nft.gift_id.clone());
         self.state.nfts.insert(nft.id.0, nft.clone());
@@ -39,7 +39,7 @@ impl NftRepo for MemoryUow {
 
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
         if !self.state.users.contains_key(&nft.owner_id.0) {
-            return Err(self.fail(RepoError::MissingReference("nfts_owner_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::NftOwner)));
         }
         match self.state.nfts.get_mut(&nft.id.0) {
             Some(row) => *row = nft.clone(),

@@ -43,7 +43,7 @@ impl OfferRepo for MemoryUow {
 
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError> {
         if offer.status == OfferStatus::Open && self.lock_open_by(offer.nft_id, offer.offerer_id).await?.is_some() {
-            return Err(self.fail(RepoError::Duplicate("offers_one_open_per_user_nft".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::OneOpenOfferPerUserAndNft)));
         }
         self.state.offers.insert(offer.id.0, offer.clone());
         Ok(())

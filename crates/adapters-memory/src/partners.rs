@@ -11,7 +11,7 @@ use crate::{MemoryStore, MemoryUow};
 impl ClientRepo for MemoryUow {
     async fn insert(&mut self, client: &Client) -> Result<(), RepoError> {
         if self.state.client_emails.contains(client.email.as_str()) {
-            return Err(self.fail(RepoError::Duplicate("clients_email_key".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::ClientEmail)));
         }
         self.state.client_emails.insert(client.email.as_str().to_string());
         self.state.clients.insert(client.id.0, client.clone());
@@ -35,14 +35,14 @@ impl ManagerRepo for MemoryUow {
 impl ManagerBindRepo for MemoryUow {
     async fn insert(&mut self, bind: &ManagerBind) -> Result<(), RepoError> {
         if !self.state.clients.contains_key(&bind.client_id.0) {
-            return Err(self.fail(RepoError::MissingReference("manager_binds_client_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::BindingClient)));
         }
         if !self.state.managers.contains_key(&bind.manager_id.0) {
-            return Err(self.fail(RepoError::MissingReference("manager_binds_manager_id_fkey".into())));
+            return Err(self.fail(RepoError::MissingReference(Constraint::BindingManager)));
         }
         let key = (bind.client_id.0, bind.manager_id.0);
         if self.state.binds.contains_key(&key) {
-            return Err(self.fail(RepoError::Duplicate("manager_binds_pkey".into())));
+            return Err(self.fail(RepoError::Duplicate(Constraint::ClientManagerPair)));
         }
         self.state.binds.insert(key, bind.clone());
         Ok(())

@@ -17,7 +17,7 @@ impl TradeRepo for MemoryUow {
     async fn insert(&mut self, trade: &Trade) -> Result<(), RepoError> {
         for user in [trade.maker_id, trade.taker_id] {
             if !self.state.users.contains_key(&user.0) {
-                return Err(self.fail(RepoError::MissingReference("trades_party_fkey".into())));
+                return Err(self.fail(RepoError::MissingReference(Constraint::TradeParty)));
             }
         }
         self.state.trades.insert(trade.id.0, trade.clone());

@@ -2,7 +2,7 @@
 //! the HTTP layer does so in a single function, so a new use case or rule needs no new mapping.
 
 pub use domain::ErrorKind;
-use domain::{RepoError, RuleViolation};
+use domain::{code, FieldError, RepoError, RuleViolation};
 
 use crate::idempotency::IdempotencyError;
 
@@ -12,6 +12,10 @@ pub enum Error {
     /// private object). Carries what was looked for.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The request's own values are out of bounds: each field at fault with its message (the
+    /// one way bad input is reported, whichever layer finds it).
+    #[error("invalid input: {}", .0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))]
+    Invalid(Vec<FieldError>),
     /// A business rule was broken; the variant says which and carries what a caller needs.
     #[error(transparent)]
     Rule(#[from] RuleViolation),
@@ -30,6 +34,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::NotFound(_) => ErrorKind::NotFound,
+            Error::Invalid(_) => ErrorKind::Invalid,
             Error::Rule(r) => r.kind(),
             Error::Idempotency(IdempotencyError::InUse) => ErrorKind::Conflict,
             Error::Idempotency(IdempotencyError::Reused) => ErrorKind::Invalid,
@@ -42,15 +47,16 @@ impl Error {
     /// The stable snake_case code (the problem `code`, the rollback metric's reason).
     pub fn code(&self) -> &'static str {
         match self {
-            Error::NotFound(_) => "not_found",
+            Error::NotFound(_) => code::NOT_FOUND,
+            Error::Invalid(_) => code::VALIDATION_FAILED,
             Error::Rule(r) => r.code(),
-            Error::Idempotency(IdempotencyError::InUse) => "idempotency_key_in_use",
-            Error::Idempotency(IdempotencyError::Reused) => "idempotency_key_reused",
-            Error::Idempotency(IdempotencyError::Replay { .. }) => "replay",
-            Error::Storage(e) if e.kind() == ErrorKind::Unavailable => "unavailable",
-            Error::Storage(e) if e.kind() == ErrorKind::Invalid => "validation_failed",
-            Error::Storage(_) => "internal",
-            Error::Dependency(_) => "unavailable",
+            Error::Idempotency(IdempotencyError::InUse) => code::IDEMPOTENCY_KEY_IN_USE,
+            Error::Idempotency(IdempotencyError::Reused) => code::IDEMPOTENCY_KEY_REUSED,
+            Error::Idempotency(IdempotencyError::Replay { .. }) => code::REPLAY,
+            Error::Storage(e) if e.kind() == ErrorKind::Unavailable => code::UNAVAILABLE,
+            Error::Storage(e) if e.kind() == ErrorKind::Invalid => code::VALIDATION_FAILED,
+            Error::Storage(_) => code::INTERNAL,
+            Error::Dependency(_) => code::UNAVAILABLE,
         }
     }
 

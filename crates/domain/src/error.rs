@@ -2,6 +2,22 @@
 
 use crate::money::Money;
 
+/// The problem `code`s that are not a rule's own ([`RuleViolation::code`]), each written once.
+pub mod code {
+    pub const NOT_FOUND: &str = "not_found";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const VALIDATION_FAILED: &str = "validation_failed";
+    pub const MALFORMED_REQUEST: &str = "malformed_request";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const RATE_LIMITED: &str = "rate_limited";
+    pub const UNAVAILABLE: &str = "unavailable";
+    pub const INTERNAL: &str = "internal";
+    pub const IDEMPOTENCY_KEY_IN_USE: &str = "idempotency_key_in_use";
+    pub const IDEMPOTENCY_KEY_REUSED: &str = "idempotency_key_reused";
+    pub const REPLAY: &str = "replay";
+}
+
 /// What kind of failure an error is. Whoever answers the caller maps kinds, not variants (the
 /// HTTP layer turns each kind into one status), so a new rule needs no new mapping.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,9 +71,6 @@ pub enum RuleViolation {
     /// Something unique exists already (a gift id, an e-mail, a deposit with other values).
     #[error("{what} already exists")]
     Duplicate { what: String },
-    /// An amount under the smallest one this operation takes.
-    #[error("must be at least {min}")]
-    BelowMinimum { field: &'static str, min: Money },
     #[error("only a stuck withdrawal can be resolved by staff")]
     WithdrawalNotStuck,
     /// The caller is a party of the object but not the one who may do this.
@@ -86,7 +99,7 @@ impl RuleViolation {
             RuleViolation::PriceChanged { .. } => "price_changed",
             RuleViolation::OwnItem => "own_item",
             RuleViolation::NftUnavailable => "nft_unavailable",
-            RuleViolation::NotOwner => "forbidden",
+            RuleViolation::NotOwner => code::FORBIDDEN,
             RuleViolation::ManagerInactive => "manager_inactive",
             RuleViolation::AuctionEnded => "auction_ended",
             RuleViolation::BidTooLow { .. } => "bid_too_low",
@@ -96,9 +109,8 @@ impl RuleViolation {
             RuleViolation::PresaleSold => "presale_sold",
             RuleViolation::PresaleNotSold => "presale_not_sold",
             RuleViolation::Duplicate { .. } => "duplicate",
-            RuleViolation::BelowMinimum { .. } => "validation_failed",
             RuleViolation::WithdrawalNotStuck => "withdrawal_not_stuck",
-            RuleViolation::NotParty => "forbidden",
+            RuleViolation::NotParty => code::FORBIDDEN,
             RuleViolation::TradeNotOpen => "trade_not_open",
             RuleViolation::TradeStale => "trade_stale",
             RuleViolation::TooManyOpenTrades { .. } => "too_many_open_trades",
@@ -111,32 +123,68 @@ impl RuleViolation {
     pub fn kind(&self) -> ErrorKind {
         match self {
             RuleViolation::NotOwner | RuleViolation::NotParty => ErrorKind::Forbidden,
-            RuleViolation::BelowMinimum { .. } | RuleViolation::ChannelNotVerified { .. } => ErrorKind::Invalid,
+            RuleViolation::ChannelNotVerified { .. } => ErrorKind::Invalid,
             _ => ErrorKind::Conflict,
         }
     }
+}
 
-    /// The request field at fault, for [`ErrorKind::Invalid`] rules.
-    pub fn field(&self) -> Option<&'static str> {
-        match self {
-            RuleViolation::BelowMinimum { field, .. } => Some(field),
-            _ => None,
-        }
-    }
+/// The constraints a store guards and a use case tells apart: unique keys (what exists once),
+/// references (what must exist) and checks. Each adapter maps its own names onto these once
+/// (PostgreSQL: `adapters-postgres/src/error.rs`); nothing compares constraint names as strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Constraint {
+    /// A gift is registered once.
+    GiftId,
+    /// An NFT's owner has an account.
+    NftOwner,
+    /// One open offer per user and NFT.
+    OneOpenOfferPerUserAndNft,
+    /// One active auction per NFT.
+    OneActiveAuctionPerNft,
+    /// One listing or sale in progress per channel.
+    OneLiveSalePerChannel,
+    /// A channel's seller has an account.
+    ChannelSeller,
+    /// Both parties of a trade have accounts.
+    TradeParty,
+    /// An on-chain deposit is credited once.
+    DepositTxHash,
+    /// A deposit memo is one user's, and a user has one.
+    OneMemoPerUser,
+    MemoTaken,
+    /// A memo's user has an account.
+    MemoUser,
+    /// An unmatched deposit is assigned to an existing account.
+    UnmatchedDepositAssignee,
+    /// One wallet transfer in flight per wallet (one seqno in use).
+    OneTransferInFlightPerWallet,
+    /// One transfer in flight or landed per withdrawal (never two payouts of one).
+    OneTransferPerWithdrawal,
+    /// A partner-desk client's e-mail is unique.
+    ClientEmail,
+    /// A client is bound to a manager once.
+    ClientManagerPair,
+    /// A binding's client exists.
+    BindingClient,
+    /// A binding's manager exists.
+    BindingManager,
+    /// Balances are never negative.
+    BalanceNonNegative,
 }
 
 /// What a repository or Unit of Work can fail with. Adapters translate driver errors into these.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RepoError {
-    /// A unique constraint was violated; carries the constraint's name.
-    #[error("duplicate ({0})")]
-    Duplicate(String),
-    /// A referenced row does not exist (foreign key); carries the constraint's name.
-    #[error("missing reference ({0})")]
-    MissingReference(String),
-    /// A check constraint was violated; carries the constraint's name.
-    #[error("constraint violated ({0})")]
-    Constraint(String),
+    /// A unique constraint was violated.
+    #[error("duplicate ({0:?})")]
+    Duplicate(Constraint),
+    /// A referenced row does not exist (foreign key).
+    #[error("missing reference ({0:?})")]
+    MissingReference(Constraint),
+    /// A check constraint was violated.
+    #[error("constraint violated ({0:?})")]
+    Constraint(Constraint),
     /// Serialization failure, deadlock or lock timeout: the whole UoW may be retried.
     #[error("transient conflict: {0}")]
     Transient(String),
@@ -147,6 +195,7 @@ pub enum RepoError {
     /// have been refused at the edge.
     #[error("invalid data: {0}")]
     InvalidData(String),
+    /// Anything else, a constraint the domain does not name included (a bug).
     #[error("storage error: {0}")]
     Other(String),
 }

@@ -25,7 +25,7 @@ pub use chain::{ChainCursor, ChainTransaction, IncomingTransfer, UnmatchedDeposi
 pub use channel::{ChannelInfo, ChannelRef, ChannelSale, ChannelSaleStatus};
 pub use contact::{Email, Mobile};
 pub use entities::*;
-pub use error::{ErrorKind, FieldError, RepoError, RuleViolation};
+pub use error::{code, Constraint, ErrorKind, FieldError, RepoError, RuleViolation};
 pub use event::{EventKind, MarketEvent};
 pub use fee::FeeRule;
 pub use ids::*;

@@ -4,7 +4,7 @@ use app::idempotency::IdempotencyError;
 use app::ErrorKind;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use domain::{FieldError, RepoError};
+use domain::{code, FieldError, RepoError};
 use serde::Serialize;
 use utoipa::ToSchema;
 /// A problem response body.
@@ -44,24 +44,24 @@ impl ApiError {
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", detail)
+        Self::new(StatusCode::UNAUTHORIZED, code::UNAUTHORIZED, detail)
     }
 
     pub fn forbidden(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", detail)
+        Self::new(StatusCode::FORBIDDEN, code::FORBIDDEN, detail)
     }
 
     pub fn not_found(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", detail)
+        Self::new(StatusCode::NOT_FOUND, code::NOT_FOUND, detail)
     }
 
     pub fn malformed(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "malformed_request", detail)
+        Self::new(StatusCode::BAD_REQUEST, code::MALFORMED_REQUEST, detail)
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: "validation_failed", detail, errors, replay: None }
+        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: code::VALIDATION_FAILED, detail, errors, replay: None }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -70,7 +70,7 @@ impl ApiError {
 
     /// 503 `unavailable`: try again later.
     pub fn unavailable(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", detail)
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, code::UNAVAILABLE, detail)
     }
 
     pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
@@ -80,7 +80,7 @@ impl ApiError {
     /// A server-side failure: logged here with its cause, never shown to the client.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "something went wrong on our side")
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, code::INTERNAL, "something went wrong on our side")
     }
 }
 
@@ -111,7 +111,13 @@ impl From<app::Error> for ApiError {
     fn from(e: app::Error) -> Self {
         if let app::Error::Idempotency(IdempotencyError::Replay { status, body }) = e {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
-            return ApiError { status, code: "replay", detail: String::new(), errors: Vec::new(), replay: Some(body) };
+            return ApiError {
+                status,
+                code: code::REPLAY,
+                detail: String::new(),
+                errors: Vec::new(),
+                replay: Some(body),
+            };
         }
         let status = match e.kind() {
             ErrorKind::NotFound => StatusCode::NOT_FOUND,
@@ -119,24 +125,21 @@ impl From<app::Error> for ApiError {
             ErrorKind::Invalid => StatusCode::UNPROCESSABLE_ENTITY,
             ErrorKind::Conflict => StatusCode::CONFLICT,
             ErrorKind::Unavailable => {
-                tracing::warn!(error = %e, "storage unavailable");
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the service is busy or degraded; try again",
-                );
+                match &e {
+                    app::Error::Storage(cause) => tracing::warn!(error = %cause, "storage unavailable"),
+                    other => tracing::warn!(error = %other, "a dependency is unavailable"),
+                }
+                return ApiError::unavailable("the service is busy or degraded; try again");
             }
             ErrorKind::Internal => return ApiError::internal(e),
         };
-        match &e {
+        match e {
+            app::Error::Invalid(fields) => ApiError::validation(fields),
             app::Error::Storage(cause) => {
                 tracing::warn!(error = %cause, "the store refused a value of the request");
-                ApiError::new(status, "validation_failed", "a value in the request cannot be stored")
+                ApiError::new(status, code::VALIDATION_FAILED, "a value in the request cannot be stored")
             }
-            app::Error::Rule(rule) if rule.field().is_some() => {
-                ApiError::field(rule.field().unwrap_or("body"), rule.to_string())
-            }
-            _ => ApiError::new(status, e.code(), e.to_string()),
+            e => ApiError::new(status, e.code(), e.to_string()),
         }
     }
 }

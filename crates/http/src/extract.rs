@@ -35,7 +35,7 @@ async fn parse_json<S: Send + Sync, T: DeserializeOwned>(req: Request, state: &S
         }
         let bytes = Bytes::from_request(req, state).await.map_err(|rej| {
             if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the body exceeds 64 KiB")
+                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, domain::code::PAYLOAD_TOO_LARGE, "the body exceeds 64 KiB")
             } else {
                 ApiError::malformed(rej.body_text())
             }

@@ -48,7 +48,7 @@ pub async fn authenticate(State(state): State<Arc<AppState>>, mut req: Request, 
         let seconds = limited.retry_after.as_secs_f64().ceil().max(1.0) as u64;
         let mut res = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
+            domain::code::RATE_LIMITED,
             format!("too many requests from this {}; retry in {seconds} s", limited.by),
         )
         .into_response();

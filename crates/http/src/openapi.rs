@@ -85,24 +85,24 @@ impl Modify for Contract {
                     add(400, "malformed_request (not JSON, or a malformed Idempotency-Key)");
                 }
                 if secured {
-                    add(401, "unauthorized");
-                    add(403, "forbidden");
+                    add(401, domain::code::UNAUTHORIZED);
+                    add(403, domain::code::FORBIDDEN);
                 }
                 if has(ParameterIn::Path) {
-                    add(404, "not_found");
+                    add(404, domain::code::NOT_FOUND);
                 }
                 if idempotent {
-                    add(409, "idempotency_key_in_use");
+                    add(409, domain::code::IDEMPOTENCY_KEY_IN_USE);
                 }
                 if body {
-                    add(413, "payload_too_large");
+                    add(413, domain::code::PAYLOAD_TOO_LARGE);
                 }
                 if body || has(ParameterIn::Query) || idempotent {
                     add(422, "validation_failed (with the fields at fault), idempotency_key_reused");
                 }
-                add(429, "rate_limited");
+                add(429, domain::code::RATE_LIMITED);
                 if path.starts_with("/api/") {
-                    add(503, "unavailable");
+                    add(503, domain::code::UNAVAILABLE);
                 }
                 // Problems are `application/problem+json` wherever a route declares one.
                 for response in op.responses.responses.values_mut() {

@@ -130,9 +130,7 @@ mod tests {
     #[tokio::test]
     async fn a_channel_listed_already_is_refused() {
         let mut tx = FakeTx::default();
-        tx.channel_sales
-            .expect_insert()
-            .returning(|_| Err(RepoError::Duplicate("channel_sales_one_live_per_chat".into())));
+        tx.channel_sales.expect_insert().returning(|_| Err(RepoError::Duplicate(Constraint::OneLiveSalePerChannel)));
         let (r, committed) = list(tx, directory(Some(SELLER))).await;
         assert_eq!((r.unwrap_err(), committed), (RuleViolation::ChannelListed.into(), false));
     }

@@ -105,7 +105,7 @@ pub(crate) async fn credit_within<U: CreditPorts + ?Sized>(
         Deposit { id: services.new_id(), user_id: user, amount, tx_hash: tx_hash.to_string(), created_at: fx.now };
     match uow.deposits().insert(&deposit).await {
         // Someone credited the same hash while we waited: run again and see theirs.
-        Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("concurrent deposit ({c})")).into()),
+        Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("concurrent deposit ({c:?})")).into()),
         other => other?,
     }
     accounts.payee(user)?.credit(amount);

@@ -38,7 +38,7 @@ impl DepositMemo {
         }
         let memo = memo_from(&self.services.secret());
         match uow.chain().insert_memo(user, &memo).await {
-            Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("memo taken ({c})")).into()),
+            Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("memo taken ({c:?})")).into()),
             other => other?,
         }
         uow.commit().await?;

@@ -102,7 +102,7 @@ mod tests {
     async fn a_gift_registered_before_is_a_duplicate_and_nothing_commits() {
         let mut tx = FakeTx::default();
         tx.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
-        tx.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate("nfts_gift_id_key".into())));
+        tx.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate(Constraint::GiftId)));
         let (store, committed) = store(tx);
 
         let e = RegisterNft::new(store, services()).execute(cmd()).await.unwrap_err();

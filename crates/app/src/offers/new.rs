@@ -148,7 +148,7 @@ mod tests {
     async fn a_second_open_offer_commits_nothing() {
         let mut tx = with_nft(nft(1, None));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "10", "0")]));
-        tx.offers.expect_insert().returning(|_| Err(RepoError::Duplicate("offers_one_open_per_user_nft".into())));
+        tx.offers.expect_insert().returning(|_| Err(RepoError::Duplicate(Constraint::OneOpenOfferPerUserAndNft)));
         let (r, committed) = run(tx, cmd(2, "4")).await;
         assert_eq!((r.unwrap_err(), committed), (RuleViolation::OfferExists.into(), false));
     }

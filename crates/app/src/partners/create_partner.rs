@@ -145,9 +145,7 @@ mod tests {
         let mut tx = FakeTx::default();
         tx.clients.expect_insert().returning(|_| Ok(()));
         tx.managers.expect_get_for_share().returning(|_| Ok(Some(manager(true))));
-        tx.manager_binds
-            .expect_insert()
-            .returning(|_| Err(RepoError::MissingReference("manager_binds_manager_id_fkey".into())));
+        tx.manager_binds.expect_insert().returning(|_| Err(RepoError::MissingReference(Constraint::BindingManager)));
         let (r, committed) = run(tx).await;
         assert_eq!((r.unwrap_err(), committed), (Error::NotFound("manager"), false));
     }
@@ -155,7 +153,7 @@ mod tests {
     #[tokio::test]
     async fn a_duplicate_email_commits_nothing() {
         let mut tx = FakeTx::default();
-        tx.clients.expect_insert().returning(|_| Err(RepoError::Duplicate("clients_email_key".into())));
+        tx.clients.expect_insert().returning(|_| Err(RepoError::Duplicate(Constraint::ClientEmail)));
         let (r, committed) = run(tx).await;
         assert!(matches!(r, Err(Error::Rule(RuleViolation::Duplicate { .. }))));
         assert!(!committed);

@@ -27,6 +27,8 @@ impl Health {
 
 #[async_trait]
 pub trait HealthCheck: Send + Sync {
+    /// The dependency's name as `/readyz` shows it (`database`, `redis`…).
     fn name(&self) -> &'static str;
+    /// How the dependency is doing now; never fails (a failure is [`Health::Down`]).
     async fn check(&self) -> Health;
 }

@@ -25,7 +25,9 @@ pub trait OutboxQueue: Send + Sync {
     ) -> Result<Vec<ClaimedMessage>, RepoError>;
     /// Marks rows delivered, each with its attempts so far, in one write.
     async fn delivered(&self, rows: &[(OutboxId, u32)], now: DateTime<Utc>) -> Result<(), RepoError>;
+    /// Schedules a claimed row's next attempt at `at`, recording its attempts and last error.
     async fn retry_at(&self, id: OutboxId, attempts: u32, at: DateTime<Utc>, error: &str) -> Result<(), RepoError>;
+    /// Stops delivering a claimed row (kept, marked failed, for a person to look at).
     async fn give_up(&self, id: OutboxId, attempts: u32, error: &str, now: DateTime<Utc>) -> Result<(), RepoError>;
     /// Rows not yet delivered nor given up.
     async fn backlog(&self) -> Result<u64, RepoError>;

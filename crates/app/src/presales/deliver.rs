@@ -141,7 +141,7 @@ mod tests {
         let mut tx = FakeTx::default();
         tx.presales.expect_lock().returning(|_| Ok(Some(presale(Some(2)))));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "4"), user(2, "0", "20")]));
-        tx.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate("nfts_gift_id_key".into())));
+        tx.nfts.expect_insert().returning(|_| Err(RepoError::Duplicate(Constraint::GiftId)));
         let (r, committed) = deliver(tx).await;
         assert_eq!((r.unwrap_err(), committed), (RuleViolation::Duplicate { what: "gift g".into() }.into(), false));
     }

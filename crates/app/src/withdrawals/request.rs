@@ -39,7 +39,7 @@ impl Withdraw {
     #[tracing::instrument(level = "debug", name = "withdraw", skip_all, fields(user = %cmd.user))]
     pub async fn execute(&self, cmd: WithdrawCommand) -> Result<Withdrawal, Error> {
         if cmd.amount < self.min {
-            return Err(RuleViolation::BelowMinimum { field: "amount", min: self.min }.into());
+            return Err(Error::Invalid(vec![FieldError::new("amount", format!("must be at least {}", self.min))]));
         }
         self.services.run(NAME, || self.attempt(&cmd)).await
     }
@@ -131,7 +131,7 @@ mod tests {
         let (r, committed) = withdraw(FakeTx::default(), cmd("0.5", None)).await;
         assert_eq!(
             (r.unwrap_err(), committed),
-            (RuleViolation::BelowMinimum { field: "amount", min: m("1") }.into(), false)
+            (Error::Invalid(vec![FieldError::new("amount", "must be at least 1")]), false)
         );
     }
 

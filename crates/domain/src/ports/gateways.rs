@@ -27,6 +27,8 @@ pub enum Delivery {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Notifier: Send + Sync {
+    /// Sends `text` to `user`; `message` lets the receiver deduplicate a repeated delivery. Never
+    /// fails: the outcome says whether to retry.
     async fn notify(&self, user: UserId, text: &str, message: OutboxId) -> Delivery;
 }
 
@@ -35,6 +37,8 @@ pub trait Notifier: Send + Sync {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait GiftTransfer: Send + Sync {
+    /// Transfers the gift `gift_id` to `to`; `message` deduplicates repeats. Never fails: the
+    /// outcome says whether to retry.
     async fn transfer(&self, gift_id: &str, to: UserId, message: OutboxId) -> Delivery;
 }
 
@@ -73,7 +77,15 @@ pub struct GatewayUnavailable {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait PayoutGateway: Send + Sync {
+    /// Sends the payout, or reports the one already sent for this withdrawal.
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when the outcome is unknown: ask again ([`PayoutGateway::lookup`]).
     async fn send(&self, payout: &PayoutRequest) -> Result<PayoutStatus, GatewayUnavailable>;
+    /// What became of the payout of withdrawal `id` ([`PayoutStatus::NotFound`] if never sent).
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when the gateway cannot tell now.
     async fn lookup(&self, id: WithdrawalId) -> Result<PayoutStatus, GatewayUnavailable>;
 }
 

@@ -44,7 +44,10 @@ pub trait AccountRepo: Send {
     /// Writes the balances of a user locked in this Unit of Work.
     ///
     /// # Errors
-    /// MUST return [`RepoError::Constraint`] if a balance would be negative.
+    /// A [`User`] cannot hold a negative balance ([`Money`](crate::Money) refuses one); the store's
+    /// check ([`Constraint::BalanceNonNegative`](crate::Constraint::BalanceNonNegative)) is the last
+    /// guard. Deferred by some adapters: what the write breaks surfaces from the Unit of Work's
+    /// next statement or its commit, not necessarily from this call.
     async fn save(&mut self, user: &User) -> Result<(), RepoError>;
 }
 
@@ -52,6 +55,7 @@ pub trait AccountRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait NftRepo: Send {
+    /// Reads one NFT without locking it; `None` when it does not exist.
     async fn get(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
 
     /// Reads and locks one NFT.
@@ -61,10 +65,16 @@ pub trait NftRepo: Send {
     async fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError>;
 
     /// # Errors
-    /// MUST return [`RepoError::Duplicate`] when `gift_id` is already registered.
+    /// MUST return [`RepoError::Duplicate`] ([`Constraint::GiftId`](crate::Constraint::GiftId)) when
+    /// `gift_id` is already registered, and [`RepoError::MissingReference`]
+    /// ([`Constraint::NftOwner`](crate::Constraint::NftOwner)) when the owner has no account.
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
 
     /// Writes an NFT locked in this Unit of Work.
+    ///
+    /// # Errors
+    /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
+    /// Work's next statement or its commit, not necessarily from this call.
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
 }
 
@@ -116,6 +126,11 @@ pub trait OfferRepo: Send {
     /// MUST return [`RepoError::Duplicate`] when the offerer already has an open offer on the NFT.
     async fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
 
+    /// Writes an offer locked in this Unit of Work.
+    ///
+    /// # Errors
+    /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
+    /// Work's next statement or its commit, not necessarily from this call.
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
 }
 
@@ -130,8 +145,10 @@ pub trait AuctionRepo: Send {
     /// MUST return [`RepoError::Duplicate`] when the NFT already has an active auction.
     async fn insert(&mut self, auction: &Auction) -> Result<(), RepoError>;
 
+    /// Writes an auction locked in this Unit of Work.
     async fn update(&mut self, auction: &Auction) -> Result<(), RepoError>;
 
+    /// Records a bid of an auction locked in this Unit of Work.
     async fn insert_bid(&mut self, bid: &Bid) -> Result<(), RepoError>;
 }
 
@@ -142,6 +159,11 @@ pub trait TradeRepo: Send {
     /// Reads and locks one trade.
     async fn lock(&mut self, id: TradeId) -> Result<Option<Trade>, RepoError>;
 
+    /// Records a new trade.
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`] ([`Constraint::TradeParty`](crate::Constraint::TradeParty))
+    /// when a party has no account.
     async fn insert(&mut self, trade: &Trade) -> Result<(), RepoError>;
 
     /// Writes a trade locked in this Unit of Work.
@@ -175,8 +197,10 @@ pub trait PresaleRepo: Send {
     /// Reads and locks one presale.
     async fn lock(&mut self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
 
+    /// Records a new presale.
     async fn insert(&mut self, presale: &Presale) -> Result<(), RepoError>;
 
+    /// Writes a presale locked in this Unit of Work.
     async fn update(&mut self, presale: &Presale) -> Result<(), RepoError>;
 }
 
@@ -187,8 +211,10 @@ pub trait WithdrawalRepo: Send {
     /// Reads and locks one withdrawal.
     async fn lock(&mut self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
 
+    /// Records a new withdrawal.
     async fn insert(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
 
+    /// Writes a withdrawal locked in this Unit of Work.
     async fn update(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
 }
 
@@ -196,6 +222,11 @@ pub trait WithdrawalRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait LedgerRepo: Send {
+    /// Appends balanced entries (callers build them with `Posting`, which refuses unbalanced ones).
+    ///
+    /// # Errors
+    /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
+    /// Work's next statement or its commit, not necessarily from this call.
     async fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), RepoError>;
 }
 
@@ -203,6 +234,11 @@ pub trait LedgerRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait OutboxRepo: Send {
+    /// Queues a message; it is delivered after (and only if) this Unit of Work commits.
+    ///
+    /// # Errors
+    /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
+    /// Work's next statement or its commit, not necessarily from this call.
     async fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), RepoError>;
 }
 
@@ -210,6 +246,7 @@ pub trait OutboxRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait DepositRepo: Send {
+    /// The credited deposit of `tx_hash`, if any (committed, or written in this Unit of Work).
     async fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError>;
 
     /// # Errors
@@ -222,6 +259,7 @@ pub trait DepositRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait ChainRepo: Send {
+    /// The user's deposit memo, if they have one.
     async fn memo_of(&mut self, user: UserId) -> Result<Option<String>, RepoError>;
 
     /// # Errors
@@ -229,12 +267,15 @@ pub trait ChainRepo: Send {
     /// someone else's.
     async fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError>;
 
+    /// Whose memo `memo` is, if anyone's.
     async fn user_by_memo(&mut self, memo: &str) -> Result<Option<UserId>, RepoError>;
 
     /// Locks the watcher's cursor of `account` (first in the lock order), creating it empty;
     /// returns where it is (`None`: nothing handled yet).
     async fn lock_cursor(&mut self, account: &str) -> Result<Option<ChainCursor>, RepoError>;
 
+    /// Moves the watcher's cursor of `account` (locked by [`ChainRepo::lock_cursor`] in this
+    /// Unit of Work).
     async fn save_cursor(&mut self, account: &str, cursor: &ChainCursor) -> Result<(), RepoError>;
 }
 
@@ -246,8 +287,15 @@ pub trait UnmatchedDepositRepo: Send {
     /// fails on the duplicate, so the Unit of Work can go on.
     async fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<bool, RepoError>;
 
+    /// Reads and locks one unmatched deposit; `None` when it does not exist.
     async fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError>;
 
+    /// Writes an unmatched deposit locked in this Unit of Work (e.g. assigned to a user).
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`]
+    /// ([`Constraint::UnmatchedDepositAssignee`](crate::Constraint::UnmatchedDepositAssignee)) when
+    /// the user it is assigned to has no account.
     async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
 }
 
@@ -255,6 +303,11 @@ pub trait UnmatchedDepositRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait EventRepo: Send {
+    /// Appends market events; readers see them once this Unit of Work commits.
+    ///
+    /// # Errors
+    /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
+    /// Work's next statement or its commit, not necessarily from this call.
     async fn append(&mut self, events: &[MarketEvent]) -> Result<(), RepoError>;
 }
 
@@ -282,6 +335,7 @@ pub trait ManagerRepo: Send {
     /// Reads a manager and keeps it from changing until the Unit of Work ends (shared lock).
     async fn get_for_share(&mut self, id: ManagerId) -> Result<Option<Manager>, RepoError>;
 
+    /// Records a new manager.
     async fn insert(&mut self, manager: &Manager) -> Result<(), RepoError>;
 }
 

@@ -11,13 +11,16 @@ use uuid::Uuid;
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait Clock: Send + Sync {
+    /// The current time (truncated to microseconds, as the stores keep it).
     fn now(&self) -> DateTime<Utc>;
+    /// Waits `duration` (a manual clock in tests returns at once).
     async fn sleep(&self, duration: Duration);
 }
 
 /// New identifiers (UUID v7 in production: time-ordered, index friendly).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 pub trait IdGenerator: Send + Sync {
+    /// A new, unique, time-ordered identifier.
     fn new_id(&self) -> Uuid;
 
     /// Sixteen bytes nobody can guess (ids are time-ordered, so they are not).
@@ -39,6 +42,7 @@ pub enum LockOutcome {
 /// A held lock. Releasing is best-effort; an unreleased lock expires by itself.
 #[async_trait]
 pub trait LockLease: Send {
+    /// Releases the lock if it is still ours; never fails (an unreleased lock expires).
     async fn release(self: Box<Self>);
 }
 

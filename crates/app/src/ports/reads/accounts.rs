@@ -9,6 +9,7 @@ use super::{Page, PageRequest};
 /// Users, their balances and their ledger.
 #[async_trait]
 pub trait UserReads: Send + Sync {
+    /// A user with their balances; `None` before their first request or deposit.
     async fn user(&self, id: UserId) -> Result<Option<User>, RepoError>;
     /// The user's ledger entries, newest first.
     async fn ledger(&self, user: UserId, page: PageRequest) -> Result<Page<LedgerEntry>, RepoError>;
@@ -18,6 +19,7 @@ pub trait UserReads: Send + Sync {
 pub trait WithdrawalReads: Send + Sync {
     /// A user's withdrawals, newest first.
     async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
+    /// One withdrawal; `None` when it does not exist.
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
 }
 

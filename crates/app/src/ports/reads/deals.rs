@@ -33,6 +33,7 @@ pub struct AwaitingTransfer {
 pub trait TradeReads: Send + Sync {
     /// Trades of one party, newest first.
     async fn trades(&self, filter: &TradeFilter, page: PageRequest) -> Result<Page<Trade>, RepoError>;
+    /// One trade; `None` when it does not exist.
     async fn trade(&self, id: TradeId) -> Result<Option<Trade>, RepoError>;
     /// Open trades past their expiry (the expiry job's work).
     async fn due_trades(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<TradeId>, RepoError>;
@@ -42,6 +43,7 @@ pub trait TradeReads: Send + Sync {
 pub trait ChannelReads: Send + Sync {
     /// Listings and sales the viewer may see, newest first.
     async fn channel_sales(&self, filter: &ChannelFilter, page: PageRequest) -> Result<Page<ChannelSale>, RepoError>;
+    /// One listing or sale; `None` when it does not exist.
     async fn channel_sale(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
     /// Sales awaiting transfer with their deadlines, oldest deadline first (the confirmation
     /// job's work).

@@ -37,6 +37,7 @@ pub struct PresaleFilter {
 pub trait NftReads: Send + Sync {
     /// NFTs matching the filter, newest first.
     async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
+    /// One NFT; `None` when it does not exist.
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
 }
 
@@ -54,6 +55,7 @@ pub trait AuctionReads: Send + Sync {
 pub trait OfferReads: Send + Sync {
     /// Offers, newest first.
     async fn offers(&self, filter: &OfferFilter, page: PageRequest) -> Result<Page<Offer>, RepoError>;
+    /// One offer; `None` when it does not exist.
     async fn offer(&self, id: OfferId) -> Result<Option<Offer>, RepoError>;
     /// Open offers past expiry, oldest first (the expiry job's work).
     async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError>;
@@ -63,6 +65,7 @@ pub trait OfferReads: Send + Sync {
 pub trait PresaleReads: Send + Sync {
     /// Presales, newest first.
     async fn presales(&self, filter: &PresaleFilter, page: PageRequest) -> Result<Page<Presale>, RepoError>;
+    /// One presale; `None` when it does not exist.
     async fn presale(&self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
     /// Open or sold presales past `deliver_by` (the deadline job's work).
     async fn due_presales(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<PresaleId>, RepoError>;
