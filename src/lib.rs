@@ -361,10 +361,10 @@ fn wire<S: Store>(
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
-    let state =
-        AppState::new(ctx, reads, auth, health, Arc::new(move || handle.render()), store.clone(), store, limits)
-            .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
-            .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
+    let state = AppState::new(ctx, reads, auth, health, store.clone(), store, limits)
+        .with_metrics(Arc::new(move || handle.render()))
+        .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
+        .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
     (state, jobs, relay)
 }
 

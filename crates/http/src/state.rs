@@ -41,7 +41,6 @@ impl AppState {
         reads: Arc<dyn ReadModel>,
         auth: AuthConfig,
         health: Vec<Arc<dyn HealthCheck>>,
-        render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
         idempotency: Arc<dyn IdempotencyLog>,
         signup: Arc<dyn UserSignup>,
         limits: RateLimits,
@@ -51,7 +50,7 @@ impl AppState {
             reads: reads.clone(),
             auth,
             health,
-            render_metrics,
+            render_metrics: Arc::new(String::new),
             idempotency,
             signup,
             limits,
@@ -73,6 +72,12 @@ impl AppState {
     ) -> Self {
         self.live = Arc::new(crate::live::Hub::new(self.reads.clone(), wake, settings).on_start(on_start));
         self.stats = crate::live::StatsCache::new(stats_ttl);
+        self
+    }
+
+    /// What `/metrics` shows (nothing until set).
+    pub fn with_metrics(mut self, render: Arc<dyn Fn() -> String + Send + Sync>) -> Self {
+        self.render_metrics = render;
         self
     }
 
