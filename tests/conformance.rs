@@ -409,6 +409,23 @@ async fn a_dropped_unit_of_work_rolls_everything_back<S: Store>(s: Arc<S>) {
     assert_eq!(s.nft(n.id).await.unwrap(), None);
 }
 
+async fn an_explicit_rollback_keeps_nothing_and_logs_nothing<S: Store>(s: Arc<S>) {
+    users(&*s, &[1], "5").await;
+    let mut uow = begin(&*s).await;
+    let mut u = uow.accounts().lock(&[UserId(1)]).await.unwrap().remove(0);
+    u.available = m("0");
+    uow.accounts().save(&u).await.unwrap();
+    let n = nft(1, "gift-rb");
+    uow.nfts().insert(&n).await.unwrap();
+    let logs = common::CapturedLogs::default();
+    let rolled_back = uow.rollback();
+    let _guard = tracing::subscriber::set_default(logs.subscriber());
+    rolled_back.await;
+    assert!(!logs.text().contains("WARN"), "a rollback is the normal end of a no-op: {}", logs.text());
+    assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("5"));
+    assert_eq!(s.nft(n.id).await.unwrap(), None);
+}
+
 async fn an_error_midway_rolls_back_the_earlier_writes<S: Store>(s: Arc<S>) {
     users(&*s, &[1], "0").await;
     let mut uow = begin(&*s).await;
@@ -1147,6 +1164,7 @@ conformance!(
     deposits_are_unique_by_tx_hash,
     clients_managers_and_binds_keep_their_constraints,
     a_dropped_unit_of_work_rolls_everything_back,
+    an_explicit_rollback_keeps_nothing_and_logs_nothing,
     an_error_midway_rolls_back_the_earlier_writes,
     uncommitted_writes_are_invisible_to_others,
     a_locked_row_makes_a_second_writer_wait_and_no_update_is_lost,

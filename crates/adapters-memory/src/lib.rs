@@ -182,6 +182,10 @@ impl app::Transaction for MemoryUow {
         self.publish();
         Ok(())
     }
+
+    async fn rollback(mut self) {
+        self.finished = true;
+    }
 }
 
 impl Drop for MemoryUow {

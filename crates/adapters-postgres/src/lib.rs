@@ -325,6 +325,13 @@ impl app::Transaction for PgUow {
     async fn commit(self) -> Result<(), RepoError> {
         PgUow::commit(self).await
     }
+
+    /// Queues the `ROLLBACK` (sent when the connection serves again) without a warning.
+    async fn rollback(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            sqlx::postgres::PgTransactionManager::start_rollback(&mut conn);
+        }
+    }
 }
 
 impl Drop for PgUow {

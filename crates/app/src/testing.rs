@@ -94,6 +94,8 @@ impl Transaction for FakeTx {
         self.committed.0.store(true, Ordering::SeqCst);
         Ok(())
     }
+
+    async fn rollback(self) {}
 }
 
 /// Hands out its [`FakeTx`]s in order; one `begin` too many fails the test.

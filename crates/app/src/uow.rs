@@ -11,8 +11,10 @@
 //! - [`Storage`] erases the adapter: one value that begins a Unit of Work for any use case, so
 //!   use cases are built anywhere from a [`Context`](crate::Context) without generics.
 //!
-//! `commit` consumes a Unit of Work; dropping it rolls everything back (and the adapters log the
-//! drop with the use case's name). Business code never rolls back: it returns its error.
+//! `commit` consumes a Unit of Work; `rollback` ends one that found nothing to do, silently;
+//! dropping it rolls everything back too (and the adapters log the drop with the use case's name:
+//! on a success path it is a forgotten commit). Business code never rolls back to clean up after
+//! an error: it returns its error.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,6 +36,10 @@ pub trait Transaction: Send + 'static {
     /// MUST return [`RepoError::Transient`] for a serialization failure or deadlock found at
     /// commit, so the caller runs the whole Unit of Work again.
     async fn commit(self) -> Result<(), RepoError>;
+
+    /// Ends the transaction without keeping anything, silently: the normal end of a Unit of Work
+    /// that found nothing to do. (Dropping one without either is logged as a forgotten commit.)
+    async fn rollback(self);
 }
 
 /// A storage adapter: begins transactions.
@@ -115,6 +121,7 @@ ports!(
 #[async_trait]
 pub trait AnyTransaction: Ports {
     async fn commit_boxed(self: Box<Self>) -> Result<(), RepoError>;
+    async fn rollback_boxed(self: Box<Self>);
 }
 
 #[async_trait]
@@ -122,12 +129,20 @@ impl<T: Ports + Transaction> AnyTransaction for T {
     async fn commit_boxed(self: Box<Self>) -> Result<(), RepoError> {
         (*self).commit().await
     }
+
+    async fn rollback_boxed(self: Box<Self>) {
+        (*self).rollback().await
+    }
 }
 
 #[async_trait]
 impl Transaction for Box<dyn AnyTransaction> {
     async fn commit(self) -> Result<(), RepoError> {
         self.commit_boxed().await
+    }
+
+    async fn rollback(self) {
+        self.rollback_boxed().await
     }
 }
 
@@ -190,6 +205,8 @@ macro_rules! define_uow {
             fn idempotency(&mut self) -> &mut dyn domain::ports::IdempotencyRepo;
             /// Makes every change of this Unit of Work visible at once, or none of them.
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError>;
+            /// Ends this Unit of Work keeping nothing, silently: there was nothing to do.
+            async fn rollback(self: Box<Self>);
         }
 
         #[async_trait::async_trait]
@@ -207,6 +224,9 @@ macro_rules! define_uow {
             }
             async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
                 $crate::uow::Transaction::commit(*self).await
+            }
+            async fn rollback(self: Box<Self>) {
+                $crate::uow::Transaction::rollback(*self).await
             }
         }
 

@@ -46,6 +46,7 @@ impl SettleAuction {
         let mut uow = self.uows.begin(NAME).await?;
         let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
         if !auction.is_due(fx.now) {
+            uow.rollback().await;
             return Ok(None);
         }
         let mut nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;

@@ -63,9 +63,13 @@ impl CheckChannelSale {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
         let mut sale = uow.channel_sales().lock(seen.id).await?.ok_or(Error::NotFound("channel sale"))?;
-        let Ok(buyer) = sale.awaiting_buyer() else { return Ok(None) };
+        let Ok(buyer) = sale.awaiting_buyer() else {
+            uow.rollback().await;
+            return Ok(None);
+        };
         let transferred = owner == Some(buyer) && seen.buyer_id == Some(buyer);
         if !transferred && !sale.is_overdue(fx.now) {
+            uow.rollback().await;
             return Ok(None);
         }
         let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;

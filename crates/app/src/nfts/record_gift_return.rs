@@ -44,6 +44,7 @@ impl RecordGiftReturn {
         let mut uow = self.uows.begin(NAME).await?;
         let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
         if nft.status != NftStatus::Withdrawing {
+            uow.rollback().await;
             return Ok(None);
         }
         if cmd.delivered {

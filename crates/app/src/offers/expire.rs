@@ -42,6 +42,7 @@ impl ExpireOffer {
         let mut uow = self.uows.begin(NAME).await?;
         let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
         if offer.status != OfferStatus::Open || fx.now < offer.expires_at {
+            uow.rollback().await;
             return Ok(None);
         }
         let offerer = offer.offerer_id;

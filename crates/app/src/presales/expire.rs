@@ -43,6 +43,7 @@ impl ExpirePresale {
         let mut uow = self.uows.begin(NAME).await?;
         let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
         if !presale.is_overdue(fx.now) {
+            uow.rollback().await;
             return Ok(None);
         }
         let (seller, collateral, price) = (presale.seller_id, presale.collateral, presale.price);

@@ -42,6 +42,7 @@ impl ExpireTrade {
         let mut uow = self.uows.begin(NAME).await?;
         let mut trade = uow.trades().lock(cmd.trade_id).await?.ok_or(Error::NotFound("trade"))?;
         if trade.status != TradeStatus::Open || fx.now < trade.expires_at {
+            uow.rollback().await;
             return Ok(None);
         }
         let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;

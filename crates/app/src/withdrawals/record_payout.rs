@@ -60,6 +60,7 @@ impl RecordPayout {
             PayoutOutcome::Failed { .. } | PayoutOutcome::Stuck => w.status == WithdrawalStatus::Pending,
         };
         if !open {
+            uow.rollback().await;
             return Ok(None);
         }
         match &cmd.outcome {
