@@ -312,9 +312,9 @@ fn wire<S: Store>(
 ) -> (AppState, Jobs, Relay) {
     let store = Arc::new(store);
     let payouts: Arc<dyn PayoutGateway> = match config.ton.as_ref().and_then(|t| t.wallet.clone().map(|w| (t, w))) {
-        Some((ton, wallet)) => Arc::new(adapters_gateways::WalletPayouts::new(
-            ton.api.clone(),
-            wallet,
+        Some((ton, wallet)) => Arc::new(app::withdrawals::WalletPayouts::new(
+            Arc::new(ton.api.clone()),
+            Arc::new(wallet),
             store.clone(),
             Arc::new(SystemClock),
         )),

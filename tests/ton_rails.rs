@@ -9,9 +9,10 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use adapters_gateways::{HttpTimeouts, MarketWallet, TonCenter, WalletPayouts};
+use adapters_gateways::{HttpTimeouts, MarketWallet, TonCenter};
 use app::deposits::watch::DepositWatcher;
 use app::ports::WalletJournal;
+use app::withdrawals::WalletPayouts;
 use common::ton_fake::{raw, FakeTonCenter, SendMode};
 use common::{As, TestApp};
 use domain::ports::{PayoutGateway, PayoutRequest, PayoutStatus};
@@ -179,7 +180,7 @@ async fn withdrawals(app: &TestApp, n: i64, amount: &str) -> Vec<WithdrawalId> {
 
 fn payouts(fake: &FakeTonCenter, journal: Arc<dyn WalletJournal>, ttl_secs: i64) -> WalletPayouts {
     let wallet = MarketWallet::from_mnemonic(MNEMONIC, "v4r2", false).unwrap();
-    WalletPayouts::new(api(fake), wallet, journal, Arc::new(atomarket::system::SystemClock))
+    WalletPayouts::new(Arc::new(api(fake)), Arc::new(wallet), journal, Arc::new(atomarket::system::SystemClock))
         .with_timing(chrono::Duration::seconds(ttl_secs), chrono::Duration::seconds(1))
 }
 

@@ -1,6 +1,7 @@
-//! Outbound HTTP gateways: the Telegram Bot API (messages, gift transfers) and the TON payout
-//! gateway, plus log-only stand-ins for when nothing is configured. Every call has a timeout;
-//! answers are sorted into delivered / retry later / refused for good.
+//! Outbound HTTP gateways: the Telegram Bot API (messages, gift transfers), the TON payout
+//! gateway and TON itself (an indexer's API, the marketplace wallet's key), plus log-only
+//! stand-ins for when nothing is configured. Every call has a timeout; answers are sorted into
+//! delivered / retry later / refused for good.
 
 mod log;
 mod payouts;
@@ -12,9 +13,7 @@ use std::time::Duration;
 pub use log::{LogGiftTransfer, LogNotifier, LogPayoutGateway, SimulatedChannelDirectory};
 pub use payouts::HttpPayoutGateway;
 pub use telegram::TelegramBot;
-pub use ton::{
-    money_to_nanotons, nanotons_to_money, MarketWallet, SignedTransfer, TonCenter, WalletPayouts, WalletState,
-};
+pub use ton::{nanotons_to_money, MarketWallet, TonCenter};
 
 /// Timeouts of outbound calls.
 #[derive(Clone, Copy, Debug)]

@@ -115,7 +115,12 @@ impl WalletJournal for MemoryStore {
         .await
     }
 
-    async fn settle(&self, msg_hash: &str, state: TransferState, tx_hash: Option<&str>) -> Result<(), RepoError> {
+    async fn settle<'a>(
+        &self,
+        msg_hash: &str,
+        state: TransferState,
+        tx_hash: Option<&'a str>,
+    ) -> Result<(), RepoError> {
         self.write("settle_wallet_transfer", |s| {
             if let Some(t) = s.wallet_transfers.get_mut(msg_hash) {
                 if t.state == TransferState::InFlight {

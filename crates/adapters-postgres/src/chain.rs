@@ -216,7 +216,12 @@ impl WalletJournal for PgStore {
         Ok(())
     }
 
-    async fn settle(&self, msg_hash: &str, state: TransferState, tx_hash: Option<&str>) -> Result<(), RepoError> {
+    async fn settle<'a>(
+        &self,
+        msg_hash: &str,
+        state: TransferState,
+        tx_hash: Option<&'a str>,
+    ) -> Result<(), RepoError> {
         sqlx::query("UPDATE wallet_transfers SET state = $2, tx_hash = $3 WHERE msg_hash = $1 AND state = 'in_flight'")
             .bind(msg_hash)
             .bind(state.as_str())

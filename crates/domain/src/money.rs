@@ -109,6 +109,18 @@ impl Money {
     pub fn negated(self) -> Decimal {
         -self.0
     }
+
+    /// From nanotons (the chain's integer unit), exactly; `None` when negative or out of range.
+    pub fn from_nanotons(nanotons: i128) -> Option<Money> {
+        Money::from_decimal(Decimal::try_from_i128_with_scale(nanotons, SCALE).ok()?).ok()
+    }
+
+    /// In nanotons, exactly; `None` when it does not fit a `u64` (amounts have nine decimals at
+    /// most, so nothing is ever rounded).
+    pub fn to_nanotons(self) -> Option<u64> {
+        let scaled = self.0 * Decimal::from(1_000_000_000u64);
+        scaled.is_integer().then(|| u64::try_from(scaled.mantissa() / 10i128.pow(scaled.scale())).ok()).flatten()
+    }
 }
 
 impl fmt::Display for Money {
@@ -159,6 +171,16 @@ mod tests {
         assert_eq!(Money::parse_amount("0"), Err(MoneyError::NotPositive));
         assert_eq!(Money::parse_amount("1000000000.000000001"), Err(MoneyError::TooLarge));
         assert!(Money::parse_amount("1000000000").is_ok());
+    }
+
+    #[test]
+    fn amounts_convert_to_and_from_nanotons_exactly() {
+        assert_eq!(Money::from_nanotons(1_500_000_001), Some(Money::parse("1.500000001").unwrap()));
+        assert_eq!(Money::from_nanotons(-1), None);
+        assert_eq!(Money::parse("2.000000003").unwrap().to_nanotons(), Some(2_000_000_003));
+        assert_eq!(Money::parse("0.5").unwrap().to_nanotons(), Some(500_000_000));
+        assert_eq!(Money::ZERO.to_nanotons(), Some(0));
+        assert_eq!(Money::parse("18446744074").unwrap().to_nanotons(), None, "beyond u64");
     }
 
     proptest! {

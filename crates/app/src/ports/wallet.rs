@@ -1,7 +1,8 @@
 //! The journal of the marketplace wallet's signed transfers: what makes wallet payouts exactly
 //! once. A transfer is recorded **before** it is sent; the store allows one transfer in flight
 //! per wallet (one seqno in use at a time) and one in flight or landed per withdrawal (never two
-//! payouts of one withdrawal). Used by the wallet payout adapter, outside Units of Work.
+//! payouts of one withdrawal). Used by [`WalletPayouts`](crate::withdrawals::WalletPayouts),
+//! outside Units of Work.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -57,6 +58,7 @@ pub struct WalletTransfer {
     pub created_at: DateTime<Utc>,
 }
 
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
 #[async_trait]
 pub trait WalletJournal: Send + Sync {
     /// The withdrawal's transfer in flight or landed, else its newest expired one.
@@ -73,6 +75,7 @@ pub trait WalletJournal: Send + Sync {
     async fn record(&self, transfer: &WalletTransfer) -> Result<(), RepoError>;
 
     /// Ends an in-flight transfer: landed (with the transaction) or expired. Does nothing to one
-    /// that is not in flight.
-    async fn settle(&self, msg_hash: &str, state: TransferState, tx_hash: Option<&str>) -> Result<(), RepoError>;
+    /// that is not in flight. (`'a` is named for the mocks: `mockall` needs it.)
+    async fn settle<'a>(&self, msg_hash: &str, state: TransferState, tx_hash: Option<&'a str>)
+        -> Result<(), RepoError>;
 }

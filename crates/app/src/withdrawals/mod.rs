@@ -3,6 +3,9 @@
 pub mod record_payout;
 pub mod request;
 pub mod resolve;
+pub mod wallet_payouts;
+
+pub use wallet_payouts::WalletPayouts;
 
 use domain::ports::AccountRepo;
 use domain::*;

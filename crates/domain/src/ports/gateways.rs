@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use crate::chain::{ChainCursor, ChainTransaction};
 use crate::channel::{ChannelInfo, ChannelRef};
@@ -123,4 +124,123 @@ pub trait ChainIndexer: Send + Sync {
         after: Option<ChainCursor>,
         limit: u32,
     ) -> Result<Vec<ChainTransaction>, GatewayUnavailable>;
+}
+
+/// The marketplace wallet as the chain has it now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletState {
+    pub balance: Money,
+    /// The seqno its next external message must carry.
+    pub seqno: u32,
+    /// Deployed: its first message need not carry its code.
+    pub deployed: bool,
+}
+
+/// An outgoing transfer of a wallet, to look for on chain.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferQuery {
+    /// The wallet (raw form `0:<hex>`).
+    pub wallet: String,
+    /// The hash (base64) of the signed external message that carries it.
+    pub msg_hash: String,
+    /// Where it pays, how much and with which text comment.
+    pub destination: String,
+    pub amount: Money,
+    pub comment: String,
+    /// Only the wallet's transactions between these times are looked at.
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// The wallet transaction found for a transfer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferOnChain {
+    pub tx_hash: String,
+    /// It went through and sent the payout. `false`: the transaction was started by the transfer's
+    /// message (its seqno is used) but did not pay (the wallet could not).
+    pub paid: bool,
+}
+
+/// The chain as the marketplace wallet needs it (an indexer's HTTP API): its state, its
+/// transfers, and a way to broadcast its signed messages.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait WalletChain: Send + Sync {
+    /// The state of the wallet at `address` (raw or user-friendly form): balance, seqno (0 for a
+    /// wallet never deployed) and whether it is deployed.
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when the indexer cannot be reached, refuses, or answers something
+    /// unreadable.
+    async fn wallet_state(&self, address: &str) -> Result<WalletState, GatewayUnavailable>;
+
+    /// The wallet transaction of `transfer` within its time window: the first one either started by
+    /// its external message (by hash) or that went through and sent a message with its comment,
+    /// destination and amount. `None` when the indexer shows neither (yet).
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when the indexer cannot be reached, refuses, or answers something
+    /// unreadable.
+    async fn find_transfer(&self, transfer: &TransferQuery) -> Result<Option<TransferOnChain>, GatewayUnavailable>;
+
+    /// Broadcasts a signed external message (base64 BOC). Success means the indexer accepted it,
+    /// not that it landed; sending one again is harmless (it applies at most once).
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when it was not accepted, or the answer was lost: it may or may not
+    /// have been sent.
+    async fn broadcast(&self, boc: &str) -> Result<(), GatewayUnavailable>;
+}
+
+/// One transfer of the wallet to sign.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransferToSign {
+    /// The wallet's seqno it uses.
+    pub seqno: u32,
+    /// Raw (`0:<hex>`, bounceable) or user-friendly (bounceable as its flags say).
+    pub destination: String,
+    pub amount: Money,
+    /// Text comment of the payout.
+    pub comment: String,
+    /// It can land until then (whole seconds).
+    pub valid_until: DateTime<Utc>,
+    /// The wallet is not deployed yet: the message carries its code.
+    pub deploy: bool,
+}
+
+/// A signed external message, ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedTransfer {
+    /// Base64 BOC.
+    pub boc: String,
+    /// Base64 hash of the message cell: the name the chain gives it.
+    pub msg_hash: String,
+}
+
+/// Why a transfer could not be signed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SignError {
+    /// The destination is no TON address: signing it again will not help.
+    #[error("invalid address: {0}")]
+    InvalidAddress(String),
+    /// Anything else (an amount beyond what a message carries, a cell that does not build).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The marketplace wallet's key: its address, and signatures of its transfers. Pure: no I/O.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+pub trait TransferSigner: Send + Sync {
+    /// The wallet's address, raw form (`0:<hex>`).
+    fn raw_address(&self) -> String;
+
+    /// The wallet's address, user-friendly and bounceable (`EQ…`, or `kQ…` on testnet).
+    fn address(&self) -> String;
+
+    /// Signs one transfer: an external message of the wallet carrying one internal message.
+    ///
+    /// # Errors
+    /// [`SignError::InvalidAddress`] when the destination is no address; [`SignError::Failed`]
+    /// otherwise.
+    fn sign(&self, transfer: &TransferToSign) -> Result<SignedTransfer, SignError>;
 }
