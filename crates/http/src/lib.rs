@@ -4,7 +4,6 @@ pub mod auth;
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod live;
 mod middleware;
 mod openapi;
 pub mod rate_limit;
