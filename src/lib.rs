@@ -130,7 +130,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         rate_limits: RateLimitSettings { per_second: settings.rate_limit_per_second, burst: settings.rate_limit_burst },
         job_batch: settings.job_batch,
         gateways: gateways(settings),
-        live: http_api::live::LiveSettings {
+        live: app::live::LiveSettings {
             max_connections: settings.sse_max_connections,
             max_per_user: settings.sse_max_per_user,
             keep_alive: Duration::from_millis(settings.sse_keep_alive_ms.max(100)),
@@ -159,7 +159,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             // instances through NOTIFY, and it listens for theirs. (Until then it sends nothing:
             // an instance without streams costs its buys no NOTIFY; the others still read its
             // events when their timers fire.)
-            let wake = Arc::new(tokio::sync::Notify::new());
+            let wake = app::live::Wake::new();
             let (notices, woken) = (store.clone(), wake.clone());
             let start = move || {
                 drop(notices.spawn_event_notifier(woken.clone()));
@@ -179,7 +179,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
 
 /// What wakes the live event stream, and what to start with its first client.
 struct LiveWiring {
-    wake: Arc<tokio::sync::Notify>,
+    wake: app::live::Wake,
     on_start: Box<dyn FnOnce() + Send>,
 }
 
@@ -191,7 +191,7 @@ struct Config {
     channel_check_every: chrono::Duration,
     job_batch: u32,
     gateways: Gateways,
-    live: http_api::live::LiveSettings,
+    live: app::live::LiveSettings,
     stats_ttl: Duration,
     /// TON itself (SPEC §5a), when `TON_API_URL` is set.
     ton: Option<TonRails>,
@@ -364,7 +364,8 @@ fn wire<S: Store>(
     let state = AppState::new(ctx, reads, auth, health, store.clone(), store, limits)
         .with_metrics(Arc::new(move || handle.render()))
         .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
-        .with_live(live.wake, config.live, config.stats_ttl, live.on_start);
+        // The stream's pace and the statistics' age on the real clock, as authentication's.
+        .with_live(Arc::new(SystemClock), live.wake, config.live, config.stats_ttl, live.on_start);
     (state, jobs, relay)
 }
 

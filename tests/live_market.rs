@@ -450,11 +450,12 @@ async fn events_committed_on_one_instance_reach_clients_of_another() {
 
 #[tokio::test]
 async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
+    use app::live::{Hub, LiveEvent, LiveSettings, StreamFilter, Wake};
     use domain::UserId;
-    use http_api::live::{Hub, LiveEvent, LiveSettings, StreamFilter};
     let reads: Arc<dyn app::ports::reads::ReadModel> = Arc::new(adapters_memory::MemoryStore::new());
     let settings = LiveSettings { buffer: 4, max_connections: 3, max_per_user: 2, ..Default::default() };
-    let hub = Arc::new(Hub::new(reads, Arc::default(), settings));
+    let hub = Hub::new(reads, Arc::new(atomarket::system::SystemClock), Wake::new(), settings);
+    let hub = Arc::new(hub.spawn_with(|reader| drop(tokio::spawn(reader))));
     let stalled = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
     let mut reading = hub.subscribe(UserId(2), StreamFilter::default()).unwrap();
     assert!(hub.subscribe(UserId(2), StreamFilter::default()).is_ok_and(|s| {
@@ -467,11 +468,11 @@ async fn a_client_that_stops_reading_is_dropped_and_others_are_served() {
     for i in 0..20 {
         hub.fan_out(&event(i));
         // The reading client keeps up; the stalled one never reads.
-        assert_eq!(reading.events.recv().await.unwrap().id(), uuid::Uuid::from_u128(i));
+        assert_eq!(reading.recv().await.unwrap().id(), uuid::Uuid::from_u128(i));
     }
     let mut stalled = stalled;
     let mut got = 0;
-    while stalled.events.recv().await.is_some() {
+    while stalled.recv().await.is_some() {
         got += 1;
     }
     assert_eq!(got, 4, "the stalled client got its buffer, then its stream ended");
@@ -505,22 +506,23 @@ fn listed(id: uuid::Uuid) -> domain::MarketEvent {
 /// of Work committed after a later one's (an older id) still arrives, by the next sweep.
 #[tokio::test]
 async fn bursts_and_late_commits_reach_the_stream() {
+    use app::live::{Hub, LiveSettings, StreamFilter, Wake};
     use domain::UserId;
-    use http_api::live::{Hub, LiveSettings, StreamFilter};
     let store = adapters_memory::MemoryStore::new();
     let reads: Arc<dyn app::ports::reads::ReadModel> = Arc::new(store.clone());
-    let wake = Arc::new(tokio::sync::Notify::new());
+    let wake = Wake::new();
     let settings = LiveSettings { buffer: 20_000, ..Default::default() };
-    let hub = Arc::new(Hub::new(reads, wake.clone(), settings));
+    let hub = Hub::new(reads, Arc::new(atomarket::system::SystemClock), wake.clone(), settings);
+    let hub = Arc::new(hub.spawn_with(|reader| drop(tokio::spawn(reader))));
     let mut stream = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await;
 
     let burst: Vec<domain::MarketEvent> = (0..5_000).map(|_| listed(uuid::Uuid::now_v7())).collect();
     commit_events(&store, &burst).await;
-    wake.notify_waiters();
+    wake.wake();
     let mut got = Vec::new();
     while got.len() < burst.len() {
-        match tokio::time::timeout(Duration::from_secs(3), stream.events.recv()).await {
+        match tokio::time::timeout(Duration::from_secs(3), stream.recv()).await {
             Ok(Some(e)) => got.push(e.id()),
             _ => break,
         }
@@ -531,16 +533,16 @@ async fn bursts_and_late_commits_reach_the_stream() {
     let early = listed(uuid::Uuid::now_v7());
     let late = listed(uuid::Uuid::now_v7());
     commit_events(&store, std::slice::from_ref(&late)).await;
-    wake.notify_waiters();
-    let first = tokio::time::timeout(Duration::from_secs(2), stream.events.recv()).await.unwrap().unwrap();
+    wake.wake();
+    let first = tokio::time::timeout(Duration::from_secs(2), stream.recv()).await.unwrap().unwrap();
     assert_eq!(first.id(), late.id.0);
     commit_events(&store, std::slice::from_ref(&early)).await;
-    wake.notify_waiters();
+    wake.wake();
     let started = std::time::Instant::now();
-    let second = tokio::time::timeout(Duration::from_secs(3), stream.events.recv()).await.expect("the sweep finds it");
+    let second = tokio::time::timeout(Duration::from_secs(3), stream.recv()).await.expect("the sweep finds it");
     assert_eq!(second.unwrap().id(), early.id.0);
     assert!(started.elapsed() < Duration::from_millis(1_800), "within a sweep: {:?}", started.elapsed());
-    assert!(tokio::time::timeout(Duration::from_millis(1_500), stream.events.recv()).await.is_err(), "nothing twice");
+    assert!(tokio::time::timeout(Duration::from_millis(1_500), stream.recv()).await.is_err(), "nothing twice");
 }
 
 /// An idle stream gets a keep-alive comment every `SSE_KEEP_ALIVE_MS`; beyond

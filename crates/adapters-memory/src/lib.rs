@@ -72,8 +72,8 @@ pub(crate) struct State {
 struct Shared {
     committed: RwLock<State>,
     writer: Arc<Mutex<()>>,
-    /// Woken when a Unit of Work that wrote market events commits.
-    events_committed: Arc<tokio::sync::Notify>,
+    /// Signalled when a Unit of Work that wrote market events commits.
+    events_committed: app::live::Wake,
 }
 
 /// The store; cheap to clone (all clones share the data).
@@ -94,13 +94,13 @@ impl MemoryStore {
             shared: Arc::new(Shared {
                 committed: RwLock::new(State::default()),
                 writer: Arc::new(Mutex::new(())),
-                events_committed: Arc::default(),
+                events_committed: app::live::Wake::new(),
             }),
         }
     }
 
-    /// Woken each time market events are committed (the live event stream listens).
-    pub fn events_committed(&self) -> Arc<tokio::sync::Notify> {
+    /// Signalled each time market events are committed (the live event stream's hub listens).
+    pub fn events_committed(&self) -> app::live::Wake {
         self.shared.events_committed.clone()
     }
 
@@ -167,7 +167,7 @@ impl MemoryUow {
         *self.shared.committed.write().expect("store lock poisoned") = state;
         self.finished = true;
         if self.wrote_events {
-            self.shared.events_committed.notify_waiters();
+            self.shared.events_committed.wake();
         }
     }
 }

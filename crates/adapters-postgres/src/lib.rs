@@ -133,12 +133,12 @@ impl PgStore {
     /// at most, after commits that wrote some, sent outside any Unit of Work (a `NOTIFY` inside
     /// one would take PostgreSQL's database-wide notify lock at every commit and serialise buys).
     /// `local` is woken at once. The events themselves are read from the table.
-    pub fn spawn_event_notifier(&self, local: Arc<tokio::sync::Notify>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_event_notifier(&self, local: app::live::Wake) -> tokio::task::JoinHandle<()> {
         let (pool, committed) = (self.pool.clone(), self.events_committed.clone());
         tokio::spawn(async move {
             loop {
                 committed.notified().await;
-                local.notify_waiters();
+                local.wake();
                 if let Err(e) = sqlx::query("NOTIFY market_events").execute(&pool).await {
                     tracing::debug!(error = %e, "cannot NOTIFY market_events");
                 }
@@ -149,7 +149,7 @@ impl PgStore {
 
     /// Listens for other instances' notices (on a connection of its own, taken from the pool)
     /// and wakes `wake` on each; reconnects after a failure.
-    pub fn spawn_event_listener(&self, wake: Arc<tokio::sync::Notify>) -> tokio::task::JoinHandle<()> {
+    pub fn spawn_event_listener(&self, wake: app::live::Wake) -> tokio::task::JoinHandle<()> {
         let pool = self.pool.clone();
         tokio::spawn(async move {
             loop {
@@ -157,7 +157,7 @@ impl PgStore {
                     Ok(mut l) => {
                         if l.listen("market_events").await.is_ok() {
                             while l.recv().await.is_ok() {
-                                wake.notify_waiters();
+                                wake.wake();
                             }
                         }
                     }

@@ -12,6 +12,7 @@ pub mod effects;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod live;
 pub mod nfts;
 pub mod offers;
 pub mod partners;

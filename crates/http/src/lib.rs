@@ -5,7 +5,6 @@ mod body;
 pub mod dto;
 pub mod error;
 pub mod extract;
-pub mod live;
 mod middleware;
 mod openapi;
 pub mod rate_limit;

@@ -2,10 +2,13 @@
 
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use app::live::{Hub, LiveSettings, Reader, StatsCache, Wake};
 use app::ports::reads::ReadModel;
 use app::ports::{HealthCheck, IdempotencyLog, UserSignup};
 use app::Context;
+use domain::ports::Clock;
 
 use crate::auth::AuthConfig;
 use crate::rate_limit::RateLimits;
@@ -30,12 +33,18 @@ pub struct AppState {
     /// Where users send TON deposits (with their memo), when the TON rails are configured.
     pub deposit_address: Option<String>,
     /// The live event stream's fan-out.
-    pub live: Arc<crate::live::Hub>,
+    pub live: Arc<Hub>,
     /// Collection statistics, kept for a moment.
-    pub stats: crate::live::StatsCache,
+    pub stats: StatsCache,
+}
+
+/// Runs the live hub's reader on the runtime serving the requests.
+fn spawn_reader(reader: Reader) {
+    drop(tokio::spawn(reader));
 }
 
 impl AppState {
+    /// What every handler needs (the live stream and the deposit address come after, `with_…`).
     pub fn new(
         ctx: Context,
         reads: Arc<dyn ReadModel>,
@@ -45,6 +54,8 @@ impl AppState {
         signup: Arc<dyn UserSignup>,
         limits: RateLimits,
     ) -> Self {
+        // Until `with_live`: a hub reading on its timer alone, on the real clock (authentication's).
+        let clock = auth.clock.clone();
         Self {
             ctx,
             reads: reads.clone(),
@@ -56,22 +67,27 @@ impl AppState {
             limits,
             known_users: Mutex::default(),
             deposit_address: None,
-            live: Arc::new(crate::live::Hub::new(reads, Arc::default(), crate::live::LiveSettings::default())),
-            stats: crate::live::StatsCache::new(std::time::Duration::from_secs(1)),
+            live: Arc::new(
+                Hub::new(reads, clock.clone(), Wake::new(), LiveSettings::default()).spawn_with(spawn_reader),
+            ),
+            stats: StatsCache::new(Duration::from_secs(1), clock),
         }
     }
 
     /// The live stream woken by `wake` (commits on any instance), within `settings`; statistics
-    /// kept for `stats_ttl`.
+    /// kept for `stats_ttl`; both on `clock`'s time. The hub's reader runs on this runtime from
+    /// the first stream on.
     pub fn with_live(
         mut self,
-        wake: Arc<tokio::sync::Notify>,
-        settings: crate::live::LiveSettings,
-        stats_ttl: std::time::Duration,
+        clock: Arc<dyn Clock>,
+        wake: Wake,
+        settings: LiveSettings,
+        stats_ttl: Duration,
         on_start: impl FnOnce() + Send + 'static,
     ) -> Self {
-        self.live = Arc::new(crate::live::Hub::new(self.reads.clone(), wake, settings).on_start(on_start));
-        self.stats = crate::live::StatsCache::new(stats_ttl);
+        let hub = Hub::new(self.reads.clone(), clock.clone(), wake, settings).on_start(on_start);
+        self.live = Arc::new(hub.spawn_with(spawn_reader));
+        self.stats = StatsCache::new(stats_ttl, clock);
         self
     }
 

@@ -395,7 +395,10 @@ mod tests {
         p.journal.expect_in_flight().returning(|_| Ok(None));
         p.chain.expect_wallet_state().returning(|_| Ok(state("10", 7)));
         signs(&mut p, 7, 1);
-        p.journal.expect_record().times(1).returning(|_| Err(RepoError::Duplicate("wallet_transfers".into())));
+        p.journal
+            .expect_record()
+            .times(1)
+            .returning(|_| Err(RepoError::Duplicate(domain::Constraint::OneTransferInFlightPerWallet)));
         p.chain.expect_broadcast().times(0);
         assert_eq!(payouts(p, now()).send(&request(1)).await, Ok(PayoutStatus::Pending));
     }

@@ -1,5 +1,5 @@
 //! The live market: the activity feed, collection statistics and charts, and the server-sent
-//! event stream (`crate::live` fans events out).
+//! event stream (`app::live` fans events out; this turns them into SSE frames).
 
 pub mod dto;
 
@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::convert::Infallible;
 use std::sync::Arc;
 
+use app::live::{LiveEvent, Refused, StreamFilter};
 use app::ports::reads::{ActivityFilter, Interval, PageRequest};
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -22,7 +23,6 @@ use self::dto::*;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Problem};
 use crate::extract::{ApiPath, ApiQuery};
-use crate::live::{LiveEvent, Refused, StreamFilter};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -215,8 +215,7 @@ pub async fn events(
         None => Vec::new(),
     };
     let replayed: HashSet<uuid::Uuid> = replay.iter().map(LiveEvent::id).collect();
-    let live = stream::unfold(subscription, |mut s| async move { s.events.recv().await.map(|e| (e, s)) })
-        .filter(move |e| std::future::ready(!replayed.contains(&e.id())));
+    let live = subscription.filter(move |e| std::future::ready(!replayed.contains(&e.id())));
     let all = stream::iter(replay).chain(live).map(|e| Ok(sse_event(&e)));
     Ok(Sse::new(all).keep_alive(KeepAlive::new().interval(state.live.settings().keep_alive).text("keep-alive")))
 }
