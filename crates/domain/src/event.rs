@@ -5,9 +5,9 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::entities::Nft;
 use crate::ids::{AuctionId, MarketEventId, UserId};
 use crate::money::Money;
+use crate::nft::Nft;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum EventKind {

@@ -14,7 +14,6 @@ use chrono::{DateTime, Utc};
 use crate::auction::{Auction, Bid};
 use crate::chain::{ChainCursor, UnmatchedDeposit};
 use crate::channel::ChannelSale;
-use crate::entities::*;
 use crate::error::RepoError;
 use crate::event::MarketEvent;
 use crate::idempotency::{IdempotencyKey, KeyClaim};
@@ -23,6 +22,7 @@ use crate::ledger::LedgerEntry;
 use crate::outbox::OutboxMessage;
 use crate::presale::Presale;
 use crate::trade::Trade;
+use crate::*;
 
 /// Users and their balances.
 #[cfg_attr(feature = "mocks", mockall::automock)]

@@ -1,0 +1,152 @@
+//! An NFT (a collectible gift) in custody, and its rules of sale.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::RuleViolation;
+use crate::ids::*;
+use crate::money::Money;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NftStatus {
+    Available,
+    OnAuction,
+    Withdrawing,
+    Withdrawn,
+    /// Offered in an open trade: not buyable, listable, auctionable or returnable.
+    InTrade,
+}
+
+impl NftStatus {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            NftStatus::Available => "available",
+            NftStatus::OnAuction => "on_auction",
+            NftStatus::Withdrawing => "withdrawing",
+            NftStatus::Withdrawn => "withdrawn",
+            NftStatus::InTrade => "in_trade",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "available" => NftStatus::Available,
+            "on_auction" => NftStatus::OnAuction,
+            "withdrawing" => NftStatus::Withdrawing,
+            "withdrawn" => NftStatus::Withdrawn,
+            "in_trade" => NftStatus::InTrade,
+            _ => return None,
+        })
+    }
+}
+
+/// A collectible gift held in custody for its owner.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Nft {
+    pub id: NftId,
+    pub gift_id: String,
+    pub title: String,
+    pub collection: String,
+    pub owner_id: UserId,
+    /// `Some` when listed for sale.
+    pub price: Option<Money>,
+    pub status: NftStatus,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Nft {
+    /// Lists (`Some`) or unlists (`None`) the NFT. Owner only; the NFT must be `available`.
+    pub fn set_price(&mut self, by: UserId, price: Option<Money>) -> Result<(), RuleViolation> {
+        if self.owner_id != by {
+            return Err(RuleViolation::NotOwner);
+        }
+        if self.status != NftStatus::Available {
+            return Err(RuleViolation::NftUnavailable);
+        }
+        self.price = price;
+        Ok(())
+    }
+
+    /// Checks that `buyer` may buy the NFT now and returns the price to pay.
+    pub fn price_for(&self, buyer: UserId, expected: Option<Money>) -> Result<Money, RuleViolation> {
+        if self.owner_id == buyer {
+            return Err(RuleViolation::OwnItem);
+        }
+        if self.status != NftStatus::Available {
+            return Err(RuleViolation::NftUnavailable);
+        }
+        let price = self.price.ok_or(RuleViolation::NotForSale)?;
+        if let Some(expected) = expected {
+            if expected != price {
+                return Err(RuleViolation::PriceChanged { current: price });
+            }
+        }
+        Ok(price)
+    }
+
+    /// Checks that `user` owns the NFT and it is `available` (in custody, not on auction).
+    pub fn ensure_owned_available(&self, user: UserId) -> Result<(), RuleViolation> {
+        if self.owner_id != user {
+            return Err(RuleViolation::NotOwner);
+        }
+        self.ensure_available()
+    }
+
+    pub fn ensure_available(&self) -> Result<(), RuleViolation> {
+        if self.status != NftStatus::Available {
+            return Err(RuleViolation::NftUnavailable);
+        }
+        Ok(())
+    }
+
+    /// Hands the NFT to a new owner; any listing ends.
+    pub fn transfer_to(&mut self, new_owner: UserId) {
+        self.owner_id = new_owner;
+        self.price = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nft(owner: i64, price: Option<&str>) -> Nft {
+        Nft {
+            id: NftId(uuid::Uuid::nil()),
+            gift_id: "g".into(),
+            title: "t".into(),
+            collection: "c".into(),
+            owner_id: UserId(owner),
+            price: price.map(|p| Money::parse(p).unwrap()),
+            status: NftStatus::Available,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn buying_checks_owner_listing_status_and_expected_price() {
+        assert_eq!(nft(1, Some("5")).price_for(UserId(1), None), Err(RuleViolation::OwnItem));
+        assert_eq!(nft(1, None).price_for(UserId(2), None), Err(RuleViolation::NotForSale));
+        let mut n = nft(1, Some("5"));
+        n.status = NftStatus::Withdrawing;
+        assert_eq!(n.price_for(UserId(2), None), Err(RuleViolation::NftUnavailable));
+        assert_eq!(
+            nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("4").unwrap())),
+            Err(RuleViolation::PriceChanged { current: Money::parse("5").unwrap() })
+        );
+        assert_eq!(
+            nft(1, Some("5")).price_for(UserId(2), Some(Money::parse("5.0").unwrap())).unwrap().to_string(),
+            "5"
+        );
+    }
+
+    #[test]
+    fn only_the_owner_sets_the_price_of_an_available_nft() {
+        let mut n = nft(1, None);
+        assert_eq!(n.set_price(UserId(2), Some(Money::parse("1").unwrap())), Err(RuleViolation::NotOwner));
+        n.set_price(UserId(1), Some(Money::parse("1").unwrap())).unwrap();
+        n.status = NftStatus::OnAuction;
+        assert_eq!(n.set_price(UserId(1), None), Err(RuleViolation::NftUnavailable));
+    }
+}
