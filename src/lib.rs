@@ -11,10 +11,10 @@ use adapters_postgres::{PgSettings, PgStore};
 use adapters_redis::{RedisLockSettings, RedisLocks};
 use anyhow::Context as _;
 use app::deposits::watch::DepositWatcher;
-use app::jobs::Jobs;
+use app::jobs::{JobSettings, Jobs};
 use app::ports::reads::ReadModel;
 use app::ports::{Health, HealthCheck, IdempotencyLog, OutboxQueue, UserSignup, WalletJournal};
-use app::relay::{Relay, RelayPolicy};
+use app::relay::{Receivers, Relay, RelayPolicy};
 use app::uow::{BeginTransaction, Ports};
 use app::{Context, RetryPolicy, Rules, Services, Storage};
 use domain::ports::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
@@ -327,37 +327,21 @@ fn wire<S: Store>(
         channels: config.gateways.channels.clone(),
     };
     let reads: Arc<dyn ReadModel> = store.clone();
-    let jobs = Jobs {
-        ctx: ctx.clone(),
-        reads: reads.clone(),
-        keys: store.clone(),
-        key_retention: chrono::Duration::hours(24),
-        outbox: store.clone(),
-        outbox_retention: config.outbox_retention,
+    let settings = JobSettings {
         batch: config.job_batch,
+        key_retention: chrono::Duration::hours(24),
+        outbox_retention: config.outbox_retention,
         channel_check_every: config.channel_check_every,
-        channel_checked: Default::default(),
-        deposits: config.ton.as_ref().and_then(|t| {
-            Some(DepositWatcher {
-                ctx: ctx.clone(),
-                indexer: Arc::new(t.api.clone()),
-                account: t.deposit_address.clone()?,
-                page: 100,
-                max_pages: 10,
-                caught_up_at: Default::default(),
-            })
-        }),
     };
-    let relay = Relay {
-        backlog_read_at: Default::default(),
-        ctx: ctx.clone(),
-        queue: store.clone(),
-        reads: reads.clone(),
-        notifier: config.gateways.notifier.clone(),
-        gifts: config.gateways.gifts.clone(),
-        payouts,
-        policy: config.relay.clone(),
-    };
+    let watcher = config
+        .ton
+        .as_ref()
+        .and_then(|t| Some(DepositWatcher::new(ctx.clone(), Arc::new(t.api.clone()), t.deposit_address.clone()?)));
+    let jobs =
+        Jobs::new(ctx.clone(), reads.clone(), store.clone(), store.clone(), settings).with_deposit_watcher(watcher);
+    let receivers =
+        Receivers { notifier: config.gateways.notifier.clone(), gifts: config.gateways.gifts.clone(), payouts };
+    let relay = Relay::new(ctx.clone(), store.clone(), reads.clone(), receivers, config.relay.clone());
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
@@ -394,7 +378,7 @@ pub async fn run_relay(relay: Arc<Relay>, interval: Duration, stop: impl std::fu
             tracing::debug!(?report, "relay pass");
         }
         // A receiver that asks to wait (a retry) is not called again at once for the next rows.
-        let more = report.claimed >= relay.policy.batch as usize && report.retried == 0 && report.gave_up == 0;
+        let more = report.claimed >= relay.policy().batch as usize && report.retried == 0 && report.gave_up == 0;
         let pause = if more { Duration::ZERO } else { interval };
         tokio::select! {
             _ = &mut stop => break,

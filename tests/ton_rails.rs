@@ -42,14 +42,7 @@ fn api(fake: &FakeTonCenter) -> TonCenter {
 
 /// A watcher with small pages, as a fresh process would start it.
 fn watcher(app: &TestApp, fake: &FakeTonCenter) -> DepositWatcher {
-    DepositWatcher {
-        ctx: app.app.state.ctx.clone(),
-        indexer: Arc::new(api(fake)),
-        account: DEPOSITS.into(),
-        page: 2,
-        max_pages: 2,
-        caught_up_at: Default::default(),
-    }
+    DepositWatcher::new(app.app.state.ctx.clone(), Arc::new(api(fake)), DEPOSITS.into()).with_paging(2, 2)
 }
 
 async fn memo(app: &TestApp, user: i64) -> String {

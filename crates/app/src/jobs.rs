@@ -37,23 +37,30 @@ pub struct JobReport {
     pub failures: usize,
 }
 
-pub struct Jobs {
-    pub ctx: Context,
-    pub reads: Arc<dyn ReadModel>,
-    /// Idempotency keys older than `key_retention` are forgotten.
-    pub keys: Arc<dyn IdempotencyLog>,
-    pub key_retention: chrono::Duration,
-    /// Delivered outbox rows older than this are forgotten.
-    pub outbox: Arc<dyn OutboxQueue>,
-    pub outbox_retention: chrono::Duration,
+/// How much the jobs do per pass and how long what they clean up is kept.
+#[derive(Clone, Copy, Debug)]
+pub struct JobSettings {
     /// Most items handled per kind and pass.
     pub batch: u32,
-    /// A channel sale awaiting transfer is checked with Telegram at most this often.
+    /// Idempotency keys older than this are forgotten.
+    pub key_retention: chrono::Duration,
+    /// Delivered outbox rows older than this are forgotten.
+    pub outbox_retention: chrono::Duration,
+    /// A channel sale awaiting transfer is checked with Telegram at most this often (a sale past
+    /// its deadline at once).
     pub channel_check_every: chrono::Duration,
+}
+
+pub struct Jobs {
+    ctx: Context,
+    reads: Arc<dyn ReadModel>,
+    keys: Arc<dyn IdempotencyLog>,
+    outbox: Arc<dyn OutboxQueue>,
+    settings: JobSettings,
     /// When each awaiting channel sale was last checked (business time).
-    pub channel_checked: Mutex<HashMap<ChannelSaleId, DateTime<Utc>>>,
+    channel_checked: Mutex<HashMap<ChannelSaleId, DateTime<Utc>>>,
     /// Watches the deposit account on chain, when TON is configured.
-    pub deposits: Option<crate::deposits::watch::DepositWatcher>,
+    deposits: Option<crate::deposits::watch::DepositWatcher>,
 }
 
 fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, failures: &mut usize) {
@@ -72,12 +79,28 @@ fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, fai
 }
 
 impl Jobs {
+    pub fn new(
+        ctx: Context,
+        reads: Arc<dyn ReadModel>,
+        keys: Arc<dyn IdempotencyLog>,
+        outbox: Arc<dyn OutboxQueue>,
+        settings: JobSettings,
+    ) -> Self {
+        Self { ctx, reads, keys, outbox, settings, channel_checked: Mutex::default(), deposits: None }
+    }
+
+    /// Also watches the deposit account on chain each pass.
+    pub fn with_deposit_watcher(mut self, watcher: Option<crate::deposits::watch::DepositWatcher>) -> Self {
+        self.deposits = watcher;
+        self
+    }
+
     /// One pass over every kind of due work.
     pub async fn run_once(&self) -> JobReport {
         let ctx = &self.ctx;
         let now = ctx.services.now();
         let mut report = JobReport::default();
-        match self.reads.due_offers(now, self.batch).await {
+        match self.reads.due_offers(now, self.settings.batch).await {
             Ok(ids) => {
                 let uc = ExpireOffer::new(ctx.uows(), ctx.services());
                 for offer_id in ids {
@@ -87,7 +110,7 @@ impl Jobs {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due offers"),
         }
-        match self.reads.due_auctions(now, self.batch).await {
+        match self.reads.due_auctions(now, self.settings.batch).await {
             Ok(ids) => {
                 let uc = SettleAuction::new(ctx.uows(), ctx.services(), ctx.rules.fees);
                 for auction_id in ids {
@@ -97,7 +120,7 @@ impl Jobs {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due auctions"),
         }
-        match self.reads.due_presales(now, self.batch).await {
+        match self.reads.due_presales(now, self.settings.batch).await {
             Ok(ids) => {
                 let uc = ExpirePresale::new(ctx.uows(), ctx.services());
                 for presale_id in ids {
@@ -107,7 +130,7 @@ impl Jobs {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due presales"),
         }
-        match self.reads.due_trades(now, self.batch).await {
+        match self.reads.due_trades(now, self.settings.batch).await {
             Ok(ids) => {
                 let uc = ExpireTrade::new(ctx.uows(), ctx.services());
                 for trade_id in ids {
@@ -117,7 +140,7 @@ impl Jobs {
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due trades"),
         }
-        match self.reads.awaiting_channel_sales(self.batch).await {
+        match self.reads.awaiting_channel_sales(self.settings.batch).await {
             Ok(awaiting) => {
                 let uc = CheckChannelSale::new(ctx.uows(), ctx.services(), ctx.rules.fees, ctx.channels.clone());
                 for sale in awaiting {
@@ -133,11 +156,11 @@ impl Jobs {
         if let Some(watcher) = &self.deposits {
             report.deposits = watcher.run_once().await;
         }
-        match self.keys.reap(now - self.key_retention).await {
+        match self.keys.reap(now - self.settings.key_retention).await {
             Ok(n) => report.keys_reaped = n,
             Err(e) => tracing::warn!(error = %e, "cannot reap idempotency keys"),
         }
-        match self.outbox.purge_delivered(now - self.outbox_retention, 1_000).await {
+        match self.outbox.purge_delivered(now - self.settings.outbox_retention, 1_000).await {
             Ok(n) => report.outbox_purged = n,
             Err(e) => tracing::warn!(error = %e, "cannot purge delivered outbox rows"),
         }
@@ -150,7 +173,7 @@ impl Jobs {
     fn channel_check_due(&self, sale: AwaitingTransfer, now: DateTime<Utc>) -> bool {
         let mut checked = self.channel_checked.lock().expect("job state poisoned");
         if let Some(at) = checked.get(&sale.id) {
-            let cadence_due = now - *at >= self.channel_check_every;
+            let cadence_due = now - *at >= self.settings.channel_check_every;
             let deadline_due = sale.transfer_by <= now && *at < sale.transfer_by;
             if !cadence_due && !deadline_due {
                 return false;

@@ -66,17 +66,25 @@ enum Step {
     Fail(String),
 }
 
-pub struct Relay {
-    pub ctx: Context,
-    /// When the backlog gauge was last read (milliseconds since the epoch): once a second is
-    /// enough, and counting a long backlog on every pass of a draining relay is not free.
-    pub backlog_read_at: std::sync::atomic::AtomicI64,
-    pub queue: Arc<dyn OutboxQueue>,
-    pub reads: Arc<dyn ReadModel>,
+/// Where the relay delivers each kind of message.
+#[derive(Clone)]
+pub struct Receivers {
     pub notifier: Arc<dyn Notifier>,
     pub gifts: Arc<dyn GiftTransfer>,
     pub payouts: Arc<dyn PayoutGateway>,
-    pub policy: RelayPolicy,
+}
+
+pub struct Relay {
+    ctx: Context,
+    /// When the backlog gauge was last read (milliseconds since the epoch): once a second is
+    /// enough, and counting a long backlog on every pass of a draining relay is not free.
+    backlog_read_at: std::sync::atomic::AtomicI64,
+    queue: Arc<dyn OutboxQueue>,
+    reads: Arc<dyn ReadModel>,
+    notifier: Arc<dyn Notifier>,
+    gifts: Arc<dyn GiftTransfer>,
+    payouts: Arc<dyn PayoutGateway>,
+    policy: RelayPolicy,
 }
 
 fn from_delivery(d: Delivery) -> Step {
@@ -88,6 +96,31 @@ fn from_delivery(d: Delivery) -> Step {
 }
 
 impl Relay {
+    /// A relay over `queue`, delivering to `to` with `policy`'s retries.
+    pub fn new(
+        ctx: Context,
+        queue: Arc<dyn OutboxQueue>,
+        reads: Arc<dyn ReadModel>,
+        to: Receivers,
+        policy: RelayPolicy,
+    ) -> Self {
+        Self {
+            ctx,
+            backlog_read_at: Default::default(),
+            queue,
+            reads,
+            notifier: to.notifier,
+            gifts: to.gifts,
+            payouts: to.payouts,
+            policy,
+        }
+    }
+
+    /// Its retry policy (the pace of its loop follows it).
+    pub fn policy(&self) -> &RelayPolicy {
+        &self.policy
+    }
+
     /// Claims one batch and delivers it.
     pub async fn run_once(&self) -> RelayReport {
         let now = self.ctx.services.now();

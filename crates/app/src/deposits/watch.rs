@@ -31,19 +31,36 @@ pub struct WatchReport {
 }
 
 pub struct DepositWatcher {
-    pub ctx: Context,
-    pub indexer: Arc<dyn ChainIndexer>,
+    ctx: Context,
+    indexer: Arc<dyn ChainIndexer>,
     /// The deposit account (`TON_DEPOSIT_ADDRESS`).
-    pub account: String,
+    account: String,
     /// Transactions asked for per request.
-    pub page: u32,
+    page: u32,
     /// Most pages per pass, so one pass cannot run for ever behind a long history.
-    pub max_pages: u32,
+    max_pages: u32,
     /// When a pass last reached the newest transaction.
-    pub caught_up_at: Mutex<Option<DateTime<Utc>>>,
+    caught_up_at: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl DepositWatcher {
+    /// Watches `account` through `indexer`, 100 transactions a request, at most 10 requests a pass.
+    pub fn new(ctx: Context, indexer: Arc<dyn ChainIndexer>, account: String) -> Self {
+        Self { ctx, indexer, account, page: 100, max_pages: 10, caught_up_at: Mutex::default() }
+    }
+
+    /// Asks for `page` transactions a request, at most `max_pages` requests a pass.
+    pub fn with_paging(mut self, page: u32, max_pages: u32) -> Self {
+        self.page = page;
+        self.max_pages = max_pages;
+        self
+    }
+
+    /// When a pass last reached the newest transaction of the account.
+    pub fn caught_up_at(&self) -> Option<DateTime<Utc>> {
+        *self.caught_up_at.lock().expect("watcher state poisoned")
+    }
+
     async fn cursor(&self) -> Result<Option<ChainCursor>, Error> {
         let uows: Arc<dyn crate::uow::Begin<dyn WatchCursorUow>> = self.ctx.uows();
         let mut uow = uows.begin("watch_deposits").await?;
