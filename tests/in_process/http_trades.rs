@@ -2,7 +2,7 @@
 //! code, privacy (anyone but the two parties gets 404), the wrong party (403), expiry before and
 //! after the job, and the audit after each.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{As, TestApp};

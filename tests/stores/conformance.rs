@@ -1,7 +1,7 @@
 //! One conformance suite for the repositories and Units of Work, run against every adapter
 //! (in-memory and PostgreSQL): CRUD, rollback on drop, rollback on error, isolation, row locks.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

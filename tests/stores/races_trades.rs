@@ -2,7 +2,7 @@
 //! no deadlock, no double move, exactly one winner where one thing can happen; the audit clean
 //! and money conserved after each.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! End to end: the real binary, as a user would run it.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{As, Server};

@@ -2,7 +2,7 @@
 //! SIMULATED directory trusts the seller and keeps reporting them as owner): every route, each
 //! rule with its code, who may see and change what, the deadline job and staff resolution.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{As, TestApp};

@@ -1,7 +1,7 @@
 //! The live market (issue 12): the activity feed and collection statistics on every store, their
 //! query plans on PostgreSQL, and the server-sent event stream across two instances.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

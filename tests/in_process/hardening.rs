@@ -3,7 +3,7 @@
 //! notation, and arbitrary bytes and JSON thrown at every route's body and query (always a 4xx,
 //! never a 5xx or a panic).
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

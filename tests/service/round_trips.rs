@@ -4,7 +4,7 @@
 //! user once), averaged over a burst so the live stream's coalesced `NOTIFY` (one per 50 ms at
 //! most) counts at its real share; and the auth path writes nothing for a known user.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

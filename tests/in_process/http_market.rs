@@ -2,7 +2,7 @@
 //! each rule violation with its code, and calls by someone who is not the owner / offerer /
 //! seller. Business time is moved with a manual clock to exercise expiry and deadlines.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use common::{As, TestApp};

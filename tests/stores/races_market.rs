@@ -1,7 +1,7 @@
 //! Marketplace races, each on the in-memory store and on PostgreSQL + Redis, with requests
 //! spread over many tasks. After each: the audit is clean and money is conserved.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 

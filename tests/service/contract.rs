@@ -9,7 +9,7 @@
 //! a delivery date relative to now, an e-mail syntax subset) answer 422 with the field at fault,
 //! which that heuristic counts as a failure (ADR 008).
 
-mod common;
+use crate::common;
 
 use common::Server;
 

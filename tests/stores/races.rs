@@ -2,7 +2,7 @@
 //! money is conserved and the audit is clean — on the in-memory store, on PostgreSQL + Redis,
 //! and on PostgreSQL with Redis unreachable (database locks alone).
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use common::{As, Server, TestApp};

@@ -4,7 +4,7 @@
 //! an applied send whose answer was lost, a message that never lands, a wallet short of funds, two
 //! instances racing for one wallet) — each withdrawal paid once, none both paid and refunded.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

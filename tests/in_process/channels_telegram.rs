@@ -3,7 +3,7 @@
 //! (chat not found, bot not a member, not a channel, not the creator), `retry_after`, Telegram
 //! down, and release once Telegram shows the buyer as the creator.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 

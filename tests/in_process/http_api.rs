@@ -1,7 +1,7 @@
 //! Every route through the real router on the in-memory store: success, each error code,
 //! auth failures and object-level authorization.
 
-mod common;
+use crate::common;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};

@@ -1,7 +1,7 @@
 //! Side effects after commit: the outbox relay against local fakes of the payout gateway and the
 //! Telegram Bot API (wiremock), gift returns, and idempotency keys.
 
-mod common;
+use crate::common;
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};

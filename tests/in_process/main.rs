@@ -1,0 +1,15 @@
+//! Through the router in-process (and live streams over a socket): every route, the relay and its gateways, the TON rails, the live market.
+//! One test binary for these modules: one link instead of 9.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod http_api;
+mod http_channels;
+mod http_market;
+mod http_trades;
+mod hardening;
+mod channels_telegram;
+mod delivery;
+mod ton_rails;
+mod live_market;

@@ -1,0 +1,10 @@
+//! The real binary end to end: commands, the contract (schemathesis), round trips per buy, the quick reliability battery.
+//! One test binary for these modules: one link instead of 4.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod e2e;
+mod contract;
+mod round_trips;
+mod battery;

@@ -1,0 +1,10 @@
+//! The storage adapters: one conformance suite over every adapter, and races on each.
+//! One test binary for these modules: one link instead of 4.
+
+#[path = "../common/mod.rs"]
+mod common;
+
+mod conformance;
+mod races;
+mod races_market;
+mod races_trades;
