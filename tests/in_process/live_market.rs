@@ -1,4 +1,4 @@
-//! The live market (issue 12): the activity feed and collection statistics on every store, their
+//! The live market: the activity feed and collection statistics on every store, their
 //! query plans on PostgreSQL, and the server-sent event stream across two instances.
 
 use crate::common;

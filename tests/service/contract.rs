@@ -4,7 +4,8 @@
 //! (status, content type, headers, body schema), on any schema-violating request the service
 //! accepts, and on any 5xx. Seeded and bounded, so a run is reproducible and short.
 //!
-//! Left out: `GET /api/events` (an endless event stream; its own tests are in `live_market.rs`)
+//! Left out: `GET /api/events` (an endless event stream; its own tests are in
+//! `in_process/live_market.rs`)
 //! and `positive_data_acceptance` — rules JSON Schema cannot state (a TON address checksum,
 //! a delivery date relative to now, an e-mail syntax subset) answer 422 with the field at fault,
 //! which that heuristic counts as a failure (ADR 008).

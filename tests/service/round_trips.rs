@@ -1,8 +1,9 @@
 //! What a buy costs the database, counted on the wire (a proxy in front of PostgreSQL counts the
-//! exchanges with it): at most 5 round trips for a user this instance knows (BEGIN, the sale's
-//! locks, the writes, COMMIT, the pool's release ping) and 7 for one it sees first (auth reads the
-//! user once), averaged over a burst so the live stream's coalesced `NOTIFY` (one per 50 ms at
-//! most) counts at its real share; and the auth path writes nothing for a known user.
+//! exchanges with it): at most 4 round trips for a user this instance knows (BEGIN, the sale's
+//! locks, the writes, COMMIT — no ping on a connection that goes back clean, ADR 012) and 5 for
+//! one it sees first (auth reads the user once), averaged over a burst so the live stream's
+//! coalesced `NOTIFY` (one per 50 ms at most) counts at its real share; and the auth path writes
+//! nothing for a known user.
 
 use crate::common;
 

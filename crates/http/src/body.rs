@@ -5,7 +5,7 @@
 //! connection, and a client still sending never sees the answer. So every request that may carry
 //! a body is read here first: up to [`BODY_LIMIT`](crate::BODY_LIMIT) + 1 bytes are kept for the
 //! handler (which then answers exactly as it would have — 413 `payload_too_large` when it reads a
-//! body), the rest is read and thrown away — at most [`DRAIN_LIMIT`] bytes, within the request
+//! body), the rest is read and thrown away — at most [`DRAIN_LIMIT`] (16 MiB) bytes, within the request
 //! timeout — and the answer to an oversized request closes the connection (`Connection: close`)
 //! once written, so nothing is left unread.
 
@@ -20,7 +20,7 @@ use crate::BODY_LIMIT;
 
 /// Most bytes of an oversized body read and dropped so its answer can be read; a larger body's
 /// connection is closed unread (its sender may then see a reset).
-pub const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+pub const DRAIN_LIMIT: usize = 16 * 1024 * 1024;
 
 pub async fn read_whole_body(req: Request, next: Next) -> Response {
     if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
