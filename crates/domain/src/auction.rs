@@ -362,6 +362,7 @@ mod tests {
         assert_eq!(a, before);
     }
 
+    // `ends_at - now < window` vs `<=` is an equivalent mutant: at equality `now + window == ends_at`.
     #[test]
     fn a_bid_with_exactly_the_window_left_keeps_the_end() {
         let (mut a, _) = auction("1", 5);

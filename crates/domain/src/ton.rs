@@ -175,6 +175,7 @@ mod tests {
         }
     }
 
+    // `(n << 6) | v` vs `^ v` in decode48 is an equivalent mutant: the shifted low 6 bits are 0 and v < 64.
     #[test]
     fn forty_eight_symbols_decode_to_the_thirty_six_bytes_they_encode() {
         let mut bytes = [0u8; 36];
