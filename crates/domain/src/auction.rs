@@ -292,6 +292,146 @@ mod tests {
         assert_eq!(AuctionTerms::new(m("1"), None, None, 60).unwrap().step_percent, 5);
     }
 
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (AuctionStatus::Active, "active"),
+            (AuctionStatus::Settled, "settled"),
+            (AuctionStatus::Cancelled, "cancelled"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(AuctionStatus::parse(name), Some(status));
+        }
+        assert_eq!(AuctionStatus::parse("Active"), None);
+        assert_eq!(AuctionStatus::parse(""), None);
+    }
+
+    #[test]
+    fn an_auction_opens_active_without_bids_and_ends_after_its_duration() {
+        let (a, now) = auction("2", 7);
+        assert_eq!(a.ends_at, now + Duration::seconds(3600));
+        assert_eq!(a.created_at, now);
+        assert_eq!((a.start_price, a.step_percent, a.buy_now_price), (m("2"), 7, Some(m("1000"))));
+        assert_eq!((a.leader_id, a.current_bid, a.bid_count), (None, None, 0));
+        assert_eq!(a.status, AuctionStatus::Active);
+        assert_eq!(a.min_next_bid(), m("2"));
+    }
+
+    #[test]
+    fn an_auction_is_open_until_just_before_its_end_and_due_exactly_at_it() {
+        let (a, now) = auction("1", 5);
+        let just_before = a.ends_at - Duration::nanoseconds(1);
+        assert!(a.is_open_at(now) && !a.is_due(now));
+        assert!(a.is_open_at(just_before) && !a.is_due(just_before));
+        assert!(!a.is_open_at(a.ends_at) && a.is_due(a.ends_at));
+        let later = a.ends_at + Duration::seconds(1);
+        assert!(!a.is_open_at(later) && a.is_due(later));
+    }
+
+    #[test]
+    fn a_closed_auction_is_neither_open_nor_due() {
+        for status in [AuctionStatus::Settled, AuctionStatus::Cancelled] {
+            let (mut a, now) = auction("1", 5);
+            a.status = status;
+            assert!(!a.is_open_at(now), "{status:?}");
+            assert!(!a.is_due(a.ends_at), "{status:?}");
+            assert_eq!(a.accept_bid(UserId(2), m("5"), now, Duration::zero()), Err(RuleViolation::AuctionEnded));
+        }
+    }
+
+    #[test]
+    fn each_bid_is_counted_and_the_leader_and_amount_follow_the_last_one() {
+        let (mut a, now) = auction("1", 5);
+        let first = a.accept_bid(UserId(2), m("1"), now, Duration::zero()).unwrap();
+        assert_eq!(first, BidOutcome { previous: None, buy_now: false });
+        assert_eq!((a.leader_id, a.current_bid, a.bid_count), (Some(UserId(2)), Some(m("1")), 1));
+        let second = a.accept_bid(UserId(3), m("3"), now, Duration::zero()).unwrap();
+        assert_eq!(second, BidOutcome { previous: Some((UserId(2), m("1"))), buy_now: false });
+        assert_eq!((a.leader_id, a.current_bid, a.bid_count), (Some(UserId(3)), Some(m("3")), 2));
+    }
+
+    #[test]
+    fn a_bid_just_below_the_minimum_is_refused_and_changes_nothing() {
+        let (mut a, now) = auction("1", 5);
+        a.accept_bid(UserId(2), m("10"), now, Duration::zero()).unwrap();
+        let before = a.clone();
+        assert_eq!(
+            a.accept_bid(UserId(3), m("10.499999999"), now, Duration::zero()),
+            Err(RuleViolation::BidTooLow { min: m("10.5") })
+        );
+        assert_eq!(a, before);
+    }
+
+    // `ends_at - now < window` vs `<=` is an equivalent mutant: at equality `now + window == ends_at`.
+    #[test]
+    fn a_bid_with_exactly_the_window_left_keeps_the_end() {
+        let (mut a, _) = auction("1", 5);
+        let end = a.ends_at;
+        let window = Duration::seconds(300);
+        a.accept_bid(UserId(2), m("1"), end - window, window).unwrap();
+        assert_eq!(a.ends_at, end);
+        let late = end - window + Duration::seconds(1);
+        a.accept_bid(UserId(3), m("2"), late, window).unwrap();
+        assert_eq!(a.ends_at, end + Duration::seconds(1));
+    }
+
+    #[test]
+    fn buy_now_is_reached_at_its_price_and_not_below() {
+        let (mut a, now) = auction("1", 5);
+        let out = a.accept_bid(UserId(2), m("999.999999999"), now, Duration::zero()).unwrap();
+        assert!(!out.buy_now);
+        let (mut a, now) = auction("1", 5);
+        assert!(a.accept_bid(UserId(2), m("1000"), now, Duration::zero()).unwrap().buy_now);
+        let (mut a, now) = auction("1", 5);
+        assert!(a.accept_bid(UserId(2), m("1500"), now, Duration::zero()).unwrap().buy_now);
+        let terms = AuctionTerms::new(m("1"), None, None, 60).unwrap();
+        let mut without = Auction::open(AuctionId(uuid::Uuid::nil()), NftId(uuid::Uuid::nil()), UserId(1), &terms, now);
+        assert!(!without.accept_bid(UserId(2), m("1000000"), now, Duration::zero()).unwrap().buy_now);
+    }
+
+    #[test]
+    fn the_seller_cancels_an_auction_without_bids() {
+        let (mut a, _) = auction("1", 5);
+        assert_eq!(a.cancel(UserId(1)), Ok(()));
+        assert_eq!(a.status, AuctionStatus::Cancelled);
+    }
+
+    #[test]
+    fn a_closed_auction_cannot_be_cancelled() {
+        for status in [AuctionStatus::Settled, AuctionStatus::Cancelled] {
+            let (mut a, _) = auction("1", 5);
+            a.status = status;
+            assert_eq!(a.cancel(UserId(1)), Err(RuleViolation::AuctionEnded));
+            assert_eq!(a.status, status);
+        }
+    }
+
+    #[test]
+    fn settling_names_the_leader_and_the_price() {
+        let (mut a, now) = auction("1", 5);
+        a.accept_bid(UserId(2), m("4"), now, Duration::zero()).unwrap();
+        assert_eq!(a.settle(), Some((UserId(2), m("4"))));
+        assert_eq!(a.status, AuctionStatus::Settled);
+    }
+
+    #[test]
+    fn settling_without_bids_names_nobody() {
+        let (mut a, _) = auction("1", 5);
+        assert_eq!(a.settle(), None);
+        assert_eq!(a.status, AuctionStatus::Settled);
+    }
+
+    #[test]
+    fn terms_accept_their_boundaries_and_name_each_bad_field() {
+        let ok = AuctionTerms::new(m("1"), Some(1), Some(m("1.000000001")), 60).unwrap();
+        assert_eq!(ok.duration, Duration::seconds(60));
+        assert_eq!(ok.step_percent, 1);
+        assert_eq!(AuctionTerms::new(m("1"), Some(100), None, 14 * 86_400).unwrap().step_percent, 100);
+        let errors = AuctionTerms::new(m("2"), Some(0), Some(m("1")), 59).unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["step_percent", "buy_now_price", "duration_seconds"]);
+    }
+
     proptest! {
         #[test]
         fn the_minimum_next_bid_always_exceeds_the_current_one(nanos in 1u64..1_000_000_000_000_000_000, step in 1u32..=100) {

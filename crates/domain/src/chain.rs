@@ -97,4 +97,37 @@ mod tests {
         assert!(!tx(11, "c").is_behind(Some(&at)));
         assert!(!tx(1, "a").is_behind(None));
     }
+
+    fn tx(lt: u64, hash: &str) -> ChainTransaction {
+        ChainTransaction { hash: hash.into(), lt, at: Utc::now(), incoming: None }
+    }
+
+    #[test]
+    fn another_transaction_at_the_cursors_logical_time_is_not_behind_it() {
+        let at = ChainCursor { lt: 10, hash: "b".into() };
+        assert!(!tx(10, "c").is_behind(Some(&at)));
+        assert!(!tx(11, "b").is_behind(Some(&at)), "a later time is never behind, whatever the hash");
+        assert!(tx(9, "b").is_behind(Some(&at)));
+    }
+
+    #[test]
+    fn a_transactions_cursor_is_its_logical_time_and_hash() {
+        assert_eq!(tx(42, "h42").cursor(), ChainCursor { lt: 42, hash: "h42".into() });
+        assert!(tx(42, "h42").is_behind(Some(&tx(42, "h42").cursor())));
+    }
+
+    #[test]
+    fn a_memo_takes_each_symbol_by_its_byte_modulo_the_alphabet() {
+        assert_eq!(memo_from(&[0, 30, 31, 255, 7, 8, 9, 10, 11, 12, 13]), "a9ahhjkmnp");
+        assert_eq!(memo_from(&[62, 93, 124, 155, 186, 217, 248, 1, 32, 63]), "aaaaaaabbb");
+    }
+
+    #[test]
+    fn a_comment_names_a_memo_only_at_exactly_its_length() {
+        assert_eq!(memo_in("abcdefghjk"), Some("abcdefghjk".to_string()));
+        assert_eq!(memo_in("abcdefghj"), None);
+        assert_eq!(memo_in("abcdefghjkm"), None);
+        assert_eq!(memo_in("abc"), None);
+        assert_eq!(memo_in(""), None);
+    }
 }

@@ -202,4 +202,171 @@ mod tests {
         let no_bot = ChannelInfo { bot_is_admin: false, ..info };
         assert!(matches!(no_bot.verify_seller(UserId(1)), Err(RuleViolation::ChannelNotVerified { .. })));
     }
+
+    #[test]
+    fn each_verification_failure_says_why() {
+        let info = ChannelInfo { chat_id: -1, title: "t".into(), username: None, owner_id: None, bot_is_admin: true };
+        assert_eq!(
+            info.verify_seller(UserId(1)),
+            Err(RuleViolation::ChannelNotVerified { reason: "you are not the creator of the channel".into() })
+        );
+        let no_bot = ChannelInfo { bot_is_admin: false, owner_id: Some(UserId(1)), ..info };
+        assert_eq!(
+            no_bot.verify_seller(UserId(1)),
+            Err(RuleViolation::ChannelNotVerified {
+                reason: "the marketplace bot is not an administrator of the channel".into()
+            })
+        );
+    }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (ChannelSaleStatus::Listed, "listed"),
+            (ChannelSaleStatus::AwaitingTransfer, "awaiting_transfer"),
+            (ChannelSaleStatus::Completed, "completed"),
+            (ChannelSaleStatus::Refunded, "refunded"),
+            (ChannelSaleStatus::Deleted, "deleted"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(ChannelSaleStatus::parse(name), Some(status));
+        }
+        assert_eq!(ChannelSaleStatus::parse("Listed"), None);
+        assert_eq!(ChannelSaleStatus::parse(""), None);
+    }
+
+    #[test]
+    fn a_username_has_5_to_32_letters_digits_or_underscores_and_starts_with_a_letter() {
+        assert_eq!(ChannelRef::parse("@abcde"), Ok(ChannelRef::Username("abcde".into())));
+        assert_eq!(ChannelRef::parse(&format!("@{}", "a".repeat(32))), Ok(ChannelRef::Username("a".repeat(32))));
+        assert_eq!(ChannelRef::parse("@Gift_2024"), Ok(ChannelRef::Username("Gift_2024".into())));
+        for bad in ["@abcd", &format!("@{}", "a".repeat(33)), "@gift-shop", "@gift shop", "@_gift", "@", "@@gift_shop"]
+        {
+            assert_eq!(ChannelRef::parse(bad), Err("is not a valid @username"), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_chat_id_has_1_to_18_digits_without_a_leading_zero() {
+        assert_eq!(ChannelRef::parse("7"), Ok(ChannelRef::Id(7)));
+        assert_eq!(ChannelRef::parse("-7"), Ok(ChannelRef::Id(-7)));
+        assert_eq!(ChannelRef::parse("123456789012345678"), Ok(ChannelRef::Id(123456789012345678)));
+        for bad in ["1234567890123456789", "-1234567890123456789", "07", "-07", "-", "", "--7", "7a", "+5"] {
+            assert_eq!(ChannelRef::parse(bad), Err("must be @username or a numeric chat id"), "{bad} accepted");
+        }
+    }
+
+    #[test]
+    fn a_channel_shows_as_it_is_named() {
+        assert_eq!(ChannelRef::Username("gift_shop".into()).to_string(), "@gift_shop");
+        assert_eq!(ChannelRef::Id(-1001234567890).to_string(), "-1001234567890");
+    }
+
+    const SELLER: UserId = UserId(1);
+    const BUYER: UserId = UserId(2);
+    const STRANGER: UserId = UserId(3);
+
+    fn at(secs: i64) -> DateTime<Utc> {
+        DateTime::from_timestamp(1_700_000_000 + secs, 0).unwrap()
+    }
+
+    fn price() -> Money {
+        Money::parse("25").unwrap()
+    }
+
+    fn listed() -> ChannelSale {
+        ChannelSale {
+            id: ChannelSaleId(uuid::Uuid::nil()),
+            seller_id: SELLER,
+            chat_id: -100,
+            title: "Gifts".into(),
+            username: Some("gift_shop".into()),
+            description: None,
+            price: price(),
+            buyer_id: None,
+            status: ChannelSaleStatus::Listed,
+            transfer_by: None,
+            created_at: at(0),
+        }
+    }
+
+    fn sold() -> ChannelSale {
+        let mut sale = listed();
+        sale.sell_to(BUYER, None, at(0), Duration::hours(24)).unwrap();
+        sale
+    }
+
+    #[test]
+    fn a_listed_sale_is_visible_to_everyone() {
+        let sale = listed();
+        for user in [SELLER, BUYER, STRANGER] {
+            assert!(sale.visible_to(user), "{user}");
+        }
+    }
+
+    #[test]
+    fn a_sold_sale_is_visible_to_its_two_parties_only() {
+        let sale = sold();
+        assert!(sale.visible_to(SELLER));
+        assert!(sale.visible_to(BUYER));
+        assert!(!sale.visible_to(STRANGER));
+        let deleted = ChannelSale { status: ChannelSaleStatus::Deleted, ..listed() };
+        assert!(deleted.visible_to(SELLER));
+        assert!(!deleted.visible_to(STRANGER));
+    }
+
+    #[test]
+    fn only_the_seller_changes_a_listed_sale() {
+        assert_eq!(listed().ensure_seller_may_change(SELLER), Ok(()));
+        assert_eq!(listed().ensure_seller_may_change(STRANGER), Err(RuleViolation::NotOwner));
+        assert_eq!(sold().ensure_seller_may_change(SELLER), Err(RuleViolation::NotForSale));
+        assert_eq!(sold().ensure_seller_may_change(BUYER), Err(RuleViolation::NotOwner));
+    }
+
+    #[test]
+    fn selling_holds_the_price_and_sets_the_transfer_deadline() {
+        let mut sale = listed();
+        assert_eq!(sale.sell_to(BUYER, Some(price()), at(10), Duration::hours(24)), Ok(price()));
+        assert_eq!(sale.buyer_id, Some(BUYER));
+        assert_eq!(sale.status, ChannelSaleStatus::AwaitingTransfer);
+        assert_eq!(sale.transfer_by, Some(at(10 + 24 * 3600)));
+        assert_eq!(sale.awaiting_buyer(), Ok(BUYER));
+    }
+
+    #[test]
+    fn a_sale_is_refused_to_its_seller_when_not_listed_or_at_another_price() {
+        assert_eq!(listed().sell_to(SELLER, None, at(0), Duration::hours(1)), Err(RuleViolation::OwnItem));
+        assert_eq!(sold().sell_to(STRANGER, None, at(0), Duration::hours(1)), Err(RuleViolation::NotForSale));
+        let mut sale = listed();
+        assert_eq!(
+            sale.sell_to(BUYER, Some(Money::parse("24").unwrap()), at(0), Duration::hours(1)),
+            Err(RuleViolation::PriceChanged { current: price() })
+        );
+        assert_eq!(sale, listed(), "a refused sale changes nothing");
+    }
+
+    #[test]
+    fn only_a_sale_awaiting_transfer_has_a_buyer_to_wait_for() {
+        assert_eq!(listed().awaiting_buyer(), Err(RuleViolation::ChannelSaleClosed));
+        let completed = ChannelSale { status: ChannelSaleStatus::Completed, ..sold() };
+        assert_eq!(completed.awaiting_buyer(), Err(RuleViolation::ChannelSaleClosed));
+    }
+
+    #[test]
+    fn a_transfer_is_overdue_exactly_at_its_deadline() {
+        let sale = sold();
+        let deadline = at(24 * 3600);
+        assert!(!sale.is_overdue(deadline - Duration::seconds(1)));
+        assert!(sale.is_overdue(deadline));
+        assert!(sale.is_overdue(deadline + Duration::seconds(1)));
+    }
+
+    #[test]
+    fn a_finished_sale_is_never_overdue() {
+        for status in [ChannelSaleStatus::Completed, ChannelSaleStatus::Refunded] {
+            let sale = ChannelSale { status, ..sold() };
+            assert!(!sale.is_overdue(at(48 * 3600)), "{status:?}");
+        }
+        assert!(!listed().is_overdue(at(48 * 3600)));
+    }
 }

@@ -119,4 +119,94 @@ mod tests {
         assert_eq!(EventKind::parse("nope"), None);
         assert!(EventKind::Sold.is_sale() && !EventKind::Listed.is_sale());
     }
+
+    #[test]
+    fn there_are_thirteen_kinds_each_named_once() {
+        let names: Vec<&str> = EventKind::all().map(EventKind::as_str).collect();
+        assert_eq!(
+            names,
+            [
+                "listed",
+                "unlisted",
+                "price_changed",
+                "sold",
+                "offer_made",
+                "offer_accepted",
+                "auction_started",
+                "auction_bid",
+                "auction_settled",
+                "trade_completed",
+                "presale_sold",
+                "presale_delivered",
+                "offer_received",
+            ]
+        );
+        assert_eq!(EventKind::parse("offer_received"), Some(EventKind::OfferReceived));
+        assert_eq!(EventKind::parse("unlisted"), Some(EventKind::Unlisted));
+        assert_eq!(EventKind::parse(""), None);
+        assert_eq!(EventKind::parse("Listed"), None);
+    }
+
+    #[test]
+    fn only_a_sale_an_accepted_offer_and_a_settled_auction_count_as_sales() {
+        let sales: Vec<EventKind> = EventKind::all().filter(|k| k.is_sale()).collect();
+        assert_eq!(sales, [EventKind::Sold, EventKind::OfferAccepted, EventKind::AuctionSettled]);
+    }
+
+    fn nft() -> Nft {
+        Nft {
+            id: crate::ids::NftId(uuid::Uuid::from_u128(7)),
+            gift_id: "g-1".into(),
+            title: "Plush Pepe #1".into(),
+            collection: "Plush Pepe".into(),
+            owner_id: UserId(1),
+            price: None,
+            status: crate::nft::NftStatus::Available,
+            created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+        }
+    }
+
+    #[test]
+    fn an_event_about_an_nft_is_public_and_names_its_collection() {
+        let at = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+        let price = Money::parse("2.5").unwrap();
+        let id = MarketEventId(uuid::Uuid::from_u128(1));
+        let e = MarketEvent::about(id, EventKind::Sold, &nft(), Some(price), at);
+        assert_eq!(
+            e,
+            MarketEvent {
+                id,
+                kind: EventKind::Sold,
+                collection: Some("Plush Pepe".into()),
+                nft_id: Some(crate::ids::NftId(uuid::Uuid::from_u128(7))),
+                auction_id: None,
+                price: Some(price),
+                recipient: None,
+                created_at: at,
+            }
+        );
+    }
+
+    #[test]
+    fn a_private_event_keeps_everything_but_gains_a_recipient() {
+        let at = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+        let public =
+            MarketEvent::about(MarketEventId(uuid::Uuid::from_u128(2)), EventKind::OfferReceived, &nft(), None, at);
+        let private = public.clone().only_for(UserId(9));
+        assert_eq!(private.recipient, Some(UserId(9)));
+        assert_eq!(MarketEvent { recipient: None, ..private }, public);
+    }
+
+    #[test]
+    fn an_event_in_an_auction_names_the_auction() {
+        let at = DateTime::from_timestamp(1_700_000_100, 0).unwrap();
+        let mut e =
+            MarketEvent::about(MarketEventId(uuid::Uuid::from_u128(3)), EventKind::AuctionBid, &nft(), None, at);
+        let before = e.clone();
+        let auction = AuctionId(uuid::Uuid::from_u128(4));
+        let returned = e.in_auction(auction).clone();
+        assert_eq!(returned.auction_id, Some(auction));
+        assert_eq!(e.auction_id, Some(auction));
+        assert_eq!(MarketEvent { auction_id: None, ..e }, before);
+    }
 }

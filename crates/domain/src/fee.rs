@@ -56,6 +56,26 @@ mod tests {
         assert_eq!(fee.to_string(), "0.000000001");
     }
 
+    #[test]
+    fn the_rate_is_kept_up_to_one_hundred_percent() {
+        assert_eq!(FeeRule::new(250).bps(), 250);
+        assert_eq!(FeeRule::new(10_000).bps(), 10_000);
+        assert_eq!(FeeRule::new(10_001).bps(), 10_000);
+        assert_eq!(FeeRule::default().bps(), 500);
+        assert_eq!(FeeRule::default(), FeeRule::new(500));
+    }
+
+    #[test]
+    fn a_fee_scales_with_the_price_and_the_rate() {
+        let (fee, proceeds) = FeeRule::new(250).split(Money::parse("123.4").unwrap());
+        assert_eq!(fee.to_string(), "3.085");
+        assert_eq!(proceeds.to_string(), "120.315");
+        let (fee, proceeds) = FeeRule::new(10_000).split(Money::parse("7").unwrap());
+        assert_eq!((fee.to_string(), proceeds.to_string()), ("7".to_string(), "0".to_string()));
+        let (fee, proceeds) = FeeRule::new(0).split(Money::parse("7").unwrap());
+        assert_eq!((fee.to_string(), proceeds.to_string()), ("0".to_string(), "7".to_string()));
+    }
+
     proptest! {
         #[test]
         fn fee_plus_proceeds_is_price(units in 0u64..1_000_000_000, nanos in 0u32..1_000_000_000, bps in 0u32..=10_000) {

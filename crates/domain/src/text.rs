@@ -58,6 +58,37 @@ mod tests {
         assert!(paragraph(&"x".repeat(51), 50).is_err());
     }
 
+    #[test]
+    fn a_line_of_exactly_the_maximum_length_is_accepted() {
+        assert_eq!(line("ab", 2).unwrap(), "ab");
+        assert_eq!(line("ab ", 3).unwrap(), "ab");
+        assert_eq!(line("пп", 2).unwrap(), "пп", "characters are counted, not bytes");
+        assert_eq!(line("abc", 2).unwrap_err(), "must be 1 to 2 characters and not blank");
+        assert_eq!(line(" ", 2).unwrap_err(), "must be 1 to 2 characters and not blank");
+    }
+
+    #[test]
+    fn a_paragraph_of_exactly_the_maximum_length_is_accepted() {
+        assert_eq!(paragraph(&"x".repeat(50), 50).unwrap(), Some("x".repeat(50)));
+        assert_eq!(paragraph("ёё", 2).unwrap().as_deref(), Some("ёё"), "characters are counted, not bytes");
+        assert_eq!(paragraph("abc", 2).unwrap_err(), "must be at most 2 characters");
+        assert_eq!(paragraph("", 2).unwrap(), None);
+        assert_eq!(paragraph("  a \n", 10).unwrap().as_deref(), Some("a"), "stored trimmed");
+    }
+
+    #[test]
+    fn line_breaks_and_tabs_are_allowed_only_in_multiline_text() {
+        for c in ['\n', '\r', '\t'] {
+            let s = format!("a{c}b");
+            assert_eq!(no_controls(&s, true), Ok(()));
+            assert!(no_controls(&s, false).is_err(), "{c:?}");
+        }
+        assert_eq!(no_controls("a\u{7}b", true).unwrap_err(), "must not contain control characters (found U+0007)");
+        assert_eq!(no_controls("a\u{7f}", false).unwrap_err(), "must not contain control characters (found U+007F)");
+        assert_eq!(no_controls("plain text, ünïcode 🐸", false), Ok(()));
+        assert_eq!(no_controls("plain text", true), Ok(()));
+    }
+
     proptest! {
         #[test]
         fn what_passes_has_no_control_character(s in "\\PC*|.*") {

@@ -153,4 +153,92 @@ mod tests {
         assert!(TonAddress::parse(&friendly(0x11, 5)).is_err(), "unknown workchain");
         assert!(TonAddress::parse("EQshort").is_err());
     }
+
+    #[test]
+    fn crc16_of_nothing_is_zero_and_of_one_byte_is_its_table_entry() {
+        assert_eq!(crc16_xmodem(b""), 0);
+        assert_eq!(crc16_xmodem(&[0x01]), 0x1021);
+        assert_eq!(crc16_xmodem(&[0x80]), 0x9188);
+        assert_eq!(crc16_xmodem(&[0xff]), 0x1ef0);
+    }
+
+    #[test]
+    fn every_base64_and_base64url_symbol_has_its_index_and_nothing_else_has_one() {
+        let std_alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let url_alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        for (i, (&s, &u)) in std_alphabet.iter().zip(url_alphabet).enumerate() {
+            assert_eq!(b64_value(s), Some(i as u8), "{}", s as char);
+            assert_eq!(b64_value(u), Some(i as u8), "{}", u as char);
+        }
+        for c in [b'=', b'.', b' ', b'@', b'[', b'`', b'{', b':', b'\0'] {
+            assert_eq!(b64_value(c), None, "{}", c as char);
+        }
+    }
+
+    // `(n << 6) | v` vs `^ v` in decode48 is an equivalent mutant: the shifted low 6 bits are 0 and v < 64.
+    #[test]
+    fn forty_eight_symbols_decode_to_the_thirty_six_bytes_they_encode() {
+        let mut bytes = [0u8; 36];
+        for (i, b) in bytes.iter_mut().enumerate() {
+            *b = (i as u8).wrapping_mul(37).wrapping_add(11);
+        }
+        let url = encode(&bytes);
+        assert_eq!(decode48(&url), Some(bytes));
+        let std = url.replace('-', "+").replace('_', "/");
+        assert_eq!(decode48(&std), Some(bytes));
+        assert_eq!(decode48(&"A".repeat(48)), Some([0u8; 36]));
+        assert_eq!(decode48(&"_".repeat(48)), Some([0xffu8; 36]));
+    }
+
+    #[test]
+    fn decoding_needs_exactly_forty_eight_symbols_of_one_alphabet() {
+        assert_eq!(decode48(&"A".repeat(47)), None);
+        assert_eq!(decode48(&"A".repeat(49)), None);
+        assert_eq!(decode48(&"A".repeat(52)), None);
+        assert_eq!(decode48(&format!("-{}+", "A".repeat(46))), None, "base64url mixed with base64");
+        assert_eq!(decode48(&format!("_{}/", "A".repeat(46))), None, "base64url mixed with base64");
+        assert_eq!(decode48(&format!("{}=", "A".repeat(47))), None, "padding is no symbol");
+    }
+
+    #[test]
+    fn each_bad_address_says_what_is_wrong() {
+        let err = |s: &str| TonAddress::parse(s).unwrap_err().to_string();
+        assert_eq!(err(&format!("2:{}", "ab".repeat(32))), "workchain must be 0 or -1");
+        assert_eq!(err(&format!("0:{}", "ab".repeat(33))), "raw address needs 64 hex digits after the workchain");
+        assert_eq!(err(&format!("0:{}g", "a".repeat(63))), "raw address needs 64 hex digits after the workchain");
+        assert_eq!(err("hello"), "not a raw or user-friendly TON address");
+        assert_eq!(err(&friendly(0x12, 0x00)), "unknown address flags");
+        assert_eq!(err(&friendly(0x11, 0x01)), "workchain must be 0 or -1");
+        assert_eq!(err(&friendly(0x11, 0xfe)), "workchain must be 0 or -1");
+        let mut bytes = [0u8; 36];
+        bytes[0] = 0x11;
+        assert_eq!(err(&encode(&bytes)), "checksum mismatch");
+    }
+
+    #[test]
+    fn the_test_only_flag_and_the_bounceable_flag_are_both_accepted() {
+        for flags in [0x11, 0x51, 0x91, 0xd1] {
+            assert!(TonAddress::parse(&friendly(flags, 0x00)).is_ok(), "{flags:#x}");
+            assert!(TonAddress::parse(&friendly(flags, 0xff)).is_ok(), "{flags:#x}");
+        }
+        for flags in [0x10, 0x01, 0x50, 0x31, 0x7f] {
+            assert!(TonAddress::parse(&friendly(flags, 0x00)).is_err(), "{flags:#x}");
+        }
+    }
+
+    #[test]
+    fn a_raw_address_is_kept_trimmed_and_lower_cased() {
+        let a = TonAddress::parse(&format!("  -1:{}\n", "AbCdEf0123456789".repeat(4))).unwrap();
+        let expected = format!("-1:{}", "abcdef0123456789".repeat(4));
+        assert_eq!(a.as_str(), expected);
+        assert_eq!(a.to_string(), expected);
+    }
+
+    #[test]
+    fn a_user_friendly_address_is_kept_as_written() {
+        let written = "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N";
+        let a = TonAddress::parse(&format!(" {written} ")).unwrap();
+        assert_eq!(a.as_str(), written);
+        assert_eq!(a.to_string(), written);
+    }
 }
