@@ -21,3 +21,28 @@ impl Deposit {
         self.user_id == user_id && self.amount == amount
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_replay_is_the_same_deposit_only_with_the_same_user_and_amount() {
+        let d = Deposit {
+            id: DepositId(uuid::Uuid::nil()),
+            user_id: UserId(1),
+            amount: m("5"),
+            tx_hash: "h".into(),
+            created_at: Utc::now(),
+        };
+        assert!(d.same_as(UserId(1), m("5")));
+        assert!(d.same_as(UserId(1), m("5.000")));
+        assert!(!d.same_as(UserId(2), m("5")));
+        assert!(!d.same_as(UserId(1), m("6")));
+        assert!(!d.same_as(UserId(2), m("6")));
+    }
+}

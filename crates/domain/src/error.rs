@@ -226,3 +226,87 @@ impl FieldError {
         Self { field: field.into(), message: message.into() }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn money(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn every_rule_has_its_stable_code_and_kind() {
+        use ErrorKind::*;
+        let cases = [
+            (RuleViolation::InsufficientFunds, "insufficient_funds", Conflict),
+            (RuleViolation::NotForSale, "not_for_sale", Conflict),
+            (RuleViolation::PriceChanged { current: money("1") }, "price_changed", Conflict),
+            (RuleViolation::OwnItem, "own_item", Conflict),
+            (RuleViolation::NftUnavailable, "nft_unavailable", Conflict),
+            (RuleViolation::NotOwner, "forbidden", Forbidden),
+            (RuleViolation::ManagerInactive, "manager_inactive", Conflict),
+            (RuleViolation::AuctionEnded, "auction_ended", Conflict),
+            (RuleViolation::BidTooLow { min: money("2") }, "bid_too_low", Conflict),
+            (RuleViolation::AuctionHasBids, "auction_has_bids", Conflict),
+            (RuleViolation::OfferExists, "offer_exists", Conflict),
+            (RuleViolation::OfferNotOpen, "offer_not_open", Conflict),
+            (RuleViolation::PresaleSold, "presale_sold", Conflict),
+            (RuleViolation::PresaleNotSold, "presale_not_sold", Conflict),
+            (RuleViolation::Duplicate { what: "gift".into() }, "duplicate", Conflict),
+            (RuleViolation::WithdrawalNotStuck, "withdrawal_not_stuck", Conflict),
+            (RuleViolation::NotParty, "forbidden", Forbidden),
+            (RuleViolation::TradeNotOpen, "trade_not_open", Conflict),
+            (RuleViolation::TradeStale, "trade_stale", Conflict),
+            (RuleViolation::TooManyOpenTrades { max: 20 }, "too_many_open_trades", Conflict),
+            (RuleViolation::ChannelListed, "channel_listed", Conflict),
+            (RuleViolation::ChannelSaleClosed, "channel_sale_closed", Conflict),
+            (RuleViolation::ChannelNotVerified { reason: "bot is not admin".into() }, "channel_not_verified", Invalid),
+        ];
+        for (rule, code, kind) in cases {
+            assert_eq!((rule.code(), rule.kind()), (code, kind), "{rule:?}");
+        }
+    }
+
+    #[test]
+    fn rule_messages_name_what_a_caller_needs_to_retry() {
+        assert_eq!(RuleViolation::PriceChanged { current: money("12.5") }.to_string(), "the price has changed to 12.5");
+        assert_eq!(RuleViolation::BidTooLow { min: money("3") }.to_string(), "the bid is too low; the minimum is 3");
+        assert_eq!(RuleViolation::TooManyOpenTrades { max: 20 }.to_string(), "you already have 20 open trades");
+        assert_eq!(RuleViolation::Duplicate { what: "the gift".into() }.to_string(), "the gift already exists");
+    }
+
+    #[test]
+    fn only_a_transient_repo_error_may_be_retried() {
+        assert!(RepoError::Transient("deadlock".into()).is_transient());
+        for other in [
+            RepoError::Unavailable("down".into()),
+            RepoError::Duplicate(Constraint::GiftId),
+            RepoError::Other("bug".into()),
+        ] {
+            assert!(!other.is_transient(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn repo_errors_map_to_unavailable_invalid_or_internal() {
+        let cases = [
+            (RepoError::Transient("deadlock".into()), ErrorKind::Unavailable),
+            (RepoError::Unavailable("down".into()), ErrorKind::Unavailable),
+            (RepoError::InvalidData("NUL byte".into()), ErrorKind::Invalid),
+            (RepoError::Duplicate(Constraint::GiftId), ErrorKind::Internal),
+            (RepoError::MissingReference(Constraint::NftOwner), ErrorKind::Internal),
+            (RepoError::Constraint(Constraint::BalanceNonNegative), ErrorKind::Internal),
+            (RepoError::Other("bug".into()), ErrorKind::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error:?}");
+        }
+    }
+
+    #[test]
+    fn a_field_error_keeps_its_field_and_message() {
+        let e = FieldError::new("client.age", String::from("must be between 18 and 130"));
+        assert_eq!((e.field.as_str(), e.message.as_str()), ("client.age", "must be between 18 and 130"));
+    }
+}

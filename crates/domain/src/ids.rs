@@ -61,3 +61,22 @@ impl fmt::Display for UserId {
         self.0.fmt(f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_user_id_displays_as_its_telegram_number() {
+        assert_eq!(UserId(42).to_string(), "42");
+        assert_eq!(UserId(-1001).to_string(), "-1001");
+    }
+
+    #[test]
+    fn a_uuid_id_displays_as_its_uuid_and_converts_both_ways() {
+        let u = Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef);
+        let id = NftId::from(u);
+        assert_eq!(id.to_string(), "01234567-89ab-cdef-0123-456789abcdef");
+        assert_eq!(id.as_uuid(), u);
+    }
+}

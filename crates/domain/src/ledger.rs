@@ -228,4 +228,123 @@ mod tests {
             prop_assert!(sum.is_zero());
         }
     }
+
+    #[test]
+    fn every_account_round_trips_its_name() {
+        for (account, name) in [
+            (Account::Available, "available"),
+            (Account::Held, "held"),
+            (Account::Fees, "fees"),
+            (Account::PendingPayouts, "pending_payouts"),
+            (Account::External, "external"),
+        ] {
+            assert_eq!(account.as_str(), name);
+            assert_eq!(Account::parse(name), Some(account));
+        }
+        assert_eq!(Account::parse("Available"), None);
+        assert_eq!(Account::parse(""), None);
+    }
+
+    #[test]
+    fn an_unknown_operation_name_parses_to_nothing() {
+        assert_eq!(Operation::parse("refund"), None);
+        assert_eq!(Operation::parse(""), None);
+    }
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    fn posting() -> Posting {
+        Posting::new(OperationId(Uuid::from_u128(9)), Operation::OfferHold, "nft-1", Utc::now())
+    }
+
+    fn lines(entries: &[LedgerEntry]) -> Vec<(Option<UserId>, Account, Decimal)> {
+        entries.iter().map(|e| (e.user_id, e.account, e.amount)).collect()
+    }
+
+    #[test]
+    fn a_zero_transfer_posts_nothing() {
+        let p = posting().transfer((Some(UserId(1)), Account::Available), (None, Account::Fees), Money::ZERO);
+        assert!(p.is_empty());
+        assert!(p.finish(|| LedgerEntryId(Uuid::new_v4())).is_empty());
+    }
+
+    #[test]
+    fn a_transfer_debits_one_account_and_credits_the_other() {
+        let p = posting().transfer((Some(UserId(1)), Account::Available), (None, Account::Fees), m("2.5"));
+        assert!(!p.is_empty());
+        let entries = p.finish(|| LedgerEntryId(Uuid::new_v4()));
+        assert_eq!(
+            lines(&entries),
+            [(Some(UserId(1)), Account::Available, m("2.5").negated()), (None, Account::Fees, m("2.5").as_decimal())]
+        );
+    }
+
+    #[test]
+    fn entries_carry_the_operation_reference_time_and_fresh_ids() {
+        let at = Utc::now();
+        let op = OperationId(Uuid::from_u128(9));
+        let mut n = 0u128;
+        let entries = Posting::new(op, Operation::Deposit, "tx-hash", at)
+            .transfer((None, Account::External), (Some(UserId(4)), Account::Available), m("1"))
+            .finish(|| {
+                n += 1;
+                LedgerEntryId(Uuid::from_u128(n))
+            });
+        assert_eq!(entries.len(), 2);
+        for (i, e) in entries.iter().enumerate() {
+            assert_eq!(e.id, LedgerEntryId(Uuid::from_u128(i as u128 + 1)));
+            assert_eq!(e.operation_id, op);
+            assert_eq!(e.operation, Operation::Deposit);
+            assert_eq!(e.reference, "tx-hash");
+            assert_eq!(e.created_at, at);
+        }
+    }
+
+    #[test]
+    fn lines_on_the_same_user_and_account_are_merged_and_others_kept_apart() {
+        let entries = posting()
+            .hold(UserId(1), m("3"))
+            .hold(UserId(1), m("2"))
+            .hold(UserId(2), m("1"))
+            .finish(|| LedgerEntryId(Uuid::new_v4()));
+        assert_eq!(
+            lines(&entries),
+            [
+                (Some(UserId(1)), Account::Available, m("5").negated()),
+                (Some(UserId(1)), Account::Held, m("5").as_decimal()),
+                (Some(UserId(2)), Account::Available, m("1").negated()),
+                (Some(UserId(2)), Account::Held, m("1").as_decimal()),
+            ]
+        );
+    }
+
+    #[test]
+    fn lines_that_cancel_out_leave_no_entry() {
+        let entries = posting()
+            .hold(UserId(1), m("3"))
+            .release(UserId(1), m("3"))
+            .transfer((Some(UserId(1)), Account::Held), (None, Account::Fees), m("1"))
+            .finish(|| LedgerEntryId(Uuid::new_v4()));
+        assert_eq!(
+            lines(&entries),
+            [(Some(UserId(1)), Account::Held, m("1").negated()), (None, Account::Fees, m("1").as_decimal())]
+        );
+    }
+
+    #[test]
+    fn a_sale_pays_the_seller_and_the_fee_account_from_the_buyer() {
+        let entries = posting()
+            .sale(UserId(1), Account::Held, UserId(2), m("9"), m("1"))
+            .finish(|| LedgerEntryId(Uuid::new_v4()));
+        assert_eq!(
+            lines(&entries),
+            [
+                (Some(UserId(1)), Account::Held, m("10").negated()),
+                (Some(UserId(2)), Account::Available, m("9").as_decimal()),
+                (None, Account::Fees, m("1").as_decimal()),
+            ]
+        );
+    }
 }

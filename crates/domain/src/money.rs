@@ -183,6 +183,31 @@ mod tests {
         assert_eq!(Money::parse("18446744074").unwrap().to_nanotons(), None, "beyond u64");
     }
 
+    #[test]
+    fn more_decimals_than_a_decimal_can_hold_are_too_precise_not_garbage() {
+        // 29 fractional digits: rust_decimal reports an underflow, which is still "too precise".
+        assert_eq!(Money::parse("0.00000000000000000000000000001"), Err(MoneyError::TooPrecise));
+    }
+
+    #[test]
+    fn negative_zero_is_zero() {
+        assert_eq!(Money::parse("-0"), Ok(Money::ZERO));
+    }
+
+    #[test]
+    fn only_an_amount_of_nothing_is_zero() {
+        assert!(Money::ZERO.is_zero());
+        assert!(Money::parse("0.000").unwrap().is_zero());
+        assert!(!Money::parse("0.000000001").unwrap().is_zero());
+    }
+
+    #[test]
+    fn from_str_parses_like_parse() {
+        assert_eq!("12.5".parse::<Money>(), Ok(Money::parse("12.5").unwrap()));
+        assert_eq!("12.5".parse::<Money>().unwrap().to_string(), "12.5");
+        assert_eq!("x".parse::<Money>(), Err(MoneyError::NotANumber));
+    }
+
     proptest! {
         #[test]
         fn parse_and_format_round_trip(units in 0u64..1_000_000_000, nanos in 0u32..1_000_000_000) {

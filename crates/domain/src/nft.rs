@@ -149,4 +149,64 @@ mod tests {
         n.status = NftStatus::OnAuction;
         assert_eq!(n.set_price(UserId(1), None), Err(RuleViolation::NftUnavailable));
     }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (NftStatus::Available, "available"),
+            (NftStatus::OnAuction, "on_auction"),
+            (NftStatus::Withdrawing, "withdrawing"),
+            (NftStatus::Withdrawn, "withdrawn"),
+            (NftStatus::InTrade, "in_trade"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(NftStatus::parse(name), Some(status));
+        }
+        assert_eq!(NftStatus::parse("Available"), None);
+        assert_eq!(NftStatus::parse(""), None);
+    }
+
+    #[test]
+    fn the_owner_lists_and_unlists_an_available_nft() {
+        let mut n = nft(1, None);
+        assert_eq!(n.set_price(UserId(1), Some(Money::parse("3").unwrap())), Ok(()));
+        assert_eq!(n.price, Some(Money::parse("3").unwrap()));
+        assert_eq!(n.set_price(UserId(1), None), Ok(()));
+        assert_eq!(n.price, None);
+    }
+
+    #[test]
+    fn a_listed_available_nft_is_sold_to_someone_else_at_its_price() {
+        assert_eq!(nft(1, Some("5")).price_for(UserId(2), None), Ok(Money::parse("5").unwrap()));
+        let mut n = nft(1, Some("5"));
+        n.status = NftStatus::InTrade;
+        assert_eq!(n.price_for(UserId(1), None), Err(RuleViolation::OwnItem), "ownership is checked first");
+    }
+
+    #[test]
+    fn only_the_owner_of_an_available_nft_passes_the_ownership_check() {
+        let mut n = nft(1, None);
+        assert_eq!(n.ensure_owned_available(UserId(1)), Ok(()));
+        assert_eq!(n.ensure_owned_available(UserId(2)), Err(RuleViolation::NotOwner));
+        n.status = NftStatus::OnAuction;
+        assert_eq!(n.ensure_owned_available(UserId(1)), Err(RuleViolation::NftUnavailable));
+        assert_eq!(n.ensure_owned_available(UserId(2)), Err(RuleViolation::NotOwner));
+    }
+
+    #[test]
+    fn only_an_available_nft_is_available() {
+        let mut n = nft(1, None);
+        assert_eq!(n.ensure_available(), Ok(()));
+        for status in [NftStatus::OnAuction, NftStatus::Withdrawing, NftStatus::Withdrawn, NftStatus::InTrade] {
+            n.status = status;
+            assert_eq!(n.ensure_available(), Err(RuleViolation::NftUnavailable), "{status:?}");
+        }
+    }
+
+    #[test]
+    fn a_transfer_changes_the_owner_and_ends_the_listing() {
+        let mut n = nft(1, Some("5"));
+        n.transfer_to(UserId(2));
+        assert_eq!((n.owner_id, n.price), (UserId(2), None));
+    }
 }

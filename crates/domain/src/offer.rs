@@ -74,3 +74,59 @@ impl Offer {
         self.status = status;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    fn offer(now: DateTime<Utc>) -> Offer {
+        Offer {
+            id: OfferId(uuid::Uuid::nil()),
+            nft_id: NftId(uuid::Uuid::nil()),
+            offerer_id: UserId(1),
+            price: Money::parse("5").unwrap(),
+            status: OfferStatus::Open,
+            expires_at: now + Duration::hours(1),
+            created_at: now,
+        }
+    }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (OfferStatus::Open, "open"),
+            (OfferStatus::Accepted, "accepted"),
+            (OfferStatus::Refused, "refused"),
+            (OfferStatus::Cancelled, "cancelled"),
+            (OfferStatus::Expired, "expired"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(OfferStatus::parse(name), Some(status));
+        }
+        assert_eq!(OfferStatus::parse("Open"), None);
+        assert_eq!(OfferStatus::parse(""), None);
+    }
+
+    #[test]
+    fn an_open_offer_is_live_strictly_before_its_expiry() {
+        let now = Utc::now();
+        let o = offer(now);
+        assert!(o.is_live(now));
+        assert!(o.is_live(o.expires_at - Duration::microseconds(1)));
+        assert!(!o.is_live(o.expires_at));
+        assert!(!o.is_live(o.expires_at + Duration::seconds(1)));
+        assert_eq!(o.ensure_live(now), Ok(()));
+        assert_eq!(o.ensure_live(o.expires_at), Err(RuleViolation::OfferNotOpen));
+    }
+
+    #[test]
+    fn a_closed_offer_is_dead_even_before_its_expiry() {
+        let now = Utc::now();
+        let mut o = offer(now);
+        o.close(OfferStatus::Refused);
+        assert_eq!(o.status, OfferStatus::Refused);
+        assert!(!o.is_live(now));
+        assert_eq!(o.ensure_live(now), Err(RuleViolation::OfferNotOpen));
+    }
+}

@@ -32,3 +32,17 @@ pub struct OutboxMessage {
     pub payload: OutboxPayload,
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    #[test]
+    fn every_payload_names_its_kind() {
+        let notify = OutboxPayload::Notify { user_id: UserId(1), text: "hi".into() };
+        let gift = OutboxPayload::GiftTransfer { nft_id: NftId(Uuid::nil()), gift_id: "g".into(), user_id: UserId(1) };
+        let payout = OutboxPayload::Payout { withdrawal_id: WithdrawalId(Uuid::nil()) };
+        assert_eq!([notify.kind(), gift.kind(), payout.kind()], ["notify", "gift_transfer", "payout"]);
+    }
+}

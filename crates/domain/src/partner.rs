@@ -88,3 +88,60 @@ impl ClientProfile {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manager(active: bool) -> Manager {
+        Manager {
+            id: ManagerId(uuid::Uuid::nil()),
+            name: "M".into(),
+            telegram_username: None,
+            active,
+            created_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn only_an_active_manager_takes_clients() {
+        assert_eq!(manager(true).ensure_active(), Ok(()));
+        assert_eq!(manager(false).ensure_active(), Err(RuleViolation::ManagerInactive));
+    }
+
+    fn parse(fio: &str, age: i64) -> Result<ClientProfile, Vec<String>> {
+        ClientProfile::parse(fio, age, "  likes gifts ", "+79991234567", "a@b.example")
+            .map_err(|errors| errors.into_iter().map(|e| e.field).collect())
+    }
+
+    #[test]
+    fn a_valid_profile_is_kept_trimmed() {
+        let p = parse(" Ivan Petrov ", 30).unwrap();
+        assert_eq!(p.fio, "Ivan Petrov");
+        assert_eq!(p.age, 30);
+        assert_eq!(p.description, "likes gifts");
+        assert_eq!(p.mobile.as_str(), "+79991234567");
+        assert_eq!(p.email, Email::parse("a@b.example").unwrap());
+    }
+
+    #[test]
+    fn a_client_is_between_18_and_130_years_old() {
+        assert_eq!(parse("Ivan", 18).map(|p| p.age), Ok(18));
+        assert_eq!(parse("Ivan", 130).map(|p| p.age), Ok(130));
+        assert_eq!(parse("Ivan", 17), Err(vec!["client.age".to_string()]));
+        assert_eq!(parse("Ivan", 131), Err(vec!["client.age".to_string()]));
+        assert_eq!(parse("Ivan", 256 + 30), Err(vec!["client.age".to_string()]), "no wrap-around into u8");
+    }
+
+    #[test]
+    fn an_invalid_name_alone_refuses_the_profile() {
+        assert_eq!(parse("  ", 30), Err(vec!["client.fio".to_string()]));
+    }
+
+    #[test]
+    fn every_invalid_field_is_reported_at_once() {
+        let fields: Vec<String> =
+            ClientProfile::parse("", 5, "bad\u{0}", "123", "no-at").unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["client.fio", "client.age", "client.description", "client.mobile", "client.email"]);
+    }
+}

@@ -225,4 +225,106 @@ mod tests {
         p.sell_to(UserId(2), None, now).unwrap();
         assert_eq!(p.deliver(NftId(uuid::Uuid::nil())), Ok(UserId(2)));
     }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (PresaleStatus::Open, "open"),
+            (PresaleStatus::Sold, "sold"),
+            (PresaleStatus::Delivered, "delivered"),
+            (PresaleStatus::Expired, "expired"),
+            (PresaleStatus::Deleted, "deleted"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(PresaleStatus::parse(name), Some(status));
+        }
+        assert_eq!(PresaleStatus::parse("Open"), None);
+        assert_eq!(PresaleStatus::parse(""), None);
+    }
+
+    #[test]
+    fn collateral_multiplies_the_price_by_the_percentage() {
+        assert_eq!(collateral_for(m("250"), 40), m("100"));
+        assert_eq!(collateral_for(m("3"), 100), m("3"));
+        assert_eq!(collateral_for(m("0.000000003"), 50), m("0.000000002"), "1.5 nanotons round up");
+        assert_eq!(collateral_for(m("7"), 0), Money::ZERO);
+    }
+
+    #[test]
+    fn the_seller_deletes_an_open_presale_and_gets_the_collateral_back() {
+        let (mut p, now) = presale();
+        assert_eq!(p.delete(UserId(2), now), Err(RuleViolation::NotOwner));
+        assert_eq!(p.status, PresaleStatus::Open);
+        assert_eq!(p.delete(UserId(1), now), Ok(m("2")));
+        assert_eq!(p.status, PresaleStatus::Deleted);
+        assert_eq!(p.delete(UserId(1), now), Err(RuleViolation::PresaleSold), "deleted twice");
+    }
+
+    #[test]
+    fn an_open_presale_closes_for_changes_exactly_at_its_delivery_deadline() {
+        let (p, _) = presale();
+        let just_before = p.deliver_by - Duration::microseconds(1);
+        assert_eq!(p.clone().delete(UserId(1), just_before), Ok(m("2")));
+        assert_eq!(p.clone().delete(UserId(1), p.deliver_by), Err(RuleViolation::PresaleSold));
+        assert_eq!(p.clone().reprice(UserId(1), m("5"), 20, p.deliver_by), Err(RuleViolation::PresaleSold));
+        assert_eq!(p.clone().sell_to(UserId(2), None, just_before), Ok(m("10")));
+    }
+
+    #[test]
+    fn a_repriced_presale_holds_the_new_price_and_collateral() {
+        let (mut p, now) = presale();
+        assert_eq!(p.reprice(UserId(1), m("50"), 10, now), Ok(m("2")));
+        assert_eq!((p.price, p.collateral), (m("50"), m("5")));
+        assert_eq!(p.reprice(UserId(1), m("20"), 10, now), Ok(m("5")));
+    }
+
+    #[test]
+    fn a_sale_records_the_buyer_and_a_failed_one_changes_nothing() {
+        let (mut p, now) = presale();
+        let before = p.clone();
+        assert!(p.sell_to(UserId(2), Some(m("11")), now).is_err());
+        assert_eq!(p, before);
+        assert_eq!(p.sell_to(UserId(2), Some(m("10")), now), Ok(m("10")));
+        assert_eq!((p.buyer_id, p.status), (Some(UserId(2)), PresaleStatus::Sold));
+    }
+
+    #[test]
+    fn delivery_marks_the_presale_delivered_with_its_nft_and_happens_once() {
+        let (mut p, now) = presale();
+        let nft = NftId(uuid::Uuid::from_u128(7));
+        p.sell_to(UserId(3), None, now).unwrap();
+        assert_eq!(p.deliver(nft), Ok(UserId(3)));
+        assert_eq!((p.status, p.nft_id), (PresaleStatus::Delivered, Some(nft)));
+        assert_eq!(p.deliver(nft), Err(RuleViolation::PresaleNotSold));
+    }
+
+    #[test]
+    fn an_open_or_sold_presale_is_overdue_from_its_deadline_on() {
+        let (mut p, now) = presale();
+        let before = p.deliver_by - Duration::microseconds(1);
+        assert!(!p.is_overdue(before));
+        assert!(p.is_overdue(p.deliver_by));
+        p.sell_to(UserId(2), None, now).unwrap();
+        assert!(!p.is_overdue(before));
+        assert!(p.is_overdue(p.deliver_by));
+        for closed in [PresaleStatus::Delivered, PresaleStatus::Expired, PresaleStatus::Deleted] {
+            p.status = closed;
+            assert!(!p.is_overdue(p.deliver_by + Duration::days(1)), "{closed:?}");
+        }
+    }
+
+    #[test]
+    fn expiry_of_an_unsold_presale_forfeits_nothing() {
+        let (mut p, _) = presale();
+        assert_eq!(p.expire(), None);
+        assert_eq!(p.status, PresaleStatus::Expired);
+    }
+
+    #[test]
+    fn expiry_of_a_sold_presale_gives_the_buyer_half_the_collateral() {
+        let (mut p, now) = presale();
+        p.collateral = m("10");
+        p.sell_to(UserId(2), None, now).unwrap();
+        assert_eq!(p.expire(), Some((UserId(2), m("5"), m("5"))));
+    }
 }

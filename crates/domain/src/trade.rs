@@ -221,4 +221,105 @@ mod tests {
             "an expired trade is dead before the job marks it"
         );
     }
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (TradeStatus::Open, "open"),
+            (TradeStatus::Accepted, "accepted"),
+            (TradeStatus::Declined, "declined"),
+            (TradeStatus::Cancelled, "cancelled"),
+            (TradeStatus::Expired, "expired"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(TradeStatus::parse(name), Some(status));
+        }
+        assert_eq!(TradeStatus::parse("Open"), None);
+        assert_eq!(TradeStatus::parse(""), None);
+    }
+
+    fn trade(now: DateTime<Utc>) -> Trade {
+        let give = side(vec![NftId(uuid::Uuid::from_u128(3)), NftId(uuid::Uuid::from_u128(1))]);
+        let want = side(vec![NftId(uuid::Uuid::from_u128(2))]);
+        let terms = TradeTerms::new(UserId(1), UserId(2), give, want, Some(120)).unwrap();
+        Trade::open(TradeId(uuid::Uuid::nil()), terms, now)
+    }
+
+    #[test]
+    fn the_nfts_of_a_trade_come_in_id_order_from_both_sides() {
+        let now = Utc::now();
+        let expected = nfts(3);
+        let give = side(vec![expected[2], expected[0]]);
+        let want = side(vec![expected[1]]);
+        let terms = TradeTerms::new(UserId(1), UserId(2), give, want, None).unwrap();
+        assert_eq!(terms.nft_ids(), expected);
+        assert_eq!(trade(now).nft_ids(), expected);
+    }
+
+    #[test]
+    fn an_opened_trade_copies_its_terms_and_expires_after_the_given_time() {
+        let now = Utc::now();
+        let t = trade(now);
+        assert_eq!((t.maker_id, t.taker_id), (UserId(1), UserId(2)));
+        assert_eq!(t.give.nft_ids.len(), 2);
+        assert_eq!(t.want.nft_ids, vec![NftId(uuid::Uuid::from_u128(2))]);
+        assert_eq!(t.status, TradeStatus::Open);
+        assert_eq!(t.expires_at, now + Duration::seconds(120));
+        assert_eq!(t.created_at, now);
+        let default = TradeTerms::new(UserId(1), UserId(2), side(nfts(1)), side(vec![]), None).unwrap();
+        assert_eq!(default.expires_in, Duration::seconds(TradeTerms::DEFAULT_EXPIRY_SECONDS));
+    }
+
+    #[test]
+    fn expiry_must_lie_between_a_minute_and_a_week_inclusive() {
+        let terms = |secs| TradeTerms::new(UserId(1), UserId(2), side(nfts(1)), side(vec![]), Some(secs));
+        assert_eq!(terms(60).unwrap().expires_in, Duration::seconds(60));
+        assert!(terms(7 * 86_400).is_ok());
+        assert!(terms(59).is_err());
+        assert!(terms(7 * 86_400 + 1).is_err());
+    }
+
+    #[test]
+    fn each_side_holds_at_most_ten_nfts_and_all_problems_are_reported_together() {
+        let many = |from: u128| side((from..from + 11).map(|i| NftId(uuid::Uuid::from_u128(i))).collect());
+        let fields: Vec<String> = TradeTerms::new(UserId(1), UserId(1), many(0), many(100), Some(1))
+            .unwrap_err()
+            .into_iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(fields, ["taker_id", "give.nft_ids", "want.nft_ids", "expires_in_seconds"]);
+        assert!(TradeTerms::new(UserId(1), UserId(2), side(nfts(10)), side(vec![]), None).is_ok());
+    }
+
+    #[test]
+    fn only_the_maker_and_the_taker_are_parties() {
+        let t = trade(Utc::now());
+        assert!(t.is_party(UserId(1)));
+        assert!(t.is_party(UserId(2)));
+        assert!(!t.is_party(UserId(3)));
+    }
+
+    #[test]
+    fn a_trade_is_live_while_open_and_strictly_before_its_expiry() {
+        let now = Utc::now();
+        let mut t = trade(now);
+        assert!(t.is_live(now));
+        assert!(t.is_live(t.expires_at - Duration::microseconds(1)));
+        assert!(!t.is_live(t.expires_at));
+        assert!(!t.is_live(t.expires_at + Duration::seconds(1)));
+        t.close(TradeStatus::Declined);
+        assert!(!t.is_live(now));
+    }
+
+    #[test]
+    fn the_maker_acts_as_maker_and_a_closed_trade_refuses_everyone() {
+        let now = Utc::now();
+        let mut t = trade(now);
+        assert_eq!(t.ensure_actor(UserId(1), TradeParty::Maker, now), Ok(()));
+        assert_eq!(t.ensure_actor(UserId(2), TradeParty::Maker, now), Err(RuleViolation::NotParty));
+        assert_eq!(t.ensure_actor(UserId(3), TradeParty::Taker, now), Err(RuleViolation::NotParty));
+        t.close(TradeStatus::Cancelled);
+        assert_eq!(t.status, TradeStatus::Cancelled);
+        assert_eq!(t.ensure_actor(UserId(1), TradeParty::Maker, now), Err(RuleViolation::TradeNotOpen));
+    }
 }

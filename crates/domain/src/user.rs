@@ -61,4 +61,52 @@ mod tests {
         u.release(Money::parse("4").unwrap());
         assert_eq!((u.available.to_string(), u.held.to_string()), ("10".into(), "0".into()));
     }
+
+    fn m(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+
+    #[test]
+    fn a_new_user_has_empty_balances() {
+        let u = User::new(UserId(7), Some("ann".into()));
+        assert_eq!((u.id, u.username.as_deref()), (UserId(7), Some("ann")));
+        assert_eq!((u.available, u.held), (Money::ZERO, Money::ZERO));
+    }
+
+    #[test]
+    fn credits_add_up() {
+        let mut u = User::new(UserId(1), None);
+        u.credit(m("1.5"));
+        u.credit(m("2"));
+        assert_eq!(u.available, m("3.5"));
+    }
+
+    #[test]
+    fn a_debit_takes_from_available_down_to_zero_but_not_below() {
+        let mut u = User::new(UserId(1), None);
+        u.credit(m("5"));
+        assert_eq!(u.debit(m("2")), Ok(()));
+        assert_eq!(u.available, m("3"));
+        assert_eq!(u.debit(m("3.000000001")), Err(RuleViolation::InsufficientFunds));
+        assert_eq!(u.available, m("3"), "a refused debit changes nothing");
+        assert_eq!(u.debit(m("3")), Ok(()));
+        assert_eq!(u.available, Money::ZERO);
+    }
+
+    #[test]
+    fn a_refused_hold_changes_neither_balance() {
+        let mut u = User::new(UserId(1), None);
+        u.credit(m("1"));
+        assert_eq!(u.hold(m("2")), Err(RuleViolation::InsufficientFunds));
+        assert_eq!((u.available, u.held), (m("1"), Money::ZERO));
+    }
+
+    #[test]
+    fn taking_held_funds_removes_them_from_the_user() {
+        let mut u = User::new(UserId(1), None);
+        u.credit(m("10"));
+        u.hold(m("4")).unwrap();
+        u.take_held(m("3"));
+        assert_eq!((u.available, u.held), (m("6"), m("1")));
+    }
 }

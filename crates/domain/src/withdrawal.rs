@@ -47,3 +47,23 @@ pub struct Withdrawal {
     pub tx_hash: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_round_trips_its_name() {
+        for (status, name) in [
+            (WithdrawalStatus::Pending, "pending"),
+            (WithdrawalStatus::Sent, "sent"),
+            (WithdrawalStatus::Failed, "failed"),
+            (WithdrawalStatus::Stuck, "stuck"),
+        ] {
+            assert_eq!(status.as_str(), name);
+            assert_eq!(WithdrawalStatus::parse(name), Some(status));
+        }
+        assert_eq!(WithdrawalStatus::parse("Pending"), None);
+        assert_eq!(WithdrawalStatus::parse(""), None);
+    }
+}

@@ -54,3 +54,26 @@ pub trait LockManager: Send + Sync {
     /// Waits a bounded time for the lock named `key`.
     async fn acquire(&self, key: &str) -> LockOutcome;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FixedIds;
+
+    impl IdGenerator for FixedIds {
+        fn new_id(&self) -> Uuid {
+            Uuid::nil()
+        }
+    }
+
+    #[test]
+    fn the_default_secret_is_sixteen_unpredictable_bytes() {
+        let ids = FixedIds;
+        let (a, b) = (ids.secret(), ids.secret());
+        assert_ne!(a, b, "two secrets never repeat");
+        assert_ne!(a, [0; 16]);
+        assert_ne!(a, [1; 16]);
+        assert_eq!(ids.new_id(), Uuid::nil());
+    }
+}
