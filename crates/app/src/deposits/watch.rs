@@ -131,3 +131,198 @@ impl DepositWatcher {
         report
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use domain::ports::{GatewayUnavailable, MockChainIndexer};
+
+    use super::*;
+    use crate::jobs::support::*;
+    use crate::live::testing::Recorded;
+    use crate::testing::{m, now, user, FakeTx};
+
+    const ACCOUNT: &str = "0:dep";
+
+    fn cursor(lt: u64) -> ChainCursor {
+        ChainCursor { lt, hash: format!("h{lt}") }
+    }
+
+    /// A transaction at logical time `lt`: money in with `comment` when `amount` is given.
+    fn transaction(lt: u64, amount: Option<&str>, comment: Option<&str>) -> ChainTransaction {
+        ChainTransaction {
+            hash: format!("h{lt}"),
+            lt,
+            at: now(),
+            incoming: amount.map(|a| IncomingTransfer {
+                sender: "0:abc".into(),
+                amount: m(a),
+                comment: comment.map(String::from),
+            }),
+        }
+    }
+
+    fn outgoing(lt: u64) -> ChainTransaction {
+        transaction(lt, None, None)
+    }
+
+    /// The watcher's look at its cursor.
+    fn at(c: Option<ChainCursor>) -> FakeTx {
+        let mut tx = FakeTx::default();
+        tx.chain.expect_lock_cursor().withf(|a| a == ACCOUNT).times(1).returning(move |_| Ok(c.clone()));
+        tx
+    }
+
+    /// Recording transaction `lt` behind the cursor `before`: the cursor moves to it.
+    fn recording(before: Option<ChainCursor>, lt: u64) -> FakeTx {
+        let mut tx = at(before);
+        tx.chain
+            .expect_save_cursor()
+            .withf(move |a, c| a == ACCOUNT && *c == cursor(lt))
+            .times(1)
+            .returning(|_, _| Ok(()));
+        tx
+    }
+
+    fn unmatched(before: Option<ChainCursor>, lt: u64) -> FakeTx {
+        let mut tx = recording(before, lt);
+        tx.unmatched.expect_insert().times(1).returning(|_| Ok(true));
+        tx
+    }
+
+    fn credited(before: Option<ChainCursor>, lt: u64) -> FakeTx {
+        let mut tx = recording(before, lt);
+        tx.chain.expect_user_by_memo().returning(|_| Ok(Some(UserId(7))));
+        tx.deposits.expect_find_by_tx_hash().returning(|_| Ok(None));
+        tx.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
+        tx.accounts.expect_lock().returning(|_| Ok(vec![user(7, "0", "0")]));
+        tx.deposits.expect_insert().times(1).returning(|_| Ok(()));
+        tx.accounts.expect_save().times(1).returning(|_| Ok(()));
+        tx.ledger.expect_append().times(1).returning(|_| Ok(()));
+        tx
+    }
+
+    struct Rig {
+        watcher: DepositWatcher,
+        txs: Arc<Txs>,
+        clock: Arc<TestClock>,
+    }
+
+    /// A watcher asking for `page` transactions a request, `max_pages` requests a pass.
+    fn rig(indexer: MockChainIndexer, txs: Vec<FakeTx>, page: u32, max_pages: u32) -> Rig {
+        let (txs, clock) = (Txs::new(txs), TestClock::new(now()));
+        let watcher =
+            DepositWatcher::new(context(&txs, &clock), Arc::new(indexer), ACCOUNT.into()).with_paging(page, max_pages);
+        Rig { watcher, txs, clock }
+    }
+
+    fn report(credited: usize, unmatched: usize, skipped: usize, failures: usize) -> WatchReport {
+        WatchReport { credited, unmatched, skipped, failures }
+    }
+
+    fn down() -> GatewayUnavailable {
+        GatewayUnavailable { retry_after: None, reason: "indexer down".into() }
+    }
+
+    #[tokio::test]
+    async fn a_pass_pages_on_from_the_cursor_until_a_page_is_not_full_then_it_is_caught_up() {
+        let mut indexer = MockChainIndexer::new();
+        let mut order = mockall::Sequence::new();
+        indexer
+            .expect_transactions_after()
+            .withf(|a, after, limit| a == ACCOUNT && after.is_none() && *limit == 2)
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(vec![outgoing(1), transaction(2, Some("2"), Some("for pizza"))]));
+        indexer
+            .expect_transactions_after()
+            .withf(|_, after, limit| *after == Some(cursor(2)) && *limit == 2)
+            .times(1)
+            .in_sequence(&mut order)
+            .returning(|_, _, _| Ok(vec![transaction(3, Some("1.5"), Some("abcdefghjk"))]));
+        let txs = vec![
+            at(None),
+            recording(None, 1),
+            unmatched(Some(cursor(1)), 2),
+            at(Some(cursor(2))),
+            credited(Some(cursor(2)), 3),
+        ];
+        let r = rig(indexer, txs, 2, 10);
+        assert_eq!(r.watcher.caught_up_at(), None, "not before a pass");
+
+        assert_eq!(r.watcher.run_once().await, report(1, 1, 1, 0));
+        assert_eq!(r.txs.left(), 0);
+        assert_eq!(r.watcher.caught_up_at(), Some(now()));
+    }
+
+    #[tokio::test]
+    async fn a_pass_makes_at_most_its_requests_and_full_pages_are_not_caught_up() {
+        let mut indexer = MockChainIndexer::new();
+        let mut lt = 0;
+        indexer.expect_transactions_after().times(2).returning(move |_, _, _| {
+            lt += 1;
+            Ok(vec![outgoing(lt)])
+        });
+        let txs = vec![at(None), recording(None, 1), at(Some(cursor(1))), recording(Some(cursor(1)), 2)];
+        let r = rig(indexer, txs, 1, 2);
+        assert_eq!(r.watcher.run_once().await, report(0, 0, 2, 0));
+        assert_eq!(r.watcher.caught_up_at(), None, "more may follow");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_already_handled_counts_nothing() {
+        let mut indexer = MockChainIndexer::new();
+        indexer.expect_transactions_after().times(1).returning(|_, _, _| Ok(vec![outgoing(1)]));
+        let r = rig(indexer, vec![at(None), at(Some(cursor(5)))], 2, 10);
+        assert_eq!(r.watcher.run_once().await, WatchReport::default());
+        assert_eq!(r.watcher.caught_up_at(), Some(now()));
+    }
+
+    #[tokio::test]
+    async fn a_transaction_that_cannot_be_recorded_ends_the_pass_there_not_caught_up() {
+        let mut indexer = MockChainIndexer::new();
+        indexer
+            .expect_transactions_after()
+            .times(1)
+            .returning(|_, _, _| Ok(vec![outgoing(1), outgoing(2), outgoing(3)]));
+        // The second one finds the store down; the third is not tried.
+        let r = rig(indexer, vec![at(None), recording(None, 1)], 5, 10);
+        assert_eq!(r.watcher.run_once().await, report(0, 0, 1, 1));
+        assert_eq!(r.txs.begun(), 3);
+        assert_eq!(r.watcher.caught_up_at(), None);
+    }
+
+    #[tokio::test]
+    async fn a_cursor_that_cannot_be_read_fails_the_pass_before_the_indexer() {
+        let mut indexer = MockChainIndexer::new();
+        indexer.expect_transactions_after().times(0);
+        let r = rig(indexer, vec![], 2, 10);
+        assert_eq!(r.watcher.run_once().await, report(0, 0, 0, 1));
+        assert_eq!(r.txs.begun(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_indexer_down_fails_the_pass_and_the_lag_grows_from_the_last_catch_up() {
+        let recorded = Recorded::default();
+        let _guard = metrics::set_default_local_recorder(&recorded);
+        let mut indexer = MockChainIndexer::new();
+        let mut calls = 0;
+        indexer.expect_transactions_after().times(3).returning(move |_, _, _| {
+            calls += 1;
+            if calls == 2 {
+                Ok(vec![])
+            } else {
+                Err(down())
+            }
+        });
+        let r = rig(indexer, vec![at(None), at(None), at(None)], 2, 10);
+
+        assert_eq!(r.watcher.run_once().await, report(0, 0, 0, 1));
+        assert_eq!((r.watcher.caught_up_at(), recorded.gauge("ton_deposit_lag_seconds")), (None, 0.0));
+        assert_eq!(r.watcher.run_once().await, WatchReport::default(), "an empty page: caught up");
+        assert_eq!(r.watcher.caught_up_at(), Some(now()));
+        r.clock.set(now() + chrono::Duration::milliseconds(5_500));
+        assert_eq!(r.watcher.run_once().await, report(0, 0, 0, 1));
+        assert_eq!(r.watcher.caught_up_at(), Some(now()), "kept from the last pass that caught up");
+        assert_eq!(recorded.gauge("ton_deposit_lag_seconds"), 5.5);
+    }
+}

@@ -367,7 +367,7 @@ mod tests {
     use std::time::Duration;
 
     use domain::UserId;
-    use futures_util::FutureExt;
+    use futures_util::{FutureExt, StreamExt};
 
     use super::super::testing::*;
     use super::*;
@@ -592,5 +592,158 @@ mod tests {
         let got = hub.replay(UserId(1), &StreamFilter::default(), id(1)).await.unwrap();
         assert_eq!(got.iter().map(|e| e.id()).collect::<Vec<_>>(), [id(2), id(3), id(6)]);
         assert!(matches!(got[1], LiveEvent::Balance { user: UserId(1), .. }));
+    }
+
+    #[test]
+    fn the_hub_keeps_the_settings_it_was_given() {
+        let hub = idle_hub(LiveSettings { max_per_user: 9, buffer: 3, ..Default::default() });
+        assert_eq!((hub.settings().max_per_user, hub.settings().buffer), (9, 3));
+    }
+
+    #[test]
+    fn a_subscription_is_a_stream_of_its_events_that_ends_when_the_hub_drops_it() {
+        let hub = idle_hub(LiveSettings { buffer: 1, ..Default::default() });
+        let mut sub = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        assert_eq!(sub.next().now_or_never(), None, "nothing yet");
+        hub.fan_out(&market(Uuid::from_u128(1)));
+        assert_eq!(sub.next().now_or_never(), Some(Some(market(Uuid::from_u128(1)))));
+        hub.fan_out(&market(Uuid::from_u128(2)));
+        hub.fan_out(&market(Uuid::from_u128(3)));
+        assert_eq!(sub.next().now_or_never(), Some(Some(market(Uuid::from_u128(2)))));
+        assert_eq!(sub.next().now_or_never(), Some(None), "fell behind: ended");
+    }
+
+    #[test]
+    fn a_closed_stream_frees_its_user_s_place() {
+        let hub = idle_hub(LiveSettings { max_per_user: 1, ..Default::default() });
+        let a = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        assert_eq!(hub.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooManyForUser));
+        drop(a);
+        let _b = hub.subscribe(UserId(1), StreamFilter::default()).expect("the user's place is free again");
+        assert_eq!(hub.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooManyForUser));
+    }
+
+    #[test]
+    fn closing_one_of_a_user_s_streams_keeps_the_others_counted() {
+        let hub = idle_hub(LiveSettings { max_per_user: 2, ..Default::default() });
+        let a = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        let _b = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        drop(a);
+        let _c = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        assert_eq!(hub.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooManyForUser));
+    }
+
+    #[test]
+    fn a_stream_refused_for_the_instance_leaves_its_user_s_count_as_it_was() {
+        let hub = idle_hub(LiveSettings { max_connections: 3, max_per_user: 2, ..Default::default() });
+        let _a = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        let b = hub.subscribe(UserId(2), StreamFilter::default()).unwrap();
+        let c = hub.subscribe(UserId(2), StreamFilter::default()).unwrap();
+        assert_eq!(hub.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooMany));
+        drop(b);
+        let _d = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        drop(c);
+        assert_eq!(
+            hub.subscribe(UserId(1), StreamFilter::default()).err(),
+            Some(Refused::TooManyForUser),
+            "user 1 holds two streams"
+        );
+    }
+
+    #[test]
+    fn a_stream_refused_for_its_user_leaves_the_count_as_it_was() {
+        let hub = idle_hub(LiveSettings { max_connections: 10, max_per_user: 1, ..Default::default() });
+        let _a = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        for _ in 0..3 {
+            assert_eq!(hub.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooManyForUser));
+        }
+        let nobody = idle_hub(LiveSettings { max_per_user: 0, ..Default::default() });
+        assert_eq!(nobody.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooManyForUser));
+        assert!(nobody.per_user.lock().unwrap().is_empty(), "a user refused at once is not kept");
+        let full = idle_hub(LiveSettings { max_connections: 0, ..Default::default() });
+        assert_eq!(full.subscribe(UserId(1), StreamFilter::default()).err(), Some(Refused::TooMany));
+        assert!(full.per_user.lock().unwrap().is_empty(), "nor one refused for the instance");
+    }
+
+    /// `n` rows of ids `first`, `first + 1`…
+    fn rows(first: u128, n: usize) -> Vec<MarketEvent> {
+        (0..n as u128).map(|i| listed(Uuid::from_u128(first + i), "c")).collect()
+    }
+
+    /// Reads the given pages in turn, recording where each read started.
+    async fn paged<T: HasId + Clone>(from: Uuid, pages: Vec<Vec<T>>) -> (Vec<T>, Vec<Uuid>) {
+        let (pages, afters) = (Mutex::new(VecDeque::from(pages)), Mutex::new(Vec::new()));
+        let out = read_pages(from, |after| {
+            afters.lock().unwrap().push(after);
+            let page = pages.lock().unwrap().pop_front().expect("a page too many");
+            async move { Ok(page) }
+        })
+        .await
+        .unwrap();
+        (out, afters.into_inner().unwrap())
+    }
+
+    #[tokio::test]
+    async fn reads_page_on_after_the_last_row_while_pages_are_full() {
+        let page = READ_PAGE as usize;
+        let (out, afters) = paged(Uuid::from_u128(0), vec![rows(1, page), rows(10_001, 3)]).await;
+        assert_eq!(out.len(), page + 3);
+        assert_eq!(afters, [Uuid::from_u128(0), Uuid::from_u128(page as u128)]);
+
+        let (out, afters) = paged(Uuid::from_u128(7), vec![rows(8, 3)]).await;
+        assert_eq!((out.len(), afters), (3, vec![Uuid::from_u128(7)]), "a short page is the last");
+
+        let (out, afters) = paged::<MarketEvent>(Uuid::from_u128(7), vec![vec![]]).await;
+        assert_eq!((out.len(), afters), (0, vec![Uuid::from_u128(7)]));
+    }
+
+    #[tokio::test]
+    async fn reads_at_most_its_pages_in_a_pass() {
+        let page = READ_PAGE as usize;
+        let pages: Vec<_> = (0..READ_PAGES as u128).map(|p| rows(1 + p * 10_000, page)).collect();
+        let (out, afters) = paged(Uuid::from_u128(0), pages).await;
+        assert_eq!((out.len(), afters.len()), (page * READ_PAGES, READ_PAGES));
+    }
+
+    #[tokio::test]
+    async fn ledger_rows_page_on_after_their_own_ids() {
+        let page = READ_PAGE as usize;
+        let full: Vec<LedgerEntry> =
+            (1..=page as u128).map(|i| entry(Uuid::from_u128(i), Uuid::from_u128(i), UserId(1))).collect();
+        let (out, afters) = paged(Uuid::from_u128(0), vec![full, vec![]]).await;
+        assert_eq!(out.len(), page);
+        assert_eq!(afters, [Uuid::from_u128(0), Uuid::from_u128(page as u128)]);
+    }
+
+    #[tokio::test]
+    async fn what_a_sweep_reads_again_within_twice_the_overlap_is_not_handed_out_twice() {
+        let (reads, clock, wake) = (Arc::new(FakeReads::default()), ManualClock::new(start()), Wake::new());
+        // Every read sweeps the last 2 s.
+        let settings = LiveSettings { sweep_every: Duration::ZERO, buffer: 100, ..Default::default() };
+        let hub = hub(&reads, &clock, &wake, settings);
+        let mut sub = hub.subscribe(UserId(1), StreamFilter::default()).unwrap();
+        let first = listed(id_at(clock.now(), 1), "c");
+        reads.events.lock().unwrap().push(first.clone());
+        assert_eq!(next(&mut sub).await.id(), first.id.0);
+
+        // 1.5 s on, it is read again by every sweep: it is remembered for 4 s.
+        clock.advance(Duration::from_millis(1_500));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let marker = listed(id_at(clock.now(), 1), "c");
+        reads.events.lock().unwrap().push(marker.clone());
+        assert_eq!(next(&mut sub).await.id(), marker.id.0, "nothing came twice before it");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_while_nobody_listens_so_the_next_stream_gets_what_just_committed() {
+        let (reads, clock, wake) = (Arc::new(FakeReads::default()), ManualClock::new(start()), Wake::new());
+        let hub = hub(&reads, &clock, &wake, LiveSettings::default());
+        drop(hub.subscribe(UserId(1), StreamFilter::default()).unwrap());
+        let event = listed(id_at(clock.now(), 1), "c");
+        reads.events.lock().unwrap().push(event.clone());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+
+        let mut sub = hub.subscribe(UserId(2), StreamFilter::default()).unwrap();
+        assert_eq!(next(&mut sub).await, LiveEvent::Market(event));
     }
 }

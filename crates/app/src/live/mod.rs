@@ -16,7 +16,7 @@ mod hub;
 mod stats;
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -159,5 +159,75 @@ impl Wake {
 impl std::fmt::Debug for Wake {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Wake")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::FutureExt;
+
+    use super::testing::*;
+    use super::*;
+
+    fn filter(collection: &str) -> StreamFilter {
+        StreamFilter { collection: Some(collection.into()), ..Default::default() }
+    }
+
+    fn balance(of: i64) -> LiveEvent {
+        LiveEvent::Balance { id: Uuid::from_u128(5), user: UserId(of), operation: "deposit".into(), at: start() }
+    }
+
+    #[test]
+    fn a_filter_reads_its_user_s_stream_with_its_criteria() {
+        let f = StreamFilter {
+            collection: Some("pepe".into()),
+            nft_id: Some(NftId(Uuid::from_u128(1))),
+            auction_id: Some(AuctionId(Uuid::from_u128(2))),
+        };
+        assert_eq!(
+            f.scope(UserId(3)),
+            StreamScope::Stream {
+                user: UserId(3),
+                collection: Some("pepe".into()),
+                nft_id: Some(NftId(Uuid::from_u128(1))),
+                auction_id: Some(AuctionId(Uuid::from_u128(2))),
+            }
+        );
+    }
+
+    #[test]
+    fn a_live_event_has_the_id_of_its_row() {
+        assert_eq!(LiveEvent::Market(listed(Uuid::from_u128(4), "c")).id(), Uuid::from_u128(4));
+        assert_eq!(balance(1).id(), Uuid::from_u128(5));
+    }
+
+    #[test]
+    fn a_public_event_reaches_the_streams_whose_filter_admits_it() {
+        let e = LiveEvent::Market(listed(Uuid::from_u128(1), "pepe"));
+        assert!(e.for_stream(UserId(1), &filter("pepe")));
+        assert!(e.for_stream(UserId(2), &StreamFilter::default()));
+        assert!(!e.for_stream(UserId(1), &filter("frog")));
+    }
+
+    #[test]
+    fn a_private_event_or_a_balance_reaches_only_its_user_whatever_the_filter() {
+        let offer = LiveEvent::Market(offer_to(Uuid::from_u128(1), UserId(1)));
+        assert!(offer.for_stream(UserId(1), &filter("frog")));
+        assert!(!offer.for_stream(UserId(2), &StreamFilter::default()));
+        assert!(balance(1).for_stream(UserId(1), &filter("frog")));
+        assert!(!balance(1).for_stream(UserId(2), &StreamFilter::default()));
+    }
+
+    #[test]
+    fn a_wake_wakes_who_waits_then_and_every_clone_rings_the_same_bell() {
+        let wake = Wake::new();
+        let mut waiting = wake.woken();
+        assert!((&mut waiting).now_or_never().is_none(), "not before a wake");
+        wake.clone().wake();
+        assert!(waiting.now_or_never().is_some());
+        let (a, b) = (wake.woken(), wake.woken());
+        wake.wake();
+        assert!(a.now_or_never().is_some() && b.now_or_never().is_some(), "everyone waiting");
+        assert_eq!(format!("{wake:?}"), "Wake");
     }
 }

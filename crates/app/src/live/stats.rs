@@ -105,4 +105,27 @@ mod tests {
         *clock.now.lock().unwrap() = start() - chrono::Duration::seconds(5);
         assert_eq!(sales(cache.get(&reads, "pepe").await.unwrap()), 2);
     }
+
+    #[tokio::test]
+    async fn each_collection_is_cached_apart_from_the_others() {
+        let (reads, clock) = (FakeReads::default(), ManualClock::new(start()));
+        let cache = StatsCache::new(Duration::from_secs(60), clock);
+        assert_eq!(sales(cache.get(&reads, "pepe").await.unwrap()), 1);
+        assert_eq!(sales(cache.get(&reads, "frog").await.unwrap()), 2);
+        assert_eq!(sales(cache.get(&reads, "pepe").await.unwrap()), 1, "still cached after another was read");
+        assert_eq!(reads.stats_reads.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test]
+    async fn beyond_its_most_entries_the_cache_starts_over() {
+        let (reads, clock) = (FakeReads::default(), ManualClock::new(start()));
+        let cache = StatsCache::new(Duration::from_secs(60), clock);
+        cache.entries.lock().unwrap().extend((0..MAX_ENTRIES).map(|n| (format!("c{n}"), (start(), None))));
+        cache.get(&reads, "pepe").await.unwrap();
+        assert_eq!(cache.get(&reads, "c0").await.unwrap(), None, "10 000 are kept");
+        assert_eq!(reads.stats_reads.load(Ordering::SeqCst), 1);
+        cache.get(&reads, "frog").await.unwrap();
+        assert_eq!(cache.entries.lock().unwrap().len(), 1, "one more: it started over");
+        assert_eq!(sales(cache.get(&reads, "pepe").await.unwrap()), 3, "read again");
+    }
 }

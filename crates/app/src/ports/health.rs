@@ -32,3 +32,14 @@ pub trait HealthCheck: Send + Sync {
     /// How the dependency is doing now; never fails (a failure is [`Health::Down`]).
     async fn check(&self) -> Health;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_names_each_health() {
+        let all = [Health::Ok, Health::Degraded, Health::Down, Health::Embedded];
+        assert_eq!(all.map(|h| h.as_str()), ["ok", "degraded", "down", "embedded"]);
+    }
+}

@@ -79,3 +79,24 @@ pub trait WalletJournal: Send + Sync {
     async fn settle<'a>(&self, msg_hash: &str, state: TransferState, tx_hash: Option<&'a str>)
         -> Result<(), RepoError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_transfer_state_is_stored_by_name_and_read_back() {
+        let all = [TransferState::InFlight, TransferState::Landed, TransferState::Expired];
+        assert_eq!(all.map(TransferState::as_str), ["in_flight", "landed", "expired"]);
+        for s in all {
+            assert_eq!(TransferState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn an_unknown_transfer_state_is_refused() {
+        for s in ["", "InFlight", "sent", "landed "] {
+            assert_eq!(TransferState::parse(s), None, "{s:?}");
+        }
+    }
+}

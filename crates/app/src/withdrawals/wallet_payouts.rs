@@ -681,4 +681,16 @@ mod tests {
     fn the_wallet_address_is_the_signer_s() {
         assert_eq!(payouts(ports(), now()).wallet_address(), "EQwallet");
     }
+
+    #[tokio::test]
+    async fn a_wallet_holding_exactly_the_payout_and_the_fee_reserve_pays() {
+        let mut p = ports();
+        p.journal.expect_transfer_of().returning(|_| Ok(None));
+        p.journal.expect_in_flight().returning(|_| Ok(None));
+        p.chain.expect_wallet_state().times(1).returning(|_| Ok(state("1.55", 7)));
+        signs(&mut p, 7, 1);
+        p.journal.expect_record().times(1).returning(|_| Ok(()));
+        p.chain.expect_broadcast().times(1).returning(|_| Ok(()));
+        assert_eq!(payouts(p, now()).send(&request(1)).await, Ok(PayoutStatus::Pending));
+    }
 }

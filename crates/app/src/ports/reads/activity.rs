@@ -124,3 +124,100 @@ pub trait ActivityReads: Send + Sync {
         since: DateTime<Utc>,
     ) -> Result<Vec<PricePoint>, RepoError>;
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    fn nft(n: u128) -> NftId {
+        NftId(uuid::Uuid::from_u128(n))
+    }
+
+    fn auction(n: u128) -> AuctionId {
+        AuctionId(uuid::Uuid::from_u128(n))
+    }
+
+    /// A public event of collection `c`, NFT 1 and auction 2.
+    fn public(c: &str) -> MarketEvent {
+        MarketEvent {
+            id: MarketEventId(uuid::Uuid::from_u128(9)),
+            kind: EventKind::Listed,
+            collection: Some(c.into()),
+            nft_id: Some(nft(1)),
+            auction_id: Some(auction(2)),
+            price: None,
+            recipient: None,
+            created_at: Utc.with_ymd_and_hms(2026, 11, 22, 12, 0, 0).unwrap(),
+        }
+    }
+
+    fn private(to: i64) -> MarketEvent {
+        MarketEvent { recipient: Some(UserId(to)), collection: Some("elsewhere".into()), ..public("pepe") }
+    }
+
+    fn stream(user: i64, collection: Option<&str>) -> StreamScope {
+        StreamScope::Stream {
+            user: UserId(user),
+            collection: collection.map(String::from),
+            nft_id: None,
+            auction_id: None,
+        }
+    }
+
+    #[test]
+    fn no_filter_matches_every_public_event() {
+        assert!(public_event_matches(None, None, None, &public("pepe")));
+        assert!(public_event_matches(None, None, None, &MarketEvent { collection: None, ..public("pepe") }));
+    }
+
+    #[test]
+    fn each_filter_must_match_on_its_own() {
+        let e = public("pepe");
+        assert!(public_event_matches(Some("pepe"), Some(nft(1)), Some(auction(2)), &e));
+        assert!(!public_event_matches(Some("frog"), None, None, &e));
+        assert!(!public_event_matches(Some("frog"), Some(nft(1)), Some(auction(2)), &e), "the collection");
+        assert!(!public_event_matches(Some("pepe"), Some(nft(3)), Some(auction(2)), &e), "the NFT");
+        assert!(!public_event_matches(Some("pepe"), Some(nft(1)), Some(auction(3)), &e), "the auction");
+        assert!(public_event_matches(None, Some(nft(1)), None, &e));
+        assert!(public_event_matches(None, None, Some(auction(2)), &e));
+        let bare = MarketEvent { collection: None, nft_id: None, auction_id: None, ..e };
+        assert!(!public_event_matches(Some("pepe"), None, None, &bare), "an event without one does not match it");
+        assert!(!public_event_matches(None, Some(nft(1)), None, &bare));
+        assert!(!public_event_matches(None, None, Some(auction(2)), &bare));
+    }
+
+    #[test]
+    fn the_whole_scope_admits_everything() {
+        assert!(StreamScope::All.admits(&public("pepe")));
+        assert!(StreamScope::All.admits(&private(1)));
+    }
+
+    #[test]
+    fn a_stream_admits_its_user_s_private_events_whatever_its_filters_and_no_one_else_s() {
+        assert!(stream(1, Some("pepe")).admits(&private(1)));
+        assert!(!stream(2, None).admits(&private(1)));
+    }
+
+    #[test]
+    fn a_stream_admits_the_public_events_its_filters_match() {
+        assert!(stream(1, Some("pepe")).admits(&public("pepe")));
+        assert!(!stream(1, Some("frog")).admits(&public("pepe")));
+        assert!(stream(1, None).admits(&public("pepe")));
+    }
+
+    #[test]
+    fn the_id_floor_of_a_time_is_the_smallest_uuid_v7_of_its_millisecond() {
+        let at = Utc.timestamp_millis_opt(1_764_000_000_123).unwrap();
+        let floor = id_floor(at);
+        assert_eq!(floor.get_version_num(), 7);
+        assert_eq!(&floor.as_bytes()[..6], &1_764_000_000_123u64.to_be_bytes()[2..]);
+        assert_eq!(floor.as_u128() & !(0xffff_ffff_ffff_u128 << 80), 0x7000_8000_0000_0000_0000, "nothing else set");
+        let ts = uuid::Timestamp::from_unix(uuid::NoContext, 1_764_000_000, 123_000_000);
+        let made_then = uuid::Uuid::new_v7(ts);
+        assert!(floor <= made_then && made_then < id_floor(at + chrono::Duration::milliseconds(1)));
+        let before_1970 = Utc.with_ymd_and_hms(1960, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(id_floor(before_1970), id_floor(DateTime::<Utc>::UNIX_EPOCH), "clamped to the epoch");
+    }
+}

@@ -97,3 +97,59 @@ impl<T> ReadModel for T where
         + StoreHealth
 {
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u128) -> Uuid {
+        Uuid::from_u128(n)
+    }
+
+    #[test]
+    fn a_first_page_has_its_limit_and_no_cursor() {
+        assert_eq!(PageRequest::first(7), PageRequest { limit: 7, after: None });
+    }
+
+    #[test]
+    fn a_cursor_decodes_to_the_id_it_was_made_of() {
+        for n in [0, 1, 0xdead_beef, u128::MAX] {
+            let cursor = PageRequest::encode_cursor(id(n));
+            assert_eq!(cursor.len(), 34);
+            assert!(cursor.starts_with("c1"), "{cursor}");
+            assert_eq!(PageRequest::decode_cursor(&cursor), Some(id(n)), "{cursor}");
+        }
+        assert_eq!(PageRequest::encode_cursor(id(0xab)), format!("c1{:032x}", 0xab));
+    }
+
+    #[test]
+    fn a_cursor_of_another_shape_is_refused() {
+        let hex = format!("{:032x}", 0x1234_5678_9abc_def0_u128 << 64);
+        for bad in [
+            String::new(),
+            "c1".into(),
+            hex.clone(),                         // no prefix
+            format!("c2{hex}"),                  // another version
+            format!("c1{}", &hex[1..]),          // 31 digits
+            format!("c1{hex}0"),                 // 33 digits
+            format!("c1{}", hex.to_uppercase()), // upper case: not what encode makes
+            format!("c1{}g", &hex[1..]),         // not hex
+            format!("c1{}", id(1).hyphenated()), // another text form of a UUID
+        ] {
+            assert_eq!(PageRequest::decode_cursor(&bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_overfetched_page_keeps_its_limit_and_says_where_the_next_starts() {
+        let page = Page::from_overfetch(vec![1u128, 2, 3], 2, |n| id(*n));
+        assert_eq!(page, Page { items: vec![1, 2], next_cursor: Some(PageRequest::encode_cursor(id(2))) });
+    }
+
+    #[test]
+    fn a_page_not_overfetched_is_the_last() {
+        assert_eq!(Page::from_overfetch(vec![1u128, 2], 2, |n| id(*n)), Page { items: vec![1, 2], next_cursor: None });
+        assert_eq!(Page::from_overfetch(vec![1u128], 2, |n| id(*n)), Page { items: vec![1], next_cursor: None });
+        assert_eq!(Page::from_overfetch(Vec::<u128>::new(), 2, |n| id(*n)), Page { items: vec![], next_cursor: None });
+    }
+}
