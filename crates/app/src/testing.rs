@@ -210,13 +210,6 @@ impl<T: Clone> Written<T> {
     }
 }
 
-impl Written<domain::User> {
-    /// The saved account of `id` (the last save); panics when it was never saved.
-    pub fn of(&self, id: i64) -> domain::User {
-        self.all().into_iter().rev().find(|u| u.id == domain::UserId(id)).expect("this user was saved")
-    }
-}
-
 impl Written<domain::LedgerEntry> {
     /// Each entry as (user, account, signed amount), in the order written.
     pub fn lines(&self) -> Vec<(Option<i64>, domain::Account, rust_decimal::Decimal)> {
