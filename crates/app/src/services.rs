@@ -191,7 +191,9 @@ mod tests {
         let tries = Mutex::new(0);
         let r: Result<(), Error> = s
             .run("t", || {
-                *tries.lock().unwrap() += 1;
+                let mut t = tries.lock().unwrap();
+                *t += 1;
+                assert!(*t < 50, "retried without bound");
                 async { Err(Error::Storage(RepoError::Transient("40001".into()))) }
             })
             .await;
