@@ -94,40 +94,153 @@ mod tests {
         }
     }
 
+    fn nil_nft() -> domain::NftId {
+        domain::NftId(uuid::Uuid::nil())
+    }
+
+    fn only(invariant: &'static str, detail: &str) -> Vec<Violation> {
+        vec![Violation { invariant, detail: detail.into() }]
+    }
+
     #[test]
     fn consistent_facts_are_clean() {
         assert_eq!(check(&clean()), vec![]);
     }
 
     #[test]
-    fn each_broken_invariant_is_reported() {
+    fn money_in_flight_and_paid_out_still_balances() {
+        // Two users (10 + 4), fees 0.5, pending payouts 2: 16.5 inside; deposits 20 - sent 3.5.
         let mut f = clean();
-        f.users[0].available = d("8");
-        let v = check(&f);
-        assert!(v.iter().any(|v| v.invariant == "balance_equals_ledger"));
-        assert!(v.iter().any(|v| v.invariant == "money_conserved"));
+        f.users.push(UserFacts {
+            id: 2,
+            available: d("3"),
+            held: d("1"),
+            ledger_available: d("3"),
+            ledger_held: d("1"),
+            obligations: d("1"),
+        });
+        f.pending_payouts = d("2");
+        f.pending_withdrawals = d("2");
+        f.total_deposits = d("20");
+        f.total_sent_payouts = d("3.5");
+        assert_eq!(check(&f), vec![]);
+    }
 
+    #[test]
+    fn a_negative_zero_balance_is_not_negative() {
         let mut f = clean();
-        f.users[0].obligations = d("0");
-        assert_eq!(check(&f)[0].invariant, "held_equals_obligations");
+        f.users[0].held = d("-0");
+        f.users[0].ledger_held = d("-0");
+        f.users[0].obligations = d("-0");
+        f.users[0].available = d("-0");
+        f.users[0].ledger_available = d("-0");
+        f.total_deposits = d("0.5");
+        assert_eq!(check(&f), vec![]);
+    }
 
+    #[test]
+    fn a_negative_available_balance_is_reported() {
+        let mut f = clean();
+        f.users[0].available = d("-2");
+        f.users[0].ledger_available = d("-2");
+        f.total_deposits = d("-0.5");
+        assert_eq!(check(&f), only("non_negative_balance", "user 1: available -2, held 1"));
+    }
+
+    #[test]
+    fn a_negative_held_balance_is_reported() {
         let mut f = clean();
         f.users[0].held = d("-1");
         f.users[0].ledger_held = d("-1");
         f.users[0].obligations = d("-1");
         f.total_deposits = d("8.5");
-        assert_eq!(check(&f)[0].invariant, "non_negative_balance");
+        assert_eq!(check(&f), only("non_negative_balance", "user 1: available 9, held -1"));
+    }
 
+    #[test]
+    fn an_available_balance_the_ledger_disagrees_with_is_reported() {
+        let mut f = clean();
+        f.users[0].ledger_available = d("8");
+        assert_eq!(check(&f), only("balance_equals_ledger", "user 1: available 9 but ledger says 8"));
+    }
+
+    #[test]
+    fn a_held_balance_the_ledger_disagrees_with_is_reported() {
+        let mut f = clean();
+        f.users[0].ledger_held = d("2");
+        assert_eq!(check(&f), only("balance_equals_ledger", "user 1: held 1 but ledger says 2"));
+    }
+
+    #[test]
+    fn a_held_balance_beside_other_obligations_is_reported() {
+        let mut f = clean();
+        f.users[0].obligations = d("0");
+        assert_eq!(check(&f), only("held_equals_obligations", "user 1: held 1 but open obligations are 0"));
+    }
+
+    #[test]
+    fn an_unbalanced_operation_is_reported_with_its_sum() {
         let mut f = clean();
         f.unbalanced_operations.push((domain::OperationId(uuid::Uuid::nil()), d("1")));
-        assert_eq!(check(&f)[0].invariant, "balanced_operations");
+        assert_eq!(check(&f), only("balanced_operations", "operation 00000000-0000-0000-0000-000000000000 sums to 1"));
+    }
 
+    #[test]
+    fn money_that_appeared_or_vanished_is_reported() {
         let mut f = clean();
-        f.orphan_nfts.push(domain::NftId(uuid::Uuid::nil()));
-        assert_eq!(check(&f)[0].invariant, "nft_has_one_owner");
+        f.total_deposits = d("11");
+        assert_eq!(
+            check(&f),
+            only("money_conserved", "balances + fees + pending payouts = 10.5, deposits - sent payouts = 11")
+        );
+    }
 
+    #[test]
+    fn pending_payouts_beside_other_pending_withdrawals_are_reported() {
         let mut f = clean();
-        f.misplaced_trade_nfts.push(domain::NftId(uuid::Uuid::nil()));
-        assert_eq!(check(&f)[0].invariant, "nft_in_one_open_trade");
+        f.pending_withdrawals = d("1");
+        assert_eq!(check(&f), only("pending_payouts_match_withdrawals", "pending payouts 0 but pending withdrawals 1"));
+    }
+
+    #[test]
+    fn an_nft_without_an_owning_account_is_reported() {
+        let mut f = clean();
+        f.orphan_nfts.push(nil_nft());
+        assert_eq!(
+            check(&f),
+            only("nft_has_one_owner", "NFT 00000000-0000-0000-0000-000000000000 has no owning account")
+        );
+    }
+
+    #[test]
+    fn an_nft_misplaced_by_trades_is_reported() {
+        let mut f = clean();
+        f.misplaced_trade_nfts.push(nil_nft());
+        assert_eq!(
+            check(&f),
+            only(
+                "nft_in_one_open_trade",
+                "NFT 00000000-0000-0000-0000-000000000000 is in_trade without being offered by exactly one open \
+                 trade, or the reverse"
+            )
+        );
+    }
+
+    #[test]
+    fn an_nft_with_several_active_auctions_is_reported() {
+        let mut f = clean();
+        f.nfts_with_several_auctions.push(nil_nft());
+        assert_eq!(
+            check(&f),
+            only("one_active_auction", "NFT 00000000-0000-0000-0000-000000000000 has more than one active auction")
+        );
+    }
+
+    #[test]
+    fn every_broken_invariant_is_reported_not_just_the_first() {
+        let mut f = clean();
+        f.users[0].available = d("8");
+        let v: Vec<_> = check(&f).into_iter().map(|v| v.invariant).collect();
+        assert_eq!(v, ["balance_equals_ledger", "money_conserved"]);
     }
 }

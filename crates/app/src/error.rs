@@ -71,12 +71,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_of_failure_has_its_code() {
-        assert_eq!(Error::NotFound("NFT").code(), "not_found");
-        assert_eq!(Error::from(RuleViolation::NotOwner).kind(), ErrorKind::Forbidden);
-        assert_eq!(Error::from(RuleViolation::OwnItem).kind(), ErrorKind::Conflict);
-        assert_eq!(Error::from(IdempotencyError::Reused).code(), "idempotency_key_reused");
-        assert_eq!(Error::from(RepoError::Transient("x".into())).code(), "unavailable");
-        assert_eq!(Error::from(RepoError::Other("x".into())).kind(), ErrorKind::Internal);
+    fn every_kind_of_failure_has_its_kind_and_code() {
+        let replay = IdempotencyError::Replay { status: 200, body: vec![] };
+        let cases: Vec<(Error, ErrorKind, &str)> = vec![
+            (Error::NotFound("NFT"), ErrorKind::NotFound, "not_found"),
+            (Error::Invalid(vec![FieldError::new("price", "too low")]), ErrorKind::Invalid, "validation_failed"),
+            (RuleViolation::NotOwner.into(), ErrorKind::Forbidden, RuleViolation::NotOwner.code()),
+            (RuleViolation::OwnItem.into(), ErrorKind::Conflict, RuleViolation::OwnItem.code()),
+            (IdempotencyError::InUse.into(), ErrorKind::Conflict, "idempotency_key_in_use"),
+            (IdempotencyError::Reused.into(), ErrorKind::Invalid, "idempotency_key_reused"),
+            (replay.into(), ErrorKind::Conflict, "replay"),
+            (RepoError::Transient("x".into()).into(), ErrorKind::Unavailable, "unavailable"),
+            (RepoError::Unavailable("x".into()).into(), ErrorKind::Unavailable, "unavailable"),
+            (RepoError::InvalidData("x".into()).into(), ErrorKind::Invalid, "validation_failed"),
+            (RepoError::Other("x".into()).into(), ErrorKind::Internal, "internal"),
+            (Error::Dependency("Telegram"), ErrorKind::Unavailable, "unavailable"),
+        ];
+        for (error, kind, code) in cases {
+            assert_eq!((error.kind(), error.code()), (kind, code), "{error:?}");
+        }
+    }
+
+    #[test]
+    fn only_a_transient_storage_conflict_is_transient() {
+        assert!(Error::from(RepoError::Transient("40001".into())).is_transient());
+        assert!(!Error::from(RepoError::Unavailable("down".into())).is_transient());
+        assert!(!Error::Dependency("Telegram").is_transient());
+        assert!(!Error::NotFound("NFT").is_transient());
     }
 }

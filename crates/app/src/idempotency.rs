@@ -35,3 +35,49 @@ pub async fn claim(
     };
     Err(refused.into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::now;
+    use domain::ports::MockIdempotencyRepo;
+    use domain::RepoError;
+
+    fn key() -> IdempotencyKey {
+        IdempotencyKey { owner: "user:1".into(), route: "POST /x".into(), key: "k".into(), request_hash: "h".into() }
+    }
+
+    async fn claimed(answer: Result<KeyClaim, RepoError>) -> Result<(), crate::Error> {
+        let mut repo = MockIdempotencyRepo::new();
+        repo.expect_claim().withf(|k, at| *k == key() && *at == now()).times(1).return_once(move |_, _| answer);
+        claim(&mut repo, Some(&key()), now()).await
+    }
+
+    #[tokio::test]
+    async fn without_a_key_nothing_is_claimed() {
+        assert_eq!(claim(&mut MockIdempotencyRepo::new(), None, now()).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_claimed_key_lets_the_operation_run() {
+        assert_eq!(claimed(Ok(KeyClaim::Claimed)).await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_key_in_use_reused_or_done_stops_the_operation_and_says_why() {
+        assert_eq!(claimed(Ok(KeyClaim::InUse)).await, Err(IdempotencyError::InUse.into()));
+        assert_eq!(claimed(Ok(KeyClaim::Reused)).await, Err(IdempotencyError::Reused.into()));
+        assert_eq!(
+            claimed(Ok(KeyClaim::Replay { status: 201, body: b"{}".to_vec() })).await,
+            Err(IdempotencyError::Replay { status: 201, body: b"{}".to_vec() }.into())
+        );
+    }
+
+    #[tokio::test]
+    async fn a_storage_failure_is_returned() {
+        assert_eq!(
+            claimed(Err(RepoError::Unavailable("down".into()))).await,
+            Err(RepoError::Unavailable("down".into()).into())
+        );
+    }
+}

@@ -134,6 +134,11 @@ pub fn m(s: &str) -> domain::Money {
     domain::Money::parse(s).unwrap()
 }
 
+/// A signed amount, as ledger entries carry it.
+pub fn d(s: &str) -> rust_decimal::Decimal {
+    s.parse().unwrap()
+}
+
 pub fn user(id: i64, available: &str, held: &str) -> domain::User {
     domain::User { id: domain::UserId(id), username: None, available: m(available), held: m(held) }
 }
@@ -184,4 +189,95 @@ pub fn any_outbox() -> MockOutboxRepo {
     let mut o = MockOutboxRepo::new();
     o.expect_enqueue().returning(|_| Ok(()));
     o
+}
+
+/// What a mock recorded being written, in order.
+#[derive(Clone)]
+pub struct Written<T>(Arc<Mutex<Vec<T>>>);
+
+impl<T: Clone> Written<T> {
+    fn new() -> Self {
+        Self(Arc::new(Mutex::new(Vec::new())))
+    }
+
+    fn push(&self, items: impl IntoIterator<Item = T>) {
+        self.0.lock().unwrap().extend(items);
+    }
+
+    /// Everything written so far.
+    pub fn all(&self) -> Vec<T> {
+        self.0.lock().unwrap().clone()
+    }
+}
+
+impl Written<domain::LedgerEntry> {
+    /// Each entry as (user, account, signed amount), in the order written.
+    pub fn lines(&self) -> Vec<(Option<i64>, domain::Account, rust_decimal::Decimal)> {
+        self.all().into_iter().map(|e| (e.user_id.map(|u| u.0), e.account, e.amount)).collect()
+    }
+}
+
+impl Written<domain::OutboxMessage> {
+    /// The users notified, in order.
+    pub fn notified(&self) -> Vec<i64> {
+        self.all()
+            .into_iter()
+            .filter_map(|m| match m.payload {
+                domain::OutboxPayload::Notify { user_id, .. } => Some(user_id.0),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// Like [`accounts_with`], but records every save.
+pub fn accounts_saving(users: Vec<domain::User>) -> (MockAccountRepo, Written<domain::User>) {
+    let saved = Written::new();
+    let mut a = MockAccountRepo::new();
+    a.expect_lock().returning(move |ids| Ok(users.iter().filter(|u| ids.contains(&u.id)).cloned().collect()));
+    let w = saved.clone();
+    a.expect_save().returning(move |u| {
+        w.push([u.clone()]);
+        Ok(())
+    });
+    (a, saved)
+}
+
+/// Like [`balanced_ledger`], but records every entry appended (each append still balanced).
+pub fn ledger_recording() -> (MockLedgerRepo, Written<domain::LedgerEntry>) {
+    let written = Written::new();
+    let mut l = MockLedgerRepo::new();
+    let w = written.clone();
+    l.expect_append().withf(|e| e.iter().map(|e| e.amount).sum::<rust_decimal::Decimal>().is_zero()).returning(
+        move |e| {
+            w.push(e.iter().cloned());
+            Ok(())
+        },
+    );
+    (l, written)
+}
+
+/// Like [`any_outbox`], but records every message.
+pub fn outbox_recording() -> (MockOutboxRepo, Written<domain::OutboxMessage>) {
+    let written = Written::new();
+    let mut o = MockOutboxRepo::new();
+    let w = written.clone();
+    o.expect_enqueue().returning(move |m| {
+        w.push([m.clone()]);
+        Ok(())
+    });
+    (o, written)
+}
+
+/// Records every market event appended (set on a [`FakeTx`] before [`store`], it comes before
+/// the events accepted by default).
+pub fn events_recording() -> (MockEventRepo, Written<domain::MarketEvent>) {
+    let written = Written::new();
+    let mut e = MockEventRepo::new();
+    let w = written.clone();
+    e.expect_append().returning(move |events| {
+        w.push(events.iter().cloned());
+        Ok(())
+    });
+    (e, written)
 }

@@ -308,7 +308,14 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::Mutex;
+
+    use chrono::{DateTime, Utc};
+    use domain::idempotency::{IdempotencyKey, KeyClaim};
+    use domain::*;
+
+    use crate::testing::{services, FakeTx};
 
     fn clock() -> MockClock {
         let mut c = MockClock::new();
@@ -320,11 +327,18 @@ mod tests {
         Error::Storage(RepoError::Transient("40001".into()))
     }
 
+    /// Counts the attempts; a runner that retries without bound fails the test instead of hanging.
+    fn counted(calls: &AtomicU32) -> u32 {
+        let n = calls.fetch_add(1, Ordering::SeqCst);
+        assert!(n < 50, "retried without bound");
+        n
+    }
+
     #[tokio::test]
     async fn transient_errors_are_retried_until_success() {
         let calls = AtomicU32::new(0);
         let r = run("t", &RetryPolicy::default(), &clock(), || async {
-            let n = calls.fetch_add(1, Ordering::SeqCst);
+            let n = counted(&calls);
             if n < 2 {
                 Err(transient())
             } else {
@@ -340,7 +354,7 @@ mod tests {
         let calls = AtomicU32::new(0);
         let policy = RetryPolicy { max_attempts: 3, ..Default::default() };
         let r: Result<(), Error> = run("t", &policy, &clock(), || async {
-            calls.fetch_add(1, Ordering::SeqCst);
+            counted(&calls);
             Err(transient())
         })
         .await;
@@ -349,15 +363,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_single_attempt_policy_never_retries() {
+        let calls = AtomicU32::new(0);
+        let policy = RetryPolicy { max_attempts: 1, ..Default::default() };
+        let r: Result<(), Error> = run("t", &policy, &clock(), || async {
+            counted(&calls);
+            Err(transient())
+        })
+        .await;
+        assert!(r.unwrap_err().is_transient());
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
     async fn permanent_errors_are_not_retried() {
         let calls = AtomicU32::new(0);
         let r: Result<(), Error> = run("t", &RetryPolicy::default(), &clock(), || async {
-            calls.fetch_add(1, Ordering::SeqCst);
+            counted(&calls);
             Err(Error::NotFound("NFT"))
         })
         .await;
         assert!(matches!(r, Err(Error::NotFound("NFT"))));
         assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn each_retry_waits_a_backoff_that_grows_with_the_retries() {
+        let policy = RetryPolicy {
+            max_attempts: 4,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(25),
+        };
+        let slept = std::sync::Arc::new(Mutex::new(Vec::new()));
+        let mut c = MockClock::new();
+        let log = slept.clone();
+        c.expect_sleep().returning(move |d| log.lock().unwrap().push(d));
+        let calls = AtomicU32::new(0);
+        let _: Result<(), Error> = run("t", &policy, &c, || async {
+            counted(&calls);
+            Err(transient())
+        })
+        .await;
+        let slept = slept.lock().unwrap().clone();
+        assert_eq!(slept.len(), 3, "one wait between each two attempts");
+        // Retry n waits at most min(25 ms, 10 ms × 2^n).
+        for (d, cap) in slept.iter().zip([20, 25, 25]) {
+            assert!(*d <= Duration::from_millis(cap), "{d:?} > {cap} ms");
+        }
     }
 
     #[test]
@@ -366,5 +418,228 @@ mod tests {
         for retry in 0..40 {
             assert!(p.backoff(retry) <= p.max_delay);
         }
+    }
+
+    #[test]
+    fn backoff_is_jittered_up_to_base_times_two_to_the_retry() {
+        let p = RetryPolicy {
+            max_attempts: 5,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_secs(3600),
+        };
+        for (retry, ceiling) in [(0, 10), (1, 20), (3, 80)] {
+            let ceiling = Duration::from_millis(ceiling);
+            let samples: Vec<_> = (0..200).map(|_| p.backoff(retry)).collect();
+            assert!(samples.iter().all(|d| *d <= ceiling), "retry {retry}");
+            assert!(samples.iter().any(|d| *d > ceiling / 2), "retry {retry}: jitter spans the whole range");
+            assert!(samples.iter().any(|d| *d < ceiling / 2), "retry {retry}: jitter spans the whole range");
+        }
+    }
+
+    /// A transaction of a complete adapter, type-erased by [`Storage`]: every port forwards to a
+    /// [`FakeTx`]'s mocks; commit and rollback are recorded.
+    struct ErasedTx {
+        inner: FakeTx,
+        commit: Result<(), RepoError>,
+        rolled_back: std::sync::Arc<AtomicBool>,
+    }
+
+    macro_rules! forward {
+        ($($port:ident via $field:ident { $(fn $name:ident(&mut self $(, $arg:ident: $ty:ty)*) -> $ret:ty;)* })*) => {$(
+            #[async_trait]
+            impl $port for ErasedTx {
+                $(async fn $name(&mut self $(, $arg: $ty)*) -> $ret {
+                    self.inner.$field.$name($($arg),*).await
+                })*
+            }
+        )*};
+    }
+
+    forward!(
+        AccountRepo via accounts {
+            fn get(&mut self, id: UserId) -> Result<Option<User>, RepoError>;
+            fn lock(&mut self, ids: &[UserId]) -> Result<Vec<User>, RepoError>;
+            fn ensure_locked(&mut self, id: UserId, username: Option<String>) -> Result<User, RepoError>;
+            fn save(&mut self, user: &User) -> Result<(), RepoError>;
+        }
+        NftRepo via nfts {
+            fn get(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
+            fn lock(&mut self, id: NftId) -> Result<Option<Nft>, RepoError>;
+            fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError>;
+            fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
+            fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
+        }
+        SaleRepo via sales {
+            fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError>;
+        }
+        OfferRepo via offers {
+            fn get(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+            fn lock(&mut self, id: OfferId) -> Result<Option<Offer>, RepoError>;
+            fn lock_open_by(&mut self, nft: NftId, offerer: UserId) -> Result<Option<Offer>, RepoError>;
+            fn lock_open_for_nft(&mut self, nft: NftId) -> Result<Vec<Offer>, RepoError>;
+            fn lock_open_by_on(&mut self, offerer: UserId, nfts: &[NftId]) -> Result<Vec<Offer>, RepoError>;
+            fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
+            fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
+        }
+        AuctionRepo via auctions {
+            fn lock(&mut self, id: AuctionId) -> Result<Option<Auction>, RepoError>;
+            fn insert(&mut self, auction: &Auction) -> Result<(), RepoError>;
+            fn update(&mut self, auction: &Auction) -> Result<(), RepoError>;
+            fn insert_bid(&mut self, bid: &Bid) -> Result<(), RepoError>;
+        }
+        TradeRepo via trades {
+            fn lock(&mut self, id: TradeId) -> Result<Option<Trade>, RepoError>;
+            fn insert(&mut self, trade: &Trade) -> Result<(), RepoError>;
+            fn update(&mut self, trade: &Trade) -> Result<(), RepoError>;
+            fn count_live_by_maker(&mut self, maker: UserId, now: DateTime<Utc>) -> Result<u32, RepoError>;
+        }
+        ChannelSaleRepo via channel_sales {
+            fn lock(&mut self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
+            fn insert(&mut self, sale: &ChannelSale) -> Result<(), RepoError>;
+            fn update(&mut self, sale: &ChannelSale) -> Result<(), RepoError>;
+        }
+        PresaleRepo via presales {
+            fn lock(&mut self, id: PresaleId) -> Result<Option<Presale>, RepoError>;
+            fn insert(&mut self, presale: &Presale) -> Result<(), RepoError>;
+            fn update(&mut self, presale: &Presale) -> Result<(), RepoError>;
+        }
+        WithdrawalRepo via withdrawals {
+            fn lock(&mut self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
+            fn insert(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
+            fn update(&mut self, withdrawal: &Withdrawal) -> Result<(), RepoError>;
+        }
+        LedgerRepo via ledger {
+            fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), RepoError>;
+        }
+        OutboxRepo via outbox {
+            fn enqueue(&mut self, message: &OutboxMessage) -> Result<(), RepoError>;
+        }
+        DepositRepo via deposits {
+            fn find_by_tx_hash(&mut self, tx_hash: &str) -> Result<Option<Deposit>, RepoError>;
+            fn insert(&mut self, deposit: &Deposit) -> Result<(), RepoError>;
+        }
+        ChainRepo via chain {
+            fn memo_of(&mut self, user: UserId) -> Result<Option<String>, RepoError>;
+            fn insert_memo(&mut self, user: UserId, memo: &str) -> Result<(), RepoError>;
+            fn user_by_memo(&mut self, memo: &str) -> Result<Option<UserId>, RepoError>;
+            fn lock_cursor(&mut self, account: &str) -> Result<Option<ChainCursor>, RepoError>;
+            fn save_cursor(&mut self, account: &str, cursor: &ChainCursor) -> Result<(), RepoError>;
+        }
+        UnmatchedDepositRepo via unmatched {
+            fn insert(&mut self, deposit: &UnmatchedDeposit) -> Result<bool, RepoError>;
+            fn lock(&mut self, id: UnmatchedDepositId) -> Result<Option<UnmatchedDeposit>, RepoError>;
+            fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+        }
+        EventRepo via events {
+            fn append(&mut self, events: &[MarketEvent]) -> Result<(), RepoError>;
+        }
+        StaffActionRepo via staff_actions {
+            fn record(&mut self, action: &StaffAction) -> Result<(), RepoError>;
+        }
+        ClientRepo via clients {
+            fn insert(&mut self, client: &Client) -> Result<(), RepoError>;
+        }
+        ManagerRepo via managers {
+            fn get_for_share(&mut self, id: ManagerId) -> Result<Option<Manager>, RepoError>;
+            fn insert(&mut self, manager: &Manager) -> Result<(), RepoError>;
+        }
+        ManagerBindRepo via manager_binds {
+            fn insert(&mut self, bind: &ManagerBind) -> Result<(), RepoError>;
+        }
+        IdempotencyRepo via idempotency {
+            fn claim(&mut self, key: &IdempotencyKey, now: DateTime<Utc>) -> Result<KeyClaim, RepoError>;
+        }
+    );
+
+    #[async_trait]
+    impl Transaction for ErasedTx {
+        async fn commit(self) -> Result<(), RepoError> {
+            if self.commit.is_ok() {
+                Transaction::commit(self.inner).await?;
+            }
+            self.commit
+        }
+
+        async fn rollback(self) {
+            self.rolled_back.store(true, Ordering::SeqCst);
+        }
+    }
+
+    struct ErasedStore(Mutex<Option<ErasedTx>>);
+
+    #[async_trait]
+    impl BeginTransaction for ErasedStore {
+        type Tx = ErasedTx;
+
+        async fn begin(&self, _use_case: &'static str) -> Result<ErasedTx, RepoError> {
+            self.0.lock().unwrap().take().ok_or_else(|| RepoError::Unavailable("no more transactions".into()))
+        }
+    }
+
+    /// A [`Storage`] over one transaction of `inner`, how its commit ends, and the flags saying
+    /// whether it was committed or rolled back.
+    fn storage(inner: FakeTx, commit: Result<(), RepoError>) -> (Storage, crate::testing::Committed, Arc<AtomicBool>) {
+        let committed = inner.committed.clone();
+        let rolled_back = Arc::new(AtomicBool::new(false));
+        let tx = ErasedTx { inner, commit, rolled_back: rolled_back.clone() };
+        (Storage::new(ErasedStore(Mutex::new(Some(tx)))), committed, rolled_back)
+    }
+
+    #[tokio::test]
+    async fn an_erased_transaction_reaches_the_adapters_ports_and_commits_through() {
+        let mut inner = FakeTx::default();
+        inner.accounts.expect_get().times(1).returning(|id| Ok(Some(User::new(id, None))));
+        let (storage, committed, rolled_back) = storage(inner, Ok(()));
+        let mut tx = BeginTransaction::begin(&storage, "t").await.unwrap();
+        let found = Provides::<dyn AccountRepo>::repo(&mut tx).get(UserId(3)).await.unwrap();
+        assert_eq!(found.map(|u| u.id), Some(UserId(3)));
+        Transaction::commit(tx).await.unwrap();
+        assert!(committed.get());
+        assert!(!rolled_back.load(Ordering::SeqCst));
+    }
+
+    #[tokio::test]
+    async fn an_erased_transactions_failed_commit_is_returned() {
+        let (storage, committed, _) = storage(FakeTx::default(), Err(RepoError::Transient("40001".into())));
+        let tx = BeginTransaction::begin(&storage, "t").await.unwrap();
+        assert_eq!(Transaction::commit(tx).await, Err(RepoError::Transient("40001".into())));
+        assert!(!committed.get());
+    }
+
+    #[tokio::test]
+    async fn an_erased_transaction_rolls_back_through() {
+        let (storage, committed, rolled_back) = storage(FakeTx::default(), Ok(()));
+        let tx = BeginTransaction::begin(&storage, "t").await.unwrap();
+        Transaction::rollback(tx).await;
+        assert!(rolled_back.load(Ordering::SeqCst));
+        assert!(!committed.get());
+    }
+
+    #[tokio::test]
+    async fn a_store_that_cannot_begin_says_so_through_the_storage() {
+        let (storage, _, _) = storage(FakeTx::default(), Ok(()));
+        drop(BeginTransaction::begin(&storage, "t").await.unwrap());
+        assert_eq!(
+            BeginTransaction::begin(&storage, "t").await.err(),
+            Some(RepoError::Unavailable("no more transactions".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_use_case_runs_over_the_erased_storage() {
+        use crate::nfts::set_price::{SetNftPrice, SetNftPriceCommand};
+        let mut inner = FakeTx::default();
+        inner.nfts.expect_lock().returning(|_| Ok(Some(crate::testing::nft(1, None))));
+        inner.nfts.expect_update().times(1).returning(|_| Ok(()));
+        inner.events.expect_append().times(1).returning(|_| Ok(()));
+        let (storage, committed, _) = storage(inner, Ok(()));
+        let cmd = SetNftPriceCommand {
+            owner: UserId(1),
+            nft_id: crate::testing::nft(1, None).id,
+            price: Some(crate::testing::m("3")),
+        };
+        let listed = SetNftPrice::new(Arc::new(storage), services()).execute(cmd).await.unwrap();
+        assert_eq!(listed.price, Some(crate::testing::m("3")));
+        assert!(committed.get());
     }
 }

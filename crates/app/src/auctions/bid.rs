@@ -126,18 +126,62 @@ mod tests {
     #[tokio::test]
     async fn a_bid_holds_the_bidder_releases_the_previous_leader_and_commits() {
         let mut tx = with(auction(Some((2, "10"))));
-        tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "0", "10"), user(3, "20", "0")]));
-        tx.accounts
-            .expect_save()
-            .withf(|u| u.id != UserId(2) || (u.available == m("10") && u.held == m("0")))
-            .returning(|_| Ok(()));
+        let (accounts, saved) = accounts_saving(vec![user(2, "0", "10"), user(3, "20", "0")]);
+        tx.accounts = accounts;
         tx.auctions.expect_insert_bid().times(1).returning(|_| Ok(()));
         tx.auctions.expect_update().withf(|a| a.leader_id == Some(UserId(3))).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox.expect_enqueue().times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = bid(tx, 3, "10.5").await;
         assert_eq!(r.unwrap().current_bid, Some(m("10.5")));
         assert!(committed);
+        assert_eq!(saved.all(), [user(2, "10", "0"), user(3, "9.5", "10.5")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-10")),
+                (Some(2), Account::Available, d("10")),
+                (Some(3), Account::Available, d("-10.5")),
+                (Some(3), Account::Held, d("10.5")),
+            ]
+        );
+        assert_eq!(sent.notified(), [2], "the previous leader is told");
+    }
+
+    #[tokio::test]
+    async fn the_leader_raising_their_own_bid_re_holds_it_and_is_not_told_they_were_outbid() {
+        let mut tx = with(auction(Some((2, "10"))));
+        let (accounts, saved) = accounts_saving(vec![user(2, "5", "10")]);
+        tx.accounts = accounts;
+        tx.auctions
+            .expect_insert_bid()
+            .withf(|b| b.bidder_id == UserId(2) && b.amount == m("11"))
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.auctions.expect_update().withf(|a| a.current_bid == Some(m("11"))).times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (events, written) = events_recording();
+        tx.events = events;
+        let (r, committed) = bid(tx, 2, "11").await;
+        assert_eq!(r.unwrap().leader_id, Some(UserId(2)));
+        assert!(committed);
+        assert_eq!(saved.all(), [user(2, "4", "11")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-10")),
+                (Some(2), Account::Available, d("10")),
+                (Some(2), Account::Available, d("-11")),
+                (Some(2), Account::Held, d("11")),
+            ]
+        );
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.price, e.auction_id)).collect::<Vec<_>>(),
+            [(EventKind::AuctionBid, Some(m("11")), Some(auction(None).id))]
+        );
     }
 
     #[tokio::test]
@@ -163,18 +207,39 @@ mod tests {
             Ok(Some(n))
         });
         tx.offers.expect_lock_open_by().returning(|_, _| Ok(None));
-        tx.accounts = accounts_with(vec![user(1, "0", "0"), user(3, "100", "0")]);
-        tx.auctions.expect_insert_bid().returning(|_| Ok(()));
+        let (accounts, saved) = accounts_saving(vec![user(1, "0", "0"), user(3, "100", "0")]);
+        tx.accounts = accounts;
+        tx.auctions.expect_insert_bid().times(1).returning(|_| Ok(()));
         tx.auctions.expect_update().withf(|a| a.status == AuctionStatus::Settled).times(1).returning(|_| Ok(()));
         tx.nfts
             .expect_update()
             .withf(|n| n.owner_id == UserId(3) && n.status == NftStatus::Available)
             .times(1)
             .returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, written) = events_recording();
+        tx.events = events;
         let (r, committed) = bid(tx, 3, "100").await;
-        r.unwrap();
+        assert_eq!(r.unwrap().status, AuctionStatus::Settled);
         assert!(committed);
+        assert_eq!(saved.all(), [user(1, "95", "0"), user(3, "0", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(3), Account::Available, d("-100")),
+                (Some(3), Account::Held, d("100")),
+                (Some(3), Account::Held, d("-100")),
+                (Some(1), Account::Available, d("95")),
+                (None, Account::Fees, d("5")),
+            ]
+        );
+        assert_eq!(sent.notified(), [3, 1]);
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.price)).collect::<Vec<_>>(),
+            [(EventKind::AuctionBid, Some(m("100"))), (EventKind::AuctionSettled, Some(m("100")))]
+        );
     }
 }

@@ -112,6 +112,53 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_winners_own_open_offer_on_the_nft_is_cancelled_and_released() {
+        let mut due = auction(Some((2, "20")));
+        due.ends_at = now();
+        let mut tx = FakeTx::default();
+        tx.auctions.expect_lock().returning(move |_| Ok(Some(due.clone())));
+        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
+        tx.offers
+            .expect_lock_open_by()
+            .withf(|n, u| *n == nft(1, None).id && *u == UserId(2))
+            .returning(|_, _| Ok(Some(offer(2, "7"))));
+        tx.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
+        let (accounts, saved) = accounts_saving(vec![user(1, "0", "0"), user(2, "1", "27")]);
+        tx.accounts = accounts;
+        tx.nfts
+            .expect_update()
+            .withf(|n| n.owner_id == UserId(2) && n.status == NftStatus::Available)
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.auctions.expect_update().withf(|a| a.status == AuctionStatus::Settled).times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, written) = events_recording();
+        tx.events = events;
+        let (r, committed) = settle(tx).await;
+        assert_eq!(r.unwrap().status, AuctionStatus::Settled);
+        assert!(committed);
+        assert_eq!(saved.all(), [user(1, "19", "0"), user(2, "8", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-20")),
+                (Some(1), Account::Available, d("19")),
+                (None, Account::Fees, d("1")),
+                (Some(2), Account::Held, d("-7")),
+                (Some(2), Account::Available, d("7")),
+            ]
+        );
+        assert_eq!(sent.notified(), [2, 1]);
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.price, e.auction_id)).collect::<Vec<_>>(),
+            [(EventKind::AuctionSettled, Some(m("20")), Some(auction(None).id))]
+        );
+    }
+
+    #[tokio::test]
     async fn an_auction_without_bids_gives_the_nft_back_to_the_seller() {
         let mut due = auction(None);
         due.ends_at = now();

@@ -99,13 +99,17 @@ mod tests {
         tx
     }
 
-    fn settling(sale: ChannelSale, to: ChannelSaleStatus) -> FakeTx {
+    /// Settling `sale` to `to` (the seller has nothing, the buyer 100 in escrow), and what it
+    /// saves of the accounts and writes to the ledger.
+    fn settling(sale: ChannelSale, to: ChannelSaleStatus) -> (FakeTx, Written<User>, Written<LedgerEntry>) {
         let mut tx = reading(sale);
-        tx.accounts = accounts_with(vec![user(SELLER, "0", "0"), user(BUYER, "0", "100")]);
+        let (accounts, saved) = accounts_saving(vec![user(SELLER, "0", "0"), user(BUYER, "0", "100")]);
+        tx.accounts = accounts;
         tx.channel_sales.expect_update().withf(move |s| s.status == to).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         tx.outbox.expect_enqueue().times(2).returning(|_| Ok(()));
-        tx
+        (tx, saved, entries)
     }
 
     async fn check(txs: Vec<FakeTx>, owner: Option<i64>) -> (Option<ChannelSale>, Vec<bool>) {
@@ -117,10 +121,19 @@ mod tests {
 
     #[tokio::test]
     async fn a_transferred_channel_is_released_to_the_seller() {
-        let (r, committed) =
-            check(vec![reading(sold()), settling(sold(), ChannelSaleStatus::Completed)], Some(BUYER)).await;
+        let (settle, saved, entries) = settling(sold(), ChannelSaleStatus::Completed);
+        let (r, committed) = check(vec![reading(sold()), settle], Some(BUYER)).await;
         assert_eq!(r.unwrap().status, ChannelSaleStatus::Completed);
         assert_eq!(committed, [true, true]);
+        assert_eq!(saved.all(), [user(SELLER, "95", "0"), user(BUYER, "0", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(BUYER), Account::Held, d("-100")),
+                (Some(SELLER), Account::Available, d("95")),
+                (None, Account::Fees, d("5")),
+            ]
+        );
     }
 
     #[tokio::test]
@@ -133,9 +146,40 @@ mod tests {
     async fn past_the_deadline_the_buyer_is_refunded() {
         let mut overdue = sold();
         overdue.transfer_by = Some(now());
-        let (r, _) =
-            check(vec![reading(overdue.clone()), settling(overdue, ChannelSaleStatus::Refunded)], Some(SELLER)).await;
+        let (settle, saved, entries) = settling(overdue.clone(), ChannelSaleStatus::Refunded);
+        let (r, committed) = check(vec![reading(overdue), settle], Some(SELLER)).await;
         assert_eq!(r.unwrap().status, ChannelSaleStatus::Refunded);
+        assert_eq!(committed, [true, true]);
+        assert_eq!(saved.all(), [user(SELLER, "0", "0"), user(BUYER, "100", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [(Some(BUYER), Account::Held, d("-100")), (Some(BUYER), Account::Available, d("100"))]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_owner_seen_for_another_buyer_settles_nothing() {
+        // Telegram was asked about the sale bought by BUYER; meanwhile it awaits user 3, who owns
+        // the channel now: that answer was not about this purchase.
+        let mut resold = sold();
+        resold.buyer_id = Some(UserId(3));
+        let (r, committed) = check(vec![reading(sold()), reading(resold)], Some(3)).await;
+        assert_eq!((r, committed), (None, vec![true, false]));
+    }
+
+    #[tokio::test]
+    async fn when_telegram_cannot_answer_nothing_is_refunded() {
+        let mut overdue = sold();
+        overdue.transfer_by = Some(now());
+        let mut d = domain::ports::MockChannelDirectory::new();
+        d.expect_inspect().times(1).returning(|_, _| {
+            Err(domain::ports::DirectoryError::Unavailable { retry_after: None, reason: "down".into() })
+        });
+        let (store, committed) = stores(vec![reading(overdue)]);
+        let uc = CheckChannelSale::new(store, services(), FeeRule::new(500), std::sync::Arc::new(d));
+        let r = uc.execute(CheckChannelSaleCommand { sale_id: sold().id }).await;
+        assert_eq!(r, Err(Error::Dependency("Telegram")));
+        assert!(committed[0].get());
     }
 
     #[tokio::test]

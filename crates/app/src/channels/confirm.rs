@@ -167,6 +167,38 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_sale_closed_while_telegram_was_asked_is_not_released() {
+        let mut read = FakeTx::default();
+        read.channel_sales.expect_lock().returning(|_| Ok(Some(sold())));
+        let mut release = FakeTx::default();
+        release.channel_sales.expect_lock().returning(|_| {
+            let mut done = sold();
+            done.status = ChannelSaleStatus::Completed;
+            Ok(Some(done))
+        });
+        let (store, committed) = stores(vec![read, release]);
+        let uc = ConfirmChannelSale::new(store, services(), FeeRule::new(500), directory(Some(BUYER)));
+        assert_eq!(uc.execute(cmd(SELLER)).await.unwrap_err(), RuleViolation::ChannelSaleClosed.into());
+        assert!(!committed[1].get());
+    }
+
+    #[tokio::test]
+    async fn a_sale_bought_by_someone_else_meanwhile_is_not_released() {
+        let mut read = FakeTx::default();
+        read.channel_sales.expect_lock().returning(|_| Ok(Some(sold())));
+        let mut release = FakeTx::default();
+        release.channel_sales.expect_lock().returning(|_| {
+            let mut other = sold();
+            other.buyer_id = Some(UserId(3));
+            Ok(Some(other))
+        });
+        let (store, committed) = stores(vec![read, release]);
+        let uc = ConfirmChannelSale::new(store, services(), FeeRule::new(500), directory(Some(BUYER)));
+        assert_eq!(uc.execute(cmd(SELLER)).await.unwrap_err(), RuleViolation::ChannelSaleClosed.into());
+        assert!(!committed[1].get());
+    }
+
+    #[tokio::test]
     async fn strangers_see_nothing_and_a_closed_sale_cannot_be_confirmed() {
         let mut tx = FakeTx::default();
         tx.channel_sales.expect_lock().returning(|_| Ok(Some(sold())));

@@ -110,3 +110,115 @@ mod fixtures {
         std::sync::Arc::new(d)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::testing::*;
+    use domain::ports::{MockChannelDirectory, MockChannelSaleRepo};
+
+    fn answering(answer: Result<Option<i64>, DirectoryError>) -> MockChannelDirectory {
+        let mut d = MockChannelDirectory::new();
+        d.expect_inspect()
+            .withf(|c, claimed| *c == ChannelRef::Id(-1001) && *claimed == UserId(SELLER))
+            .times(1)
+            .return_once(move |_, _| {
+                answer.map(|owner| ChannelInfo {
+                    chat_id: -1001,
+                    title: "Gift Hub".into(),
+                    username: None,
+                    owner_id: owner.map(UserId),
+                    bot_is_admin: true,
+                })
+            });
+        d
+    }
+
+    #[tokio::test]
+    async fn telegram_says_who_owns_the_channel_or_that_it_cannot_tell() {
+        assert_eq!(owner_now(&answering(Ok(Some(BUYER))), &sold()).await, Ok(Some(UserId(BUYER))));
+        assert_eq!(owner_now(&answering(Ok(None)), &sold()).await, Ok(None));
+        let unknown = Err(DirectoryError::NotFound("-1001".into()));
+        assert_eq!(owner_now(&answering(unknown), &sold()).await, Ok(None));
+    }
+
+    #[tokio::test]
+    async fn telegram_unavailable_is_a_dependency_failure() {
+        let down = Err(DirectoryError::Unavailable { retry_after: None, reason: "429".into() });
+        assert_eq!(owner_now(&answering(down), &sold()).await, Err(Error::Dependency("Telegram")));
+    }
+
+    #[tokio::test]
+    async fn completing_pays_the_seller_less_the_fee_out_of_the_buyers_escrow() {
+        let s = services();
+        let mut fx = Effects::new(&s);
+        let mut accounts = Accounts::locked(vec![user(SELLER, "1", "0"), user(BUYER, "0", "100")]);
+        let mut sale = sold();
+        complete(&mut sale, &mut accounts, &mut fx, FeeRule::new(500)).unwrap();
+        assert_eq!(sale.status, ChannelSaleStatus::Completed);
+        assert_eq!(*accounts.payee(UserId(SELLER)).unwrap(), user(SELLER, "96", "0"));
+        assert_eq!(*accounts.payee(UserId(BUYER)).unwrap(), user(BUYER, "0", "0"));
+        let (mut ledger, entries) = ledger_recording();
+        fx.write_ledger(&mut ledger).await.unwrap();
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(BUYER), Account::Held, d("-100")),
+                (Some(SELLER), Account::Available, d("95")),
+                (None, Account::Fees, d("5")),
+            ]
+        );
+        let (mut outbox, sent) = outbox_recording();
+        fx.write_outbox(&mut outbox).await.unwrap();
+        assert_eq!(sent.notified(), [SELLER, BUYER]);
+    }
+
+    #[tokio::test]
+    async fn refunding_returns_the_escrow_to_the_buyer() {
+        let s = services();
+        let mut fx = Effects::new(&s);
+        let mut accounts = Accounts::locked(vec![user(SELLER, "1", "0"), user(BUYER, "0", "100")]);
+        let mut sale = sold();
+        refund(&mut sale, &mut accounts, &mut fx).unwrap();
+        assert_eq!(sale.status, ChannelSaleStatus::Refunded);
+        assert_eq!(*accounts.payee(UserId(BUYER)).unwrap(), user(BUYER, "100", "0"));
+        assert_eq!(*accounts.payee(UserId(SELLER)).unwrap(), user(SELLER, "1", "0"));
+        let (mut ledger, entries) = ledger_recording();
+        fx.write_ledger(&mut ledger).await.unwrap();
+        assert_eq!(
+            entries.lines(),
+            [(Some(BUYER), Account::Held, d("-100")), (Some(BUYER), Account::Available, d("100"))]
+        );
+        let (mut outbox, sent) = outbox_recording();
+        fx.write_outbox(&mut outbox).await.unwrap();
+        assert_eq!(sent.notified(), [BUYER, SELLER]);
+    }
+
+    #[test]
+    fn a_sale_not_awaiting_transfer_is_neither_completed_nor_refunded() {
+        let s = services();
+        let mut fx = Effects::new(&s);
+        let mut accounts = Accounts::locked(vec![user(SELLER, "0", "0")]);
+        let mut sale = listed();
+        assert_eq!(
+            complete(&mut sale, &mut accounts, &mut fx, FeeRule::default()),
+            Err(RuleViolation::ChannelSaleClosed.into())
+        );
+        assert_eq!(refund(&mut sale, &mut accounts, &mut fx), Err(RuleViolation::ChannelSaleClosed.into()));
+        assert_eq!(sale.status, ChannelSaleStatus::Listed);
+    }
+
+    #[tokio::test]
+    async fn a_sold_sale_is_visible_to_its_parties_only() {
+        for (by, seen) in [(SELLER, true), (BUYER, true), (9, false)] {
+            let mut sales = MockChannelSaleRepo::new();
+            sales.expect_lock().returning(|_| Ok(Some(sold())));
+            let r = lock_visible(&mut sales, sold().id, UserId(by)).await.map(|s| s.id);
+            assert_eq!(r, if seen { Ok(sold().id) } else { Err(Error::NotFound("channel sale")) }, "{by}");
+        }
+        let mut sales = MockChannelSaleRepo::new();
+        sales.expect_lock().returning(|_| Ok(Some(listed())));
+        assert_eq!(lock_visible(&mut sales, listed().id, UserId(9)).await.map(|s| s.id), Ok(listed().id));
+    }
+}

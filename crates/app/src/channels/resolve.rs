@@ -94,35 +94,88 @@ mod tests {
     use crate::channels::fixtures::*;
     use crate::testing::*;
 
+    struct Resolved {
+        result: Result<ChannelSale, Error>,
+        committed: bool,
+        saved: Vec<User>,
+        lines: Vec<(Option<i64>, Account, rust_decimal::Decimal)>,
+        notified: Vec<i64>,
+    }
+
     async fn resolve(
         sale: ChannelSale,
         outcome: ChannelOutcome,
         to: ChannelSaleStatus,
-    ) -> (Result<ChannelSale, Error>, bool) {
+        detail: &'static str,
+    ) -> Resolved {
         let mut tx = FakeTx::default();
         tx.channel_sales.expect_lock().returning(move |_| Ok(Some(sale.clone())));
-        tx.accounts = accounts_with(vec![user(SELLER, "0", "0"), user(BUYER, "0", "100")]);
-        tx.channel_sales.expect_update().withf(move |s| s.status == to).returning(|_| Ok(()));
-        tx.staff_actions.expect_record().withf(|a| a.action == "resolve_channel_sale").returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (accounts, saved) = accounts_saving(vec![user(SELLER, "0", "0"), user(BUYER, "0", "100")]);
+        tx.accounts = accounts;
+        tx.channel_sales.expect_update().withf(move |s| s.status == to).times(1).returning(|_| Ok(()));
+        tx.staff_actions
+            .expect_record()
+            .withf(move |a| {
+                a.action == "resolve_channel_sale"
+                    && a.actor == "staff:1"
+                    && a.subject == sold().id.to_string()
+                    && a.detail == detail
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (store, committed) = store(tx);
         let cmd = ResolveChannelSaleCommand { actor: "staff:1".into(), sale_id: sold().id, outcome, idempotency: None };
-        let r = ResolveChannelSale::new(store, services(), FeeRule::new(500)).execute(cmd).await;
-        (r, committed.get())
+        let result = ResolveChannelSale::new(store, services(), FeeRule::new(500)).execute(cmd).await;
+        Resolved {
+            result,
+            committed: committed.get(),
+            saved: saved.all(),
+            lines: entries.lines(),
+            notified: sent.notified(),
+        }
     }
 
     #[tokio::test]
-    async fn staff_complete_or_refund_an_awaiting_sale() {
-        let (r, c) = resolve(sold(), ChannelOutcome::Complete, ChannelSaleStatus::Completed).await;
-        assert_eq!((r.unwrap().status, c), (ChannelSaleStatus::Completed, true));
-        let (r, c) = resolve(sold(), ChannelOutcome::Refund, ChannelSaleStatus::Refunded).await;
-        assert_eq!((r.unwrap().status, c), (ChannelSaleStatus::Refunded, true));
+    async fn staff_completing_a_sale_pays_the_seller_and_record_it() {
+        let r = resolve(sold(), ChannelOutcome::Complete, ChannelSaleStatus::Completed, "complete").await;
+        assert_eq!((r.result.unwrap().status, r.committed), (ChannelSaleStatus::Completed, true));
+        assert_eq!(r.saved, [user(SELLER, "95", "0"), user(BUYER, "0", "0")]);
+        assert_eq!(
+            r.lines,
+            [
+                (Some(BUYER), Account::Held, d("-100")),
+                (Some(SELLER), Account::Available, d("95")),
+                (None, Account::Fees, d("5")),
+            ]
+        );
+        assert_eq!(r.notified, [SELLER, BUYER]);
+    }
+
+    #[tokio::test]
+    async fn staff_refunding_a_sale_returns_the_escrow_and_record_it() {
+        let r = resolve(sold(), ChannelOutcome::Refund, ChannelSaleStatus::Refunded, "refund").await;
+        assert_eq!((r.result.unwrap().status, r.committed), (ChannelSaleStatus::Refunded, true));
+        assert_eq!(r.saved, [user(SELLER, "0", "0"), user(BUYER, "100", "0")]);
+        assert_eq!(r.lines, [(Some(BUYER), Account::Held, d("-100")), (Some(BUYER), Account::Available, d("100"))]);
+        assert_eq!(r.notified, [BUYER, SELLER]);
     }
 
     #[tokio::test]
     async fn a_sale_not_awaiting_transfer_is_closed() {
-        let (r, c) = resolve(listed(), ChannelOutcome::Refund, ChannelSaleStatus::Refunded).await;
-        assert_eq!((r.unwrap_err(), c), (RuleViolation::ChannelSaleClosed.into(), false));
+        let mut tx = FakeTx::default();
+        tx.channel_sales.expect_lock().returning(|_| Ok(Some(listed())));
+        let (store, committed) = store(tx);
+        let cmd = ResolveChannelSaleCommand {
+            actor: "staff:1".into(),
+            sale_id: listed().id,
+            outcome: ChannelOutcome::Refund,
+            idempotency: None,
+        };
+        let r = ResolveChannelSale::new(store, services(), FeeRule::new(500)).execute(cmd).await;
+        assert_eq!((r.unwrap_err(), committed.get()), (RuleViolation::ChannelSaleClosed.into(), false));
     }
 }

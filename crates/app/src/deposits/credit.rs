@@ -161,10 +161,18 @@ mod tests {
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(5, "0", "0")]));
         tx.deposits.expect_insert().times(1).returning(|_| Ok(()));
         tx.accounts.expect_save().withf(|u| u.available == m("3")).times(1).returning(|_| Ok(()));
-        tx.ledger.expect_append().withf(|e| e.len() == 2).times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         let (r, committed) = credit(tx).await;
-        assert!(!r.unwrap().replayed);
+        let outcome = r.unwrap();
+        assert!(!outcome.replayed);
+        assert_eq!(
+            (outcome.deposit.user_id, outcome.deposit.amount, outcome.deposit.tx_hash.as_str()),
+            (UserId(5), m("3"), "abc")
+        );
         assert!(committed);
+        assert_eq!(entries.lines(), [(None, Account::External, d("-3")), (Some(5), Account::Available, d("3"))]);
+        assert!(entries.all().iter().all(|e| e.operation == Operation::Deposit && e.reference == "abc"));
     }
 
     #[tokio::test]
@@ -177,11 +185,29 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_deposit_credited_concurrently_runs_again_and_finds_it() {
+        let mut first = FakeTx::default();
+        first.deposits.expect_find_by_tx_hash().times(1).returning(|_| Ok(None));
+        first.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
+        first.accounts.expect_lock().returning(|_| Ok(vec![user(5, "0", "0")]));
+        first.deposits.expect_insert().times(1).returning(|_| Err(RepoError::Duplicate(Constraint::DepositTxHash)));
+        let mut again = FakeTx::default();
+        again.deposits.expect_find_by_tx_hash().times(1).returning(|_| Ok(Some(recorded(5, "3"))));
+        let (store, committed) = stores(vec![first, again]);
+        let r = CreditDeposit::new(store, services()).execute(cmd()).await.unwrap();
+        assert_eq!(r, DepositOutcome { deposit: recorded(5, "3"), replayed: true });
+        assert_eq!(committed.iter().map(|c| c.get()).collect::<Vec<_>>(), [false, false]);
+    }
+
+    #[tokio::test]
     async fn the_same_hash_with_another_amount_is_a_duplicate() {
-        let mut tx = FakeTx::default();
-        tx.deposits.expect_find_by_tx_hash().returning(|_| Ok(Some(recorded(5, "4"))));
-        let (r, committed) = credit(tx).await;
-        assert!(matches!(r, Err(Error::Rule(RuleViolation::Duplicate { .. }))));
-        assert!(!committed);
+        for other in [recorded(5, "4"), recorded(6, "3")] {
+            let mut tx = FakeTx::default();
+            tx.deposits.expect_find_by_tx_hash().return_once(move |_| Ok(Some(other)));
+            let (r, committed) = credit(tx).await;
+            let what = "a deposit of transaction abc for another user or amount".to_string();
+            assert_eq!(r.unwrap_err(), RuleViolation::Duplicate { what }.into());
+            assert!(!committed);
+        }
     }
 }

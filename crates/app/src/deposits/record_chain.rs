@@ -185,6 +185,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_transfer_of_nothing_only_moves_the_cursor() {
+        let mut tx = at_cursor(10);
+        tx.chain.expect_save_cursor().withf(|_, c| c.lt == 20).times(1).returning(|_, _| Ok(()));
+        let (r, committed) = record(tx, transfer(Some("abcdefghjk"), "0")).await;
+        assert_eq!(r.unwrap(), ChainOutcome::Skipped);
+        assert!(committed);
+    }
+
+    #[tokio::test]
     async fn a_transaction_behind_the_cursor_is_not_handled_again() {
         let tx = at_cursor(20);
         let mut t = transfer(Some("abcdefghjk"), "1");

@@ -83,6 +83,48 @@ mod tests {
         assert!(committed.get());
     }
 
+    /// Sets `to` on an NFT priced `from` and returns the kinds of the events written.
+    async fn events_of(from: Option<&str>, to: Option<&str>) -> Vec<(EventKind, Option<Money>)> {
+        let mut tx = FakeTx::default();
+        let before = nft(1, from);
+        tx.nfts.expect_lock().returning(move |_| Ok(Some(before.clone())));
+        let expected = to.map(m);
+        tx.nfts.expect_update().withf(move |n| n.price == expected).times(1).returning(|_| Ok(()));
+        let (events, written) = events_recording();
+        tx.events = events;
+        let (store, committed) = store(tx);
+        let r = SetNftPrice::new(store, services()).execute(cmd(1, to)).await.unwrap();
+        assert_eq!(r.price, to.map(m));
+        assert!(committed.get());
+        written.all().into_iter().map(|e| (e.kind, e.price)).collect()
+    }
+
+    #[tokio::test]
+    async fn listing_unlisting_and_repricing_each_tell_the_market() {
+        assert_eq!(events_of(None, Some("3")).await, [(EventKind::Listed, Some(m("3")))]);
+        assert_eq!(events_of(Some("3"), None).await, [(EventKind::Unlisted, None)]);
+        assert_eq!(events_of(Some("3"), Some("4")).await, [(EventKind::PriceChanged, Some(m("4")))]);
+    }
+
+    #[tokio::test]
+    async fn setting_the_same_price_or_unlisting_an_unlisted_nft_tells_nobody() {
+        assert_eq!(events_of(Some("3"), Some("3")).await, []);
+        assert_eq!(events_of(None, None).await, []);
+    }
+
+    #[tokio::test]
+    async fn an_nft_that_is_not_available_cannot_be_listed() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.status = NftStatus::OnAuction;
+            Ok(Some(n))
+        });
+        let (store, committed) = store(tx);
+        let e = SetNftPrice::new(store, services()).execute(cmd(1, Some("3"))).await.unwrap_err();
+        assert_eq!((e, committed.get()), (RuleViolation::NftUnavailable.into(), false));
+    }
+
     #[tokio::test]
     async fn someone_else_cannot_list_it_and_nothing_is_written() {
         let mut tx = FakeTx::default();

@@ -112,14 +112,53 @@ mod tests {
     #[tokio::test]
     async fn accepting_pays_the_owner_moves_the_nft_and_commits() {
         let mut tx = with(1, offer(2, "10"));
-        tx.accounts = accounts_with(vec![user(1, "0", "0"), user(2, "0", "10")]);
+        let (accounts, saved) = accounts_saving(vec![user(1, "0", "0"), user(2, "0", "10")]);
+        tx.accounts = accounts;
         tx.nfts.expect_update().withf(|n| n.owner_id == UserId(2) && n.price.is_none()).times(1).returning(|_| Ok(()));
         tx.offers.expect_update().withf(|o| o.status == OfferStatus::Accepted).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, written) = events_recording();
+        tx.events = events;
         let (r, committed) = accept(tx, 1).await;
         assert_eq!(r.unwrap().status, OfferStatus::Accepted);
         assert!(committed);
+        assert_eq!(saved.all(), [user(1, "9.5", "0"), user(2, "0", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-10")),
+                (Some(1), Account::Available, d("9.5")),
+                (None, Account::Fees, d("0.5"))
+            ]
+        );
+        assert_eq!(sent.notified(), [2]);
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.price)).collect::<Vec<_>>(),
+            [(EventKind::OfferAccepted, Some(m("10")))]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_owner_cannot_accept_their_own_offer() {
+        let (r, committed) = accept(with(2, offer(2, "10")), 2).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::OwnItem.into(), false));
+    }
+
+    #[tokio::test]
+    async fn an_nft_that_is_not_available_cannot_be_sold_to_an_offer() {
+        let mut tx = FakeTx::default();
+        tx.offers.expect_get().returning(|_| Ok(Some(offer(2, "10"))));
+        tx.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
+        tx.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.status = NftStatus::InTrade;
+            Ok(Some(n))
+        });
+        let (r, committed) = accept(tx, 1).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::NftUnavailable.into(), false));
     }
 
     #[tokio::test]

@@ -78,11 +78,27 @@ mod tests {
         let mut tx = FakeTx::default();
         tx.offers.expect_lock().returning(|_| Ok(Some(offer(2, "10"))));
         tx.offers.expect_update().withf(|o| o.status == OfferStatus::Cancelled).times(1).returning(|_| Ok(()));
-        tx.accounts = accounts_with(vec![user(2, "0", "10")]);
-        tx.ledger = balanced_ledger();
+        let (accounts, saved) = accounts_saving(vec![user(2, "1", "10")]);
+        tx.accounts = accounts;
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         let (r, committed) = cancel(tx, 2).await;
         assert_eq!(r.unwrap().status, OfferStatus::Cancelled);
         assert!(committed);
+        assert_eq!(saved.all(), [user(2, "11", "0")]);
+        assert_eq!(entries.lines(), [(Some(2), Account::Held, d("-10")), (Some(2), Account::Available, d("10"))]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_offer_cannot_be_cancelled() {
+        let mut tx = FakeTx::default();
+        tx.offers.expect_lock().returning(|_| {
+            let mut closed = offer(2, "10");
+            closed.status = OfferStatus::Expired;
+            Ok(Some(closed))
+        });
+        let (r, committed) = cancel(tx, 2).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::OfferNotOpen.into(), false));
     }
 
     #[tokio::test]

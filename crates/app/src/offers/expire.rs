@@ -85,11 +85,27 @@ mod tests {
         let mut tx = FakeTx::default();
         tx.offers.expect_lock().returning(move |_| Ok(Some(due.clone())));
         tx.offers.expect_update().withf(|o| o.status == OfferStatus::Expired).times(1).returning(|_| Ok(()));
-        tx.accounts = accounts_with(vec![user(2, "0", "10")]);
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (accounts, saved) = accounts_saving(vec![user(2, "1", "10")]);
+        tx.accounts = accounts;
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = expire(tx).await;
         assert_eq!(r.unwrap().status, OfferStatus::Expired);
         assert!(committed);
+        assert_eq!(saved.all(), [user(2, "11", "0")]);
+        assert_eq!(entries.lines(), [(Some(2), Account::Held, d("-10")), (Some(2), Account::Available, d("10"))]);
+        assert_eq!(sent.notified(), [2]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_offer_past_its_expiry_is_left_alone() {
+        let mut closed = offer(2, "10");
+        closed.expires_at = now() - chrono::Duration::days(1);
+        closed.status = OfferStatus::Accepted;
+        let mut tx = FakeTx::default();
+        tx.offers.expect_lock().returning(move |_| Ok(Some(closed.clone())));
+        assert_eq!(expire(tx).await, (None, false));
     }
 }

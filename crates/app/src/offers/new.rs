@@ -118,16 +118,36 @@ mod tests {
     #[tokio::test]
     async fn a_new_offer_holds_the_price_and_commits() {
         let mut tx = with_nft(nft(1, None));
-        tx.offers.expect_insert().times(1).returning(|_| Ok(()));
+        tx.offers
+            .expect_insert()
+            .withf(|o| {
+                o.offerer_id == UserId(2)
+                    && o.price == m("4")
+                    && o.status == OfferStatus::Open
+                    && o.expires_at == now() + Duration::days(7)
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "10", "0")]));
         tx.accounts.expect_save().withf(|u| u.available == m("6") && u.held == m("4")).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, written) = events_recording();
+        tx.events = events;
 
         let (r, committed) = run(tx, cmd(2, "4")).await;
 
-        assert_eq!(r.unwrap().status, OfferStatus::Open);
+        let o = r.unwrap();
+        assert_eq!((o.status, o.expires_at), (OfferStatus::Open, now() + Duration::days(7)));
         assert!(committed);
+        assert_eq!(entries.lines(), [(Some(2), Account::Available, d("-4")), (Some(2), Account::Held, d("4"))]);
+        assert_eq!(sent.notified(), [1], "the owner is told");
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.recipient)).collect::<Vec<_>>(),
+            [(EventKind::OfferMade, None), (EventKind::OfferReceived, Some(UserId(1)))]
+        );
     }
 
     #[tokio::test]

@@ -95,13 +95,19 @@ mod tests {
     #[tokio::test]
     async fn refusing_releases_the_hold_and_commits() {
         let mut tx = with(offer(2, "10"));
-        tx.accounts = accounts_with(vec![user(2, "0", "10")]);
+        let (accounts, saved) = accounts_saving(vec![user(2, "0", "10")]);
+        tx.accounts = accounts;
         tx.offers.expect_update().withf(|o| o.status == OfferStatus::Refused).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = refuse(tx, 1).await;
         assert_eq!(r.unwrap().status, OfferStatus::Refused);
         assert!(committed);
+        assert_eq!(saved.all(), [user(2, "10", "0")]);
+        assert_eq!(entries.lines(), [(Some(2), Account::Held, d("-10")), (Some(2), Account::Available, d("10"))]);
+        assert_eq!(sent.notified(), [2], "the offerer is told");
     }
 
     #[tokio::test]

@@ -92,12 +92,24 @@ mod tests {
     async fn buying_holds_the_price_and_commits() {
         let mut tx = open();
         tx.presales.expect_update().withf(|p| p.status == PresaleStatus::Sold).times(1).returning(|_| Ok(()));
-        tx.accounts = accounts_with(vec![user(2, "30", "0")]);
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (accounts, saved) = accounts_saving(vec![user(2, "30", "0")]);
+        tx.accounts = accounts;
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, written) = events_recording();
+        tx.events = events;
         let (r, committed) = buy(tx, 2, Some("20")).await;
         assert_eq!(r.unwrap().buyer_id, Some(UserId(2)));
         assert!(committed);
+        assert_eq!(saved.all(), [user(2, "10", "20")]);
+        assert_eq!(entries.lines(), [(Some(2), Account::Available, d("-20")), (Some(2), Account::Held, d("20"))]);
+        assert_eq!(sent.notified(), [1], "the seller is told");
+        assert_eq!(
+            written.all().into_iter().map(|e| (e.kind, e.collection, e.price)).collect::<Vec<_>>(),
+            [(EventKind::PresaleSold, Some("cakes".to_string()), Some(m("20")))]
+        );
     }
 
     #[tokio::test]

@@ -75,10 +75,12 @@ mod tests {
         tx.presales.expect_update().withf(|p| p.status == PresaleStatus::Deleted).times(1).returning(|_| Ok(()));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "6", "4")]));
         tx.accounts.expect_save().withf(|u| u.available == m("10") && u.held == m("0")).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         let (r, committed) = delete(tx).await;
         assert_eq!(r.unwrap().status, PresaleStatus::Deleted);
         assert!(committed);
+        assert_eq!(entries.lines(), [(Some(1), Account::Held, d("-4")), (Some(1), Account::Available, d("4"))]);
     }
 
     #[tokio::test]

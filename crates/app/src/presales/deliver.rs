@@ -121,11 +121,28 @@ mod tests {
             .withf(|u| u.id != UserId(1) || (u.available == m("23") && u.held == m("0")))
             .times(2)
             .returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = deliver(tx).await;
-        assert_eq!(r.unwrap().1.owner_id, UserId(2));
+        let (p, n) = r.unwrap();
+        assert_eq!(
+            (p.status, p.nft_id, n.owner_id, n.gift_id.as_str()),
+            (PresaleStatus::Delivered, Some(n.id), UserId(2), "g")
+        );
         assert!(committed);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-20")),
+                (Some(1), Account::Available, d("19")),
+                (None, Account::Fees, d("1")),
+                (Some(1), Account::Held, d("-4")),
+                (Some(1), Account::Available, d("4")),
+            ]
+        );
+        assert_eq!(sent.notified(), [2, 1]);
     }
 
     #[tokio::test]

@@ -131,6 +131,56 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_deadline_of_a_sold_presale_forfeits_the_collateral_exactly() {
+        let mut overdue = presale(Some(2));
+        overdue.deliver_by = now();
+        let mut tx = FakeTx::default();
+        tx.presales.expect_lock().returning(move |_| Ok(Some(overdue.clone())));
+        tx.presales.expect_update().withf(|p| p.status == PresaleStatus::Expired).times(1).returning(|_| Ok(()));
+        let (accounts, saved) = accounts_saving(vec![user(1, "1", "4"), user(2, "0", "20")]);
+        tx.accounts = accounts;
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (r, committed) = expire(tx).await;
+        assert_eq!(r.unwrap().status, PresaleStatus::Expired);
+        assert!(committed);
+        assert_eq!(saved.all(), [user(1, "1", "0"), user(2, "22", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(2), Account::Held, d("-20")),
+                (Some(2), Account::Available, d("22")),
+                (Some(1), Account::Held, d("-4")),
+                (None, Account::Fees, d("2")),
+            ]
+        );
+        assert_eq!(sent.notified(), [2, 1]);
+    }
+
+    #[tokio::test]
+    async fn the_deadline_of_an_unsold_presale_releases_the_collateral() {
+        let mut overdue = presale(None);
+        overdue.deliver_by = now();
+        let mut tx = FakeTx::default();
+        tx.presales.expect_lock().returning(move |_| Ok(Some(overdue.clone())));
+        tx.presales.expect_update().withf(|p| p.status == PresaleStatus::Expired).times(1).returning(|_| Ok(()));
+        let (accounts, saved) = accounts_saving(vec![user(1, "1", "4")]);
+        tx.accounts = accounts;
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (r, committed) = expire(tx).await;
+        assert_eq!(r.unwrap().status, PresaleStatus::Expired);
+        assert!(committed);
+        assert_eq!(saved.all(), [user(1, "5", "0")]);
+        assert_eq!(entries.lines(), [(Some(1), Account::Held, d("-4")), (Some(1), Account::Available, d("4"))]);
+        assert_eq!(sent.notified(), [1]);
+    }
+
+    #[tokio::test]
     async fn a_presale_not_yet_due_is_left_alone() {
         let mut tx = FakeTx::default();
         tx.presales.expect_lock().returning(|_| Ok(Some(presale(Some(2)))));

@@ -96,10 +96,13 @@ mod tests {
         tx.presales.expect_insert().withf(|p| p.collateral == m("4")).times(1).returning(|_| Ok(()));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "0")]));
         tx.accounts.expect_save().withf(|u| u.held == m("4")).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         let (store, committed) = store(tx);
-        NewPresale::new(store, services(), 20).execute(cmd()).await.unwrap();
+        let p = NewPresale::new(store, services(), 20).execute(cmd()).await.unwrap();
+        assert_eq!((p.status, p.collateral, p.seller_id), (PresaleStatus::Open, m("4"), UserId(1)));
         assert!(committed.get());
+        assert_eq!(entries.lines(), [(Some(1), Account::Available, d("-4")), (Some(1), Account::Held, d("4"))]);
     }
 
     #[tokio::test]

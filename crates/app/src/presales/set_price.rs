@@ -82,10 +82,12 @@ mod tests {
         tx.presales.expect_update().withf(|p| p.collateral == m("6")).times(1).returning(|_| Ok(()));
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "10", "4")]));
         tx.accounts.expect_save().withf(|u| u.available == m("8") && u.held == m("6")).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         let (r, committed) = reprice(tx, "30").await;
         assert_eq!(r.unwrap().price, m("30"));
         assert!(committed);
+        assert_eq!(entries.lines(), [(Some(1), Account::Available, d("-2")), (Some(1), Account::Held, d("2"))]);
     }
 
     #[tokio::test]

@@ -163,18 +163,53 @@ mod tests {
             .times(2)
             .returning(|_| Ok(()));
         tx.trades.expect_update().withf(|t| t.status == TradeStatus::Accepted).times(1).returning(|_| Ok(()));
-        tx.ledger
-            .expect_append()
-            .withf(|e| {
-                e.iter().map(|e| e.amount).sum::<rust_decimal::Decimal>().is_zero()
-                    && e.iter().any(|e| e.account == Account::Fees)
-            })
-            .times(1)
-            .returning(|_| Ok(()));
-        tx.outbox.expect_enqueue().times(2).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (events, public) = events_recording();
+        tx.events = events;
         let (r, committed) = accept(tx, TAKER).await;
         assert_eq!(r.unwrap().status, TradeStatus::Accepted);
         assert!(committed);
+        // One settlement: the taker pays 1 (0.95 + 0.05 fee) and gets 2.85 of the maker's held 3.
+        assert_eq!(
+            entries.lines(),
+            [
+                (Some(TAKER), Account::Available, d("1.85")),
+                (Some(MAKER), Account::Available, d("0.95")),
+                (None, Account::Fees, d("0.20")),
+                (Some(MAKER), Account::Held, d("-3")),
+            ]
+        );
+        assert_eq!(sent.notified(), [MAKER, TAKER]);
+        assert_eq!(
+            public.all().iter().map(|e| (e.kind, e.nft_id, e.price)).collect::<Vec<_>>(),
+            in_place().iter().map(|n| (EventKind::TradeCompleted, Some(n.id), None)).collect::<Vec<_>>()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_given_nft_no_longer_in_the_trade_makes_it_stale() {
+        let not_in_trade = vec![nft_of(1, MAKER, NftStatus::Available), nft_of(2, TAKER, NftStatus::Available)];
+        let (r, committed) = accept(with(trade(), not_in_trade), TAKER).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::TradeStale.into(), false));
+        let not_the_makers = vec![nft_of(1, 9, NftStatus::InTrade), nft_of(2, TAKER, NftStatus::Available)];
+        let (r, committed) = accept(with(trade(), not_the_makers), TAKER).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::TradeStale.into(), false));
+    }
+
+    #[tokio::test]
+    async fn a_wanted_nft_the_taker_no_longer_owns_makes_the_trade_stale() {
+        let sold = vec![nft_of(1, MAKER, NftStatus::InTrade), nft_of(2, 9, NftStatus::Available)];
+        let (r, committed) = accept(with(trade(), sold), TAKER).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::TradeStale.into(), false));
+    }
+
+    #[tokio::test]
+    async fn an_nft_of_the_trade_that_is_gone_makes_it_stale() {
+        let (r, committed) = accept(with(trade(), vec![nft_of(1, MAKER, NftStatus::InTrade)]), TAKER).await;
+        assert_eq!((r.unwrap_err(), committed), (RuleViolation::TradeStale.into(), false));
     }
 
     #[tokio::test]

@@ -89,7 +89,8 @@ mod tests {
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(MAKER, "0", "3")]));
         tx.accounts.expect_save().withf(|u| u.available == m("3") && u.held == m("0")).times(1).returning(|_| Ok(()));
         tx.trades.expect_update().withf(|t| t.status == TradeStatus::Declined).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
         tx.outbox
             .expect_enqueue()
             .withf(|m| matches!(m.payload, OutboxPayload::Notify { user_id, .. } if user_id == UserId(MAKER)))
@@ -98,6 +99,7 @@ mod tests {
         let (r, committed) = decline(tx, TAKER).await;
         assert_eq!(r.unwrap().status, TradeStatus::Declined);
         assert!(committed);
+        assert_eq!(entries.lines(), [(Some(MAKER), Account::Held, d("-3")), (Some(MAKER), Account::Available, d("3"))]);
     }
 
     #[tokio::test]

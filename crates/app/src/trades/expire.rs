@@ -88,14 +88,33 @@ mod tests {
         due.expires_at = now();
         let mut tx = FakeTx::default();
         tx.trades.expect_lock().returning(move |_| Ok(Some(due.clone())));
-        tx.nfts.expect_lock_all().returning(|_| Ok(vec![nft_of(1, MAKER, NftStatus::InTrade)]));
+        tx.nfts
+            .expect_lock_all()
+            .withf(|ids| ids == [nft_of(1, MAKER, NftStatus::InTrade).id])
+            .returning(|_| Ok(vec![nft_of(1, MAKER, NftStatus::InTrade)]));
         tx.nfts.expect_update().withf(|n| n.status == NftStatus::Available).times(1).returning(|_| Ok(()));
-        tx.accounts = accounts_with(vec![user(MAKER, "0", "3")]);
+        let (accounts, saved) = accounts_saving(vec![user(MAKER, "0", "3")]);
+        tx.accounts = accounts;
         tx.trades.expect_update().withf(|t| t.status == TradeStatus::Expired).times(1).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox.expect_enqueue().times(2).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = expire(tx).await;
         assert_eq!(r.unwrap().status, TradeStatus::Expired);
         assert!(committed);
+        assert_eq!(saved.all(), [user(MAKER, "3", "0")]);
+        assert_eq!(entries.lines(), [(Some(MAKER), Account::Held, d("-3")), (Some(MAKER), Account::Available, d("3"))]);
+        assert_eq!(sent.notified(), [MAKER, TAKER]);
+    }
+
+    #[tokio::test]
+    async fn a_closed_trade_past_its_expiry_is_left_alone() {
+        let mut closed = trade();
+        closed.expires_at = now() - chrono::Duration::days(1);
+        closed.status = TradeStatus::Accepted;
+        let mut tx = FakeTx::default();
+        tx.trades.expect_lock().returning(move |_| Ok(Some(closed.clone())));
+        assert_eq!(expire(tx).await, (None, false));
     }
 }

@@ -86,3 +86,76 @@ mod fixtures {
         Trade::open(TradeId(uuid::Uuid::from_u128(77)), terms, now())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
+    use crate::testing::*;
+
+    fn side(nfts: usize, amount: Option<&str>) -> TradeSide {
+        TradeSide {
+            nft_ids: (0..nfts as u128).map(|i| nft_of(i, 0, NftStatus::Available).id).collect(),
+            amount: amount.map(m),
+        }
+    }
+
+    #[test]
+    fn a_side_is_described_by_its_nfts_and_its_ton() {
+        assert_eq!(describe(&side(1, Some("3"))), "1 NFT and 3 TON");
+        assert_eq!(describe(&side(3, None)), "3 NFTs");
+        assert_eq!(describe(&side(0, Some("5"))), "5 TON");
+        assert_eq!(describe(&side(0, None)), "nothing");
+    }
+
+    #[tokio::test]
+    async fn unwinding_releases_the_hold_and_frees_only_the_makers_nfts_in_trade() {
+        let s = services();
+        let mut fx = Effects::new(&s);
+        let mut accounts = Accounts::locked(vec![user(MAKER, "1", "3")]);
+        let mut t = trade();
+        let mut give = vec![
+            nft_of(1, MAKER, NftStatus::InTrade),
+            nft_of(3, MAKER, NftStatus::OnAuction),
+            nft_of(4, TAKER, NftStatus::InTrade),
+        ];
+        unwind(&mut t, TradeStatus::Cancelled, &mut give, &mut accounts, &mut fx).unwrap();
+        assert_eq!(t.status, TradeStatus::Cancelled);
+        assert_eq!(
+            give.iter().map(|n| n.status).collect::<Vec<_>>(),
+            [NftStatus::Available, NftStatus::OnAuction, NftStatus::InTrade]
+        );
+        assert_eq!(*accounts.payee(UserId(MAKER)).unwrap(), user(MAKER, "4", "0"));
+        let (mut ledger, entries) = ledger_recording();
+        fx.write_ledger(&mut ledger).await.unwrap();
+        assert_eq!(entries.lines(), [(Some(MAKER), Account::Held, d("-3")), (Some(MAKER), Account::Available, d("3"))]);
+    }
+
+    #[tokio::test]
+    async fn unwinding_a_trade_without_ton_moves_no_money() {
+        let s = services();
+        let mut fx = Effects::new(&s);
+        let mut accounts = Accounts::locked(vec![]);
+        let mut t = trade();
+        t.give.amount = None;
+        let mut give = vec![nft_of(1, MAKER, NftStatus::InTrade)];
+        unwind(&mut t, TradeStatus::Expired, &mut give, &mut accounts, &mut fx).unwrap();
+        assert_eq!((t.status, give[0].status), (TradeStatus::Expired, NftStatus::Available));
+        let (mut ledger, entries) = ledger_recording();
+        fx.write_ledger(&mut ledger).await.unwrap();
+        assert_eq!(entries.lines(), []);
+    }
+
+    #[tokio::test]
+    async fn only_a_party_sees_a_trade() {
+        for (by, seen) in [(MAKER, true), (TAKER, true), (9, false)] {
+            let mut trades = domain::ports::MockTradeRepo::new();
+            trades.expect_lock().returning(|_| Ok(Some(trade())));
+            let r = lock_for(&mut trades, trade().id, UserId(by)).await;
+            assert_eq!(r.map(|t| t.id), if seen { Ok(trade().id) } else { Err(Error::NotFound("trade")) });
+        }
+        let mut trades = domain::ports::MockTradeRepo::new();
+        trades.expect_lock().returning(|_| Ok(None));
+        assert_eq!(lock_for(&mut trades, trade().id, UserId(MAKER)).await, Err(Error::NotFound("trade")));
+    }
+}

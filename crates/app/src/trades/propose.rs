@@ -112,13 +112,21 @@ mod tests {
     }
 
     fn world(nfts: Vec<Nft>, maker_available: &str, open_trades: u32) -> FakeTx {
+        world_saving(nfts, maker_available, open_trades).0
+    }
+
+    /// The world of a proposal, and the accounts it saves.
+    fn world_saving(nfts: Vec<Nft>, maker_available: &str, open_trades: u32) -> (FakeTx, Written<User>) {
         let mut tx = FakeTx::default();
-        tx.accounts.expect_get().returning(|id| Ok(Some(User::new(id, None))));
+        let (mut accounts, saved) = accounts_saving(vec![user(MAKER, maker_available, "0"), user(TAKER, "0", "0")]);
+        accounts.expect_get().withf(|id| *id == UserId(TAKER)).returning(|id| Ok(Some(User::new(id, None))));
+        tx.accounts = accounts;
         tx.nfts.expect_lock_all().returning(move |_| Ok(nfts.clone()));
-        let available = maker_available.to_string();
-        tx.accounts.expect_lock().returning(move |_| Ok(vec![user(MAKER, &available, "0"), user(TAKER, "0", "0")]));
-        tx.trades.expect_count_live_by_maker().returning(move |_, _| Ok(open_trades));
-        tx
+        tx.trades
+            .expect_count_live_by_maker()
+            .withf(|maker, at| *maker == UserId(MAKER) && *at == now())
+            .returning(move |_, _| Ok(open_trades));
+        (tx, saved)
     }
 
     fn both() -> Vec<Nft> {
@@ -131,25 +139,55 @@ mod tests {
         (r, committed.get())
     }
 
-    #[tokio::test]
-    async fn a_proposal_puts_the_give_nfts_in_trade_holds_the_amount_and_commits() {
-        let mut tx = world(both(), "10", 0);
+    /// Proposes over `nfts` with `open_trades` live ones and checks everything written.
+    async fn proposed(open_trades: u32) {
+        let (mut tx, saved) = world_saving(both(), "10", open_trades);
         tx.nfts
             .expect_update()
-            .withf(|n| n.owner_id == UserId(MAKER) && n.status == NftStatus::InTrade && n.price.is_none())
+            .withf(|n| {
+                n.id == nft_of(1, MAKER, NftStatus::Available).id
+                    && n.owner_id == UserId(MAKER)
+                    && n.status == NftStatus::InTrade
+                    && n.price.is_none()
+            })
             .times(1)
             .returning(|_| Ok(()));
-        tx.trades.expect_insert().times(1).returning(|_| Ok(()));
-        tx.accounts.expect_save().withf(|u| u.id != UserId(MAKER) || u.held == m("3")).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox
-            .expect_enqueue()
-            .withf(|m| matches!(m.payload, OutboxPayload::Notify { user_id, .. } if user_id == UserId(TAKER)))
+        tx.trades
+            .expect_insert()
+            .withf(|t| t.status == TradeStatus::Open && t.give == trade().give)
             .times(1)
             .returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = propose(tx).await;
         assert_eq!(r.unwrap().status, TradeStatus::Open);
         assert!(committed);
+        assert_eq!(saved.all(), [user(MAKER, "7", "3")]);
+        assert_eq!(entries.lines(), [(Some(MAKER), Account::Available, d("-3")), (Some(MAKER), Account::Held, d("3"))]);
+        assert_eq!(sent.notified(), [TAKER]);
+        let text = match &sent.all()[0].payload {
+            OutboxPayload::Notify { text, .. } => text.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert!(text.starts_with("New trade proposal: 1 NFT and 3 TON for 1 NFT and 1 TON."), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_proposal_puts_the_give_nfts_in_trade_holds_the_amount_and_commits() {
+        proposed(0).await;
+    }
+
+    #[tokio::test]
+    async fn a_maker_one_below_the_limit_may_still_propose() {
+        proposed(19).await;
+    }
+
+    #[tokio::test]
+    async fn an_nft_that_does_not_exist_is_not_found() {
+        let (r, committed) = propose(world(vec![nft_of(1, MAKER, NftStatus::Available)], "10", 0)).await;
+        assert_eq!((r.unwrap_err(), committed), (Error::NotFound("NFT"), false));
     }
 
     #[tokio::test]

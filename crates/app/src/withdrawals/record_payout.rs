@@ -103,28 +103,65 @@ mod tests {
 
     #[tokio::test]
     async fn sent_moves_pending_to_external_and_commits() {
-        let mut tx = with(WithdrawalStatus::Pending);
-        tx.withdrawals
-            .expect_update()
-            .withf(|w| w.status == WithdrawalStatus::Sent && w.tx_hash.as_deref() == Some("tx1"))
-            .times(1)
-            .returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
-        let (r, committed) = record(tx, PayoutOutcome::Sent { tx_hash: "tx1".into() }).await;
-        assert!(r.is_some() && committed);
+        for status in [WithdrawalStatus::Pending, WithdrawalStatus::Stuck] {
+            let mut tx = with(status);
+            tx.withdrawals
+                .expect_update()
+                .withf(|w| w.status == WithdrawalStatus::Sent && w.tx_hash.as_deref() == Some("tx1"))
+                .times(1)
+                .returning(|_| Ok(()));
+            let (ledger, entries) = ledger_recording();
+            tx.ledger = ledger;
+            let (outbox, sent) = outbox_recording();
+            tx.outbox = outbox;
+            let (r, committed) = record(tx, PayoutOutcome::Sent { tx_hash: "tx1".into() }).await;
+            assert_eq!(r.map(|w| w.status), Some(WithdrawalStatus::Sent), "{status:?}");
+            assert!(committed);
+            assert_eq!(
+                entries.lines(),
+                [(Some(1), Account::PendingPayouts, d("-5")), (None, Account::External, d("5"))]
+            );
+            assert_eq!(sent.notified(), [1]);
+        }
     }
 
     #[tokio::test]
     async fn failed_returns_the_funds_and_commits() {
         let mut tx = with(WithdrawalStatus::Pending);
-        tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0", "0")]));
-        tx.accounts.expect_save().withf(|u| u.available == m("5")).times(1).returning(|_| Ok(()));
-        tx.withdrawals.expect_update().withf(|w| w.status == WithdrawalStatus::Failed).returning(|_| Ok(()));
-        tx.ledger = balanced_ledger();
-        tx.outbox = any_outbox();
+        let (accounts, saved) = accounts_saving(vec![user(1, "0", "0")]);
+        tx.accounts = accounts;
+        tx.withdrawals.expect_update().withf(|w| w.status == WithdrawalStatus::Failed).times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
         let (r, committed) = record(tx, PayoutOutcome::Failed { reason: "bad address".into() }).await;
-        assert!(r.is_some() && committed);
+        assert_eq!(r.map(|w| w.status), Some(WithdrawalStatus::Failed));
+        assert!(committed);
+        assert_eq!(saved.all(), [user(1, "5", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [(Some(1), Account::PendingPayouts, d("-5")), (Some(1), Account::Available, d("5"))]
+        );
+        assert_eq!(sent.notified(), [1]);
+    }
+
+    #[tokio::test]
+    async fn stuck_moves_no_money_and_tells_nobody() {
+        let mut tx = with(WithdrawalStatus::Pending);
+        tx.withdrawals.expect_update().withf(|w| w.status == WithdrawalStatus::Stuck).times(1).returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (r, committed) = record(tx, PayoutOutcome::Stuck).await;
+        assert_eq!(r.map(|w| w.status), Some(WithdrawalStatus::Stuck));
+        assert!(committed);
+        assert_eq!(entries.lines(), []);
+    }
+
+    #[tokio::test]
+    async fn a_payout_is_not_stuck_twice() {
+        let (r, committed) = record(with(WithdrawalStatus::Stuck), PayoutOutcome::Stuck).await;
+        assert_eq!((r, committed), (None, false));
     }
 
     #[tokio::test]

@@ -127,6 +127,34 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_withdrawal_of_exactly_the_minimum_is_accepted() {
+        let mut tx = FakeTx::default();
+        let (accounts, saved) = accounts_saving(vec![user(1, "10", "0")]);
+        tx.accounts = accounts;
+        tx.withdrawals
+            .expect_insert()
+            .withf(|w| w.amount == m("1") && w.user_id == UserId(1) && w.status == WithdrawalStatus::Pending)
+            .times(1)
+            .returning(|_| Ok(()));
+        let (ledger, entries) = ledger_recording();
+        tx.ledger = ledger;
+        let (outbox, sent) = outbox_recording();
+        tx.outbox = outbox;
+        let (r, committed) = withdraw(tx, cmd("1", None)).await;
+        let w = r.unwrap();
+        assert!(committed);
+        assert_eq!(saved.all(), [user(1, "9", "0")]);
+        assert_eq!(
+            entries.lines(),
+            [(Some(1), Account::Available, d("-1")), (Some(1), Account::PendingPayouts, d("1"))]
+        );
+        assert_eq!(
+            sent.all().into_iter().map(|m| m.payload).collect::<Vec<_>>(),
+            [OutboxPayload::Payout { withdrawal_id: w.id }]
+        );
+    }
+
+    #[tokio::test]
     async fn a_withdrawal_below_the_minimum_commits_nothing() {
         let (r, committed) = withdraw(FakeTx::default(), cmd("0.5", None)).await;
         assert_eq!(
