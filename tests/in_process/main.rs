@@ -4,12 +4,12 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod channels_telegram;
+mod delivery;
+mod hardening;
 mod http_api;
 mod http_channels;
 mod http_market;
 mod http_trades;
-mod hardening;
-mod channels_telegram;
-mod delivery;
-mod ton_rails;
 mod live_market;
+mod ton_rails;

@@ -4,7 +4,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
-mod e2e;
-mod contract;
-mod round_trips;
 mod battery;
+mod contract;
+mod e2e;
+mod round_trips;
