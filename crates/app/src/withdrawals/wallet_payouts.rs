@@ -693,4 +693,19 @@ mod tests {
         p.chain.expect_broadcast().times(1).returning(|_| Ok(()));
         assert_eq!(payouts(p, now()).send(&request(1)).await, Ok(PayoutStatus::Pending));
     }
+
+    #[tokio::test]
+    async fn a_send_after_an_expired_transfer_signs_a_new_one_without_following_the_old() {
+        let mut p = ports();
+        let t = WalletTransfer { state: TransferState::Expired, ..in_flight(1, 7, now() - secs(300)) };
+        p.journal.expect_transfer_of().times(1).returning(move |_| Ok(Some(t.clone())));
+        p.chain.expect_find_transfer().times(0);
+        p.journal.expect_settle().times(0);
+        p.journal.expect_in_flight().times(1).returning(|_| Ok(None));
+        p.chain.expect_wallet_state().times(1).returning(|_| Ok(state("10", 8)));
+        signs(&mut p, 8, 1);
+        p.journal.expect_record().withf(|t| t.seqno == 8 && t.msg_hash == "hash-new-8").times(1).returning(|_| Ok(()));
+        p.chain.expect_broadcast().with(eq("boc-new-8")).times(1).returning(|_| Ok(()));
+        assert_eq!(payouts(p, now()).send(&request(1)).await, Ok(PayoutStatus::Pending));
+    }
 }
