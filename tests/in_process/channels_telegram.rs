@@ -88,6 +88,11 @@ impl Respond for Bot {
 }
 
 async fn world() -> (TestApp, Arc<FakeTelegram>, MockServer) {
+    world_with(|_| {}).await
+}
+
+/// The fake Bot API, an app pointed at it (settings changed by `configure`), both users funded.
+async fn world_with(configure: impl FnOnce(&mut atomarket::Settings)) -> (TestApp, Arc<FakeTelegram>, MockServer) {
     let server = MockServer::start().await;
     let fake = Arc::new(FakeTelegram {
         creator: Mutex::new(SELLER),
@@ -100,6 +105,7 @@ async fn world() -> (TestApp, Arc<FakeTelegram>, MockServer) {
     s.telegram_delivery = "telegram".into();
     s.telegram_api_url = server.uri();
     s.gateway_timeout_ms = 3_000;
+    configure(&mut s);
     let app = TestApp::with(s).await;
     app.deposit(SELLER, "1").await;
     app.deposit(BUYER, "500").await;
@@ -206,21 +212,11 @@ async fn telegram_down_at_the_deadline_refunds_nothing_until_it_can_tell() {
 
 #[tokio::test]
 async fn a_sale_past_its_deadline_is_refunded_at_the_next_pass_whatever_the_check_cadence() {
-    let server = MockServer::start().await;
-    let fake = Arc::new(FakeTelegram {
-        creator: Mutex::new(SELLER),
-        rate_limit_next: Mutex::new(0),
-        down: Mutex::new(false),
-        calls: Mutex::new(Vec::new()),
-    });
-    Mock::given(wiremock::matchers::method("POST")).respond_with(Bot(fake.clone())).mount(&server).await;
-    let mut s = common::settings(None, None);
-    s.telegram_delivery = "telegram".into();
-    s.telegram_api_url = server.uri();
-    s.channel_transfer_seconds = 3;
-    s.channel_check_seconds = 60;
-    let app = TestApp::with(s).await;
-    app.deposit(BUYER, "500").await;
+    let (app, _fake, _server) = world_with(|s| {
+        s.channel_transfer_seconds = 3;
+        s.channel_check_seconds = 60;
+    })
+    .await;
     let id = list(&app, "@gift_hub").await.body["id"].clone();
     app.post("/api/channels/buy", As::User(BUYER), json!({"channel_sale_id": id})).await;
     assert_eq!(app.run_jobs().await.channel_sales_settled, 0, "checked once, still within its window");
