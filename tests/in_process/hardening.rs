@@ -259,3 +259,54 @@ async fn the_event_stream_answers_with_a_stream_not_a_wait() {
     assert_eq!(r.status, 200);
     assert!(r.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/event-stream"));
 }
+
+/// Operations refused by a rule end their Unit of Work with a silent rollback: the "dropped
+/// without commit" warning stays for a real forgotten commit (shown by the control at the end,
+/// which drops one on the same store under the same capture).
+async fn refused_operations_roll_back_without_a_warning(app: TestApp) {
+    const SELLER: i64 = 8811;
+    const BUYER: i64 = 8812;
+    let unlisted = app.nft(SELLER, None).await;
+    let listed = app.nft(SELLER, Some("50")).await;
+    app.deposit(BUYER, "10").await;
+    // The buyer's own offer is refunded inside the buy before the debit fails: a write, then a refusal.
+    let r = app.post("/api/offers/new", As::User(BUYER), json!({"nft_id": listed, "price": "5"})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+
+    let logs = common::CapturedLogs::default();
+    let guard = tracing::subscriber::set_default(logs.subscriber());
+    let refused = [
+        ("/api/nft/buy", json!({"nft_id": listed}), "insufficient_funds"),
+        ("/api/nft/buy", json!({"nft_id": unlisted}), "not_for_sale"),
+        ("/api/nft/set-price", json!({"nft_id": unlisted, "price": "1"}), "forbidden"),
+        (
+            "/api/market/output",
+            json!({"amount": "100", "address": "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"}),
+            "insufficient_funds",
+        ),
+    ];
+    for (path, body, code) in refused {
+        let r = app.post_with_key(path, As::User(BUYER), body, &uuid::Uuid::new_v4().to_string()).await;
+        assert_eq!(r.code(), code, "{path}: {:?}", r.body);
+    }
+    let quiet = logs.text();
+    assert!(!quiet.contains("dropped without commit"), "a refusal warned as a forgotten commit: {quiet}");
+
+    let uow = app::uow::Begin::<dyn app::nfts::buy::BuyNftUow>::begin(&*app.app.state.ctx.storage, "forgotten")
+        .await
+        .unwrap();
+    drop(uow);
+    drop(guard);
+    assert!(logs.text().contains("dropped without commit"), "the capture sees the warning: {}", logs.text());
+    assert_eq!(app.money(BUYER).await, ("5".parse().unwrap(), "5".parse().unwrap()), "nothing moved");
+}
+
+#[tokio::test]
+async fn refused_operations_roll_back_without_a_warning_on_memory() {
+    refused_operations_roll_back_without_a_warning(TestApp::memory().await).await;
+}
+
+#[tokio::test]
+async fn refused_operations_roll_back_without_a_warning_on_postgres() {
+    refused_operations_roll_back_without_a_warning(TestApp::postgres().await).await;
+}

@@ -653,7 +653,7 @@ pub(crate) mod support {
         async fn begin(&self, _use_case: &'static str) -> Result<Tx, RepoError> {
             self.0.begun.fetch_add(1, Ordering::SeqCst);
             let next = self.0.queue.lock().unwrap().pop_front();
-            next.map(Tx).ok_or_else(|| RepoError::Unavailable("no unit of work left".into()))
+            next.map(|tx| Tx(tx.begun())).ok_or_else(|| RepoError::Unavailable("no unit of work left".into()))
         }
     }
 

@@ -55,6 +55,9 @@ macro_rules! fake_tx {
         pub struct FakeTx {
             $(pub $repo: $mock,)*
             pub committed: Committed,
+            /// Begun and not yet committed or rolled back: dropping one then fails the test (a
+            /// use case must end every Unit of Work it began, after an error too).
+            open: bool,
         }
 
         $(impl Provides<dyn $port> for FakeTx {
@@ -90,12 +93,31 @@ fake_tx!(
 
 #[async_trait]
 impl Transaction for FakeTx {
-    async fn commit(self) -> Result<(), RepoError> {
+    async fn commit(mut self) -> Result<(), RepoError> {
         self.committed.0.store(true, Ordering::SeqCst);
+        self.open = false;
         Ok(())
     }
 
-    async fn rollback(self) {}
+    async fn rollback(mut self) {
+        self.open = false;
+    }
+}
+
+impl FakeTx {
+    /// Marks this transaction handed out by a store: from now on it must be ended.
+    pub fn begun(mut self) -> Self {
+        self.open = true;
+        self
+    }
+}
+
+impl Drop for FakeTx {
+    fn drop(&mut self) {
+        if self.open && !std::thread::panicking() {
+            panic!("a unit of work was dropped without commit or rollback: a forgotten commit, or an error path that leaks it");
+        }
+    }
 }
 
 /// Hands out its [`FakeTx`]s in order; one `begin` too many fails the test.
@@ -106,7 +128,7 @@ impl BeginTransaction for FakeStore {
     type Tx = FakeTx;
 
     async fn begin(&self, _use_case: &'static str) -> Result<FakeTx, RepoError> {
-        Ok(self.0.lock().unwrap().pop_front().expect("the use case began one unit of work too many"))
+        Ok(self.0.lock().unwrap().pop_front().expect("the use case began one unit of work too many").begun())
     }
 }
 

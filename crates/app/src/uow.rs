@@ -11,10 +11,11 @@
 //! - [`Storage`] erases the adapter: one value that begins a Unit of Work for any use case, so
 //!   use cases are built anywhere from a [`Context`](crate::Context) without generics.
 //!
-//! `commit` consumes a Unit of Work; `rollback` ends one that found nothing to do, silently;
-//! dropping it rolls everything back too (and the adapters log the drop with the use case's name:
-//! on a success path it is a forgotten commit). Business code never rolls back to clean up after
-//! an error: it returns its error.
+//! A use case writes its body as one `async` block over the open Unit of Work and hands the
+//! outcome to [`finish`]: `Ok` commits, `Err` (a rule violated, a row missing, storage failing)
+//! rolls back, silently — that is the normal end of an operation that did not happen. Dropping a
+//! Unit of Work without either still rolls everything back, and the adapters log it with the use
+//! case's name: only a forgotten commit gets there.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -40,6 +41,59 @@ pub trait Transaction: Send + 'static {
     /// Ends the transaction without keeping anything, silently: the normal end of a Unit of Work
     /// that found nothing to do. (Dropping one without either is logged as a forgotten commit.)
     async fn rollback(self);
+}
+
+/// How a use case ends its Unit of Work: every `define_uow!` trait has these two.
+#[async_trait]
+pub trait UnitOfWork: Send {
+    /// Makes every change of this Unit of Work visible at once, or none of them.
+    ///
+    /// # Errors
+    /// As [`Transaction::commit`]: [`RepoError::Transient`] when the whole Unit of Work should run
+    /// again.
+    async fn commit(self: Box<Self>) -> Result<(), RepoError>;
+    /// Ends this Unit of Work keeping nothing, silently.
+    async fn rollback(self: Box<Self>);
+}
+
+#[async_trait]
+impl<T: Transaction> UnitOfWork for T {
+    async fn commit(self: Box<Self>) -> Result<(), RepoError> {
+        Transaction::commit(*self).await
+    }
+
+    async fn rollback(self: Box<Self>) {
+        Transaction::rollback(*self).await
+    }
+}
+
+/// Ends `uow` as its body ended: commits after `Ok`, rolls back (silently) after `Err` and
+/// returns that error. A failed commit is the outcome then.
+pub async fn finish<U: UnitOfWork + ?Sized, T>(uow: Box<U>, done: Result<T, Error>) -> Result<T, Error> {
+    match done {
+        Ok(value) => {
+            uow.commit().await?;
+            Ok(value)
+        }
+        Err(e) => {
+            uow.rollback().await;
+            Err(e)
+        }
+    }
+}
+
+/// [`finish`] for a body that answers `Ok(None)` when it found nothing to do: that rolls back too.
+pub async fn finish_some<U: UnitOfWork + ?Sized, T>(
+    uow: Box<U>,
+    done: Result<Option<T>, Error>,
+) -> Result<Option<T>, Error> {
+    match done {
+        Ok(None) => {
+            uow.rollback().await;
+            Ok(None)
+        }
+        other => finish(uow, other).await,
+    }
 }
 
 /// A storage adapter: begins transactions.
@@ -192,24 +246,19 @@ impl BeginTransaction for Storage {
 ///     /// What buying touches.
 ///     BuyNftUow { nfts: NftRepo, accounts: AccountRepo, ledger: LedgerRepo }
 /// );
-/// // then: uows: Uows<dyn BuyNftUow>; let mut uow = uows.begin("buy_nft").await?; … uow.commit().await?
+/// // then: uows: Uows<dyn BuyNftUow>; let mut uow = uows.begin("buy_nft").await?;
+/// //       let done = async { …; Ok(purchase) }.await; finish(uow, done).await
 /// ```
 #[macro_export]
 macro_rules! define_uow {
     ($(#[$meta:meta])* $uow:ident { $($repo:ident: $port:ident),* $(,)? }) => {
         $(#[$meta])*
-        #[async_trait::async_trait]
-        pub trait $uow: Send {
+        pub trait $uow: $crate::uow::UnitOfWork {
             $(fn $repo(&mut self) -> &mut dyn $port;)*
             /// Idempotency keys, claimed in this Unit of Work.
             fn idempotency(&mut self) -> &mut dyn domain::ports::IdempotencyRepo;
-            /// Makes every change of this Unit of Work visible at once, or none of them.
-            async fn commit(self: Box<Self>) -> Result<(), domain::RepoError>;
-            /// Ends this Unit of Work keeping nothing, silently: there was nothing to do.
-            async fn rollback(self: Box<Self>);
         }
 
-        #[async_trait::async_trait]
         impl<T> $uow for T
         where
             T: $crate::uow::Transaction
@@ -221,12 +270,6 @@ macro_rules! define_uow {
             })*
             fn idempotency(&mut self) -> &mut dyn domain::ports::IdempotencyRepo {
                 $crate::uow::Provides::<dyn domain::ports::IdempotencyRepo>::repo(self)
-            }
-            async fn commit(self: Box<Self>) -> Result<(), domain::RepoError> {
-                $crate::uow::Transaction::commit(*self).await
-            }
-            async fn rollback(self: Box<Self>) {
-                $crate::uow::Transaction::rollback(*self).await
             }
         }
 
@@ -410,6 +453,43 @@ mod tests {
         for (d, cap) in slept.iter().zip([20, 25, 25]) {
             assert!(*d <= Duration::from_millis(cap), "{d:?} > {cap} ms");
         }
+    }
+
+    /// A transaction as a store hands it out, and its commit flag.
+    fn open_tx() -> (Box<FakeTx>, crate::testing::Committed) {
+        let tx = FakeTx::default().begun();
+        let committed = tx.committed.clone();
+        (Box::new(tx), committed)
+    }
+
+    // A FakeTx dropped while open fails the test, so each of these also checks the Unit of Work
+    // was ended, not leaked.
+    #[tokio::test]
+    async fn finish_commits_after_ok_and_rolls_back_after_err() {
+        let (tx, committed) = open_tx();
+        assert_eq!(finish(tx, Ok(7)).await.unwrap(), 7);
+        assert!(committed.get());
+
+        let (tx, committed) = open_tx();
+        let r: Result<(), Error> = finish(tx, Err(Error::NotFound("NFT"))).await;
+        assert!(matches!(r, Err(Error::NotFound("NFT"))));
+        assert!(!committed.get());
+    }
+
+    #[tokio::test]
+    async fn finish_some_rolls_back_when_there_was_nothing_to_do() {
+        let (tx, committed) = open_tx();
+        assert_eq!(finish_some::<_, u8>(tx, Ok(None)).await.unwrap(), None);
+        assert!(!committed.get());
+
+        let (tx, committed) = open_tx();
+        assert_eq!(finish_some(tx, Ok(Some(1))).await.unwrap(), Some(1));
+        assert!(committed.get());
+
+        let (tx, committed) = open_tx();
+        let r: Result<Option<u8>, Error> = finish_some(tx, Err(Error::NotFound("NFT"))).await;
+        assert!(r.is_err());
+        assert!(!committed.get());
     }
 
     #[test]

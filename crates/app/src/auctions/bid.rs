@@ -50,50 +50,58 @@ impl PlaceBid {
     async fn attempt(&self, cmd: &PlaceBidCommand) -> Result<Auction, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let (bidder, amount) = (cmd.bidder, cmd.amount);
-        let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
-        let outcome = auction.accept_bid(bidder, amount, fx.now, self.anti_sniping)?;
-        let mut settling = None;
-        let nft = uow.nfts().get(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        if outcome.buy_now {
-            let nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-            let offer = uow.offers().lock_open_by(nft.id, bidder).await?;
-            settling = Some((nft, offer));
-        }
-        fx.event(EventKind::AuctionBid, &nft, Some(amount)).in_auction(auction.id);
-        let mut ids = vec![bidder];
-        ids.extend(outcome.previous.map(|(u, _)| u));
-        if outcome.buy_now {
-            ids.push(auction.seller_id);
-        }
-        let mut accounts = Accounts::lock(uow.accounts(), &ids).await?;
-        if let Some((previous, held)) = outcome.previous {
-            accounts.payee(previous)?.release(held);
-            fx.record(fx.posting(Operation::BidRelease, auction.id).release(previous, held));
-            if previous != bidder {
-                fx.notify(previous, format!("You were outbid: {amount} TON. Your {held} TON are available again."));
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let (bidder, amount) = (cmd.bidder, cmd.amount);
+            let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
+            let outcome = auction.accept_bid(bidder, amount, fx.now, self.anti_sniping)?;
+            let mut settling = None;
+            let nft = uow.nfts().get(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            if outcome.buy_now {
+                let nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+                let offer = uow.offers().lock_open_by(nft.id, bidder).await?;
+                settling = Some((nft, offer));
             }
-        }
-        accounts.payer(bidder)?.hold(amount)?;
-        fx.record(fx.posting(Operation::BidHold, auction.id).hold(bidder, amount));
-        let bid =
-            Bid { id: self.services.new_id(), auction_id: auction.id, bidder_id: bidder, amount, created_at: fx.now };
-        uow.auctions().insert_bid(&bid).await?;
-        if let Some((mut nft, mut offer)) = settling {
-            super::settle(&mut auction, &mut nft, offer.as_mut(), &mut accounts, &mut fx, self.fees)?;
-            uow.nfts().update(&nft).await?;
-            if let Some(offer) = &offer {
-                uow.offers().update(offer).await?;
+            fx.event(EventKind::AuctionBid, &nft, Some(amount)).in_auction(auction.id);
+            let mut ids = vec![bidder];
+            ids.extend(outcome.previous.map(|(u, _)| u));
+            if outcome.buy_now {
+                ids.push(auction.seller_id);
             }
+            let mut accounts = Accounts::lock(uow.accounts(), &ids).await?;
+            if let Some((previous, held)) = outcome.previous {
+                accounts.payee(previous)?.release(held);
+                fx.record(fx.posting(Operation::BidRelease, auction.id).release(previous, held));
+                if previous != bidder {
+                    fx.notify(previous, format!("You were outbid: {amount} TON. Your {held} TON are available again."));
+                }
+            }
+            accounts.payer(bidder)?.hold(amount)?;
+            fx.record(fx.posting(Operation::BidHold, auction.id).hold(bidder, amount));
+            let bid = Bid {
+                id: self.services.new_id(),
+                auction_id: auction.id,
+                bidder_id: bidder,
+                amount,
+                created_at: fx.now,
+            };
+            uow.auctions().insert_bid(&bid).await?;
+            if let Some((mut nft, mut offer)) = settling {
+                super::settle(&mut auction, &mut nft, offer.as_mut(), &mut accounts, &mut fx, self.fees)?;
+                uow.nfts().update(&nft).await?;
+                if let Some(offer) = &offer {
+                    uow.offers().update(offer).await?;
+                }
+            }
+            uow.auctions().update(&auction).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(auction)
         }
-        uow.auctions().update(&auction).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(auction)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -42,15 +42,18 @@ impl CancelAuction {
     async fn attempt(&self, cmd: &CancelAuctionCommand) -> Result<Auction, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
-        auction.cancel(cmd.seller)?;
-        let mut nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        nft.status = NftStatus::Available;
-        uow.nfts().update(&nft).await?;
-        uow.auctions().update(&auction).await?;
-        uow.commit().await?;
-        Ok(auction)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
+            auction.cancel(cmd.seller)?;
+            let mut nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            nft.status = NftStatus::Available;
+            uow.nfts().update(&nft).await?;
+            uow.auctions().update(&auction).await?;
+            Ok(auction)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

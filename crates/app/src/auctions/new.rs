@@ -43,21 +43,24 @@ impl NewAuction {
     async fn attempt(&self, cmd: &NewAuctionCommand) -> Result<Auction, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        nft.ensure_owned_available(cmd.seller)?;
-        let auction = Auction::open(self.services.new_id(), nft.id, cmd.seller, &cmd.terms, fx.now);
-        match uow.auctions().insert(&auction).await {
-            Err(RepoError::Duplicate(_)) => return Err(RuleViolation::NftUnavailable.into()),
-            other => other?,
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            nft.ensure_owned_available(cmd.seller)?;
+            let auction = Auction::open(self.services.new_id(), nft.id, cmd.seller, &cmd.terms, fx.now);
+            match uow.auctions().insert(&auction).await {
+                Err(RepoError::Duplicate(_)) => return Err(RuleViolation::NftUnavailable.into()),
+                other => other?,
+            }
+            nft.price = None;
+            nft.status = NftStatus::OnAuction;
+            uow.nfts().update(&nft).await?;
+            fx.event(EventKind::AuctionStarted, &nft, Some(auction.start_price)).in_auction(auction.id);
+            fx.write_events(uow.events()).await?;
+            Ok(auction)
         }
-        nft.price = None;
-        nft.status = NftStatus::OnAuction;
-        uow.nfts().update(&nft).await?;
-        fx.event(EventKind::AuctionStarted, &nft, Some(auction.start_price)).in_auction(auction.id);
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(auction)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

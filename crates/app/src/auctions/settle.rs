@@ -44,31 +44,33 @@ impl SettleAuction {
     async fn attempt(&self, cmd: SettleAuctionCommand) -> Result<Option<Auction>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
-        if !auction.is_due(fx.now) {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut auction = uow.auctions().lock(cmd.auction_id).await?.ok_or(Error::NotFound("auction"))?;
+            if !auction.is_due(fx.now) {
+                return Ok(None);
+            }
+            let mut nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            let mut offer = match auction.leader_id {
+                Some(w) => uow.offers().lock_open_by(nft.id, w).await?,
+                None => None,
+            };
+            let mut ids = vec![auction.seller_id];
+            ids.extend(auction.leader_id);
+            let mut accounts = Accounts::lock(uow.accounts(), &ids).await?;
+            super::settle(&mut auction, &mut nft, offer.as_mut(), &mut accounts, &mut fx, self.fees)?;
+            if let Some(offer) = &offer {
+                uow.offers().update(offer).await?;
+            }
+            uow.nfts().update(&nft).await?;
+            uow.auctions().update(&auction).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(Some(auction))
         }
-        let mut nft = uow.nfts().lock(auction.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        let mut offer = match auction.leader_id {
-            Some(w) => uow.offers().lock_open_by(nft.id, w).await?,
-            None => None,
-        };
-        let mut ids = vec![auction.seller_id];
-        ids.extend(auction.leader_id);
-        let mut accounts = Accounts::lock(uow.accounts(), &ids).await?;
-        super::settle(&mut auction, &mut nft, offer.as_mut(), &mut accounts, &mut fx, self.fees)?;
-        if let Some(offer) = &offer {
-            uow.offers().update(offer).await?;
-        }
-        uow.nfts().update(&nft).await?;
-        uow.auctions().update(&auction).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(Some(auction))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

@@ -46,34 +46,37 @@ impl BuyChannel {
     async fn attempt(&self, cmd: &BuyChannelCommand) -> Result<ChannelSale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.buyer).await?;
-        let price = sale.sell_to(cmd.buyer, cmd.expected_price, fx.now, self.transfer_within)?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.buyer]).await?;
-        let buyer = accounts.payer(cmd.buyer)?;
-        buyer.hold(price)?;
-        let buyer_name =
-            buyer.username.as_ref().map(|u| format!("@{u}")).unwrap_or_else(|| format!("user {}", cmd.buyer));
-        fx.record(fx.posting(Operation::ChannelEscrow, sale.id).hold(cmd.buyer, price));
-        let deadline = sale.transfer_by.expect("set by sell_to");
-        fx.notify(
-            sale.seller_id,
-            format!(
-                "\"{}\" was sold for {price} TON. Transfer ownership of the channel to {buyer_name} by {deadline}; \
-                 the payment is released once they own it.",
-                sale.title
-            ),
-        );
-        fx.notify(
-            cmd.buyer,
-            format!("You bought \"{}\": {price} TON are held until the channel is yours.", sale.title),
-        );
-        uow.channel_sales().update(&sale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(sale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.buyer).await?;
+            let price = sale.sell_to(cmd.buyer, cmd.expected_price, fx.now, self.transfer_within)?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.buyer]).await?;
+            let buyer = accounts.payer(cmd.buyer)?;
+            buyer.hold(price)?;
+            let buyer_name =
+                buyer.username.as_ref().map(|u| format!("@{u}")).unwrap_or_else(|| format!("user {}", cmd.buyer));
+            fx.record(fx.posting(Operation::ChannelEscrow, sale.id).hold(cmd.buyer, price));
+            let deadline = sale.transfer_by.expect("set by sell_to");
+            fx.notify(
+                sale.seller_id,
+                format!(
+                    "\"{}\" was sold for {price} TON. Transfer ownership of the channel to {buyer_name} by {deadline}; \
+                     the payment is released once they own it.",
+                    sale.title
+                ),
+            );
+            fx.notify(
+                cmd.buyer,
+                format!("You bought \"{}\": {price} TON are held until the channel is yours.", sale.title),
+            );
+            uow.channel_sales().update(&sale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(sale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -54,36 +54,40 @@ impl CheckChannelSale {
 
     async fn read(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, Error> {
         let mut uow = self.uows.begin(NAME).await?;
-        let sale = uow.channel_sales().lock(id).await?.ok_or(Error::NotFound("channel sale"))?;
-        uow.commit().await?;
-        Ok(sale.awaiting_buyer().is_ok().then_some(sale))
+        let done = async {
+            let sale = uow.channel_sales().lock(id).await?.ok_or(Error::NotFound("channel sale"))?;
+            Ok(sale.awaiting_buyer().is_ok().then_some(sale))
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 
     async fn settle(&self, seen: &ChannelSale, owner: Option<UserId>) -> Result<Option<ChannelSale>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut sale = uow.channel_sales().lock(seen.id).await?.ok_or(Error::NotFound("channel sale"))?;
-        let Ok(buyer) = sale.awaiting_buyer() else {
-            uow.rollback().await;
-            return Ok(None);
-        };
-        let transferred = owner == Some(buyer) && seen.buyer_id == Some(buyer);
-        if !transferred && !sale.is_overdue(fx.now) {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut sale = uow.channel_sales().lock(seen.id).await?.ok_or(Error::NotFound("channel sale"))?;
+            let Ok(buyer) = sale.awaiting_buyer() else {
+                return Ok(None);
+            };
+            let transferred = owner == Some(buyer) && seen.buyer_id == Some(buyer);
+            if !transferred && !sale.is_overdue(fx.now) {
+                return Ok(None);
+            }
+            let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
+            if transferred {
+                super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
+            } else {
+                super::refund(&mut sale, &mut accounts, &mut fx)?;
+            }
+            uow.channel_sales().update(&sale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(sale))
         }
-        let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
-        if transferred {
-            super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
-        } else {
-            super::refund(&mut sale, &mut accounts, &mut fx)?;
-        }
-        uow.channel_sales().update(&sale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(sale))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

@@ -71,39 +71,44 @@ impl ConfirmChannelSale {
     async fn first(&self, cmd: &ConfirmChannelSaleCommand) -> Result<Step, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.by).await?;
-        let buyer = sale.awaiting_buyer()?;
-        if cmd.by != buyer {
-            uow.commit().await?;
-            return Ok(Step::AskTelegram(sale));
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.by).await?;
+            let buyer = sale.awaiting_buyer()?;
+            if cmd.by != buyer {
+                return Ok(Step::AskTelegram(sale));
+            }
+            let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
+            super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
+            uow.channel_sales().update(&sale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Step::Done(sale))
         }
-        let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
-        super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
-        uow.channel_sales().update(&sale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Step::Done(sale))
+        .await;
+        crate::uow::finish(uow, done).await
     }
 
     /// Telegram says the buyer owns the channel: release, unless the sale closed meanwhile.
     async fn release_if_still_awaiting(&self, seen: &ChannelSale) -> Result<ChannelSale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut sale = uow.channel_sales().lock(seen.id).await?.ok_or(Error::NotFound("channel sale"))?;
-        if sale.awaiting_buyer()? != seen.awaiting_buyer()? {
-            return Err(RuleViolation::ChannelSaleClosed.into());
+        let done = async {
+            let mut sale = uow.channel_sales().lock(seen.id).await?.ok_or(Error::NotFound("channel sale"))?;
+            if sale.awaiting_buyer()? != seen.awaiting_buyer()? {
+                return Err(RuleViolation::ChannelSaleClosed.into());
+            }
+            let mut accounts = Accounts::lock(uow.accounts(), &[sale.awaiting_buyer()?, sale.seller_id]).await?;
+            super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
+            uow.channel_sales().update(&sale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(sale)
         }
-        let mut accounts = Accounts::lock(uow.accounts(), &[sale.awaiting_buyer()?, sale.seller_id]).await?;
-        super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
-        uow.channel_sales().update(&sale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(sale)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

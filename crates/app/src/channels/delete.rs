@@ -43,13 +43,16 @@ impl DeleteChannelListing {
     async fn attempt(&self, cmd: &DeleteChannelListingCommand) -> Result<ChannelSale, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.seller).await?;
-        sale.ensure_seller_may_change(cmd.seller)?;
-        sale.status = ChannelSaleStatus::Deleted;
-        uow.channel_sales().update(&sale).await?;
-        uow.commit().await?;
-        Ok(sale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut sale = super::lock_visible(uow.channel_sales(), cmd.sale_id, cmd.seller).await?;
+            sale.ensure_seller_may_change(cmd.seller)?;
+            sale.status = ChannelSaleStatus::Deleted;
+            uow.channel_sales().update(&sale).await?;
+            Ok(sale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

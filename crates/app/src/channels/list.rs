@@ -62,26 +62,29 @@ impl ListChannel {
     async fn attempt(&self, cmd: &ListChannelCommand, info: &ChannelInfo) -> Result<ChannelSale, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let sale = ChannelSale {
-            id: self.services.new_id(),
-            seller_id: cmd.seller,
-            chat_id: info.chat_id,
-            title: info.title.clone(),
-            username: info.username.clone(),
-            description: cmd.description.clone(),
-            price: cmd.price,
-            buyer_id: None,
-            status: ChannelSaleStatus::Listed,
-            transfer_by: None,
-            created_at: fx.now,
-        };
-        match uow.channel_sales().insert(&sale).await {
-            Err(RepoError::Duplicate(_)) => return Err(RuleViolation::ChannelListed.into()),
-            other => other?,
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let sale = ChannelSale {
+                id: self.services.new_id(),
+                seller_id: cmd.seller,
+                chat_id: info.chat_id,
+                title: info.title.clone(),
+                username: info.username.clone(),
+                description: cmd.description.clone(),
+                price: cmd.price,
+                buyer_id: None,
+                status: ChannelSaleStatus::Listed,
+                transfer_by: None,
+                created_at: fx.now,
+            };
+            match uow.channel_sales().insert(&sale).await {
+                Err(RepoError::Duplicate(_)) => return Err(RuleViolation::ChannelListed.into()),
+                other => other?,
+            }
+            Ok(sale)
         }
-        uow.commit().await?;
-        Ok(sale)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

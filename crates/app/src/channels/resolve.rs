@@ -56,35 +56,38 @@ impl ResolveChannelSale {
     async fn attempt(&self, cmd: &ResolveChannelSaleCommand) -> Result<ChannelSale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut sale = uow.channel_sales().lock(cmd.sale_id).await?.ok_or(Error::NotFound("channel sale"))?;
-        let buyer = sale.awaiting_buyer()?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
-        let detail = match cmd.outcome {
-            ChannelOutcome::Complete => {
-                super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
-                "complete"
-            }
-            ChannelOutcome::Refund => {
-                super::refund(&mut sale, &mut accounts, &mut fx)?;
-                "refund"
-            }
-        };
-        let action = StaffAction {
-            id: self.services.new_id(),
-            actor: cmd.actor.clone(),
-            action: NAME.into(),
-            subject: sale.id.to_string(),
-            detail: detail.into(),
-            created_at: fx.now,
-        };
-        uow.staff_actions().record(&action).await?;
-        uow.channel_sales().update(&sale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(sale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut sale = uow.channel_sales().lock(cmd.sale_id).await?.ok_or(Error::NotFound("channel sale"))?;
+            let buyer = sale.awaiting_buyer()?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[buyer, sale.seller_id]).await?;
+            let detail = match cmd.outcome {
+                ChannelOutcome::Complete => {
+                    super::complete(&mut sale, &mut accounts, &mut fx, self.fees)?;
+                    "complete"
+                }
+                ChannelOutcome::Refund => {
+                    super::refund(&mut sale, &mut accounts, &mut fx)?;
+                    "refund"
+                }
+            };
+            let action = StaffAction {
+                id: self.services.new_id(),
+                actor: cmd.actor.clone(),
+                action: NAME.into(),
+                subject: sale.id.to_string(),
+                detail: detail.into(),
+                created_at: fx.now,
+            };
+            uow.staff_actions().record(&action).await?;
+            uow.channel_sales().update(&sale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(sale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

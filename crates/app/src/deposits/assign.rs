@@ -52,29 +52,32 @@ impl AssignUnmatchedDeposit {
     async fn attempt(&self, cmd: &AssignUnmatchedDepositCommand) -> Result<(UnmatchedDeposit, Deposit), Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut kept = uow.unmatched().lock(cmd.id).await?.ok_or(Error::NotFound("unmatched deposit"))?;
-        if let Some(to) = kept.assigned_to {
-            return Err(
-                RuleViolation::Duplicate { what: format!("this deposit, assigned to user {to} already") }.into()
-            );
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut kept = uow.unmatched().lock(cmd.id).await?.ok_or(Error::NotFound("unmatched deposit"))?;
+            if let Some(to) = kept.assigned_to {
+                return Err(
+                    RuleViolation::Duplicate { what: format!("this deposit, assigned to user {to} already") }.into()
+                );
+            }
+            let credited =
+                credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, kept.amount, &kept.tx_hash).await?;
+            kept.assigned_to = Some(cmd.user_id);
+            kept.assigned_at = Some(fx.now);
+            uow.unmatched().update(&kept).await?;
+            let action = StaffAction {
+                id: self.services.new_id(),
+                actor: cmd.actor.clone(),
+                action: NAME.into(),
+                subject: kept.id.to_string(),
+                detail: format!("credited {} TON of {} to user {}", kept.amount, kept.tx_hash, cmd.user_id),
+                created_at: fx.now,
+            };
+            uow.staff_actions().record(&action).await?;
+            Ok((kept, credited.deposit))
         }
-        let credited =
-            credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, kept.amount, &kept.tx_hash).await?;
-        kept.assigned_to = Some(cmd.user_id);
-        kept.assigned_at = Some(fx.now);
-        uow.unmatched().update(&kept).await?;
-        let action = StaffAction {
-            id: self.services.new_id(),
-            actor: cmd.actor.clone(),
-            action: NAME.into(),
-            subject: kept.id.to_string(),
-            detail: format!("credited {} TON of {} to user {}", kept.amount, kept.tx_hash, cmd.user_id),
-            created_at: fx.now,
-        };
-        uow.staff_actions().record(&action).await?;
-        uow.commit().await?;
-        Ok((kept, credited.deposit))
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

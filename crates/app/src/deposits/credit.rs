@@ -50,12 +50,19 @@ impl CreditDeposit {
     async fn attempt(&self, cmd: &CreditDepositCommand) -> Result<DepositOutcome, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let outcome = credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, cmd.amount, &cmd.tx_hash).await?;
-        if !outcome.replayed {
-            uow.commit().await?;
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, cmd.amount, &cmd.tx_hash).await
         }
-        Ok(outcome)
+        .await;
+        match done {
+            // The same deposit again: nothing was written.
+            Ok(outcome) if outcome.replayed => {
+                uow.rollback().await;
+                Ok(outcome)
+            }
+            other => crate::uow::finish(uow, other).await,
+        }
     }
 }
 

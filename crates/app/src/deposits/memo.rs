@@ -33,16 +33,26 @@ impl DepositMemo {
 
     async fn attempt(&self, user: UserId) -> Result<String, Error> {
         let mut uow = self.uows.begin(NAME).await?;
-        if let Some(memo) = uow.chain().memo_of(user).await? {
-            return Ok(memo);
+        let done = async {
+            if let Some(memo) = uow.chain().memo_of(user).await? {
+                return Ok((memo, false));
+            }
+            let memo = memo_from(&self.services.secret());
+            match uow.chain().insert_memo(user, &memo).await {
+                Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("memo taken ({c:?})")).into()),
+                other => other?,
+            }
+            Ok((memo, true))
         }
-        let memo = memo_from(&self.services.secret());
-        match uow.chain().insert_memo(user, &memo).await {
-            Err(RepoError::Duplicate(c)) => return Err(RepoError::Transient(format!("memo taken ({c:?})")).into()),
-            other => other?,
+        .await;
+        match done {
+            // The memo they have: nothing was written.
+            Ok((memo, false)) => {
+                uow.rollback().await;
+                Ok(memo)
+            }
+            other => crate::uow::finish(uow, other).await.map(|(memo, _)| memo),
         }
-        uow.commit().await?;
-        Ok(memo)
     }
 }
 

@@ -63,50 +63,60 @@ impl RecordChainTransaction {
     async fn attempt(&self, cmd: &RecordChainTransactionCommand) -> Result<ChainOutcome, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let tx = &cmd.transaction;
-        let cursor = uow.chain().lock_cursor(&cmd.account).await?;
-        if tx.is_behind(cursor.as_ref()) {
-            return Ok(ChainOutcome::AlreadyHandled);
-        }
-        let outcome = match &tx.incoming {
-            Some(incoming) if !incoming.amount.is_zero() => {
-                let user = match incoming.comment.as_deref().and_then(memo_in) {
-                    Some(memo) => uow.chain().user_by_memo(&memo).await?,
-                    None => None,
-                };
-                match user {
-                    Some(user) => {
-                        match credit_within(&mut *uow, &mut fx, &self.services, user, incoming.amount, &tx.hash).await {
-                            Ok(credited) => ChainOutcome::Credited(credited.deposit),
-                            Err(Error::Rule(RuleViolation::Duplicate { what })) => {
-                                tracing::warn!(tx = %tx.hash, %what, "transaction credited before to someone else: left as it is");
-                                ChainOutcome::Skipped
+        let done = async {
+            let tx = &cmd.transaction;
+            let cursor = uow.chain().lock_cursor(&cmd.account).await?;
+            if tx.is_behind(cursor.as_ref()) {
+                return Ok(ChainOutcome::AlreadyHandled);
+            }
+            let outcome = match &tx.incoming {
+                Some(incoming) if !incoming.amount.is_zero() => {
+                    let user = match incoming.comment.as_deref().and_then(memo_in) {
+                        Some(memo) => uow.chain().user_by_memo(&memo).await?,
+                        None => None,
+                    };
+                    match user {
+                        Some(user) => {
+                            match credit_within(&mut *uow, &mut fx, &self.services, user, incoming.amount, &tx.hash).await {
+                                Ok(credited) => ChainOutcome::Credited(credited.deposit),
+                                Err(Error::Rule(RuleViolation::Duplicate { what })) => {
+                                    tracing::warn!(tx = %tx.hash, %what, "transaction credited before to someone else: left as it is");
+                                    ChainOutcome::Skipped
+                                }
+                                Err(e) => return Err(e),
                             }
-                            Err(e) => return Err(e),
+                        }
+                        None => {
+                            let kept = UnmatchedDeposit {
+                                id: self.services.new_id(),
+                                tx_hash: tx.hash.clone(),
+                                sender: incoming.sender.clone(),
+                                amount: incoming.amount,
+                                comment: incoming.comment.clone(),
+                                received_at: tx.at,
+                                assigned_to: None,
+                                assigned_at: None,
+                            };
+                            // Kept already (staff saw it, or a crash came between): nothing new.
+                            uow.unmatched().insert(&kept).await?;
+                            ChainOutcome::Unmatched(kept)
                         }
                     }
-                    None => {
-                        let kept = UnmatchedDeposit {
-                            id: self.services.new_id(),
-                            tx_hash: tx.hash.clone(),
-                            sender: incoming.sender.clone(),
-                            amount: incoming.amount,
-                            comment: incoming.comment.clone(),
-                            received_at: tx.at,
-                            assigned_to: None,
-                            assigned_at: None,
-                        };
-                        // Kept already (staff saw it, or a crash came between): nothing new.
-                        uow.unmatched().insert(&kept).await?;
-                        ChainOutcome::Unmatched(kept)
-                    }
                 }
+                _ => ChainOutcome::Skipped,
+            };
+            uow.chain().save_cursor(&cmd.account, &tx.cursor()).await?;
+            Ok(outcome)
+        }
+        .await;
+        match done {
+            // Handled before: nothing was written.
+            Ok(ChainOutcome::AlreadyHandled) => {
+                uow.rollback().await;
+                Ok(ChainOutcome::AlreadyHandled)
             }
-            _ => ChainOutcome::Skipped,
-        };
-        uow.chain().save_cursor(&cmd.account, &tx.cursor()).await?;
-        uow.commit().await?;
-        Ok(outcome)
+            other => crate::uow::finish(uow, other).await,
+        }
     }
 }
 

@@ -64,10 +64,10 @@ impl DepositWatcher {
     async fn cursor(&self) -> Result<Option<ChainCursor>, Error> {
         let uows: Arc<dyn crate::uow::Begin<dyn WatchCursorUow>> = self.ctx.uows();
         let mut uow = uows.begin("watch_deposits").await?;
-        // Read under the row lock and let it go at once (dropped: rolled back, nothing written).
-        let cursor = uow.chain().lock_cursor(&self.account).await?;
-        drop(uow);
-        Ok(cursor)
+        // Read under the row lock and let it go at once: nothing is written.
+        let cursor = uow.chain().lock_cursor(&self.account).await;
+        uow.rollback().await;
+        Ok(cursor?)
     }
 
     pub async fn run_once(&self) -> WatchReport {

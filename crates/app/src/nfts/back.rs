@@ -43,34 +43,37 @@ impl BackNft {
     async fn attempt(&self, cmd: &BackNftCommand) -> Result<Nft, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        nft.ensure_owned_available(cmd.owner)?;
-        let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
-        let offerers: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
-        let mut accounts = Accounts::lock(uow.accounts(), &offerers).await?;
-        for offer in &mut offers {
-            offer.close(OfferStatus::Cancelled);
-            accounts.payee(offer.offerer_id)?.release(offer.price);
-            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
-            fx.notify(
-                offer.offerer_id,
-                format!(
-                    "Your offer on \"{}\" was cancelled: the owner withdrew it. {} TON are available again.",
-                    nft.title, offer.price
-                ),
-            );
-            uow.offers().update(offer).await?;
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            nft.ensure_owned_available(cmd.owner)?;
+            let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
+            let offerers: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
+            let mut accounts = Accounts::lock(uow.accounts(), &offerers).await?;
+            for offer in &mut offers {
+                offer.close(OfferStatus::Cancelled);
+                accounts.payee(offer.offerer_id)?.release(offer.price);
+                fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
+                fx.notify(
+                    offer.offerer_id,
+                    format!(
+                        "Your offer on \"{}\" was cancelled: the owner withdrew it. {} TON are available again.",
+                        nft.title, offer.price
+                    ),
+                );
+                uow.offers().update(offer).await?;
+            }
+            nft.price = None;
+            nft.status = NftStatus::Withdrawing;
+            fx.send(OutboxPayload::GiftTransfer { nft_id: nft.id, gift_id: nft.gift_id.clone(), user_id: cmd.owner });
+            uow.nfts().update(&nft).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(nft)
         }
-        nft.price = None;
-        nft.status = NftStatus::Withdrawing;
-        fx.send(OutboxPayload::GiftTransfer { nft_id: nft.id, gift_id: nft.gift_id.clone(), user_id: cmd.owner });
-        uow.nfts().update(&nft).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(nft)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

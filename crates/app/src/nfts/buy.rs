@@ -64,35 +64,38 @@ impl BuyNft {
     async fn attempt(&self, cmd: &BuyNftCommand) -> Result<Purchase, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
 
-        let SaleLocks { mut nft, own_offer, parties } =
-            uow.sales().lock_sale(cmd.nft_id, cmd.buyer).await?.ok_or(Error::NotFound("NFT"))?;
-        let price = nft.price_for(cmd.buyer, cmd.expected_price)?;
-        let seller = nft.owner_id;
-        let mut accounts = Accounts::locked(parties);
+            let SaleLocks { mut nft, own_offer, parties } =
+                uow.sales().lock_sale(cmd.nft_id, cmd.buyer).await?.ok_or(Error::NotFound("NFT"))?;
+            let price = nft.price_for(cmd.buyer, cmd.expected_price)?;
+            let seller = nft.owner_id;
+            let mut accounts = Accounts::locked(parties);
 
-        if let Some(mut offer) = own_offer {
-            offer.close(OfferStatus::Cancelled);
-            accounts.payee(cmd.buyer)?.release(offer.price);
-            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(cmd.buyer, offer.price));
-            uow.offers().update(&offer).await?;
+            if let Some(mut offer) = own_offer {
+                offer.close(OfferStatus::Cancelled);
+                accounts.payee(cmd.buyer)?.release(offer.price);
+                fx.record(fx.posting(Operation::OfferRelease, offer.id).release(cmd.buyer, offer.price));
+                uow.offers().update(&offer).await?;
+            }
+            let (fee, proceeds) = self.fees.split(price);
+            accounts.payer(cmd.buyer)?.debit(price)?;
+            accounts.payee(seller)?.credit(proceeds);
+            fx.record(fx.posting(Operation::Buy, nft.id).sale(cmd.buyer, Account::Available, seller, proceeds, fee));
+            nft.transfer_to(cmd.buyer);
+            fx.notify(seller, format!("Your NFT \"{}\" was sold for {price} TON; {proceeds} TON credited.", nft.title));
+
+            accounts.save(uow.accounts()).await?;
+            uow.nfts().update(&nft).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.event(EventKind::Sold, &nft, Some(price));
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(Purchase { nft, price, fee })
         }
-        let (fee, proceeds) = self.fees.split(price);
-        accounts.payer(cmd.buyer)?.debit(price)?;
-        accounts.payee(seller)?.credit(proceeds);
-        fx.record(fx.posting(Operation::Buy, nft.id).sale(cmd.buyer, Account::Available, seller, proceeds, fee));
-        nft.transfer_to(cmd.buyer);
-        fx.notify(seller, format!("Your NFT \"{}\" was sold for {price} TON; {proceeds} TON credited.", nft.title));
-
-        accounts.save(uow.accounts()).await?;
-        uow.nfts().update(&nft).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.event(EventKind::Sold, &nft, Some(price));
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(Purchase { nft, price, fee })
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -42,25 +42,27 @@ impl RecordGiftReturn {
     async fn attempt(&self, cmd: RecordGiftReturnCommand) -> Result<Option<Nft>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        if nft.status != NftStatus::Withdrawing {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            if nft.status != NftStatus::Withdrawing {
+                return Ok(None);
+            }
+            if cmd.delivered {
+                nft.status = NftStatus::Withdrawn;
+                fx.notify(nft.owner_id, format!("\"{}\" is back in your Telegram account.", nft.title));
+            } else {
+                nft.status = NftStatus::Available;
+                fx.notify(
+                    nft.owner_id,
+                    format!("Returning \"{}\" failed; it is in your marketplace account again.", nft.title),
+                );
+            }
+            uow.nfts().update(&nft).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(nft))
         }
-        if cmd.delivered {
-            nft.status = NftStatus::Withdrawn;
-            fx.notify(nft.owner_id, format!("\"{}\" is back in your Telegram account.", nft.title));
-        } else {
-            nft.status = NftStatus::Available;
-            fx.notify(
-                nft.owner_id,
-                format!("Returning \"{}\" failed; it is in your marketplace account again.", nft.title),
-            );
-        }
-        uow.nfts().update(&nft).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(nft))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

@@ -44,26 +44,29 @@ impl RegisterNft {
     async fn attempt(&self, cmd: &RegisterNftCommand) -> Result<Nft, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        uow.accounts().ensure_locked(cmd.owner_id, None).await?;
-        let nft = Nft {
-            id: self.services.new_id(),
-            gift_id: cmd.gift_id.clone(),
-            title: cmd.title.clone(),
-            collection: cmd.collection.clone(),
-            owner_id: cmd.owner_id,
-            price: None,
-            status: NftStatus::Available,
-            created_at: fx.now,
-        };
-        match uow.nfts().insert(&nft).await {
-            Err(RepoError::Duplicate(_)) => {
-                return Err(RuleViolation::Duplicate { what: format!("gift {}", cmd.gift_id) }.into())
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            uow.accounts().ensure_locked(cmd.owner_id, None).await?;
+            let nft = Nft {
+                id: self.services.new_id(),
+                gift_id: cmd.gift_id.clone(),
+                title: cmd.title.clone(),
+                collection: cmd.collection.clone(),
+                owner_id: cmd.owner_id,
+                price: None,
+                status: NftStatus::Available,
+                created_at: fx.now,
+            };
+            match uow.nfts().insert(&nft).await {
+                Err(RepoError::Duplicate(_)) => {
+                    return Err(RuleViolation::Duplicate { what: format!("gift {}", cmd.gift_id) }.into())
+                }
+                other => other?,
             }
-            other => other?,
+            Ok(nft)
         }
-        uow.commit().await?;
-        Ok(nft)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -42,22 +42,25 @@ impl SetNftPrice {
     async fn attempt(&self, cmd: &SetNftPriceCommand) -> Result<Nft, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        let before = nft.price;
-        nft.set_price(cmd.owner, cmd.price)?;
-        let kind = match (before, nft.price) {
-            (None, Some(_)) => Some(EventKind::Listed),
-            (Some(_), None) => Some(EventKind::Unlisted),
-            (Some(a), Some(b)) if a != b => Some(EventKind::PriceChanged),
-            _ => None,
-        };
-        if let Some(kind) = kind {
-            fx.event(kind, &nft, nft.price);
+        let done = async {
+            let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            let before = nft.price;
+            nft.set_price(cmd.owner, cmd.price)?;
+            let kind = match (before, nft.price) {
+                (None, Some(_)) => Some(EventKind::Listed),
+                (Some(_), None) => Some(EventKind::Unlisted),
+                (Some(a), Some(b)) if a != b => Some(EventKind::PriceChanged),
+                _ => None,
+            };
+            if let Some(kind) = kind {
+                fx.event(kind, &nft, nft.price);
+            }
+            uow.nfts().update(&nft).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(nft)
         }
-        uow.nfts().update(&nft).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(nft)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

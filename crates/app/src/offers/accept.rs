@@ -51,40 +51,43 @@ impl AcceptOffer {
     async fn attempt(&self, cmd: &AcceptOfferCommand) -> Result<Offer, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        // Lock order: the NFT first, then the offer (re-read under its lock).
-        let nft_id = uow.offers().get(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?.nft_id;
-        let mut nft = uow.nfts().lock(nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
-        if nft.owner_id != cmd.owner {
-            return Err(RuleViolation::NotOwner.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            // Lock order: the NFT first, then the offer (re-read under its lock).
+            let nft_id = uow.offers().get(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?.nft_id;
+            let mut nft = uow.nfts().lock(nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+            if nft.owner_id != cmd.owner {
+                return Err(RuleViolation::NotOwner.into());
+            }
+            offer.ensure_live(fx.now)?;
+            nft.ensure_available()?;
+            let (owner, offerer) = (nft.owner_id, offer.offerer_id);
+            if offerer == owner {
+                return Err(RuleViolation::OwnItem.into());
+            }
+            let mut accounts = Accounts::lock(uow.accounts(), &[owner, offerer]).await?;
+            let (fee, proceeds) = self.fees.split(offer.price);
+            accounts.payee(offerer)?.take_held(offer.price);
+            accounts.payee(owner)?.credit(proceeds);
+            fx.record(fx.posting(Operation::OfferAccept, offer.id).sale(offerer, Account::Held, owner, proceeds, fee));
+            offer.close(OfferStatus::Accepted);
+            nft.transfer_to(offerer);
+            fx.notify(
+                offerer,
+                format!("Your offer of {} TON for \"{}\" was accepted: it is yours.", offer.price, nft.title),
+            );
+            uow.nfts().update(&nft).await?;
+            accounts.save(uow.accounts()).await?;
+            uow.offers().update(&offer).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.event(EventKind::OfferAccepted, &nft, Some(offer.price));
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(offer)
         }
-        offer.ensure_live(fx.now)?;
-        nft.ensure_available()?;
-        let (owner, offerer) = (nft.owner_id, offer.offerer_id);
-        if offerer == owner {
-            return Err(RuleViolation::OwnItem.into());
-        }
-        let mut accounts = Accounts::lock(uow.accounts(), &[owner, offerer]).await?;
-        let (fee, proceeds) = self.fees.split(offer.price);
-        accounts.payee(offerer)?.take_held(offer.price);
-        accounts.payee(owner)?.credit(proceeds);
-        fx.record(fx.posting(Operation::OfferAccept, offer.id).sale(offerer, Account::Held, owner, proceeds, fee));
-        offer.close(OfferStatus::Accepted);
-        nft.transfer_to(offerer);
-        fx.notify(
-            offerer,
-            format!("Your offer of {} TON for \"{}\" was accepted: it is yours.", offer.price, nft.title),
-        );
-        uow.nfts().update(&nft).await?;
-        accounts.save(uow.accounts()).await?;
-        uow.offers().update(&offer).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.event(EventKind::OfferAccepted, &nft, Some(offer.price));
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(offer)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -41,23 +41,26 @@ impl CancelOffer {
     async fn attempt(&self, cmd: &CancelOfferCommand) -> Result<Offer, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
-        if offer.offerer_id != cmd.offerer {
-            return Err(RuleViolation::NotOwner.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+            if offer.offerer_id != cmd.offerer {
+                return Err(RuleViolation::NotOwner.into());
+            }
+            if offer.status != OfferStatus::Open {
+                return Err(RuleViolation::OfferNotOpen.into());
+            }
+            offer.close(OfferStatus::Cancelled);
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
+            accounts.payee(cmd.offerer)?.release(offer.price);
+            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(cmd.offerer, offer.price));
+            accounts.save(uow.accounts()).await?;
+            uow.offers().update(&offer).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            Ok(offer)
         }
-        if offer.status != OfferStatus::Open {
-            return Err(RuleViolation::OfferNotOpen.into());
-        }
-        offer.close(OfferStatus::Cancelled);
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
-        accounts.payee(cmd.offerer)?.release(offer.price);
-        fx.record(fx.posting(Operation::OfferRelease, offer.id).release(cmd.offerer, offer.price));
-        accounts.save(uow.accounts()).await?;
-        uow.offers().update(&offer).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(offer)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -40,23 +40,25 @@ impl ExpireOffer {
     async fn attempt(&self, cmd: ExpireOfferCommand) -> Result<Option<Offer>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
-        if offer.status != OfferStatus::Open || fx.now < offer.expires_at {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+            if offer.status != OfferStatus::Open || fx.now < offer.expires_at {
+                return Ok(None);
+            }
+            let offerer = offer.offerer_id;
+            offer.close(OfferStatus::Expired);
+            fx.notify(offerer, format!("Your offer of {} TON expired; the funds are back.", offer.price));
+            let mut accounts = Accounts::lock(uow.accounts(), &[offerer]).await?;
+            accounts.payee(offerer)?.release(offer.price);
+            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offerer, offer.price));
+            accounts.save(uow.accounts()).await?;
+            uow.offers().update(&offer).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(offer))
         }
-        let offerer = offer.offerer_id;
-        offer.close(OfferStatus::Expired);
-        fx.notify(offerer, format!("Your offer of {} TON expired; the funds are back.", offer.price));
-        let mut accounts = Accounts::lock(uow.accounts(), &[offerer]).await?;
-        accounts.payee(offerer)?.release(offer.price);
-        fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offerer, offer.price));
-        accounts.save(uow.accounts()).await?;
-        uow.offers().update(&offer).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(offer))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

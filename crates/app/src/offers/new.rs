@@ -53,38 +53,41 @@ impl NewOffer {
     async fn attempt(&self, cmd: &NewOfferCommand) -> Result<Offer, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        if nft.owner_id == cmd.offerer {
-            return Err(RuleViolation::OwnItem.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            if nft.owner_id == cmd.offerer {
+                return Err(RuleViolation::OwnItem.into());
+            }
+            nft.ensure_available()?;
+            let offer = Offer {
+                id: self.services.new_id(),
+                nft_id: nft.id,
+                offerer_id: cmd.offerer,
+                price: cmd.price,
+                status: OfferStatus::Open,
+                expires_at: fx.now + cmd.expires_in,
+                created_at: fx.now,
+            };
+            // Users are locked before inserting rows that reference them (see ADR 002).
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
+            accounts.payer(cmd.offerer)?.hold(cmd.price)?;
+            match uow.offers().insert(&offer).await {
+                Err(RepoError::Duplicate(_)) => return Err(RuleViolation::OfferExists.into()),
+                other => other?,
+            }
+            fx.record(fx.posting(Operation::OfferHold, offer.id).hold(cmd.offerer, cmd.price));
+            fx.notify(nft.owner_id, format!("New offer of {} TON for \"{}\".", cmd.price, nft.title));
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.event(EventKind::OfferMade, &nft, Some(cmd.price));
+            fx.private_event(nft.owner_id, EventKind::OfferReceived, &nft, Some(cmd.price));
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(offer)
         }
-        nft.ensure_available()?;
-        let offer = Offer {
-            id: self.services.new_id(),
-            nft_id: nft.id,
-            offerer_id: cmd.offerer,
-            price: cmd.price,
-            status: OfferStatus::Open,
-            expires_at: fx.now + cmd.expires_in,
-            created_at: fx.now,
-        };
-        // Users are locked before inserting rows that reference them (see ADR 002).
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.offerer]).await?;
-        accounts.payer(cmd.offerer)?.hold(cmd.price)?;
-        match uow.offers().insert(&offer).await {
-            Err(RepoError::Duplicate(_)) => return Err(RuleViolation::OfferExists.into()),
-            other => other?,
-        }
-        fx.record(fx.posting(Operation::OfferHold, offer.id).hold(cmd.offerer, cmd.price));
-        fx.notify(nft.owner_id, format!("New offer of {} TON for \"{}\".", cmd.price, nft.title));
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.event(EventKind::OfferMade, &nft, Some(cmd.price));
-        fx.private_event(nft.owner_id, EventKind::OfferReceived, &nft, Some(cmd.price));
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(offer)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

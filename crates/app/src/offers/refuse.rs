@@ -42,32 +42,35 @@ impl RefuseOffer {
     async fn attempt(&self, cmd: &RefuseOfferCommand) -> Result<Offer, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        // Lock order: the NFT first, then the offer (re-read under its lock).
-        let nft_id = uow.offers().get(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?.nft_id;
-        let nft = uow.nfts().lock(nft_id).await?.ok_or(Error::NotFound("NFT"))?;
-        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
-        if nft.owner_id != cmd.owner {
-            return Err(RuleViolation::NotOwner.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            // Lock order: the NFT first, then the offer (re-read under its lock).
+            let nft_id = uow.offers().get(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?.nft_id;
+            let nft = uow.nfts().lock(nft_id).await?.ok_or(Error::NotFound("NFT"))?;
+            let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+            if nft.owner_id != cmd.owner {
+                return Err(RuleViolation::NotOwner.into());
+            }
+            if offer.status != OfferStatus::Open {
+                return Err(RuleViolation::OfferNotOpen.into());
+            }
+            let offerer = offer.offerer_id;
+            let mut accounts = Accounts::lock(uow.accounts(), &[offerer]).await?;
+            accounts.payee(offerer)?.release(offer.price);
+            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offerer, offer.price));
+            offer.close(OfferStatus::Refused);
+            fx.notify(
+                offerer,
+                format!("Your offer of {} TON for \"{}\" was refused; the funds are back.", offer.price, nft.title),
+            );
+            accounts.save(uow.accounts()).await?;
+            uow.offers().update(&offer).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(offer)
         }
-        if offer.status != OfferStatus::Open {
-            return Err(RuleViolation::OfferNotOpen.into());
-        }
-        let offerer = offer.offerer_id;
-        let mut accounts = Accounts::lock(uow.accounts(), &[offerer]).await?;
-        accounts.payee(offerer)?.release(offer.price);
-        fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offerer, offer.price));
-        offer.close(OfferStatus::Refused);
-        fx.notify(
-            offerer,
-            format!("Your offer of {} TON for \"{}\" was refused; the funds are back.", offer.price, nft.title),
-        );
-        accounts.save(uow.accounts()).await?;
-        uow.offers().update(&offer).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(offer)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

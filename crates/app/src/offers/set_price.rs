@@ -42,28 +42,31 @@ impl SetOfferPrice {
     async fn attempt(&self, cmd: &SetOfferPriceCommand) -> Result<Offer, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
-        if offer.offerer_id != cmd.offerer {
-            return Err(RuleViolation::NotOwner.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut offer = uow.offers().lock(cmd.offer_id).await?.ok_or(Error::NotFound("offer"))?;
+            if offer.offerer_id != cmd.offerer {
+                return Err(RuleViolation::NotOwner.into());
+            }
+            offer.ensure_live(fx.now)?;
+            let by = cmd.offerer;
+            let mut accounts = Accounts::lock(uow.accounts(), &[by]).await?;
+            let user = accounts.payer(by)?;
+            if let Some(more) = cmd.price.checked_sub(offer.price) {
+                user.hold(more)?;
+                fx.record(fx.posting(Operation::OfferHold, offer.id).hold(by, more));
+            } else if let Some(less) = offer.price.checked_sub(cmd.price) {
+                user.release(less);
+                fx.record(fx.posting(Operation::OfferRelease, offer.id).release(by, less));
+            }
+            offer.price = cmd.price;
+            uow.offers().update(&offer).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            Ok(offer)
         }
-        offer.ensure_live(fx.now)?;
-        let by = cmd.offerer;
-        let mut accounts = Accounts::lock(uow.accounts(), &[by]).await?;
-        let user = accounts.payer(by)?;
-        if let Some(more) = cmd.price.checked_sub(offer.price) {
-            user.hold(more)?;
-            fx.record(fx.posting(Operation::OfferHold, offer.id).hold(by, more));
-        } else if let Some(less) = offer.price.checked_sub(cmd.price) {
-            user.release(less);
-            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(by, less));
-        }
-        offer.price = cmd.price;
-        uow.offers().update(&offer).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(offer)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

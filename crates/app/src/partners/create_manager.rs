@@ -39,16 +39,19 @@ impl CreateManager {
     async fn attempt(&self, cmd: &CreateManagerCommand) -> Result<Manager, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let manager = Manager {
-            id: self.services.new_id(),
-            name: cmd.name.clone(),
-            telegram_username: cmd.telegram_username.clone(),
-            active: true,
-            created_at: fx.now,
-        };
-        uow.managers().insert(&manager).await?;
-        uow.commit().await?;
-        Ok(manager)
+        let done = async {
+            let manager = Manager {
+                id: self.services.new_id(),
+                name: cmd.name.clone(),
+                telegram_username: cmd.telegram_username.clone(),
+                active: true,
+                created_at: fx.now,
+            };
+            uow.managers().insert(&manager).await?;
+            Ok(manager)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

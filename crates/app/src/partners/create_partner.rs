@@ -48,32 +48,41 @@ impl CreatePartner {
     async fn attempt(&self, cmd: &CreatePartnerCommand) -> Result<Partner, Error> {
         let fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let p = &cmd.client;
-        let client = Client {
-            id: self.services.new_id(),
-            fio: p.fio.clone(),
-            age: p.age,
-            description: p.description.clone(),
-            mobile: p.mobile.clone(),
-            email: p.email.clone(),
-            created_at: fx.now,
-        };
-        match uow.clients().insert(&client).await {
-            Err(RepoError::Duplicate(_)) => {
-                return Err(RuleViolation::Duplicate { what: format!("a client with e-mail {}", client.email) }.into())
+        let done = async {
+            let p = &cmd.client;
+            let client = Client {
+                id: self.services.new_id(),
+                fio: p.fio.clone(),
+                age: p.age,
+                description: p.description.clone(),
+                mobile: p.mobile.clone(),
+                email: p.email.clone(),
+                created_at: fx.now,
+            };
+            match uow.clients().insert(&client).await {
+                Err(RepoError::Duplicate(_)) => {
+                    return Err(
+                        RuleViolation::Duplicate { what: format!("a client with e-mail {}", client.email) }.into()
+                    )
+                }
+                other => other?,
             }
-            other => other?,
+            let manager = uow.managers().get_for_share(cmd.manager_id).await?.ok_or(Error::NotFound("manager"))?;
+            manager.ensure_active()?;
+            let bind = ManagerBind {
+                client_id: client.id,
+                manager_id: manager.id,
+                priority: cmd.priority,
+                created_at: fx.now,
+            };
+            match uow.manager_binds().insert(&bind).await {
+                Err(RepoError::MissingReference(_)) => return Err(Error::NotFound("manager")),
+                other => other?,
+            }
+            Ok(Partner { client, bind })
         }
-        let manager = uow.managers().get_for_share(cmd.manager_id).await?.ok_or(Error::NotFound("manager"))?;
-        manager.ensure_active()?;
-        let bind =
-            ManagerBind { client_id: client.id, manager_id: manager.id, priority: cmd.priority, created_at: fx.now };
-        match uow.manager_binds().insert(&bind).await {
-            Err(RepoError::MissingReference(_)) => return Err(Error::NotFound("manager")),
-            other => other?,
-        }
-        uow.commit().await?;
-        Ok(Partner { client, bind })
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -43,24 +43,30 @@ impl BuyPresale {
     async fn attempt(&self, cmd: &BuyPresaleCommand) -> Result<Presale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
-        let price = presale.sell_to(cmd.buyer, cmd.expected_price, fx.now)?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.buyer]).await?;
-        accounts.payer(cmd.buyer)?.hold(price)?;
-        fx.record(fx.posting(Operation::PresaleHold, presale.id).hold(cmd.buyer, price));
-        fx.notify(
-            presale.seller_id,
-            format!("Your presale \"{}\" was sold for {price} TON. Deliver by {}.", presale.title, presale.deliver_by),
-        );
-        uow.presales().update(&presale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.collection_event(EventKind::PresaleSold, &presale.collection, Some(price));
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(presale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
+            let price = presale.sell_to(cmd.buyer, cmd.expected_price, fx.now)?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.buyer]).await?;
+            accounts.payer(cmd.buyer)?.hold(price)?;
+            fx.record(fx.posting(Operation::PresaleHold, presale.id).hold(cmd.buyer, price));
+            fx.notify(
+                presale.seller_id,
+                format!(
+                    "Your presale \"{}\" was sold for {price} TON. Deliver by {}.",
+                    presale.title, presale.deliver_by
+                ),
+            );
+            uow.presales().update(&presale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.collection_event(EventKind::PresaleSold, &presale.collection, Some(price));
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(presale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

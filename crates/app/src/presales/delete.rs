@@ -42,16 +42,19 @@ impl DeletePresale {
     async fn attempt(&self, cmd: &DeletePresaleCommand) -> Result<Presale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
-        let before = presale.delete(cmd.seller, fx.now)?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
-        super::adjust_collateral(&mut accounts, &mut fx, presale.id, cmd.seller, before, Money::ZERO)?;
-        uow.presales().update(&presale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(presale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
+            let before = presale.delete(cmd.seller, fx.now)?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
+            super::adjust_collateral(&mut accounts, &mut fx, presale.id, cmd.seller, before, Money::ZERO)?;
+            uow.presales().update(&presale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            Ok(presale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -51,48 +51,57 @@ impl DeliverPresale {
     async fn attempt(&self, cmd: &DeliverPresaleCommand) -> Result<(Presale, Nft), Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
-        let nft_id: NftId = self.services.new_id();
-        let buyer = presale.deliver(nft_id)?;
-        let nft = Nft {
-            id: nft_id,
-            gift_id: cmd.gift_id.clone(),
-            title: presale.title.clone(),
-            collection: presale.collection.clone(),
-            owner_id: buyer,
-            price: None,
-            status: NftStatus::Available,
-            created_at: fx.now,
-        };
-        let seller = presale.seller_id;
-        let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
-        match uow.nfts().insert(&nft).await {
-            Err(RepoError::Duplicate(_)) => {
-                return Err(RuleViolation::Duplicate { what: format!("gift {}", cmd.gift_id) }.into())
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
+            let nft_id: NftId = self.services.new_id();
+            let buyer = presale.deliver(nft_id)?;
+            let nft = Nft {
+                id: nft_id,
+                gift_id: cmd.gift_id.clone(),
+                title: presale.title.clone(),
+                collection: presale.collection.clone(),
+                owner_id: buyer,
+                price: None,
+                status: NftStatus::Available,
+                created_at: fx.now,
+            };
+            let seller = presale.seller_id;
+            let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
+            match uow.nfts().insert(&nft).await {
+                Err(RepoError::Duplicate(_)) => {
+                    return Err(RuleViolation::Duplicate { what: format!("gift {}", cmd.gift_id) }.into())
+                }
+                other => other?,
             }
-            other => other?,
+            let (fee, proceeds) = self.fees.split(presale.price);
+            accounts.payee(buyer)?.take_held(presale.price);
+            let s = accounts.payee(seller)?;
+            s.credit(proceeds);
+            s.release(presale.collateral);
+            fx.record(fx.posting(Operation::PresaleDeliver, presale.id).sale(
+                buyer,
+                Account::Held,
+                seller,
+                proceeds,
+                fee,
+            ));
+            fx.record(fx.posting(Operation::CollateralRelease, presale.id).release(seller, presale.collateral));
+            fx.notify(buyer, format!("Your presale gift \"{}\" was delivered.", presale.title));
+            fx.notify(
+                seller,
+                format!("Delivery of \"{}\" confirmed: {proceeds} TON credited, collateral released.", presale.title),
+            );
+            uow.presales().update(&presale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.event(EventKind::PresaleDelivered, &nft, None);
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok((presale, nft))
         }
-        let (fee, proceeds) = self.fees.split(presale.price);
-        accounts.payee(buyer)?.take_held(presale.price);
-        let s = accounts.payee(seller)?;
-        s.credit(proceeds);
-        s.release(presale.collateral);
-        fx.record(fx.posting(Operation::PresaleDeliver, presale.id).sale(buyer, Account::Held, seller, proceeds, fee));
-        fx.record(fx.posting(Operation::CollateralRelease, presale.id).release(seller, presale.collateral));
-        fx.notify(buyer, format!("Your presale gift \"{}\" was delivered.", presale.title));
-        fx.notify(
-            seller,
-            format!("Delivery of \"{}\" confirmed: {proceeds} TON credited, collateral released.", presale.title),
-        );
-        uow.presales().update(&presale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.event(EventKind::PresaleDelivered, &nft, None);
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok((presale, nft))
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

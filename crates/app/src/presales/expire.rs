@@ -41,57 +41,59 @@ impl ExpirePresale {
     async fn attempt(&self, cmd: ExpirePresaleCommand) -> Result<Option<Presale>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
-        if !presale.is_overdue(fx.now) {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
+            if !presale.is_overdue(fx.now) {
+                return Ok(None);
+            }
+            let (seller, collateral, price) = (presale.seller_id, presale.collateral, presale.price);
+            let accounts = match presale.expire() {
+                Some((buyer, to_buyer, to_fees)) => {
+                    let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
+                    accounts.payee(buyer)?.release(price);
+                    accounts.payee(seller)?.take_held(collateral);
+                    accounts.payee(buyer)?.credit(to_buyer);
+                    fx.record(
+                        fx.posting(Operation::PresaleForfeit, presale.id)
+                            .release(buyer, price)
+                            .transfer((Some(seller), Account::Held), (Some(buyer), Account::Available), to_buyer)
+                            .transfer((Some(seller), Account::Held), (None, Account::Fees), to_fees),
+                    );
+                    fx.notify(
+                        buyer,
+                        format!(
+                            "\"{}\" was not delivered in time: {price} TON back and {to_buyer} TON compensation.",
+                            presale.title
+                        ),
+                    );
+                    fx.notify(
+                        seller,
+                        format!(
+                            "\"{}\" was not delivered in time: the collateral of {collateral} TON is forfeited.",
+                            presale.title
+                        ),
+                    );
+                    accounts
+                }
+                None => {
+                    let mut accounts = Accounts::lock(uow.accounts(), &[seller]).await?;
+                    accounts.payee(seller)?.release(collateral);
+                    fx.record(fx.posting(Operation::CollateralRelease, presale.id).release(seller, collateral));
+                    fx.notify(
+                        seller,
+                        format!("Your unsold presale \"{}\" expired; the collateral is released.", presale.title),
+                    );
+                    accounts
+                }
+            };
+            accounts.save(uow.accounts()).await?;
+            uow.presales().update(&presale).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(presale))
         }
-        let (seller, collateral, price) = (presale.seller_id, presale.collateral, presale.price);
-        let accounts = match presale.expire() {
-            Some((buyer, to_buyer, to_fees)) => {
-                let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;
-                accounts.payee(buyer)?.release(price);
-                accounts.payee(seller)?.take_held(collateral);
-                accounts.payee(buyer)?.credit(to_buyer);
-                fx.record(
-                    fx.posting(Operation::PresaleForfeit, presale.id)
-                        .release(buyer, price)
-                        .transfer((Some(seller), Account::Held), (Some(buyer), Account::Available), to_buyer)
-                        .transfer((Some(seller), Account::Held), (None, Account::Fees), to_fees),
-                );
-                fx.notify(
-                    buyer,
-                    format!(
-                        "\"{}\" was not delivered in time: {price} TON back and {to_buyer} TON compensation.",
-                        presale.title
-                    ),
-                );
-                fx.notify(
-                    seller,
-                    format!(
-                        "\"{}\" was not delivered in time: the collateral of {collateral} TON is forfeited.",
-                        presale.title
-                    ),
-                );
-                accounts
-            }
-            None => {
-                let mut accounts = Accounts::lock(uow.accounts(), &[seller]).await?;
-                accounts.payee(seller)?.release(collateral);
-                fx.record(fx.posting(Operation::CollateralRelease, presale.id).release(seller, collateral));
-                fx.notify(
-                    seller,
-                    format!("Your unsold presale \"{}\" expired; the collateral is released.", presale.title),
-                );
-                accounts
-            }
-        };
-        accounts.save(uow.accounts()).await?;
-        uow.presales().update(&presale).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(presale))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

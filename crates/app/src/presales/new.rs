@@ -48,29 +48,32 @@ impl NewPresale {
     async fn attempt(&self, cmd: &NewPresaleCommand) -> Result<Presale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let collateral = collateral_for(cmd.price, self.collateral_percent);
-        let presale = Presale {
-            id: self.services.new_id(),
-            seller_id: cmd.seller,
-            title: cmd.title.clone(),
-            collection: cmd.collection.clone(),
-            price: cmd.price,
-            collateral,
-            deliver_by: cmd.deliver_by,
-            buyer_id: None,
-            status: PresaleStatus::Open,
-            nft_id: None,
-            created_at: fx.now,
-        };
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
-        accounts.payer(cmd.seller)?.hold(collateral)?;
-        uow.presales().insert(&presale).await?;
-        fx.record(fx.posting(Operation::CollateralHold, presale.id).hold(cmd.seller, collateral));
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(presale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let collateral = collateral_for(cmd.price, self.collateral_percent);
+            let presale = Presale {
+                id: self.services.new_id(),
+                seller_id: cmd.seller,
+                title: cmd.title.clone(),
+                collection: cmd.collection.clone(),
+                price: cmd.price,
+                collateral,
+                deliver_by: cmd.deliver_by,
+                buyer_id: None,
+                status: PresaleStatus::Open,
+                nft_id: None,
+                created_at: fx.now,
+            };
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
+            accounts.payer(cmd.seller)?.hold(collateral)?;
+            uow.presales().insert(&presale).await?;
+            fx.record(fx.posting(Operation::CollateralHold, presale.id).hold(cmd.seller, collateral));
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            Ok(presale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -44,16 +44,19 @@ impl SetPresalePrice {
     async fn attempt(&self, cmd: &SetPresalePriceCommand) -> Result<Presale, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
-        let before = presale.reprice(cmd.seller, cmd.price, self.collateral_percent, fx.now)?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
-        super::adjust_collateral(&mut accounts, &mut fx, presale.id, cmd.seller, before, presale.collateral)?;
-        uow.presales().update(&presale).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        uow.commit().await?;
-        Ok(presale)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut presale = uow.presales().lock(cmd.presale_id).await?.ok_or(Error::NotFound("presale"))?;
+            let before = presale.reprice(cmd.seller, cmd.price, self.collateral_percent, fx.now)?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.seller]).await?;
+            super::adjust_collateral(&mut accounts, &mut fx, presale.id, cmd.seller, before, presale.collateral)?;
+            uow.presales().update(&presale).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            Ok(presale)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

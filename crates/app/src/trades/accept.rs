@@ -51,67 +51,70 @@ impl AcceptTrade {
     async fn attempt(&self, cmd: &AcceptTradeCommand) -> Result<Trade, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut trade = super::lock_for(uow.trades(), cmd.trade_id, cmd.taker).await?;
-        trade.ensure_actor(cmd.taker, TradeParty::Taker, fx.now)?;
-        let (maker, taker) = (trade.maker_id, trade.taker_id);
-        let mut nfts = uow.nfts().lock_all(&trade.nft_ids()).await?;
-        let gives = |n: &Nft| trade.give.nft_ids.contains(&n.id);
-        let still_there = nfts.len() == trade.nft_ids().len()
-            && nfts.iter().all(|n| {
-                if gives(n) {
-                    n.owner_id == maker && n.status == NftStatus::InTrade
-                } else {
-                    n.owner_id == taker && n.status == NftStatus::Available
-                }
-            });
-        if !still_there {
-            return Err(RuleViolation::TradeStale.into());
-        }
-        let mut own_offers = uow.offers().lock_open_by_on(taker, &trade.give.nft_ids).await?;
-        own_offers.extend(uow.offers().lock_open_by_on(maker, &trade.want.nft_ids).await?);
-        let mut accounts = Accounts::lock(uow.accounts(), &[maker, taker]).await?;
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut trade = super::lock_for(uow.trades(), cmd.trade_id, cmd.taker).await?;
+            trade.ensure_actor(cmd.taker, TradeParty::Taker, fx.now)?;
+            let (maker, taker) = (trade.maker_id, trade.taker_id);
+            let mut nfts = uow.nfts().lock_all(&trade.nft_ids()).await?;
+            let gives = |n: &Nft| trade.give.nft_ids.contains(&n.id);
+            let still_there = nfts.len() == trade.nft_ids().len()
+                && nfts.iter().all(|n| {
+                    if gives(n) {
+                        n.owner_id == maker && n.status == NftStatus::InTrade
+                    } else {
+                        n.owner_id == taker && n.status == NftStatus::Available
+                    }
+                });
+            if !still_there {
+                return Err(RuleViolation::TradeStale.into());
+            }
+            let mut own_offers = uow.offers().lock_open_by_on(taker, &trade.give.nft_ids).await?;
+            own_offers.extend(uow.offers().lock_open_by_on(maker, &trade.want.nft_ids).await?);
+            let mut accounts = Accounts::lock(uow.accounts(), &[maker, taker]).await?;
 
-        // The want amount must be available before the trade moves anything (ADR 007).
-        let mut settle = fx.posting(Operation::TradeSettle, trade.id);
-        if let Some(want) = trade.want.amount {
-            let (fee, proceeds) = self.fees.split(want);
-            accounts.payer(taker)?.debit(want)?;
-            accounts.payee(maker)?.credit(proceeds);
-            settle = settle.sale(taker, Account::Available, maker, proceeds, fee);
+            // The want amount must be available before the trade moves anything (ADR 007).
+            let mut settle = fx.posting(Operation::TradeSettle, trade.id);
+            if let Some(want) = trade.want.amount {
+                let (fee, proceeds) = self.fees.split(want);
+                accounts.payer(taker)?.debit(want)?;
+                accounts.payee(maker)?.credit(proceeds);
+                settle = settle.sale(taker, Account::Available, maker, proceeds, fee);
+            }
+            if let Some(give) = trade.give.amount {
+                let (fee, proceeds) = self.fees.split(give);
+                accounts.payee(maker)?.take_held(give);
+                accounts.payee(taker)?.credit(proceeds);
+                settle = settle.sale(maker, Account::Held, taker, proceeds, fee);
+            }
+            for offer in &mut own_offers {
+                offer.close(OfferStatus::Cancelled);
+                accounts.payee(offer.offerer_id)?.release(offer.price);
+                fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
+                uow.offers().update(offer).await?;
+            }
+            fx.record(settle);
+            for nft in nfts.iter_mut() {
+                let to = if gives(nft) { taker } else { maker };
+                nft.transfer_to(to);
+                nft.status = NftStatus::Available;
+                uow.nfts().update(nft).await?;
+                // Public: which NFTs changed hands; never the trade's amounts.
+                fx.event(EventKind::TradeCompleted, nft, None);
+            }
+            trade.close(TradeStatus::Accepted);
+            let (gave, got) = (super::describe(&trade.give), super::describe(&trade.want));
+            fx.notify(maker, format!("Your trade was accepted: you gave {gave} and received {got}."));
+            fx.notify(taker, format!("Trade done: you received {gave} and gave {got}."));
+            uow.trades().update(&trade).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            fx.write_events(uow.events()).await?;
+            Ok(trade)
         }
-        if let Some(give) = trade.give.amount {
-            let (fee, proceeds) = self.fees.split(give);
-            accounts.payee(maker)?.take_held(give);
-            accounts.payee(taker)?.credit(proceeds);
-            settle = settle.sale(maker, Account::Held, taker, proceeds, fee);
-        }
-        for offer in &mut own_offers {
-            offer.close(OfferStatus::Cancelled);
-            accounts.payee(offer.offerer_id)?.release(offer.price);
-            fx.record(fx.posting(Operation::OfferRelease, offer.id).release(offer.offerer_id, offer.price));
-            uow.offers().update(offer).await?;
-        }
-        fx.record(settle);
-        for nft in nfts.iter_mut() {
-            let to = if gives(nft) { taker } else { maker };
-            nft.transfer_to(to);
-            nft.status = NftStatus::Available;
-            uow.nfts().update(nft).await?;
-            // Public: which NFTs changed hands; never the trade's amounts.
-            fx.event(EventKind::TradeCompleted, nft, None);
-        }
-        trade.close(TradeStatus::Accepted);
-        let (gave, got) = (super::describe(&trade.give), super::describe(&trade.want));
-        fx.notify(maker, format!("Your trade was accepted: you gave {gave} and received {got}."));
-        fx.notify(taker, format!("Trade done: you received {gave} and gave {got}."));
-        uow.trades().update(&trade).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        fx.write_events(uow.events()).await?;
-        uow.commit().await?;
-        Ok(trade)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

@@ -43,22 +43,25 @@ impl CancelTrade {
     async fn attempt(&self, cmd: &CancelTradeCommand) -> Result<Trade, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut trade = super::lock_for(uow.trades(), cmd.trade_id, cmd.maker).await?;
-        trade.ensure_actor(cmd.maker, TradeParty::Maker, fx.now)?;
-        let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[trade.maker_id]).await?;
-        super::unwind(&mut trade, TradeStatus::Cancelled, &mut give, &mut accounts, &mut fx)?;
-        fx.notify(trade.taker_id, format!("A trade offering you {} was withdrawn.", super::describe(&trade.give)));
-        for nft in &give {
-            uow.nfts().update(nft).await?;
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut trade = super::lock_for(uow.trades(), cmd.trade_id, cmd.maker).await?;
+            trade.ensure_actor(cmd.maker, TradeParty::Maker, fx.now)?;
+            let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[trade.maker_id]).await?;
+            super::unwind(&mut trade, TradeStatus::Cancelled, &mut give, &mut accounts, &mut fx)?;
+            fx.notify(trade.taker_id, format!("A trade offering you {} was withdrawn.", super::describe(&trade.give)));
+            for nft in &give {
+                uow.nfts().update(nft).await?;
+            }
+            uow.trades().update(&trade).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(trade)
         }
-        uow.trades().update(&trade).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(trade)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

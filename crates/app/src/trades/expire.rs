@@ -40,26 +40,28 @@ impl ExpireTrade {
     async fn attempt(&self, cmd: ExpireTradeCommand) -> Result<Option<Trade>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut trade = uow.trades().lock(cmd.trade_id).await?.ok_or(Error::NotFound("trade"))?;
-        if trade.status != TradeStatus::Open || fx.now < trade.expires_at {
-            uow.rollback().await;
-            return Ok(None);
+        let done = async {
+            let mut trade = uow.trades().lock(cmd.trade_id).await?.ok_or(Error::NotFound("trade"))?;
+            if trade.status != TradeStatus::Open || fx.now < trade.expires_at {
+                return Ok(None);
+            }
+            let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[trade.maker_id]).await?;
+            super::unwind(&mut trade, TradeStatus::Expired, &mut give, &mut accounts, &mut fx)?;
+            let what = super::describe(&trade.give);
+            fx.notify(trade.maker_id, format!("Your trade offering {what} expired; everything is yours again."));
+            fx.notify(trade.taker_id, format!("A trade offering you {what} expired."));
+            for nft in &give {
+                uow.nfts().update(nft).await?;
+            }
+            uow.trades().update(&trade).await?;
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(trade))
         }
-        let mut give = uow.nfts().lock_all(&trade.give.nft_ids).await?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[trade.maker_id]).await?;
-        super::unwind(&mut trade, TradeStatus::Expired, &mut give, &mut accounts, &mut fx)?;
-        let what = super::describe(&trade.give);
-        fx.notify(trade.maker_id, format!("Your trade offering {what} expired; everything is yours again."));
-        fx.notify(trade.taker_id, format!("A trade offering you {what} expired."));
-        for nft in &give {
-            uow.nfts().update(nft).await?;
-        }
-        uow.trades().update(&trade).await?;
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(trade))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

@@ -44,58 +44,61 @@ impl ProposeTrade {
     async fn attempt(&self, cmd: &ProposeTradeCommand) -> Result<Trade, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let terms = &cmd.terms;
-        let (maker, taker) = (terms.maker, terms.taker);
-        if uow.accounts().get(taker).await?.is_none() {
-            return Err(Error::NotFound("user"));
-        }
-        let ids = terms.nft_ids();
-        let mut nfts = uow.nfts().lock_all(&ids).await?;
-        if nfts.len() != ids.len() {
-            return Err(Error::NotFound("NFT"));
-        }
-        for nft in &nfts {
-            if terms.give.nft_ids.contains(&nft.id) && nft.owner_id != maker {
-                return Err(RuleViolation::NotOwner.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let terms = &cmd.terms;
+            let (maker, taker) = (terms.maker, terms.taker);
+            if uow.accounts().get(taker).await?.is_none() {
+                return Err(Error::NotFound("user"));
             }
-        }
-        for nft in &nfts {
-            let wanted_from_someone_else = terms.want.nft_ids.contains(&nft.id) && nft.owner_id != taker;
-            if wanted_from_someone_else || nft.status != NftStatus::Available {
-                return Err(RuleViolation::NftUnavailable.into());
+            let ids = terms.nft_ids();
+            let mut nfts = uow.nfts().lock_all(&ids).await?;
+            if nfts.len() != ids.len() {
+                return Err(Error::NotFound("NFT"));
             }
+            for nft in &nfts {
+                if terms.give.nft_ids.contains(&nft.id) && nft.owner_id != maker {
+                    return Err(RuleViolation::NotOwner.into());
+                }
+            }
+            for nft in &nfts {
+                let wanted_from_someone_else = terms.want.nft_ids.contains(&nft.id) && nft.owner_id != taker;
+                if wanted_from_someone_else || nft.status != NftStatus::Available {
+                    return Err(RuleViolation::NftUnavailable.into());
+                }
+            }
+            // The maker's row lock serialises the maker's proposals, so the limit holds.
+            let mut accounts = Accounts::lock(uow.accounts(), &[maker]).await?;
+            if uow.trades().count_live_by_maker(maker, fx.now).await? >= self.max_open {
+                return Err(RuleViolation::TooManyOpenTrades { max: self.max_open }.into());
+            }
+            let trade = Trade::open(self.services.new_id(), terms.clone(), fx.now);
+            if let Some(amount) = trade.give.amount {
+                accounts.payer(maker)?.hold(amount)?;
+                fx.record(fx.posting(Operation::TradeHold, trade.id).hold(maker, amount));
+            }
+            for nft in nfts.iter_mut().filter(|n| trade.give.nft_ids.contains(&n.id)) {
+                nft.price = None;
+                nft.status = NftStatus::InTrade;
+                uow.nfts().update(nft).await?;
+            }
+            uow.trades().insert(&trade).await?;
+            fx.notify(
+                taker,
+                format!(
+                    "New trade proposal: {} for {}. It expires at {}.",
+                    super::describe(&trade.give),
+                    super::describe(&trade.want),
+                    trade.expires_at
+                ),
+            );
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(trade)
         }
-        // The maker's row lock serialises the maker's proposals, so the limit holds.
-        let mut accounts = Accounts::lock(uow.accounts(), &[maker]).await?;
-        if uow.trades().count_live_by_maker(maker, fx.now).await? >= self.max_open {
-            return Err(RuleViolation::TooManyOpenTrades { max: self.max_open }.into());
-        }
-        let trade = Trade::open(self.services.new_id(), terms.clone(), fx.now);
-        if let Some(amount) = trade.give.amount {
-            accounts.payer(maker)?.hold(amount)?;
-            fx.record(fx.posting(Operation::TradeHold, trade.id).hold(maker, amount));
-        }
-        for nft in nfts.iter_mut().filter(|n| trade.give.nft_ids.contains(&n.id)) {
-            nft.price = None;
-            nft.status = NftStatus::InTrade;
-            uow.nfts().update(nft).await?;
-        }
-        uow.trades().insert(&trade).await?;
-        fx.notify(
-            taker,
-            format!(
-                "New trade proposal: {} for {}. It expires at {}.",
-                super::describe(&trade.give),
-                super::describe(&trade.want),
-                trade.expires_at
-            ),
-        );
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(trade)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

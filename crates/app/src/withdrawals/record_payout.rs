@@ -54,31 +54,33 @@ impl RecordPayout {
     async fn attempt(&self, cmd: &RecordPayoutCommand) -> Result<Option<Withdrawal>, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        let mut w = uow.withdrawals().lock(cmd.withdrawal_id).await?.ok_or(Error::NotFound("withdrawal"))?;
-        let open = match cmd.outcome {
-            PayoutOutcome::Sent { .. } => matches!(w.status, WithdrawalStatus::Pending | WithdrawalStatus::Stuck),
-            PayoutOutcome::Failed { .. } | PayoutOutcome::Stuck => w.status == WithdrawalStatus::Pending,
-        };
-        if !open {
-            uow.rollback().await;
-            return Ok(None);
-        }
-        match &cmd.outcome {
-            PayoutOutcome::Sent { tx_hash } => {
-                let sent = super::Concluded::Sent { tx_hash: tx_hash.clone() };
-                super::conclude(&mut w, &sent, uow.accounts(), &mut fx).await?
+        let done = async {
+            let mut w = uow.withdrawals().lock(cmd.withdrawal_id).await?.ok_or(Error::NotFound("withdrawal"))?;
+            let open = match cmd.outcome {
+                PayoutOutcome::Sent { .. } => matches!(w.status, WithdrawalStatus::Pending | WithdrawalStatus::Stuck),
+                PayoutOutcome::Failed { .. } | PayoutOutcome::Stuck => w.status == WithdrawalStatus::Pending,
+            };
+            if !open {
+                return Ok(None);
             }
-            PayoutOutcome::Failed { reason } => {
-                let failed = super::Concluded::Failed { reason: reason.clone() };
-                super::conclude(&mut w, &failed, uow.accounts(), &mut fx).await?
+            match &cmd.outcome {
+                PayoutOutcome::Sent { tx_hash } => {
+                    let sent = super::Concluded::Sent { tx_hash: tx_hash.clone() };
+                    super::conclude(&mut w, &sent, uow.accounts(), &mut fx).await?
+                }
+                PayoutOutcome::Failed { reason } => {
+                    let failed = super::Concluded::Failed { reason: reason.clone() };
+                    super::conclude(&mut w, &failed, uow.accounts(), &mut fx).await?
+                }
+                PayoutOutcome::Stuck => w.status = WithdrawalStatus::Stuck,
             }
-            PayoutOutcome::Stuck => w.status = WithdrawalStatus::Stuck,
+            uow.withdrawals().update(&w).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(Some(w))
         }
-        uow.withdrawals().update(&w).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(Some(w))
+        .await;
+        crate::uow::finish_some(uow, done).await
     }
 }
 

@@ -47,30 +47,33 @@ impl Withdraw {
     async fn attempt(&self, cmd: &WithdrawCommand) -> Result<Withdrawal, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut accounts = Accounts::lock(uow.accounts(), &[cmd.user]).await?;
-        accounts.payer(cmd.user)?.debit(cmd.amount)?;
-        let withdrawal = Withdrawal {
-            id: self.services.new_id(),
-            user_id: cmd.user,
-            amount: cmd.amount,
-            address: cmd.address.to_string(),
-            status: WithdrawalStatus::Pending,
-            tx_hash: None,
-            created_at: fx.now,
-        };
-        uow.withdrawals().insert(&withdrawal).await?;
-        fx.record(fx.posting(Operation::Withdrawal, withdrawal.id).transfer(
-            (Some(cmd.user), Account::Available),
-            (Some(cmd.user), Account::PendingPayouts),
-            cmd.amount,
-        ));
-        fx.send(OutboxPayload::Payout { withdrawal_id: withdrawal.id });
-        accounts.save(uow.accounts()).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(withdrawal)
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut accounts = Accounts::lock(uow.accounts(), &[cmd.user]).await?;
+            accounts.payer(cmd.user)?.debit(cmd.amount)?;
+            let withdrawal = Withdrawal {
+                id: self.services.new_id(),
+                user_id: cmd.user,
+                amount: cmd.amount,
+                address: cmd.address.to_string(),
+                status: WithdrawalStatus::Pending,
+                tx_hash: None,
+                created_at: fx.now,
+            };
+            uow.withdrawals().insert(&withdrawal).await?;
+            fx.record(fx.posting(Operation::Withdrawal, withdrawal.id).transfer(
+                (Some(cmd.user), Account::Available),
+                (Some(cmd.user), Account::PendingPayouts),
+                cmd.amount,
+            ));
+            fx.send(OutboxPayload::Payout { withdrawal_id: withdrawal.id });
+            accounts.save(uow.accounts()).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(withdrawal)
+        }
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 

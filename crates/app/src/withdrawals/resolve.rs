@@ -49,30 +49,33 @@ impl ResolveWithdrawal {
     async fn attempt(&self, cmd: &ResolveWithdrawalCommand) -> Result<Withdrawal, Error> {
         let mut fx = Effects::new(&self.services);
         let mut uow = self.uows.begin(NAME).await?;
-        fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-        let mut w = uow.withdrawals().lock(cmd.withdrawal_id).await?.ok_or(Error::NotFound("withdrawal"))?;
-        if w.status != WithdrawalStatus::Stuck {
-            return Err(RuleViolation::WithdrawalNotStuck.into());
+        let done = async {
+            fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
+            let mut w = uow.withdrawals().lock(cmd.withdrawal_id).await?.ok_or(Error::NotFound("withdrawal"))?;
+            if w.status != WithdrawalStatus::Stuck {
+                return Err(RuleViolation::WithdrawalNotStuck.into());
+            }
+            super::conclude(&mut w, &cmd.outcome, uow.accounts(), &mut fx).await?;
+            let detail = match &cmd.outcome {
+                Concluded::Sent { tx_hash } => format!("sent: {tx_hash}"),
+                Concluded::Failed { reason } => format!("failed: {reason}"),
+            };
+            let action = StaffAction {
+                id: self.services.new_id(),
+                actor: cmd.actor.clone(),
+                action: NAME.into(),
+                subject: w.id.to_string(),
+                detail,
+                created_at: fx.now,
+            };
+            uow.staff_actions().record(&action).await?;
+            uow.withdrawals().update(&w).await?;
+            fx.write_ledger(uow.ledger()).await?;
+            fx.write_outbox(uow.outbox()).await?;
+            Ok(w)
         }
-        super::conclude(&mut w, &cmd.outcome, uow.accounts(), &mut fx).await?;
-        let detail = match &cmd.outcome {
-            Concluded::Sent { tx_hash } => format!("sent: {tx_hash}"),
-            Concluded::Failed { reason } => format!("failed: {reason}"),
-        };
-        let action = StaffAction {
-            id: self.services.new_id(),
-            actor: cmd.actor.clone(),
-            action: NAME.into(),
-            subject: w.id.to_string(),
-            detail,
-            created_at: fx.now,
-        };
-        uow.staff_actions().record(&action).await?;
-        uow.withdrawals().update(&w).await?;
-        fx.write_ledger(uow.ledger()).await?;
-        fx.write_outbox(uow.outbox()).await?;
-        uow.commit().await?;
-        Ok(w)
+        .await;
+        crate::uow::finish(uow, done).await
     }
 }
 
