@@ -1,4 +1,4 @@
-//! Through the router in-process (and live streams over a socket): every route, the relay and its gateways, the TON rails, the live market.
+//! Through the router in-process (and live streams over a socket): every route, the relay and its gateways, the TON rails, the gift rail, the live market.
 //! One test binary for these modules: one link instead of 9.
 
 #[path = "../common/mod.rs"]
@@ -6,6 +6,7 @@ mod common;
 
 mod channels_telegram;
 mod delivery;
+mod gift_rail;
 mod hardening;
 mod http_api;
 mod http_channels;

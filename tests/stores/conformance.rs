@@ -9,6 +9,7 @@ use std::time::Duration;
 use adapters_memory::MemoryStore;
 use adapters_postgres::PgStore;
 use app::deposits::credit::CreditDepositUow;
+use app::gifts::receive::ReceiveGiftUow;
 use app::nfts::buy::BuyNftUow;
 use app::partners::create_partner::CreatePartnerUow;
 use app::ports::reads::{NftFilter, PageRequest, StreamScope};
@@ -38,6 +39,9 @@ fn nft(owner: i64, gift: &str) -> Nft {
         price: None,
         status: NftStatus::Available,
         created_at: now(),
+        traits: Default::default(),
+        can_transfer_at: None,
+        telegram: None,
     }
 }
 
@@ -66,6 +70,164 @@ async fn users<S: Store>(s: &S, ids: &[i64], available: &str) {
         uow.accounts().save(&u).await.unwrap();
     }
     uow.commit().await.unwrap();
+}
+
+async fn gift_inbox<S: Store>(s: &S) -> Box<dyn ReceiveGiftUow> {
+    Begin::<dyn ReceiveGiftUow>::begin(s, "conformance").await.expect("begin")
+}
+
+fn received(slug: &str, owned: &str) -> ReceivedGift {
+    ReceivedGift {
+        gift_id: slug.into(),
+        collection: "Plush Pepe".into(),
+        traits: GiftTraits {
+            number: Some(7),
+            model: Some(Attribute::new("Cozy Galaxy", 15).unwrap()),
+            backdrop: None,
+            symbol: Some(Attribute::new("Star", 4).unwrap()),
+        },
+        telegram: TelegramGift { owned_gift_id: owned.into(), transfer_star_count: Some(25) },
+        can_transfer_at: Some(now()),
+        from_blockchain: true,
+    }
+}
+
+fn unmatched(slug: &str) -> UnmatchedGift {
+    UnmatchedGift {
+        id: UnmatchedGiftId(Uuid::now_v7()),
+        gift: received(slug, "77"),
+        sender_id: Some(UserId(5)),
+        reason: UnmatchedReason::FromBlockchain,
+        received_at: now(),
+        assigned_to: None,
+        assigned_at: None,
+    }
+}
+
+async fn the_gift_inbox_notes_updates_once_and_keeps_one_open_unmatched_gift_each<S: Store>(s: Arc<S>) {
+    users(&*s, &[1], "0").await;
+    let mut uow = gift_inbox(&*s).await;
+    assert!(uow.gifts().claim_update(41, now()).await.unwrap(), "first time");
+    assert!(!uow.gifts().claim_update(41, now()).await.unwrap(), "again in the same unit of work");
+    let a = unmatched("gift-a");
+    assert!(uow.gifts().insert_unmatched(&a).await.unwrap());
+    assert!(!uow.gifts().insert_unmatched(&unmatched("gift-a")).await.unwrap(), "kept already: nothing changes");
+    uow.commit().await.unwrap();
+
+    let mut uow = gift_inbox(&*s).await;
+    assert!(!uow.gifts().claim_update(41, now()).await.unwrap(), "committed: seen");
+    assert!(uow.gifts().claim_update(42, now()).await.unwrap());
+    uow.rollback().await;
+    let mut uow = gift_inbox(&*s).await;
+    assert!(uow.gifts().claim_update(42, now()).await.unwrap(), "a rolled-back claim is not kept");
+    uow.rollback().await;
+
+    let page = s.unmatched_gifts(PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items, vec![a.clone()], "read back whole");
+
+    // Assigned: kept as history, and the same gift may be kept (unassigned) once more later.
+    let mut uow = gift_inbox(&*s).await;
+    let mut locked = uow.gifts().lock_unmatched(a.id).await.unwrap().unwrap();
+    assert_eq!(locked, a);
+    locked.assigned_to = Some(UserId(1));
+    locked.assigned_at = Some(now());
+    uow.gifts().update_unmatched(&locked).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut uow = gift_inbox(&*s).await;
+    assert!(uow.gifts().insert_unmatched(&unmatched("gift-a")).await.unwrap());
+    assert_eq!(uow.gifts().lock_unmatched(UnmatchedGiftId(Uuid::nil())).await.unwrap(), None);
+    uow.rollback().await;
+    assert_eq!(s.unmatched_gifts(PageRequest::first(10)).await.unwrap().items, vec![locked.clone()]);
+
+    let mut uow = gift_inbox(&*s).await;
+    let mut orphan = locked.clone();
+    orphan.assigned_to = Some(UserId(999));
+    let failed = uow.gifts().update_unmatched(&orphan).await;
+    assert!(matches!(failed, Err(RepoError::MissingReference(Constraint::UnmatchedGiftAssignee))), "{failed:?}");
+}
+
+async fn a_gift_is_found_by_its_id_and_its_custody_rewritten<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2], "0").await;
+    let mut n = nft(1, "PlushPepe-7");
+    n.telegram = Some(TelegramGift { owned_gift_id: "100".into(), transfer_star_count: None });
+    let mut other = nft(1, "PlushPepe-8");
+    other.telegram = Some(TelegramGift { owned_gift_id: "101".into(), transfer_star_count: None });
+    let staff_registered = nft(1, "by-staff");
+    let mut uow = gift_inbox(&*s).await;
+    for x in [&n, &other, &staff_registered] {
+        uow.nfts().insert(x).await.unwrap();
+    }
+    assert_eq!(uow.nfts().lock_by_gift_id("PlushPepe-7").await.unwrap().as_ref(), Some(&n));
+    assert_eq!(uow.nfts().lock_by_gift_id("nope").await.unwrap(), None);
+    uow.commit().await.unwrap();
+    let mut held = s.gifts_in_custody().await.unwrap();
+    held.sort();
+    assert_eq!(held, ["PlushPepe-7", "PlushPepe-8"], "only gifts that came through Telegram");
+
+    // It left, then came back from someone else.
+    let mut uow = gift_inbox(&*s).await;
+    let mut gone = uow.nfts().lock_by_gift_id("PlushPepe-8").await.unwrap().unwrap();
+    gone.status = NftStatus::Withdrawn;
+    uow.nfts().update(&gone).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.gifts_in_custody().await.unwrap(), ["PlushPepe-7"], "a gift that left is not expected");
+    let mut uow = gift_inbox(&*s).await;
+    let mut back = uow.nfts().lock_by_gift_id("PlushPepe-8").await.unwrap().unwrap();
+    assert!(back.come_back(UserId(2), &received("PlushPepe-8", "202")));
+    uow.nfts().update_custody(&back).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.nft(back.id).await.unwrap(), Some(back.clone()), "owner, status, handles and time rewritten");
+    assert_eq!(back.owner_id, UserId(2));
+
+    let mut uow = gift_inbox(&*s).await;
+    back.owner_id = UserId(999);
+    let failed = uow.nfts().update_custody(&back).await;
+    assert!(matches!(failed, Err(RepoError::MissingReference(Constraint::NftOwner))), "{failed:?}");
+}
+
+/// Number, model, backdrop, symbol, `can_transfer_at` and Telegram's handles come back as they
+/// went in, through every way an NFT is read; an NFT without them reads back without them.
+async fn an_nft_keeps_its_attributes_and_telegram_handles<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2], "5").await;
+    let mut full = nft(1, "PlushPepe-1234");
+    full.traits = GiftTraits {
+        number: Some(1234),
+        model: Some(Attribute::new("Cozy Galaxy", 15).unwrap()),
+        backdrop: Some(Attribute::new("Midnight Blue", 0).unwrap()),
+        symbol: Some(Attribute::new("Star", 1000).unwrap()),
+    };
+    full.can_transfer_at = Some(now() + chrono::Duration::days(7));
+    full.telegram = Some(TelegramGift { owned_gift_id: "5123".into(), transfer_star_count: Some(25) });
+    let mut free = nft(1, "PlushPepe-1235");
+    free.telegram = Some(TelegramGift { owned_gift_id: "5124".into(), transfer_star_count: None });
+    let bare = nft(1, "bare");
+    let mut uow = begin(&*s).await;
+    for n in [&full, &free, &bare] {
+        uow.nfts().insert(n).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    for n in [&full, &free, &bare] {
+        assert_eq!(s.nft(n.id).await.unwrap().as_ref(), Some(n), "read side");
+        let mut uow = begin(&*s).await;
+        assert_eq!(uow.nfts().get(n.id).await.unwrap().as_ref(), Some(n), "get");
+        assert_eq!(uow.nfts().lock(n.id).await.unwrap().as_ref(), Some(n), "lock");
+        assert_eq!(uow.nfts().lock_all(&[n.id]).await.unwrap(), vec![n.clone()], "lock_all");
+        let sale = uow.sales().lock_sale(n.id, UserId(2)).await.unwrap().unwrap();
+        assert_eq!(&sale.nft, n, "lock_sale");
+        uow.rollback().await;
+    }
+    let page =
+        s.nfts(&NftFilter { owner: Some(UserId(1)), ..Default::default() }, PageRequest::first(10)).await.unwrap();
+    assert_eq!(page.items, vec![bare.clone(), free.clone(), full.clone()], "the list, newest first");
+
+    // A sale keeps them.
+    let mut uow = begin(&*s).await;
+    let mut sold = uow.nfts().lock(full.id).await.unwrap().unwrap();
+    sold.transfer_to(UserId(2));
+    uow.nfts().update(&sold).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.nft(full.id).await.unwrap(), Some(sold));
 }
 
 async fn accounts_are_created_read_locked_in_order_and_saved<S: Store>(s: Arc<S>) {
@@ -1156,6 +1318,9 @@ macro_rules! conformance {
 }
 
 conformance!(
+    an_nft_keeps_its_attributes_and_telegram_handles,
+    the_gift_inbox_notes_updates_once_and_keeps_one_open_unmatched_gift_each,
+    a_gift_is_found_by_its_id_and_its_custody_rewritten,
     accounts_are_created_read_locked_in_order_and_saved,
     nfts_are_inserted_updated_and_gift_ids_are_unique,
     one_open_offer_per_user_and_nft,

@@ -1,9 +1,9 @@
 //! Deposit memos, the deposit watcher's cursor, unmatched deposits and the wallet's journal.
 
-use app::ports::reads::{DepositReads, Page, PageRequest};
+use app::ports::reads::{DepositReads, GiftReads, Page, PageRequest};
 use app::ports::{TransferState, WalletJournal, WalletTransfer};
 use async_trait::async_trait;
-use domain::ports::{ChainRepo, UnmatchedDepositRepo};
+use domain::ports::{ChainRepo, GiftInboxRepo, UnmatchedDepositRepo};
 use domain::*;
 use uuid::Uuid;
 
@@ -69,6 +69,56 @@ impl UnmatchedDepositRepo for MemoryUow {
             None => return Err(self.fail(RepoError::Other(format!("unmatched deposit {} does not exist", deposit.id)))),
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl GiftInboxRepo for MemoryUow {
+    async fn claim_update(&mut self, update_id: i64, _at: chrono::DateTime<chrono::Utc>) -> Result<bool, RepoError> {
+        Ok(self.state.telegram_updates.insert(update_id).is_none())
+    }
+
+    async fn insert_unmatched(&mut self, gift: &UnmatchedGift) -> Result<bool, RepoError> {
+        let kept = |u: &UnmatchedGift| u.gift.gift_id == gift.gift.gift_id && u.assigned_to.is_none();
+        if self.state.unmatched_gifts.values().any(kept) {
+            return Ok(false);
+        }
+        self.state.unmatched_gifts.insert(gift.id.0, gift.clone());
+        Ok(true)
+    }
+
+    async fn lock_unmatched(&mut self, id: UnmatchedGiftId) -> Result<Option<UnmatchedGift>, RepoError> {
+        Ok(self.state.unmatched_gifts.get(&id.0).cloned())
+    }
+
+    async fn update_unmatched(&mut self, gift: &UnmatchedGift) -> Result<(), RepoError> {
+        if let Some(to) = gift.assigned_to {
+            if !self.state.users.contains_key(&to.0) {
+                return Err(self.fail(RepoError::MissingReference(Constraint::UnmatchedGiftAssignee)));
+            }
+        }
+        match self.state.unmatched_gifts.get_mut(&gift.id.0) {
+            Some(row) => *row = gift.clone(),
+            None => return Err(self.fail(RepoError::Other(format!("unmatched gift {} does not exist", gift.id)))),
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl GiftReads for MemoryStore {
+    async fn unmatched_gifts(&self, page: PageRequest) -> Result<Page<UnmatchedGift>, RepoError> {
+        let s = self.snapshot();
+        let upper = page.after.unwrap_or(Uuid::max());
+        let items: Vec<UnmatchedGift> =
+            s.unmatched_gifts.range(..upper).rev().take(page.limit as usize + 1).map(|(_, u)| u.clone()).collect();
+        Ok(Page::from_overfetch(items, page.limit, |u| u.id.0))
+    }
+
+    async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError> {
+        let held =
+            |n: &&Nft| n.telegram.is_some() && !matches!(n.status, NftStatus::Withdrawing | NftStatus::Withdrawn);
+        Ok(self.snapshot().nfts.values().filter(held).map(|n| n.gift_id.clone()).collect())
     }
 }
 

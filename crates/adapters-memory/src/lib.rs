@@ -43,7 +43,8 @@ pub use locks::InProcessLocks;
 pub(crate) struct State {
     pub users: OrdMap<i64, User>,
     pub nfts: OrdMap<Uuid, Nft>,
-    pub gift_ids: OrdSet<String>,
+    /// Which NFT stands for each gift (`gift_id` is unique).
+    pub gift_ids: OrdMap<String, Uuid>,
     pub offers: OrdMap<Uuid, Offer>,
     pub ledger: OrdMap<Uuid, LedgerEntry>,
     pub ledger_by_user: OrdMap<(i64, Uuid), ()>,
@@ -65,6 +66,9 @@ pub(crate) struct State {
     pub memo_owners: OrdMap<String, i64>,
     pub cursors: OrdMap<String, ChainCursor>,
     pub unmatched: OrdMap<Uuid, UnmatchedDeposit>,
+    pub unmatched_gifts: OrdMap<Uuid, UnmatchedGift>,
+    /// Telegram updates handled by the gift rail.
+    pub telegram_updates: OrdSet<i64>,
     pub wallet_transfers: OrdMap<String, app::ports::WalletTransfer>,
     pub events: OrdMap<Uuid, MarketEvent>,
 }

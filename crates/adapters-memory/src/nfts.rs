@@ -26,13 +26,13 @@ impl NftRepo for MemoryUow {
     }
 
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
-        if self.state.gift_ids.contains(&nft.gift_id) || self.state.nfts.contains_key(&nft.id.0) {
+        if self.state.gift_ids.contains_key(&nft.gift_id) || self.state.nfts.contains_key(&nft.id.0) {
             return Err(self.fail(RepoError::Duplicate(Constraint::GiftId)));
         }
         if !self.state.users.contains_key(&nft.owner_id.0) {
             return Err(self.fail(RepoError::MissingReference(Constraint::NftOwner)));
         }
-        self.state.gift_ids.insert(nft.gift_id.clone());
+        self.state.gift_ids.insert(nft.gift_id.clone(), nft.id.0);
         self.state.nfts.insert(nft.id.0, nft.clone());
         Ok(())
     }
@@ -46,6 +46,14 @@ impl NftRepo for MemoryUow {
             None => return Err(self.fail(RepoError::Other(format!("NFT {} does not exist", nft.id)))),
         }
         Ok(())
+    }
+
+    async fn lock_by_gift_id(&mut self, gift_id: &str) -> Result<Option<Nft>, RepoError> {
+        Ok(self.state.gift_ids.get(gift_id).and_then(|id| self.state.nfts.get(id)).cloned())
+    }
+
+    async fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError> {
+        NftRepo::update(self, nft).await
     }
 }
 

@@ -17,6 +17,7 @@ fn constraint(name: &str) -> Option<Constraint> {
         "deposit_memos_memo_key" => Constraint::MemoTaken,
         "deposit_memos_user_id_fkey" => Constraint::MemoUser,
         "unmatched_deposits_assigned_to_fkey" => Constraint::UnmatchedDepositAssignee,
+        "unmatched_gifts_assigned_to_fkey" => Constraint::UnmatchedGiftAssignee,
         "wallet_transfers_one_in_flight" => Constraint::OneTransferInFlightPerWallet,
         "wallet_transfers_one_live_per_withdrawal" => Constraint::OneTransferPerWithdrawal,
         "clients_email_key" => Constraint::ClientEmail,

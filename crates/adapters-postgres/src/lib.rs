@@ -16,6 +16,7 @@ mod deferred;
 mod deposits;
 mod error;
 mod events;
+mod gifts;
 mod health;
 mod idempotency;
 mod ledger;

@@ -20,7 +20,9 @@ use crate::{PgStore, PgUow};
 /// sees the owner the NFT has once its lock is free.
 const LOCK_SALE: &str = "\
 WITH n AS MATERIALIZED (
-    SELECT id, gift_id, title, collection, owner_id, price, status, created_at FROM nfts WHERE id = $1 FOR UPDATE),
+    SELECT id, gift_id, title, collection, owner_id, price, status, created_at, number, model, model_rarity,
+           backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars
+      FROM nfts WHERE id = $1 FOR UPDATE),
 o AS MATERIALIZED (
     SELECT id, nft_id, offerer_id, price, status, expires_at, created_at FROM offers
      WHERE nft_id = $1 AND offerer_id = $2 AND status = 'open' AND EXISTS (SELECT 1 FROM n) FOR UPDATE),
@@ -40,7 +42,7 @@ impl SaleRepo for PgUow {
             .await
             .map_err(self.fail())?;
         let Some(first) = rows.first() else { return Ok(None) };
-        const OFFER_AT: usize = 8;
+        const OFFER_AT: usize = NFT_COLUMN_COUNT;
         const USER_AT: usize = OFFER_AT + 7;
         let nft = nft_at(first, 0)?;
         let has = |r: &PgRow, at: usize| r.try_get::<Option<Uuid>, _>(at).map(|id| id.is_some());
@@ -81,8 +83,9 @@ impl NftRepo for PgUow {
 
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError> {
         sqlx::query(
-            "INSERT INTO nfts (id, gift_id, title, collection, owner_id, price, status, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO nfts (id, gift_id, title, collection, owner_id, price, status, created_at, number, \
+             model, model_rarity, backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, \
+             transfer_stars) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(nft.id.0)
         .bind(&nft.gift_id)
@@ -92,6 +95,16 @@ impl NftRepo for PgUow {
         .bind(nft.price.map(|p| p.as_decimal()))
         .bind(nft.status.as_str())
         .bind(nft.created_at)
+        .bind(nft.traits.number.map(i64::from))
+        .bind(nft.traits.model.as_ref().map(|a| &a.name))
+        .bind(nft.traits.model.as_ref().map(|a| a.rarity_per_mille as i16))
+        .bind(nft.traits.backdrop.as_ref().map(|a| &a.name))
+        .bind(nft.traits.backdrop.as_ref().map(|a| a.rarity_per_mille as i16))
+        .bind(nft.traits.symbol.as_ref().map(|a| &a.name))
+        .bind(nft.traits.symbol.as_ref().map(|a| a.rarity_per_mille as i16))
+        .bind(nft.can_transfer_at)
+        .bind(nft.telegram.as_ref().map(|t| &t.owned_gift_id))
+        .bind(nft.telegram.as_ref().and_then(|t| t.transfer_star_count).map(i64::from))
         .execute(self.conn().await?)
         .await
         .map_err(self.fail())?;
@@ -101,6 +114,33 @@ impl NftRepo for PgUow {
     /// Deferred: sent with the Unit of Work's next statement or commit.
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError> {
         self.defer().nft(nft);
+        Ok(())
+    }
+
+    async fn lock_by_gift_id(&mut self, gift_id: &str) -> Result<Option<Nft>, RepoError> {
+        let row = sqlx::query(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE gift_id = $1 FOR UPDATE"))
+            .bind(gift_id)
+            .fetch_optional(self.conn().await?)
+            .await
+            .map_err(self.fail())?;
+        row.as_ref().map(nft_row).transpose()
+    }
+
+    async fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE nfts SET owner_id = $2, price = $3, status = $4, can_transfer_at = $5, owned_gift_id = $6, \
+             transfer_stars = $7 WHERE id = $1",
+        )
+        .bind(nft.id.0)
+        .bind(nft.owner_id.0)
+        .bind(nft.price.map(|p| p.as_decimal()))
+        .bind(nft.status.as_str())
+        .bind(nft.can_transfer_at)
+        .bind(nft.telegram.as_ref().map(|t| &t.owned_gift_id))
+        .bind(nft.telegram.as_ref().and_then(|t| t.transfer_star_count).map(i64::from))
+        .execute(self.conn().await?)
+        .await
+        .map_err(self.fail())?;
         Ok(())
     }
 }
@@ -133,7 +173,10 @@ impl NftReads for PgStore {
     }
 }
 
-pub(crate) const NFT_COLUMNS: &str = "id, gift_id, title, collection, owner_id, price, status, created_at";
+pub(crate) const NFT_COLUMNS: &str = "id, gift_id, title, collection, owner_id, price, status, created_at, number, \
+    model, model_rarity, backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars";
+/// How many columns [`NFT_COLUMNS`] names.
+pub(crate) const NFT_COLUMN_COUNT: usize = 18;
 
 pub(crate) fn nft_row(r: &PgRow) -> Result<Nft, RepoError> {
     nft_at(r, 0)
@@ -153,5 +196,27 @@ pub(crate) fn nft_at(r: &PgRow, at: usize) -> Result<Nft, RepoError> {
         price: price.map(money).transpose()?,
         status: NftStatus::parse(&status).ok_or_else(|| bad("nft status", &status))?,
         created_at: r.try_get(at + 7).map_err(e)?,
+        traits: GiftTraits {
+            number: r.try_get::<Option<i64>, _>(at + 8).map_err(e)?.map(|n| n as u32),
+            model: attribute_at(r, at + 9)?,
+            backdrop: attribute_at(r, at + 11)?,
+            symbol: attribute_at(r, at + 13)?,
+        },
+        can_transfer_at: r.try_get(at + 15).map_err(e)?,
+        telegram: match r.try_get::<Option<String>, _>(at + 16).map_err(e)? {
+            Some(owned_gift_id) => Some(TelegramGift {
+                owned_gift_id,
+                transfer_star_count: r.try_get::<Option<i64>, _>(at + 17).map_err(e)?.map(|n| n as u32),
+            }),
+            None => None,
+        },
     })
+}
+
+/// An attribute stored as a name and a rarity column, from column `at`.
+fn attribute_at(r: &PgRow, at: usize) -> Result<Option<Attribute>, RepoError> {
+    let e = |e| bad("nft attribute", e);
+    let name: Option<String> = r.try_get(at).map_err(e)?;
+    let rarity: Option<i16> = r.try_get(at + 1).map_err(e)?;
+    Ok(name.zip(rarity).map(|(name, rarity)| Attribute { name, rarity_per_mille: rarity as u16 }))
 }

@@ -519,6 +519,14 @@ pub(crate) mod support {
             fn lock_all(ids: &[NftId]) -> Vec<Nft>;
             fn insert(nft: &Nft) -> ();
             fn update(nft: &Nft) -> ();
+            fn lock_by_gift_id(gift_id: &str) -> Option<Nft>;
+            fn update_custody(nft: &Nft) -> ();
+        }
+        GiftInboxRepo => gifts {
+            fn claim_update(update_id: i64, at: DateTime<Utc>) -> bool;
+            fn insert_unmatched(gift: &UnmatchedGift) -> bool;
+            fn lock_unmatched(id: UnmatchedGiftId) -> Option<UnmatchedGift>;
+            fn update_unmatched(gift: &UnmatchedGift) -> ();
         }
         SaleRepo => sales {
             fn lock_sale(nft: NftId, buyer: UserId) -> Option<SaleLocks>;
@@ -758,6 +766,16 @@ pub(crate) mod support {
     #[async_trait]
     impl DepositReads for FakeReads {
         async fn unmatched_deposits(&self, _: PageRequest) -> Result<Page<UnmatchedDeposit>, RepoError> {
+            unimplemented!()
+        }
+    }
+
+    #[async_trait]
+    impl GiftReads for FakeReads {
+        async fn unmatched_gifts(&self, _: PageRequest) -> Result<Page<UnmatchedGift>, RepoError> {
+            unimplemented!()
+        }
+        async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError> {
             unimplemented!()
         }
     }

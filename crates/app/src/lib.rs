@@ -10,6 +10,7 @@ pub mod context;
 pub mod deposits;
 pub mod effects;
 pub mod error;
+pub mod gifts;
 pub mod idempotency;
 pub mod jobs;
 pub mod live;

@@ -71,6 +71,7 @@ macro_rules! fake_tx {
 fake_tx!(
     accounts: MockAccountRepo => AccountRepo,
     nfts: MockNftRepo => NftRepo,
+    gifts: MockGiftInboxRepo => GiftInboxRepo,
     sales: MockSaleRepo => SaleRepo,
     offers: MockOfferRepo => OfferRepo,
     auctions: MockAuctionRepo => AuctionRepo,
@@ -175,6 +176,9 @@ pub fn nft(owner: i64, price: Option<&str>) -> domain::Nft {
         price: price.map(m),
         status: domain::NftStatus::Available,
         created_at: now(),
+        traits: Default::default(),
+        can_transfer_at: None,
+        telegram: None,
     }
 }
 

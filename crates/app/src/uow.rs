@@ -162,6 +162,7 @@ ports!(
     DepositRepo,
     ChainRepo,
     UnmatchedDepositRepo,
+    GiftInboxRepo,
     ClientRepo,
     ManagerRepo,
     ManagerBindRepo,
@@ -548,6 +549,14 @@ mod tests {
             fn lock_all(&mut self, ids: &[NftId]) -> Result<Vec<Nft>, RepoError>;
             fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
             fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
+            fn lock_by_gift_id(&mut self, gift_id: &str) -> Result<Option<Nft>, RepoError>;
+            fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError>;
+        }
+        GiftInboxRepo via gifts {
+            fn claim_update(&mut self, update_id: i64, at: DateTime<Utc>) -> Result<bool, RepoError>;
+            fn insert_unmatched(&mut self, gift: &UnmatchedGift) -> Result<bool, RepoError>;
+            fn lock_unmatched(&mut self, id: UnmatchedGiftId) -> Result<Option<UnmatchedGift>, RepoError>;
+            fn update_unmatched(&mut self, gift: &UnmatchedGift) -> Result<(), RepoError>;
         }
         SaleRepo via sales {
             fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError>;

@@ -88,6 +88,9 @@ pub enum RuleViolation {
     ChannelSaleClosed,
     #[error("the channel cannot be verified: {reason}")]
     ChannelNotVerified { reason: String },
+    /// Telegram does not let the gift leave custody yet.
+    #[error("Telegram lets this gift be transferred from {} on", .until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
+    GiftLocked { until: chrono::DateTime<chrono::Utc> },
 }
 
 impl RuleViolation {
@@ -117,6 +120,7 @@ impl RuleViolation {
             RuleViolation::ChannelListed => "channel_listed",
             RuleViolation::ChannelSaleClosed => "channel_sale_closed",
             RuleViolation::ChannelNotVerified { .. } => "channel_not_verified",
+            RuleViolation::GiftLocked { .. } => "gift_locked",
         }
     }
 
@@ -157,6 +161,8 @@ pub enum Constraint {
     MemoUser,
     /// An unmatched deposit is assigned to an existing account.
     UnmatchedDepositAssignee,
+    /// An unmatched gift is assigned to an existing account.
+    UnmatchedGiftAssignee,
     /// One wallet transfer in flight per wallet (one seqno in use).
     OneTransferInFlightPerWallet,
     /// One transfer in flight or landed per withdrawal (never two payouts of one).
@@ -262,6 +268,11 @@ mod tests {
             (RuleViolation::ChannelListed, "channel_listed", Conflict),
             (RuleViolation::ChannelSaleClosed, "channel_sale_closed", Conflict),
             (RuleViolation::ChannelNotVerified { reason: "bot is not admin".into() }, "channel_not_verified", Invalid),
+            (
+                RuleViolation::GiftLocked { until: chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap() },
+                "gift_locked",
+                Conflict,
+            ),
         ];
         for (rule, code, kind) in cases {
             assert_eq!((rule.code(), rule.kind()), (code, kind), "{rule:?}");

@@ -163,6 +163,9 @@ mod tests {
             price: None,
             status: crate::nft::NftStatus::Available,
             created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            traits: Default::default(),
+            can_transfer_at: None,
+            telegram: None,
         }
     }
 

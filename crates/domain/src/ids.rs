@@ -48,6 +48,7 @@ uuid_id!(
     TradeId,
     ChannelSaleId,
     UnmatchedDepositId,
+    UnmatchedGiftId,
     MarketEventId,
 );
 

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::RuleViolation;
+use crate::gift::{transferable, GiftTraits, ReceivedGift, TelegramGift};
 use crate::ids::*;
 use crate::money::Money;
 
@@ -53,6 +54,12 @@ pub struct Nft {
     pub price: Option<Money>,
     pub status: NftStatus,
     pub created_at: DateTime<Utc>,
+    /// Number, model, backdrop, symbol: what prices it (all `None` when registered without).
+    pub traits: GiftTraits,
+    /// When Telegram lets the gift leave custody; `None`: now.
+    pub can_transfer_at: Option<DateTime<Utc>>,
+    /// Telegram's handles when the gift is held on the business account (the gift rail).
+    pub telegram: Option<TelegramGift>,
 }
 
 impl Nft {
@@ -100,6 +107,30 @@ impl Nft {
         Ok(())
     }
 
+    /// Checks that Telegram lets the gift leave custody at `now`.
+    pub fn ensure_transferable(&self, now: DateTime<Utc>) -> Result<(), RuleViolation> {
+        match self.can_transfer_at {
+            Some(until) if !transferable(Some(until), now) => Err(RuleViolation::GiftLocked { until }),
+            _ => Ok(()),
+        }
+    }
+
+    /// A gift that left custody comes back from `sender`: the same NFT, `available` and unlisted
+    /// again, with Telegram's new handles. `false` (nothing changed) unless it had left, or when
+    /// `gift` is the very message it left after (the same `owned_gift_id`: an old update again).
+    pub fn come_back(&mut self, sender: UserId, gift: &ReceivedGift) -> bool {
+        let same_message = self.telegram.as_ref().is_some_and(|t| t.owned_gift_id == gift.telegram.owned_gift_id);
+        if self.status != NftStatus::Withdrawn || same_message {
+            return false;
+        }
+        self.owner_id = sender;
+        self.price = None;
+        self.status = NftStatus::Available;
+        self.telegram = Some(gift.telegram.clone());
+        self.can_transfer_at = gift.can_transfer_at;
+        true
+    }
+
     /// Hands the NFT to a new owner; any listing ends.
     pub fn transfer_to(&mut self, new_owner: UserId) {
         self.owner_id = new_owner;
@@ -121,7 +152,49 @@ mod tests {
             price: price.map(|p| Money::parse(p).unwrap()),
             status: NftStatus::Available,
             created_at: Utc::now(),
+            traits: GiftTraits::default(),
+            can_transfer_at: None,
+            telegram: None,
         }
+    }
+
+    fn received(owned: &str) -> ReceivedGift {
+        ReceivedGift {
+            gift_id: "g".into(),
+            collection: "c".into(),
+            traits: GiftTraits::default(),
+            telegram: TelegramGift { owned_gift_id: owned.into(), transfer_star_count: Some(25) },
+            can_transfer_at: Some(Utc::now()),
+            from_blockchain: false,
+        }
+    }
+
+    #[test]
+    fn a_gift_that_left_comes_back_available_to_its_new_sender() {
+        let mut n = nft(1, None);
+        n.telegram = Some(TelegramGift { owned_gift_id: "10".into(), transfer_star_count: None });
+        assert!(!n.come_back(UserId(2), &received("11")), "still in custody: nothing changes");
+        n.status = NftStatus::Withdrawn;
+        n.price = Some(Money::parse("5").unwrap());
+        assert!(!n.come_back(UserId(2), &received("10")), "the message it left after, again");
+        assert_eq!(n.status, NftStatus::Withdrawn);
+        let back = received("11");
+        assert!(n.come_back(UserId(2), &back));
+        assert_eq!((n.owner_id, n.status, n.price), (UserId(2), NftStatus::Available, None));
+        assert_eq!(n.telegram, Some(back.telegram.clone()));
+        assert_eq!(n.can_transfer_at, back.can_transfer_at);
+    }
+
+    #[test]
+    fn a_gift_locked_by_telegram_cannot_leave_before_its_time() {
+        let now = Utc::now();
+        let mut n = nft(1, None);
+        assert_eq!(n.ensure_transferable(now), Ok(()));
+        n.can_transfer_at = Some(now);
+        assert_eq!(n.ensure_transferable(now), Ok(()));
+        let until = now + chrono::Duration::hours(1);
+        n.can_transfer_at = Some(until);
+        assert_eq!(n.ensure_transferable(now), Err(RuleViolation::GiftLocked { until }));
     }
 
     #[test]

@@ -33,7 +33,8 @@ impl BackNft {
         Self { uows, services }
     }
 
-    /// Owner only, NFT `available`. In one Unit of Work: unlisted, every open offer cancelled and
+    /// Owner only, NFT `available`, Telegram letting it leave (`gift_locked` before
+    /// `can_transfer_at`). In one Unit of Work: unlisted, every open offer cancelled and
     /// refunded (offerers told), status `withdrawing`, and a gift transfer in the outbox.
     #[tracing::instrument(level = "debug", name = "back_nft", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: BackNftCommand) -> Result<Nft, Error> {
@@ -47,6 +48,7 @@ impl BackNft {
             fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
             let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
             nft.ensure_owned_available(cmd.owner)?;
+            nft.ensure_transferable(fx.now)?;
             let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
             let offerers: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
             let mut accounts = Accounts::lock(uow.accounts(), &offerers).await?;
@@ -112,6 +114,23 @@ mod tests {
 
         assert_eq!(nft.status, NftStatus::Withdrawing);
         assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn a_gift_telegram_still_locks_cannot_be_taken_back_yet() {
+        let until = now() + chrono::Duration::seconds(1);
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(move |_| {
+            let mut n = nft(1, Some("5"));
+            n.can_transfer_at = Some(until);
+            Ok(Some(n))
+        });
+        let (store, committed) = store(tx);
+
+        let e = BackNft::new(store, services()).execute(cmd(1)).await.unwrap_err();
+
+        assert_eq!(e, RuleViolation::GiftLocked { until }.into());
+        assert!(!committed.get(), "nothing changes");
     }
 
     #[tokio::test]

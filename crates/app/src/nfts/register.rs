@@ -19,8 +19,11 @@ crate::define_uow!(
 pub struct RegisterNftCommand {
     pub owner_id: UserId,
     pub gift_id: String,
-    pub title: String,
+    /// `None`: "{collection} #{number}" (or the collection when there is no number).
+    pub title: Option<String>,
     pub collection: String,
+    /// Number, model, backdrop, symbol — all optional.
+    pub traits: GiftTraits,
     pub idempotency: Option<IdempotencyKey>,
 }
 
@@ -50,12 +53,15 @@ impl RegisterNft {
             let nft = Nft {
                 id: self.services.new_id(),
                 gift_id: cmd.gift_id.clone(),
-                title: cmd.title.clone(),
+                title: cmd.title.clone().unwrap_or_else(|| cmd.traits.default_title(&cmd.collection)),
                 collection: cmd.collection.clone(),
                 owner_id: cmd.owner_id,
                 price: None,
                 status: NftStatus::Available,
                 created_at: fx.now,
+                traits: cmd.traits.clone(),
+                can_transfer_at: None,
+                telegram: None,
             };
             match uow.nfts().insert(&nft).await {
                 Err(RepoError::Duplicate(_)) => {
@@ -79,10 +85,36 @@ mod tests {
         RegisterNftCommand {
             owner_id: UserId(1),
             gift_id: "g1".into(),
-            title: "Plush Pepe".into(),
+            title: Some("Plush Pepe".into()),
             collection: "pepe".into(),
+            traits: GiftTraits::default(),
             idempotency: None,
         }
+    }
+
+    #[tokio::test]
+    async fn the_attributes_are_kept_and_the_title_defaults_to_collection_and_number() {
+        let traits = GiftTraits {
+            number: Some(1234),
+            model: Some(Attribute::new("Cozy Galaxy", 15).unwrap()),
+            backdrop: Some(Attribute::new("Midnight Blue", 20).unwrap()),
+            symbol: Some(Attribute::new("Star", 4).unwrap()),
+        };
+        let kept = traits.clone();
+        let mut tx = FakeTx::default();
+        tx.accounts.expect_ensure_locked().times(1).returning(|id, _| Ok(User::new(id, None)));
+        tx.nfts
+            .expect_insert()
+            .withf(move |n| n.traits == kept && n.title == "Plush Pepe #1234" && n.can_transfer_at.is_none())
+            .times(1)
+            .returning(|_| Ok(()));
+        let (store, committed) = store(tx);
+        let cmd = RegisterNftCommand { title: None, collection: "Plush Pepe".into(), traits, ..cmd() };
+
+        let nft = RegisterNft::new(store, services()).execute(cmd).await.unwrap();
+
+        assert_eq!(nft.title, "Plush Pepe #1234");
+        assert!(committed.get());
     }
 
     #[tokio::test]

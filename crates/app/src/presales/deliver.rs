@@ -65,6 +65,9 @@ impl DeliverPresale {
                 price: None,
                 status: NftStatus::Available,
                 created_at: fx.now,
+                traits: Default::default(),
+                can_transfer_at: None,
+                telegram: None,
             };
             let seller = presale.seller_id;
             let mut accounts = Accounts::lock(uow.accounts(), &[buyer, seller]).await?;

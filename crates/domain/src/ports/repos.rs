@@ -16,6 +16,7 @@ use crate::chain::{ChainCursor, UnmatchedDeposit};
 use crate::channel::ChannelSale;
 use crate::error::RepoError;
 use crate::event::MarketEvent;
+use crate::gift::UnmatchedGift;
 use crate::idempotency::{IdempotencyKey, KeyClaim};
 use crate::ids::*;
 use crate::ledger::LedgerEntry;
@@ -70,12 +71,23 @@ pub trait NftRepo: Send {
     /// ([`Constraint::NftOwner`](crate::Constraint::NftOwner)) when the owner has no account.
     async fn insert(&mut self, nft: &Nft) -> Result<(), RepoError>;
 
-    /// Writes an NFT locked in this Unit of Work.
+    /// Writes an NFT locked in this Unit of Work (owner, price, status).
     ///
     /// # Errors
     /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
     /// Work's next statement or its commit, not necessarily from this call.
     async fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
+
+    /// Reads and locks the NFT of a gift (`gift_id`, its slug); `None` when none stands for it.
+    async fn lock_by_gift_id(&mut self, gift_id: &str) -> Result<Option<Nft>, RepoError>;
+
+    /// Writes, at once, an NFT locked in this Unit of Work whose custody changed (a gift came
+    /// back): owner, price, status, `can_transfer_at` and Telegram's handles.
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`] ([`Constraint::NftOwner`](crate::Constraint::NftOwner))
+    /// when the owner has no account.
+    async fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError>;
 }
 
 /// What a sale of a listed NFT locks, taken together.
@@ -297,6 +309,30 @@ pub trait UnmatchedDepositRepo: Send {
     /// ([`Constraint::UnmatchedDepositAssignee`](crate::Constraint::UnmatchedDepositAssignee)) when
     /// the user it is assigned to has no account.
     async fn update(&mut self, deposit: &UnmatchedDeposit) -> Result<(), RepoError>;
+}
+
+/// What the gift rail receives: the Telegram updates seen, and the gifts on the business account
+/// no NFT stands for (kept for staff).
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait GiftInboxRepo: Send {
+    /// Notes a Telegram update as handled in this Unit of Work: `true` the first time, `false`
+    /// when it was handled before (then nothing changes). Never fails on the repeat.
+    async fn claim_update(&mut self, update_id: i64, at: DateTime<Utc>) -> Result<bool, RepoError>;
+
+    /// Keeps an unmatched gift, unless the same gift is kept unassigned already (then nothing
+    /// changes: `false`). Never fails on the duplicate, so the Unit of Work can go on.
+    async fn insert_unmatched(&mut self, gift: &UnmatchedGift) -> Result<bool, RepoError>;
+
+    /// Reads and locks one unmatched gift; `None` when it does not exist.
+    async fn lock_unmatched(&mut self, id: UnmatchedGiftId) -> Result<Option<UnmatchedGift>, RepoError>;
+
+    /// Writes an unmatched gift locked in this Unit of Work (assigned to a user).
+    ///
+    /// # Errors
+    /// [`RepoError::MissingReference`] ([`Constraint::UnmatchedGiftAssignee`](crate::Constraint::UnmatchedGiftAssignee))
+    /// when the user it is assigned to has no account.
+    async fn update_unmatched(&mut self, gift: &UnmatchedGift) -> Result<(), RepoError>;
 }
 
 /// Market events, appended in the Unit of Work that causes them.

@@ -23,6 +23,17 @@ pub trait WithdrawalReads: Send + Sync {
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
 }
 
+/// The gift rail's inbox, for staff and the reconciler.
+#[async_trait]
+pub trait GiftReads: Send + Sync {
+    /// Gifts on the business account no NFT stands for, newest first (assigned ones included).
+    async fn unmatched_gifts(&self, page: PageRequest) -> Result<Page<UnmatchedGift>, RepoError>;
+
+    /// The `gift_id`s of the NFTs the business account should hold: came through the gift rail
+    /// (they have Telegram handles) and not being returned or returned.
+    async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError>;
+}
+
 #[async_trait]
 pub trait DepositReads: Send + Sync {
     /// Incoming transfers no memo matched, newest first (assigned ones included).

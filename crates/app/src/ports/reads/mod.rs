@@ -74,6 +74,7 @@ pub trait ReadModel:
     + PresaleReads
     + WithdrawalReads
     + DepositReads
+    + GiftReads
     + ActivityReads
     + TradeReads
     + ChannelReads
@@ -90,6 +91,7 @@ impl<T> ReadModel for T where
         + PresaleReads
         + WithdrawalReads
         + DepositReads
+        + GiftReads
         + ActivityReads
         + TradeReads
         + ChannelReads

@@ -55,18 +55,25 @@ pub struct RegisterNftRequest {
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     pub gift_id: String,
+    /// Default: "{collection} #{number}", or the collection without a number.
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
-    pub title: String,
+    pub title: Option<String>,
     #[schema(
         min_length = 1,
         max_length = 200,
         pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
     )]
     pub collection: String,
+    /// The gift's number in its collection.
+    #[schema(minimum = 1)]
+    pub number: Option<u32>,
+    pub model: Option<AttributeRequest>,
+    pub backdrop: Option<AttributeRequest>,
+    pub symbol: Option<AttributeRequest>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -143,4 +150,18 @@ pub struct AssignDepositRequest {
 pub struct AssignedDepositDto {
     pub unmatched: UnmatchedDepositDto,
     pub deposit: DepositDto,
+}
+
+/// A model, backdrop or symbol: its name and how many gifts of the collection per thousand carry it.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AttributeRequest {
+    #[schema(
+        min_length = 1,
+        max_length = 128,
+        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+    )]
+    pub name: String,
+    #[schema(minimum = 0, maximum = 1000)]
+    pub rarity_per_mille: i64,
 }

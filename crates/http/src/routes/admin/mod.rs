@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use domain::{UnmatchedDepositId, UserId, WithdrawalId};
+use domain::{Attribute, AttributeError, GiftTraits, UnmatchedDepositId, UserId, WithdrawalId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -67,6 +67,16 @@ pub async fn deposit(
     Ok(super::respond(&state, key.as_ref(), status, &DepositDto::from(outcome.deposit)).await)
 }
 
+/// A model, backdrop or symbol as the domain keeps it; a bad one names its field.
+fn attribute(field: &str, a: Option<AttributeRequest>) -> Result<Option<Attribute>, ApiError> {
+    let Some(a) = a else { return Ok(None) };
+    let name = text(&format!("{field}.name"), &a.name, domain::gift::MAX_ATTRIBUTE_NAME)?;
+    Attribute::new(&name, a.rarity_per_mille).map(Some).map_err(|e| {
+        let part = if e == AttributeError::RarityOutOfRange { "rarity_per_mille" } else { "name" };
+        ApiError::field(&format!("{field}.{part}"), e.to_string())
+    })
+}
+
 /// Register a gift that arrived in custody as an `available` NFT of its owner.
 #[utoipa::path(post, path = "/api/admin/nfts", tag = "admin", security(("staff" = [])), request_body = RegisterNftRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 201, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem),
@@ -80,8 +90,17 @@ pub async fn register_nft(
     let cmd = RegisterNftCommand {
         owner_id: user_id("owner_id", req.owner_id)?,
         gift_id: text("gift_id", &req.gift_id, 200)?,
-        title: text("title", &req.title, 200)?,
+        title: req.title.as_deref().map(|t| text("title", t, 200)).transpose()?,
         collection: text("collection", &req.collection, 200)?,
+        traits: GiftTraits {
+            number: match req.number {
+                Some(0) => return Err(ApiError::field("number", "must be at least 1")),
+                n => n,
+            },
+            model: attribute("model", req.model)?,
+            backdrop: attribute("backdrop", req.backdrop)?,
+            symbol: attribute("symbol", req.symbol)?,
+        },
         idempotency: key.clone(),
     };
     let nft = RegisterNft::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;

@@ -1,5 +1,6 @@
 //! Request and response bodies: NFTs: lists, detail, buy, listing, return.
 
+use chrono::{DateTime, Utc};
 use domain::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -30,17 +31,42 @@ pub struct NftListParams {
     pub collection: Option<String>,
 }
 
+/// One of a gift's priced attributes: how many gifts of the collection per thousand carry it
+/// (lower is rarer).
+#[derive(Serialize, ToSchema)]
+pub struct AttributeDto {
+    pub name: String,
+    #[schema(minimum = 0, maximum = 1000)]
+    pub rarity_per_mille: u16,
+}
+
+impl From<Attribute> for AttributeDto {
+    fn from(a: Attribute) -> Self {
+        Self { name: a.name, rarity_per_mille: a.rarity_per_mille }
+    }
+}
+
 #[derive(Serialize, ToSchema)]
 pub struct NftDto {
     pub id: Uuid,
+    /// For a gift from Telegram, its unique slug (`t.me/nft/<gift_id>`).
     pub gift_id: String,
     pub title: String,
     pub collection: String,
+    /// Its number in the collection; `null` when registered without.
+    #[schema(minimum = 1)]
+    pub number: Option<u32>,
+    /// `null` when registered without attributes (as `backdrop` and `symbol`).
+    pub model: Option<AttributeDto>,
+    pub backdrop: Option<AttributeDto>,
+    pub symbol: Option<AttributeDto>,
     pub owner_id: i64,
     /// `null` when not listed.
     pub price: Option<String>,
-    /// `available`, `on_auction`, `withdrawing` or `withdrawn`.
+    /// `available`, `on_auction`, `withdrawing`, `withdrawn` or `in_trade`.
     pub status: String,
+    /// When Telegram lets the gift leave custody; `null`: now.
+    pub can_transfer_at: Option<DateTime<Utc>>,
 }
 
 impl From<Nft> for NftDto {
@@ -50,9 +76,14 @@ impl From<Nft> for NftDto {
             gift_id: n.gift_id,
             title: n.title,
             collection: n.collection,
+            number: n.traits.number,
+            model: n.traits.model.map(Into::into),
+            backdrop: n.traits.backdrop.map(Into::into),
+            symbol: n.traits.symbol.map(Into::into),
             owner_id: n.owner_id.0,
             price: n.price.map(amount),
             status: n.status.as_str().into(),
+            can_transfer_at: n.can_transfer_at,
         }
     }
 }
