@@ -82,6 +82,16 @@ pub struct Settings {
     /// Business connection through which gifts are returned; without it returns are simulated.
     #[arg(long, env = "TELEGRAM_BUSINESS_CONNECTION_ID", global = true)]
     pub telegram_business_connection_id: Option<String>,
+    /// Turns `POST /telegram/webhook` on; give the same value to `setWebhook` as `secret_token`
+    /// (1–256 of A–Z, a–z, 0–9, `_`, `-`).
+    #[arg(long, env = "TELEGRAM_WEBHOOK_SECRET", global = true, hide_env_values = true)]
+    pub telegram_webhook_secret: Option<String>,
+    /// How often the reconciler pages the business account's gifts (with a business connection).
+    #[arg(long, env = "GIFT_SYNC_SECONDS", default_value_t = 60, global = true)]
+    pub gift_sync_seconds: u64,
+    /// TON charged for returning a gift (`back`), refunded if the return fails for good.
+    #[arg(long, env = "GIFT_WITHDRAWAL_FEE", default_value = "0", global = true)]
+    pub gift_withdrawal_fee: String,
     /// Payout gateway base URL; without it payouts are simulated (log adapter).
     #[arg(long, env = "PAYOUT_GATEWAY_URL", global = true)]
     pub payout_gateway_url: Option<String>,

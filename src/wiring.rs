@@ -136,6 +136,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         },
         stats_ttl: Duration::from_millis(settings.stats_cache_ms),
         ton: ton_rails(settings)?,
+        telegram_webhook: telegram_webhook(settings)?,
         relay: RelayPolicy {
             max_attempts: settings.relay_max_attempts,
             base_delay: Duration::from_millis(settings.relay_base_delay_ms),
@@ -175,6 +176,19 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
     Ok(App { state: Arc::new(state), jobs: Arc::new(jobs), relay: Arc::new(relay), pg })
 }
 
+/// The webhook's settings; a secret Telegram would refuse is refused here.
+fn telegram_webhook(settings: &Settings) -> anyhow::Result<Option<http_api::routes::telegram::TelegramWebhook>> {
+    let Some(secret) = &settings.telegram_webhook_secret else { return Ok(None) };
+    let allowed = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+    if secret.is_empty() || secret.len() > 256 || !secret.chars().all(allowed) {
+        anyhow::bail!("TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -");
+    }
+    Ok(Some(http_api::routes::telegram::TelegramWebhook {
+        secret: secret.clone(),
+        business_connection_id: settings.telegram_business_connection_id.clone(),
+    }))
+}
+
 /// What wakes the live event stream, and what to start with its first client.
 struct LiveWiring {
     wake: app::live::Wake,
@@ -193,6 +207,8 @@ struct Config {
     stats_ttl: Duration,
     /// TON itself (SPEC §5a), when `TON_API_URL` is set.
     ton: Option<TonRails>,
+    /// The gift rail's webhook (SPEC §5b), when `TELEGRAM_WEBHOOK_SECRET` is set.
+    telegram_webhook: Option<http_api::routes::telegram::TelegramWebhook>,
     relay: RelayPolicy,
 }
 
@@ -243,6 +259,7 @@ fn wire<S: Store>(
     let state = AppState::new(ctx, reads, auth, health, store.clone(), store, limits)
         .with_metrics(Arc::new(move || handle.render()))
         .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
+        .with_telegram_webhook(config.telegram_webhook.clone())
         // The stream's pace and the statistics' age on the real clock, as authentication's.
         .with_live(Arc::new(SystemClock), live.wake, config.live, config.stats_ttl, live.on_start);
     (state, jobs, relay)

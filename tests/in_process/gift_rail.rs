@@ -1,11 +1,18 @@
 //! The gift rail (SPEC §3 "What a gift is", §5b): attributes on every NFT, through staff
-//! registration and the NFT JSON.
+//! registration and the NFT JSON; the webhook taking gifts into custody from Telegram updates
+//! shaped as the Bot API documents them.
 
 use crate::common;
 
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode};
 use common::{As, TestApp};
 use serde_json::{json, Value};
+
+const SECRET: &str = "webhook-secret_0123";
+const CONNECTION: &str = "AbCdEf0123456789";
+const SENDER: i64 = 6_012_345_678;
+const OTHER: i64 = 6_012_345_679;
 
 const OWNER: i64 = 9101;
 
@@ -83,4 +90,217 @@ async fn staff_registration_keeps_the_attributes_on_memory() {
 #[tokio::test]
 async fn staff_registration_keeps_the_attributes_on_postgres() {
     staff_registration_keeps_the_attributes(TestApp::postgres().await).await;
+}
+
+async fn with_webhook(database: Option<String>) -> TestApp {
+    let mut s = common::settings(database, None);
+    s.telegram_webhook_secret = Some(SECRET.into());
+    s.telegram_business_connection_id = Some(CONNECTION.into());
+    TestApp::with(s).await
+}
+
+async fn webhook_memory() -> TestApp {
+    with_webhook(None).await
+}
+
+async fn webhook_postgres() -> TestApp {
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    with_webhook(Some(db.url.clone())).await.keeping(db)
+}
+
+/// A unique gift as the Bot API sends it (`UniqueGift`), stickers and colours included.
+fn unique_gift(slug: &str, number: i64) -> Value {
+    json!({
+        "gift_id": "5170145012310081615", "base_name": "Plush Pepe", "name": slug, "number": number,
+        "model": {"name": "Cozy Galaxy", "rarity_per_mille": 15,
+            "sticker": {"file_id": "CAAC", "file_unique_id": "AgAD", "type": "custom_emoji", "width": 512,
+                        "height": 512, "is_animated": true, "is_video": false, "custom_emoji_id": "5368"}},
+        "symbol": {"name": "Star", "rarity_per_mille": 4,
+            "sticker": {"file_id": "CAAD", "file_unique_id": "AgAE", "type": "custom_emoji", "width": 512,
+                        "height": 512, "is_animated": true, "is_video": false}},
+        "backdrop": {"name": "Midnight Blue", "rarity_per_mille": 20,
+            "colors": {"center_color": 4878245, "edge_color": 2832981, "symbol_color": 9419007, "text_color": 16777215}}
+    })
+}
+
+/// An `Update` whose `business_message` carries `unique_gift` (`UniqueGiftInfo`) from `from` to
+/// the business account.
+fn gift_update(update_id: i64, from: i64, slug: &str, owned_gift_id: &str) -> Value {
+    json!({
+        "update_id": update_id,
+        "business_message": {
+            "message_id": 5123, "date": 1767225600, "business_connection_id": CONNECTION,
+            "from": {"id": from, "is_bot": false, "first_name": "Alice", "username": "alice_sends"},
+            "chat": {"id": from, "type": "private", "first_name": "Alice"},
+            "unique_gift": {"gift": unique_gift(slug, 1234), "origin": "transfer", "owned_gift_id": owned_gift_id,
+                            "transfer_star_count": 25, "next_transfer_date": 1767830400}
+        }
+    })
+}
+
+async fn post_update(app: &TestApp, secret: Option<&str>, body: &Value) -> common::Reply {
+    let mut req =
+        Request::builder().method(Method::POST).uri("/telegram/webhook").header("content-type", "application/json");
+    if let Some(s) = secret {
+        req = req.header("X-Telegram-Bot-Api-Secret-Token", s);
+    }
+    app.raw(req.body(Body::from(body.to_string())).unwrap()).await
+}
+
+async fn nfts_of(app: &TestApp, owner: i64) -> Vec<Value> {
+    let r = app.get(&format!("/api/nfts?owner={owner}"), As::User(owner)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    r.body["items"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn without_a_secret_the_webhook_is_not_there() {
+    let app = TestApp::memory().await;
+    let r = post_update(&app, Some(SECRET), &gift_update(1, SENDER, "PlushPepe-1", "1")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{:?}", r.body);
+    assert!(nfts_of(&app, SENDER).await.is_empty());
+}
+
+async fn the_webhook_takes_a_gift_into_custody_once(app: TestApp) {
+    let update = gift_update(846_123_457, SENDER, "PlushPepe-1234", "5123");
+    for secret in [None, Some("wrong"), Some("webhook-secret_012")] {
+        let r = post_update(&app, secret, &update).await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{secret:?}: {:?}", r.body);
+    }
+    assert!(nfts_of(&app, SENDER).await.is_empty(), "nothing read without the secret");
+
+    let r = post_update(&app, Some(SECRET), &update).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let held = nfts_of(&app, SENDER).await;
+    assert_eq!(held.len(), 1);
+    let nft = &held[0];
+    assert_eq!(nft["gift_id"], "PlushPepe-1234");
+    assert_eq!(nft["collection"], "Plush Pepe");
+    assert_eq!(nft["title"], "Plush Pepe #1234");
+    assert_eq!(nft["number"], 1234);
+    assert_eq!(nft["model"], json!({"name": "Cozy Galaxy", "rarity_per_mille": 15}));
+    assert_eq!(nft["backdrop"], json!({"name": "Midnight Blue", "rarity_per_mille": 20}));
+    assert_eq!(nft["symbol"], json!({"name": "Star", "rarity_per_mille": 4}));
+    assert_eq!(nft["can_transfer_at"], "2026-01-08T00:00:00Z");
+    assert_eq!(nft["status"], "available");
+    assert!(nft.get("owned_gift_id").is_none(), "Telegram's handles stay inside");
+
+    // The same update again (Telegram retrying), and the same gift in another update: one NFT.
+    assert_eq!(post_update(&app, Some(SECRET), &update).await.status, StatusCode::OK);
+    let again = gift_update(846_123_458, SENDER, "PlushPepe-1234", "5123");
+    assert_eq!(post_update(&app, Some(SECRET), &again).await.status, StatusCode::OK);
+    assert_eq!(nfts_of(&app, SENDER).await, held, "exactly once per gift and per update");
+
+    // Not ours: another connection, the account's own outgoing gift, a text message, a bot.
+    let mut foreign = gift_update(10, OTHER, "PlushPepe-2", "6000");
+    foreign["business_message"]["business_connection_id"] = json!("SomeoneElse");
+    let mut outgoing = gift_update(11, OTHER, "PlushPepe-3", "6001");
+    outgoing["business_message"]["chat"]["id"] = json!(SENDER);
+    let mut from_bot = gift_update(12, OTHER, "PlushPepe-4", "6002");
+    from_bot["business_message"]["from"]["is_bot"] = json!(true);
+    let text = json!({"update_id": 13, "business_message": {"message_id": 1, "date": 1, "text": "hello",
+        "business_connection_id": CONNECTION, "from": {"id": OTHER, "is_bot": false, "first_name": "B"},
+        "chat": {"id": OTHER, "type": "private"}}});
+    let other_kind = json!({"update_id": 14, "message": {"message_id": 1, "date": 1, "text": "/start",
+        "chat": {"id": OTHER, "type": "private"}}, "a_future_field": [1, 2]});
+    let mut unreadable = gift_update(15, OTHER, "PlushPepe-5", "6003");
+    unreadable["business_message"]["unique_gift"]["gift"]["model"]["rarity_per_mille"] = json!(5000);
+    for body in [foreign, outgoing, from_bot, text, other_kind, unreadable] {
+        let r = post_update(&app, Some(SECRET), &body).await;
+        assert_eq!(r.status, StatusCode::OK, "acknowledged: {body}");
+    }
+    assert!(nfts_of(&app, OTHER).await.is_empty(), "none of these registered anything");
+
+    for bad in ["not json", "{\"no_update_id\": 1}", "[]"] {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/telegram/webhook")
+            .header("X-Telegram-Bot-Api-Secret-Token", SECRET)
+            .body(Body::from(bad))
+            .unwrap();
+        let r = app.raw(req).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {:?}", r.body);
+    }
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn the_webhook_takes_a_gift_into_custody_once_on_memory() {
+    the_webhook_takes_a_gift_into_custody_once(webhook_memory().await).await;
+}
+
+#[tokio::test]
+async fn the_webhook_takes_a_gift_into_custody_once_on_postgres() {
+    the_webhook_takes_a_gift_into_custody_once(webhook_postgres().await).await;
+}
+
+/// A gift returned to its owner and later sent back by someone else is the same NFT, theirs now;
+/// the old update replayed late changes nothing.
+async fn a_gift_that_comes_back_is_the_same_nft(app: TestApp) {
+    let mut first = gift_update(100, SENDER, "PlushPepe-77", "7001");
+    let locked_until = domain::ports::Clock::now(&*app.clock) + chrono::Duration::days(2);
+    first["business_message"]["unique_gift"]["next_transfer_date"] = json!(locked_until.timestamp());
+    assert_eq!(post_update(&app, Some(SECRET), &first).await.status, StatusCode::OK);
+    let id = nfts_of(&app, SENDER).await[0]["id"].as_str().unwrap().to_string();
+    let r = app.post("/api/nft/back", As::User(SENDER), json!({"nft_id": id})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "gift_locked"), "{:?}", r.body);
+    let when = chrono::DateTime::from_timestamp(locked_until.timestamp(), 0).unwrap();
+    assert!(r.body["detail"].as_str().unwrap().contains(&when.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)));
+    assert_eq!(app.get(&format!("/api/nfts/{id}"), As::User(SENDER)).await.body["status"], "available");
+    app.advance(2 * 86_400 + 1); // past next_transfer_date
+    let r = app.post("/api/nft/back", As::User(SENDER), json!({"nft_id": id})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    app.app.relay.run_once().await;
+    let gone = app.get(&format!("/api/nfts/{id}"), As::User(SENDER)).await;
+    assert_eq!(gone.body["status"], "withdrawn", "{:?}", gone.body);
+
+    // Telegram replays the old update late: it was handled, nothing changes.
+    assert_eq!(post_update(&app, Some(SECRET), &first).await.status, StatusCode::OK);
+    assert_eq!(app.get(&format!("/api/nfts/{id}"), As::User(SENDER)).await.body["status"], "withdrawn");
+
+    let back = gift_update(101, OTHER, "PlushPepe-77", "7002");
+    assert_eq!(post_update(&app, Some(SECRET), &back).await.status, StatusCode::OK);
+    let now = app.get(&format!("/api/nfts/{id}"), As::User(OTHER)).await;
+    assert_eq!(now.body["status"], "available", "{:?}", now.body);
+    assert_eq!(now.body["owner_id"], OTHER);
+    assert_eq!(now.body["price"], Value::Null);
+    assert_eq!(nfts_of(&app, OTHER).await.len(), 1, "the same NFT, not a new one");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn a_gift_that_comes_back_is_the_same_nft_on_memory() {
+    a_gift_that_comes_back_is_the_same_nft(webhook_memory().await).await;
+}
+
+#[tokio::test]
+async fn a_gift_that_comes_back_is_the_same_nft_on_postgres() {
+    a_gift_that_comes_back_is_the_same_nft(webhook_postgres().await).await;
+}
+
+/// Two instances on one PostgreSQL database receive the same gift at once — the same update
+/// retried and the gift in several updates — and each gift becomes one NFT.
+#[tokio::test]
+async fn two_instances_receiving_the_same_gifts_at_once_register_each_once() {
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    let a = std::sync::Arc::new(with_webhook(Some(db.url.clone())).await);
+    let b = std::sync::Arc::new(with_webhook(Some(db.url.clone())).await.keeping(db.clone()));
+    let mut calls = Vec::new();
+    for gift in 0..5 {
+        for copy in 0..6 {
+            let app = if copy % 2 == 0 { a.clone() } else { b.clone() };
+            // Copies 0-2 are one update retried; 3-5 are other updates carrying the same gift.
+            let update_id = 1_000 + gift * 10 + copy.max(2);
+            let body = gift_update(update_id, SENDER, &format!("PlushPepe-9{gift}"), &format!("9{gift}"));
+            calls.push(tokio::spawn(async move { post_update(&app, Some(SECRET), &body).await.status }));
+        }
+    }
+    for call in calls {
+        assert_eq!(call.await.unwrap(), StatusCode::OK);
+    }
+    let held = nfts_of(&a, SENDER).await;
+    let mut slugs: Vec<&str> = held.iter().map(|n| n["gift_id"].as_str().unwrap()).collect();
+    slugs.sort();
+    assert_eq!(slugs, ["PlushPepe-90", "PlushPepe-91", "PlushPepe-92", "PlushPepe-93", "PlushPepe-94"]);
+    a.assert_audit_clean().await;
 }

@@ -12,7 +12,9 @@ use utoipa::openapi::{Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::routes::{admin, auctions, channels, live, market, me, nfts, offers, ops, partners, presales, trades};
+use crate::routes::{
+    admin, auctions, channels, live, market, me, nfts, offers, ops, partners, presales, telegram, trades,
+};
 use crate::state::AppState;
 
 #[derive(OpenApi)]
@@ -101,7 +103,7 @@ impl Modify for Contract {
                     add(422, "validation_failed (with the fields at fault), idempotency_key_reused");
                 }
                 add(429, domain::code::RATE_LIMITED);
-                if path.starts_with("/api/") {
+                if path.starts_with("/api/") || path.starts_with("/telegram/") {
                     add(503, domain::code::UNAVAILABLE);
                 }
                 // Problems are `application/problem+json` wherever a route declares one.
@@ -132,6 +134,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(channels::routes())
         .merge(live::routes())
         .merge(admin::routes())
+        .merge(telegram::routes())
         .merge(partners::routes())
         .merge(ops::routes())
 }

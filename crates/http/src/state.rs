@@ -36,6 +36,8 @@ pub struct AppState {
     pub live: Arc<Hub>,
     /// Collection statistics, kept for a moment.
     pub stats: StatsCache,
+    /// `POST /telegram/webhook`, when `TELEGRAM_WEBHOOK_SECRET` is set.
+    pub telegram_webhook: Option<crate::routes::telegram::TelegramWebhook>,
 }
 
 /// Runs the live hub's reader on the runtime serving the requests.
@@ -71,6 +73,7 @@ impl AppState {
                 Hub::new(reads, clock.clone(), Wake::new(), LiveSettings::default()).spawn_with(spawn_reader),
             ),
             stats: StatsCache::new(Duration::from_secs(1), clock),
+            telegram_webhook: None,
         }
     }
 
@@ -94,6 +97,12 @@ impl AppState {
     /// What `/metrics` shows (nothing until set).
     pub fn with_metrics(mut self, render: Arc<dyn Fn() -> String + Send + Sync>) -> Self {
         self.render_metrics = render;
+        self
+    }
+
+    /// Enables `POST /telegram/webhook` (404 without).
+    pub fn with_telegram_webhook(mut self, webhook: Option<crate::routes::telegram::TelegramWebhook>) -> Self {
+        self.telegram_webhook = webhook;
         self
     }
 

@@ -13,6 +13,7 @@ pub mod offers;
 pub mod ops;
 pub mod partners;
 pub mod presales;
+pub mod telegram;
 pub mod trades;
 
 use app::idempotency::IdempotencyKey;
