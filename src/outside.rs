@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use domain::ports::{ChannelDirectory, GiftTransfer, Notifier, PayoutGateway};
+use domain::ports::{ChannelDirectory, GiftInventory, GiftTransfer, Notifier, PayoutGateway};
 
 use crate::settings::Settings;
 
@@ -68,6 +68,8 @@ pub(crate) struct Gateways {
     pub(crate) gifts: Arc<dyn GiftTransfer>,
     pub(crate) payouts: Arc<dyn PayoutGateway>,
     pub(crate) channels: Arc<dyn ChannelDirectory>,
+    /// The business account's gifts, for the reconciler (Telegram with a business connection).
+    pub(crate) inventory: Option<Arc<dyn GiftInventory>>,
 }
 
 /// Real gateways where configured, log adapters otherwise.
@@ -108,5 +110,10 @@ pub(crate) fn gateways(settings: &Settings) -> Gateways {
             Arc::new(SimulatedChannelDirectory)
         }
     };
-    Gateways { notifier, gifts, payouts, channels }
+    // The reconciler needs Telegram and a business connection; without both, no gift sync.
+    let inventory: Option<Arc<dyn GiftInventory>> = match &telegram {
+        Some(t) if settings.telegram_business_connection_id.is_some() => Some(t.clone()),
+        _ => None,
+    };
+    Gateways { notifier, gifts, payouts, channels, inventory }
 }

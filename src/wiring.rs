@@ -137,6 +137,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
         stats_ttl: Duration::from_millis(settings.stats_cache_ms),
         ton: ton_rails(settings)?,
         telegram_webhook: telegram_webhook(settings)?,
+        gift_sync_every: chrono::Duration::seconds(settings.gift_sync_seconds.max(1) as i64),
         relay: RelayPolicy {
             max_attempts: settings.relay_max_attempts,
             base_delay: Duration::from_millis(settings.relay_base_delay_ms),
@@ -207,6 +208,8 @@ struct Config {
     stats_ttl: Duration,
     /// TON itself (SPEC §5a), when `TON_API_URL` is set.
     ton: Option<TonRails>,
+    /// How often the gift reconciler runs (with a business connection).
+    gift_sync_every: chrono::Duration,
     /// The gift rail's webhook (SPEC §5b), when `TELEGRAM_WEBHOOK_SECRET` is set.
     telegram_webhook: Option<http_api::routes::telegram::TelegramWebhook>,
     relay: RelayPolicy,
@@ -248,8 +251,12 @@ fn wire<S: Store>(
         .ton
         .as_ref()
         .and_then(|t| Some(DepositWatcher::new(ctx.clone(), Arc::new(t.api.clone()), t.deposit_address.clone()?)));
-    let jobs =
-        Jobs::new(ctx.clone(), reads.clone(), store.clone(), store.clone(), settings).with_deposit_watcher(watcher);
+    let gift_sync = config.gateways.inventory.clone().map(|inventory| {
+        app::gifts::sync::GiftSync::new(ctx.clone(), inventory, store.clone(), config.gift_sync_every)
+    });
+    let jobs = Jobs::new(ctx.clone(), reads.clone(), store.clone(), store.clone(), settings)
+        .with_deposit_watcher(watcher)
+        .with_gift_sync(gift_sync);
     let receivers =
         Receivers { notifier: config.gateways.notifier.clone(), gifts: config.gateways.gifts.clone(), payouts };
     let relay = Relay::new(ctx.clone(), store.clone(), reads.clone(), receivers, config.relay.clone());

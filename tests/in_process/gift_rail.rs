@@ -4,10 +4,14 @@
 
 use crate::common;
 
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use common::{As, TestApp};
 use serde_json::{json, Value};
+use wiremock::{Mock, MockServer, Respond, ResponseTemplate};
 
 const SECRET: &str = "webhook-secret_0123";
 const CONNECTION: &str = "AbCdEf0123456789";
@@ -303,4 +307,199 @@ async fn two_instances_receiving_the_same_gifts_at_once_register_each_once() {
     slugs.sort();
     assert_eq!(slugs, ["PlushPepe-90", "PlushPepe-91", "PlushPepe-92", "PlushPepe-93", "PlushPepe-94"]);
     a.assert_audit_clean().await;
+}
+
+/// One page of `OwnedGifts`: its gifts and its `next_offset`.
+type GiftPage = (Vec<Value>, Option<String>);
+
+/// A local fake of the Bot API's gift methods, answering as the Bot API documents them
+/// (`OwnedGifts` pages, the error envelope).
+#[derive(Default)]
+struct FakeBotApi {
+    /// `getBusinessAccountGifts` pages by `offset`.
+    pages: Mutex<HashMap<String, GiftPage>>,
+    /// Every call fails with 502.
+    down: Mutex<bool>,
+    /// What `transferGift` answers, in turn (then `true`).
+    transfers: Mutex<VecDeque<ResponseTemplate>>,
+    /// The business account's Stars.
+    stars: Mutex<i64>,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+struct Bot(Arc<FakeBotApi>);
+
+fn ok(result: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({"ok": true, "result": result}))
+}
+
+fn refused(code: u16, description: &str) -> ResponseTemplate {
+    ResponseTemplate::new(code).set_body_json(json!({"ok": false, "error_code": code, "description": description}))
+}
+
+impl Respond for Bot {
+    fn respond(&self, req: &wiremock::Request) -> ResponseTemplate {
+        let t = &self.0;
+        let method = req.url.path().rsplit('/').next().unwrap().to_string();
+        let body: Value = serde_json::from_slice(&req.body).unwrap_or(Value::Null);
+        t.calls.lock().unwrap().push((method.clone(), body.clone()));
+        if *t.down.lock().unwrap() {
+            return refused(502, "Bad Gateway");
+        }
+        if body["business_connection_id"] != CONNECTION && method != "sendMessage" {
+            return refused(400, "Bad Request: business connection not found");
+        }
+        match method.as_str() {
+            "sendMessage" => {
+                ok(json!({"message_id": 1, "date": 0, "chat": {"id": body["chat_id"], "type": "private"}}))
+            }
+            "getBusinessAccountGifts" => {
+                let offset = body["offset"].as_str().unwrap_or_default().to_string();
+                let pages = t.pages.lock().unwrap();
+                let Some((gifts, next)) = pages.get(&offset) else {
+                    return refused(400, "Bad Request: invalid offset");
+                };
+                let mut result = json!({"total_count": 99, "gifts": gifts});
+                if let Some(next) = next {
+                    result["next_offset"] = json!(next);
+                }
+                ok(result)
+            }
+            "getBusinessAccountStarBalance" => ok(json!({"amount": *t.stars.lock().unwrap()})),
+            "transferGift" => t.transfers.lock().unwrap().pop_front().unwrap_or_else(|| ok(json!(true))),
+            _ => refused(404, "Not Found: method not found"),
+        }
+    }
+}
+
+impl FakeBotApi {
+    fn calls_of(&self, method: &str) -> Vec<Value> {
+        self.calls.lock().unwrap().iter().filter(|(m, _)| m == method).map(|(_, b)| b.clone()).collect()
+    }
+}
+
+/// The service with the webhook and Telegram (this fake) on, as an operator would run it.
+async fn with_bot_api(database: Option<String>) -> (TestApp, Arc<FakeBotApi>, MockServer) {
+    let server = MockServer::start().await;
+    let fake = Arc::new(FakeBotApi::default());
+    Mock::given(wiremock::matchers::any()).respond_with(Bot(fake.clone())).mount(&server).await;
+    let mut s = common::settings(database, None);
+    s.telegram_webhook_secret = Some(SECRET.into());
+    s.telegram_business_connection_id = Some(CONNECTION.into());
+    s.telegram_delivery = "telegram".into();
+    s.telegram_api_url = server.uri();
+    (TestApp::with(s).await, fake, server)
+}
+
+/// An `OwnedGiftUnique` entry of `getBusinessAccountGifts`.
+fn owned(slug: &str, owned_gift_id: &str, sender: Option<i64>) -> Value {
+    let mut g = json!({"type": "unique", "gift": unique_gift(slug, 77), "owned_gift_id": owned_gift_id,
+                       "send_date": 1767225600, "is_saved": true, "can_be_transferred": true, "transfer_star_count": 25});
+    if let Some(s) = sender {
+        g["sender_user"] = json!({"id": s, "is_bot": false, "first_name": "Sender"});
+    }
+    g
+}
+
+async fn the_reconciler_takes_in_what_the_webhook_missed(database: Option<String>) {
+    let (app, bot, _server) = with_bot_api(database).await;
+    // Through the webhook: one gift still on the account, one Telegram no longer lists.
+    for (update, slug, owned_id) in [(1, "Held-1", "801"), (2, "Lost-2", "802")] {
+        let r = post_update(&app, Some(SECRET), &gift_update(update, SENDER, slug, owned_id)).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let mut blockchain = owned("Chain-6", "806", Some(OTHER));
+    blockchain["gift"]["is_from_blockchain"] = json!(true);
+    let mut unreadable = owned("Broken-7", "807", Some(OTHER));
+    unreadable.as_object_mut().unwrap().remove("owned_gift_id");
+    bot.pages.lock().unwrap().extend([
+        (
+            String::new(),
+            (
+                vec![
+                    owned("Missed-3", "803", Some(OTHER)),
+                    json!({"type": "regular", "gift": {"id": "1"}, "send_date": 1}),
+                ],
+                Some("p2".to_string()),
+            ),
+        ),
+        ("p2".to_string(), (vec![owned("Anonymous-4", "804", None), blockchain, unreadable], Some("p3".to_string()))),
+        ("p3".to_string(), (vec![owned("Held-1", "801", Some(SENDER))], None)),
+    ]);
+    app.advance(1);
+
+    let report = app.run_jobs().await;
+
+    assert_eq!(report.gifts.seen, 4, "{:?}", report.gifts);
+    assert_eq!((report.gifts.registered, report.gifts.unmatched, report.gifts.unreadable), (1, 2, 1));
+    assert_eq!(report.gifts.missing, ["Lost-2"]);
+    let offsets: Vec<Value> = bot.calls_of("getBusinessAccountGifts").iter().map(|b| b["offset"].clone()).collect();
+    assert_eq!(offsets, [json!(""), json!("p2"), json!("p3")], "paged until next_offset is empty");
+    let first = &bot.calls_of("getBusinessAccountGifts")[0];
+    for flag in ["exclude_unlimited", "exclude_limited_upgradable", "exclude_limited_non_upgradable"] {
+        assert_eq!(first[flag], true, "{flag}");
+    }
+    assert_eq!(first["limit"], 100);
+    let missed = nfts_of(&app, OTHER).await;
+    assert_eq!(missed.len(), 1);
+    assert_eq!(missed[0]["gift_id"], "Missed-3");
+    assert_eq!(missed[0]["number"], 77);
+
+    // Kept for staff, never dropped; assigned once.
+    let kept = app.get("/api/admin/gifts/unmatched", As::Staff).await;
+    assert_eq!(kept.status, StatusCode::OK, "{:?}", kept.body);
+    let items = kept.body["items"].as_array().unwrap().clone();
+    let reasons: HashMap<&str, &str> =
+        items.iter().map(|g| (g["gift_id"].as_str().unwrap(), g["reason"].as_str().unwrap())).collect();
+    assert_eq!(reasons, HashMap::from([("Anonymous-4", "unknown_sender"), ("Chain-6", "from_blockchain")]));
+    let anonymous = items.iter().find(|g| g["gift_id"] == "Anonymous-4").unwrap();
+    assert_eq!(anonymous["sender_id"], Value::Null);
+    assert_eq!(anonymous["model"]["name"], "Cozy Galaxy");
+    assert_eq!(app.get("/api/admin/gifts/unmatched", As::User(OTHER)).await.status, StatusCode::FORBIDDEN);
+    let path = format!("/api/admin/gifts/unmatched/{}/assign", anonymous["id"].as_str().unwrap());
+    let r = app.post(&path, As::Staff, json!({"user_id": 7777})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(r.body["nft"]["owner_id"], 7777);
+    assert_eq!(r.body["nft"]["gift_id"], "Anonymous-4");
+    assert_eq!(r.body["unmatched"]["assigned_to"], 7777);
+    let again = app.post(&path, As::Staff, json!({"user_id": 7778})).await;
+    assert_eq!((again.status, again.code()), (StatusCode::CONFLICT, "duplicate"), "{:?}", again.body);
+    let unknown = format!("/api/admin/gifts/unmatched/{}/assign", uuid::Uuid::now_v7());
+    assert_eq!(app.post(&unknown, As::Staff, json!({"user_id": 7777})).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(nfts_of(&app, 7777).await.len(), 1);
+
+    // The next pass changes nothing; the NFT Telegram does not list is the audit's to report.
+    app.advance(61);
+    let report = app.run_jobs().await;
+    assert_eq!((report.gifts.registered, report.gifts.unmatched), (0, 0), "{:?}", report.gifts);
+    let audit = app.get("/api/admin/audit", As::Staff).await;
+    assert_eq!(audit.body["ok"], false, "{:?}", audit.body);
+    let violations = audit.body["violations"].as_array().unwrap();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0]["invariant"], "gift_in_custody");
+    assert!(violations[0]["detail"].as_str().unwrap().contains("Lost-2"));
+}
+
+#[tokio::test]
+async fn the_reconciler_takes_in_what_the_webhook_missed_on_memory() {
+    the_reconciler_takes_in_what_the_webhook_missed(None).await;
+}
+
+#[tokio::test]
+async fn the_reconciler_takes_in_what_the_webhook_missed_on_postgres() {
+    let db = common::fresh_database().await;
+    the_reconciler_takes_in_what_the_webhook_missed(Some(db.url.clone())).await;
+}
+
+#[tokio::test]
+async fn telegram_down_leaves_custody_as_it_is() {
+    let (app, bot, _server) = with_bot_api(None).await;
+    let r = post_update(&app, Some(SECRET), &gift_update(1, SENDER, "Held-1", "801")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    *bot.down.lock().unwrap() = true;
+    let report = app.run_jobs().await;
+    assert_eq!(report.gifts.failures, 1, "{:?}", report.gifts);
+    assert!(report.gifts.missing.is_empty(), "nothing judged missing from a list never read");
+    app.assert_audit_clean().await;
+    assert_eq!(nfts_of(&app, SENDER).await.len(), 1);
 }

@@ -160,9 +160,11 @@ async fn a_gift_is_found_by_its_id_and_its_custody_rewritten<S: Store>(s: Arc<S>
     assert_eq!(uow.nfts().lock_by_gift_id("PlushPepe-7").await.unwrap().as_ref(), Some(&n));
     assert_eq!(uow.nfts().lock_by_gift_id("nope").await.unwrap(), None);
     uow.commit().await.unwrap();
-    let mut held = s.gifts_in_custody().await.unwrap();
+    let later = now() + chrono::Duration::seconds(1);
+    let mut held = s.gifts_in_custody(later).await.unwrap();
     held.sort();
     assert_eq!(held, ["PlushPepe-7", "PlushPepe-8"], "only gifts that came through Telegram");
+    assert!(s.gifts_in_custody(n.created_at).await.unwrap().is_empty(), "only those registered before");
 
     // It left, then came back from someone else.
     let mut uow = gift_inbox(&*s).await;
@@ -170,7 +172,22 @@ async fn a_gift_is_found_by_its_id_and_its_custody_rewritten<S: Store>(s: Arc<S>
     gone.status = NftStatus::Withdrawn;
     uow.nfts().update(&gone).await.unwrap();
     uow.commit().await.unwrap();
-    assert_eq!(s.gifts_in_custody().await.unwrap(), ["PlushPepe-7"], "a gift that left is not expected");
+    assert_eq!(s.gifts_in_custody(later).await.unwrap(), ["PlushPepe-7"], "a gift that left is not expected");
+
+    // What a reconciliation found missing: audit reports those still in custody, and each
+    // complete pass replaces the last one's.
+    let mut uow = gift_inbox(&*s).await;
+    uow.gifts().replace_missing(&["gone-long-ago".into(), "PlushPepe-8".into()], now()).await.unwrap();
+    uow.commit().await.unwrap();
+    assert!(s.audit_facts().await.unwrap().gifts_missing_from_account.is_empty(), "neither is held here");
+    let mut uow = gift_inbox(&*s).await;
+    uow.gifts().replace_missing(&["PlushPepe-7".into()], now()).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(s.audit_facts().await.unwrap().gifts_missing_from_account, ["PlushPepe-7"]);
+    let mut uow = gift_inbox(&*s).await;
+    uow.gifts().replace_missing(&[], now()).await.unwrap();
+    uow.commit().await.unwrap();
+    assert!(s.audit_facts().await.unwrap().gifts_missing_from_account.is_empty(), "replaced");
     let mut uow = gift_inbox(&*s).await;
     let mut back = uow.nfts().lock_by_gift_id("PlushPepe-8").await.unwrap().unwrap();
     assert!(back.come_back(UserId(2), &received("PlushPepe-8", "202")));

@@ -4,7 +4,10 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use domain::ports::{ChannelDirectory, Delivery, DirectoryError, GiftTransfer, Notifier};
+use domain::ports::{
+    ChannelDirectory, Delivery, DirectoryError, GatewayUnavailable, GiftInventory, GiftTransfer, Notifier, OwnedGift,
+    OwnedGiftsPage,
+};
 use domain::{ChannelInfo, ChannelRef, OutboxId, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -240,5 +243,41 @@ impl ChannelDirectory for TelegramBot {
             owner_id,
             bot_is_admin,
         })
+    }
+}
+
+#[async_trait]
+impl GiftInventory for TelegramBot {
+    /// `getBusinessAccountGifts`, unique gifts only, 100 a page; each gift read on its own (one
+    /// that cannot be read is reported, the rest of the page kept).
+    async fn owned_gifts(&self, offset: &str) -> Result<OwnedGiftsPage, GatewayUnavailable> {
+        let Some(connection) = &self.business_connection_id else {
+            return Err(GatewayUnavailable {
+                retry_after: None,
+                reason: "no business connection is configured".into(),
+            });
+        };
+        let body = json!({
+            "business_connection_id": connection,
+            "exclude_unlimited": true,
+            "exclude_limited_upgradable": true,
+            "exclude_limited_non_upgradable": true,
+            "offset": offset,
+            "limit": 100,
+        });
+        let page: crate::bot_gifts::OwnedGifts =
+            self.query("getBusinessAccountGifts", &body).await.map_err(|f| match f {
+                Failure::Refused(reason) => GatewayUnavailable { retry_after: None, reason },
+                Failure::Later { after, reason } => GatewayUnavailable { retry_after: after, reason },
+            })?;
+        let mut out = OwnedGiftsPage { next_offset: page.next_offset.filter(|o| !o.is_empty()), ..Default::default() };
+        for entry in page.gifts {
+            match crate::bot_gifts::owned_gift(entry) {
+                Ok(Some((sender, gift))) => out.gifts.push(OwnedGift { sender, gift }),
+                Ok(None) => {}
+                Err(why) => out.unreadable.push(why),
+            }
+        }
+        Ok(out)
     }
 }

@@ -103,6 +103,15 @@ impl GiftInboxRepo for MemoryUow {
         }
         Ok(())
     }
+
+    async fn replace_missing(
+        &mut self,
+        gift_ids: &[String],
+        _at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(), RepoError> {
+        self.state.missing_gifts = gift_ids.iter().cloned().collect();
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -115,11 +124,18 @@ impl GiftReads for MemoryStore {
         Ok(Page::from_overfetch(items, page.limit, |u| u.id.0))
     }
 
-    async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError> {
-        let held =
-            |n: &&Nft| n.telegram.is_some() && !matches!(n.status, NftStatus::Withdrawing | NftStatus::Withdrawn);
+    async fn gifts_in_custody(
+        &self,
+        registered_before: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Vec<String>, RepoError> {
+        let held = |n: &&Nft| n.created_at < registered_before && held_on_the_account(n);
         Ok(self.snapshot().nfts.values().filter(held).map(|n| n.gift_id.clone()).collect())
     }
+}
+
+/// An NFT the business account should hold: it came through the gift rail and is not leaving.
+pub(crate) fn held_on_the_account(n: &Nft) -> bool {
+    n.telegram.is_some() && !matches!(n.status, NftStatus::Withdrawing | NftStatus::Withdrawn)
 }
 
 #[async_trait]

@@ -75,6 +75,12 @@ impl StoreHealth for MemoryStore {
                 facts.misplaced_trade_nfts.push(n.id);
             }
         }
+        facts.gifts_missing_from_account = s
+            .missing_gifts
+            .iter()
+            .filter(|g| s.gift_ids.get(*g).and_then(|id| s.nfts.get(id)).is_some_and(crate::chain::held_on_the_account))
+            .cloned()
+            .collect();
         let mut active: HashMap<Uuid, usize> = HashMap::new();
         for a in s.auctions.values().filter(|a| a.status == AuctionStatus::Active) {
             *active.entry(a.nft_id.0).or_default() += 1;

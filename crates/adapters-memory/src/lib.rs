@@ -69,6 +69,8 @@ pub(crate) struct State {
     pub unmatched_gifts: OrdMap<Uuid, UnmatchedGift>,
     /// Telegram updates handled by the gift rail.
     pub telegram_updates: OrdSet<i64>,
+    /// What the last complete reconciliation did not find on the business account.
+    pub missing_gifts: OrdSet<String>,
     pub wallet_transfers: OrdMap<String, app::ports::WalletTransfer>,
     pub events: OrdMap<Uuid, MarketEvent>,
 }

@@ -118,6 +118,19 @@ impl GiftInboxRepo for PgUow {
             .map_err(self.fail())?;
         Ok(())
     }
+
+    async fn replace_missing(&mut self, gift_ids: &[String], at: DateTime<Utc>) -> Result<(), RepoError> {
+        sqlx::query(
+            "WITH gone AS (DELETE FROM gift_custody_missing) \
+             INSERT INTO gift_custody_missing (gift_id, found_at) SELECT unnest($1::text[]), $2",
+        )
+        .bind(gift_ids)
+        .bind(at)
+        .execute(self.conn().await?)
+        .await
+        .map_err(self.fail())?;
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -137,10 +150,12 @@ impl GiftReads for PgStore {
         .await
     }
 
-    async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError> {
+    async fn gifts_in_custody(&self, registered_before: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
         let rows = sqlx::query(
-            "SELECT gift_id FROM nfts WHERE owned_gift_id IS NOT NULL AND status NOT IN ('withdrawing', 'withdrawn')",
+            "SELECT gift_id FROM nfts WHERE owned_gift_id IS NOT NULL AND status NOT IN ('withdrawing', 'withdrawn') \
+             AND created_at < $1",
         )
+        .bind(registered_before)
         .fetch_all(self.pool())
         .await
         .map_err(map_err)?;

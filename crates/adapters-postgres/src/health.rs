@@ -118,6 +118,16 @@ impl StoreHealth for PgStore {
         .iter()
         .map(|r| NftId(r.get::<Uuid, _>("id")))
         .collect();
+        facts.gifts_missing_from_account = sqlx::query(
+            "SELECT m.gift_id FROM gift_custody_missing m JOIN nfts n ON n.gift_id = m.gift_id \
+             WHERE n.owned_gift_id IS NOT NULL AND n.status NOT IN ('withdrawing', 'withdrawn') ORDER BY m.gift_id",
+        )
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?
+        .iter()
+        .map(|r| r.get::<String, _>("gift_id"))
+        .collect();
         tx.commit().await.map_err(map_err)?;
         Ok(facts)
     }

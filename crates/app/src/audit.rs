@@ -66,6 +66,9 @@ pub fn check(facts: &AuditFacts) -> Vec<Violation> {
     for nft in &facts.nfts_with_several_auctions {
         push("one_active_auction", format!("NFT {nft} has more than one active auction"));
     }
+    for gift in &facts.gifts_missing_from_account {
+        push("gift_in_custody", format!("gift {gift} is in custody here but not on the business account"));
+    }
     out
 }
 

@@ -23,7 +23,7 @@ use crate::trades::expire::{ExpireTrade, ExpireTradeCommand};
 use crate::{Context, Error};
 
 /// What one pass did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobReport {
     pub offers_expired: usize,
     pub auctions_settled: usize,
@@ -34,6 +34,8 @@ pub struct JobReport {
     pub outbox_purged: u64,
     /// The deposit watcher's pass (when TON is configured).
     pub deposits: crate::deposits::watch::WatchReport,
+    /// The gift reconciler's pass (when a business connection is configured).
+    pub gifts: crate::gifts::sync::GiftSyncReport,
     pub failures: usize,
 }
 
@@ -61,6 +63,8 @@ pub struct Jobs {
     channel_checked: Mutex<HashMap<ChannelSaleId, DateTime<Utc>>>,
     /// Watches the deposit account on chain, when TON is configured.
     deposits: Option<crate::deposits::watch::DepositWatcher>,
+    /// Reconciles the business account's gifts, when a business connection is configured.
+    gifts: Option<crate::gifts::sync::GiftSync>,
 }
 
 fn note<T>(job: &'static str, r: Result<Option<T>, Error>, done: &mut usize, failures: &mut usize) {
@@ -86,7 +90,13 @@ impl Jobs {
         outbox: Arc<dyn OutboxQueue>,
         settings: JobSettings,
     ) -> Self {
-        Self { ctx, reads, keys, outbox, settings, channel_checked: Mutex::default(), deposits: None }
+        Self { ctx, reads, keys, outbox, settings, channel_checked: Mutex::default(), deposits: None, gifts: None }
+    }
+
+    /// Also reconciles the business account's gifts, at the sync's own cadence.
+    pub fn with_gift_sync(mut self, sync: Option<crate::gifts::sync::GiftSync>) -> Self {
+        self.gifts = sync;
+        self
     }
 
     /// Also watches the deposit account on chain each pass.
@@ -155,6 +165,9 @@ impl Jobs {
         }
         if let Some(watcher) = &self.deposits {
             report.deposits = watcher.run_once().await;
+        }
+        if let Some(sync) = &self.gifts {
+            report.gifts = sync.run_if_due().await;
         }
         match self.keys.reap(now - self.settings.key_retention).await {
             Ok(n) => report.keys_reaped = n,
@@ -527,6 +540,7 @@ pub(crate) mod support {
             fn insert_unmatched(gift: &UnmatchedGift) -> bool;
             fn lock_unmatched(id: UnmatchedGiftId) -> Option<UnmatchedGift>;
             fn update_unmatched(gift: &UnmatchedGift) -> ();
+            fn replace_missing(gift_ids: &[String], at: DateTime<Utc>) -> ();
         }
         SaleRepo => sales {
             fn lock_sale(nft: NftId, buyer: UserId) -> Option<SaleLocks>;
@@ -775,7 +789,7 @@ pub(crate) mod support {
         async fn unmatched_gifts(&self, _: PageRequest) -> Result<Page<UnmatchedGift>, RepoError> {
             unimplemented!()
         }
-        async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError> {
+        async fn gifts_in_custody(&self, _: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
             unimplemented!()
         }
     }

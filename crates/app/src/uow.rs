@@ -557,6 +557,7 @@ mod tests {
             fn insert_unmatched(&mut self, gift: &UnmatchedGift) -> Result<bool, RepoError>;
             fn lock_unmatched(&mut self, id: UnmatchedGiftId) -> Result<Option<UnmatchedGift>, RepoError>;
             fn update_unmatched(&mut self, gift: &UnmatchedGift) -> Result<(), RepoError>;
+            fn replace_missing(&mut self, gift_ids: &[String], at: DateTime<Utc>) -> Result<(), RepoError>;
         }
         SaleRepo via sales {
             fn lock_sale(&mut self, nft: NftId, buyer: UserId) -> Result<Option<SaleLocks>, RepoError>;

@@ -62,6 +62,7 @@ pub(crate) async fn take_into_custody<U: CustodyPorts + ?Sized>(
     gift: &ReceivedGift,
 ) -> Result<Custody, Error> {
     let known = uow.nfts().lock_by_gift_id(&gift.gift_id).await?;
+    let known_id = known.as_ref().map(|n| n.id);
     if let Some(nft) = &known {
         if nft.status != NftStatus::Withdrawn {
             return Ok(Custody::Held(nft.id));
@@ -89,19 +90,36 @@ pub(crate) async fn take_into_custody<U: CustodyPorts + ?Sized>(
         return Ok(Custody::Unmatched(kept, new));
     }
     let sender = sender.expect("a gift without a sender is kept above");
-    uow.accounts().ensure_locked(sender, None).await?;
+    match into_custody_of(uow, fx, services, sender, gift, known).await? {
+        Some(custody) => Ok(custody),
+        None => Ok(Custody::Held(known_id.expect("only a known NFT stays held"))),
+    }
+}
+
+/// Takes `gift` into custody for `owner`: a new NFT when `known` is `None`, else the known
+/// (withdrawn) NFT back — `None` when it is the very message it left after (nothing changes).
+/// The owner's account is created when new; they are told.
+pub(crate) async fn into_custody_of<U: CustodyPorts + ?Sized>(
+    uow: &mut U,
+    fx: &mut Effects<'_>,
+    services: &Services,
+    owner: UserId,
+    gift: &ReceivedGift,
+    known: Option<Nft>,
+) -> Result<Option<Custody>, Error> {
+    uow.accounts().ensure_locked(owner, None).await?;
     match known {
         Some(mut nft) => {
-            if !nft.come_back(sender, gift) {
-                return Ok(Custody::Held(nft.id));
+            if !nft.come_back(owner, gift) {
+                return Ok(None);
             }
             uow.nfts().update_custody(&nft).await?;
-            fx.notify(sender, format!("Your gift \"{}\" is in custody again.", nft.title));
+            fx.notify(owner, format!("Your gift \"{}\" is in custody again.", nft.title));
             metrics::counter!("gifts_received_total", "how" => "came_back").increment(1);
-            Ok(Custody::CameBack(nft))
+            Ok(Some(Custody::CameBack(nft)))
         }
         None => {
-            let nft = register(services, fx, sender, gift);
+            let nft = register(services, fx, owner, gift);
             match uow.nfts().insert(&nft).await {
                 // Someone registered the same gift meanwhile: run again and see theirs.
                 Err(RepoError::Duplicate(c)) => {
@@ -109,9 +127,9 @@ pub(crate) async fn take_into_custody<U: CustodyPorts + ?Sized>(
                 }
                 other => other?,
             }
-            fx.notify(sender, format!("Your gift \"{}\" is in custody: you can sell it now.", nft.title));
+            fx.notify(owner, format!("Your gift \"{}\" is in custody: you can sell it now.", nft.title));
             metrics::counter!("gifts_received_total", "how" => "new").increment(1);
-            Ok(Custody::Registered(nft))
+            Ok(Some(Custody::Registered(nft)))
         }
     }
 }

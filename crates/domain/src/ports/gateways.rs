@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::chain::{ChainCursor, ChainTransaction};
 use crate::channel::{ChannelInfo, ChannelRef};
+use crate::gift::ReceivedGift;
 use crate::ids::{OutboxId, UserId, WithdrawalId};
 use crate::money::Money;
 
@@ -41,6 +42,37 @@ pub trait GiftTransfer: Send + Sync {
     /// Transfers the gift `gift_id` to `to`; `message` deduplicates repeats. Never fails: the
     /// outcome says whether to retry.
     async fn transfer(&self, gift_id: &str, to: UserId, message: OutboxId) -> Delivery;
+}
+
+/// A gift the business account holds, as `getBusinessAccountGifts` lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OwnedGift {
+    /// Who sent it, when Telegram says (`sender_user`).
+    pub sender: Option<UserId>,
+    pub gift: ReceivedGift,
+}
+
+/// One page of the business account's unique gifts.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct OwnedGiftsPage {
+    pub gifts: Vec<OwnedGift>,
+    /// Unique gifts on the page that could not be read (why, each): counted and logged.
+    pub unreadable: Vec<String>,
+    /// Where the next page starts; `None` after the last page.
+    pub next_offset: Option<String>,
+}
+
+/// Lists the gifts the business account holds (Bot API `getBusinessAccountGifts`, unique gifts
+/// only). Called outside any Unit of Work.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait GiftInventory: Send + Sync {
+    /// The page of unique gifts starting at `offset` (`""`: the first).
+    ///
+    /// # Errors
+    /// [`GatewayUnavailable`] when Telegram cannot answer now: the pass stops, the next one asks
+    /// again.
+    async fn owned_gifts(&self, offset: &str) -> Result<OwnedGiftsPage, GatewayUnavailable>;
 }
 
 /// A payout to send; the withdrawal id is the gateway's idempotency key.

@@ -333,6 +333,10 @@ pub trait GiftInboxRepo: Send {
     /// [`RepoError::MissingReference`] ([`Constraint::UnmatchedGiftAssignee`](crate::Constraint::UnmatchedGiftAssignee))
     /// when the user it is assigned to has no account.
     async fn update_unmatched(&mut self, gift: &UnmatchedGift) -> Result<(), RepoError>;
+
+    /// Replaces the gifts the last complete reconciliation found missing from the business
+    /// account (NFTs in custody Telegram does not list), as of `at`; `audit` reports them.
+    async fn replace_missing(&mut self, gift_ids: &[String], at: DateTime<Utc>) -> Result<(), RepoError>;
 }
 
 /// Market events, appended in the Unit of Work that causes them.

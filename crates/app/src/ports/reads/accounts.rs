@@ -1,6 +1,7 @@
 //! Reads of users, their ledger, their withdrawals and unmatched deposits.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use domain::*;
 
@@ -29,9 +30,10 @@ pub trait GiftReads: Send + Sync {
     /// Gifts on the business account no NFT stands for, newest first (assigned ones included).
     async fn unmatched_gifts(&self, page: PageRequest) -> Result<Page<UnmatchedGift>, RepoError>;
 
-    /// The `gift_id`s of the NFTs the business account should hold: came through the gift rail
-    /// (they have Telegram handles) and not being returned or returned.
-    async fn gifts_in_custody(&self) -> Result<Vec<String>, RepoError>;
+    /// The `gift_id`s of the NFTs registered before `registered_before` that the business
+    /// account should hold: came through the gift rail (they have Telegram handles) and not being
+    /// returned or returned.
+    async fn gifts_in_custody(&self, registered_before: DateTime<Utc>) -> Result<Vec<String>, RepoError>;
 }
 
 #[async_trait]

@@ -25,6 +25,9 @@ pub struct AuditFacts {
     /// NFTs `in_trade` that are not offered by exactly one open trade, and NFTs offered by an
     /// open trade that are not `in_trade` (or not the maker's).
     pub misplaced_trade_nfts: Vec<NftId>,
+    /// Gifts of NFTs still in custody that the last complete reconciliation did not find on the
+    /// business account.
+    pub gifts_missing_from_account: Vec<String>,
 }
 
 /// One user's balances beside what the ledger and open obligations say they should be.

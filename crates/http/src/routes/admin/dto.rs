@@ -165,3 +165,62 @@ pub struct AttributeRequest {
     #[schema(minimum = 0, maximum = 1000)]
     pub rarity_per_mille: i64,
 }
+
+/// A gift on the business account no NFT stands for, kept for staff.
+#[derive(Serialize, ToSchema)]
+pub struct UnmatchedGiftDto {
+    pub id: Uuid,
+    /// The gift's slug (`t.me/nft/<gift_id>`).
+    pub gift_id: String,
+    pub collection: String,
+    #[schema(minimum = 1)]
+    pub number: Option<u32>,
+    pub model: Option<crate::routes::nfts::dto::AttributeDto>,
+    pub backdrop: Option<crate::routes::nfts::dto::AttributeDto>,
+    pub symbol: Option<crate::routes::nfts::dto::AttributeDto>,
+    /// Who sent it, when Telegram said.
+    pub sender_id: Option<i64>,
+    /// `unknown_sender` or `from_blockchain` (it cannot be returned through Telegram).
+    pub reason: String,
+    pub can_transfer_at: Option<DateTime<Utc>>,
+    pub received_at: DateTime<Utc>,
+    /// Whom staff registered it to, and when.
+    pub assigned_to: Option<i64>,
+    pub assigned_at: Option<DateTime<Utc>>,
+}
+
+impl From<UnmatchedGift> for UnmatchedGiftDto {
+    fn from(u: UnmatchedGift) -> Self {
+        Self {
+            id: u.id.0,
+            gift_id: u.gift.gift_id,
+            collection: u.gift.collection,
+            number: u.gift.traits.number,
+            model: u.gift.traits.model.map(Into::into),
+            backdrop: u.gift.traits.backdrop.map(Into::into),
+            symbol: u.gift.traits.symbol.map(Into::into),
+            sender_id: u.sender_id.map(|s| s.0),
+            reason: u.reason.as_str().into(),
+            can_transfer_at: u.gift.can_transfer_at,
+            received_at: u.received_at,
+            assigned_to: u.assigned_to.map(|s| s.0),
+            assigned_at: u.assigned_at,
+        }
+    }
+}
+
+crate::dto::page_dto!(UnmatchedGiftPage of UnmatchedGiftDto);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignGiftRequest {
+    /// Whose NFT it becomes.
+    #[schema(minimum = 1)]
+    pub user_id: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct AssignedGiftDto {
+    pub unmatched: UnmatchedGiftDto,
+    pub nft: crate::routes::nfts::dto::NftDto,
+}

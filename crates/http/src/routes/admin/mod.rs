@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use app::deposits::assign::{AssignUnmatchedDeposit, AssignUnmatchedDepositCommand};
 use app::deposits::credit::{CreditDeposit, CreditDepositCommand};
+use app::gifts::assign::{AssignUnmatchedGift, AssignUnmatchedGiftCommand};
 use app::nfts::register::{RegisterNft, RegisterNftCommand};
 use app::withdrawals::resolve::{ResolveWithdrawal, ResolveWithdrawalCommand};
 use app::withdrawals::Concluded;
@@ -13,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use domain::{Attribute, AttributeError, GiftTraits, UnmatchedDepositId, UserId, WithdrawalId};
+use domain::{Attribute, AttributeError, GiftTraits, UnmatchedDepositId, UnmatchedGiftId, UserId, WithdrawalId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -36,6 +37,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(resolve_withdrawal))
         .routes(routes!(unmatched_deposits))
         .routes(routes!(assign_deposit))
+        .routes(routes!(unmatched_gifts))
+        .routes(routes!(assign_gift))
 }
 
 fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
@@ -181,5 +184,44 @@ pub async fn assign_deposit(
     };
     let (unmatched, deposit) = AssignUnmatchedDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     let body = AssignedDepositDto { unmatched: unmatched.into(), deposit: deposit.into() };
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
+}
+
+/// Gifts on the business account the gift rail could not register (no sender, or from the
+/// blockchain), newest first; assigned ones included.
+#[utoipa::path(get, path = "/api/admin/gifts/unmatched", tag = "admin", security(("staff" = [])), params(PageParams),
+    responses((status = 200, body = UnmatchedGiftPage), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn unmatched_gifts(
+    State(state): State<Arc<AppState>>,
+    _staff: Staff,
+    ApiQuery(q): ApiQuery<PageParams>,
+) -> Result<Json<UnmatchedGiftPage>, ApiError> {
+    let page = super::page(q.limit, q.cursor.as_deref())?;
+    Ok(Json(state.reads.unmatched_gifts(page).await?.into()))
+}
+
+/// Register an unmatched gift as the NFT of the user it belongs to (the same NFT if the gift had
+/// left custody before), once: an assigned one again is 409 `duplicate`. Recorded in the audit
+/// trail.
+#[utoipa::path(post, path = "/api/admin/gifts/unmatched/{id}/assign", tag = "admin", security(("staff" = [])),
+    params(crate::extract::IdempotencyKeyHeader, ("id" = Uuid, Path)), request_body = AssignGiftRequest,
+    responses((status = 200, body = AssignedGiftDto), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, description = "duplicate", body = Problem), (status = 422, body = Problem)))]
+pub async fn assign_gift(
+    State(state): State<Arc<AppState>>,
+    staff: Staff,
+    ApiPath(id): ApiPath<Uuid>,
+    idem: IdemJson<AssignGiftRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_staff();
+    let cmd = AssignUnmatchedGiftCommand {
+        actor: staff.actor,
+        id: UnmatchedGiftId(id),
+        user_id: user_id("user_id", req.user_id)?,
+        idempotency: key.clone(),
+    };
+    let (unmatched, nft) = AssignUnmatchedGift::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    let body = AssignedGiftDto { unmatched: unmatched.into(), nft: NftDto::from(nft) };
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }
