@@ -503,3 +503,91 @@ async fn telegram_down_leaves_custody_as_it_is() {
     app.assert_audit_clean().await;
     assert_eq!(nfts_of(&app, SENDER).await.len(), 1);
 }
+
+/// Returns through `transferGift`: the fee charged with `back`; a business account short of Stars
+/// and Telegram's "too early" make the return wait (not fail); it then goes through with the
+/// gift's Stars; a definite refusal makes the NFT available again and refunds the fee.
+async fn returns_go_through_telegram(database: Option<String>) {
+    let server = MockServer::start().await;
+    let bot = Arc::new(FakeBotApi::default());
+    Mock::given(wiremock::matchers::any()).respond_with(Bot(bot.clone())).mount(&server).await;
+    let mut s = common::settings(database, None);
+    s.telegram_webhook_secret = Some(SECRET.into());
+    s.telegram_business_connection_id = Some(CONNECTION.into());
+    s.telegram_delivery = "telegram".into();
+    s.telegram_api_url = server.uri();
+    s.gift_withdrawal_fee = "0.5".into();
+    let app = TestApp::with(s).await;
+    for (update, slug, owned_id) in [(1, "Return-1", "901"), (2, "Return-2", "902")] {
+        let r = post_update(&app, Some(SECRET), &gift_update(update, SENDER, slug, owned_id)).await;
+        assert_eq!(r.status, StatusCode::OK);
+    }
+    let ids: HashMap<String, String> = nfts_of(&app, SENDER)
+        .await
+        .iter()
+        .map(|n| (n["gift_id"].as_str().unwrap().to_string(), n["id"].as_str().unwrap().to_string()))
+        .collect();
+    let status = |id: String| {
+        let app = &app;
+        async move { app.get(&format!("/api/nfts/{id}"), As::User(SENDER)).await.body["status"].clone() }
+    };
+
+    // The fee: refused when short, charged with the return.
+    let r = app.post("/api/nft/back", As::User(SENDER), json!({"nft_id": ids["Return-1"]})).await;
+    assert_eq!((r.status, r.code()), (StatusCode::CONFLICT, "insufficient_funds"), "{:?}", r.body);
+    assert_eq!(status(ids["Return-1"].clone()).await, "available", "nothing changed");
+    app.deposit(SENDER, "2").await;
+    let r = app.post("/api/nft/back", As::User(SENDER), json!({"nft_id": ids["Return-1"]})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(app.balances(SENDER).await.0, "1.5");
+
+    // Short of Stars: nothing sent, the return waits.
+    app.app.relay.run_once().await;
+    assert!(bot.calls_of("transferGift").is_empty(), "not tried without the Stars it costs");
+    assert_eq!(bot.calls_of("getBusinessAccountStarBalance").len(), 1);
+    assert_eq!(status(ids["Return-1"].clone()).await, "withdrawing");
+
+    // Stars there; Telegram says too early: waits the time it names.
+    *bot.stars.lock().unwrap() = 100;
+    bot.transfers.lock().unwrap().push_back(refused(400, "Bad Request: STARGIFT_TRANSFER_TOO_EARLY_3600"));
+    app.advance(601);
+    app.app.relay.run_once().await;
+    assert_eq!(bot.calls_of("transferGift").len(), 1);
+    assert_eq!(status(ids["Return-1"].clone()).await, "withdrawing");
+    app.advance(1_800);
+    app.app.relay.run_once().await;
+    assert_eq!(bot.calls_of("transferGift").len(), 1, "not asked again before the time Telegram named");
+
+    // Then it goes through, paying the gift's Stars.
+    app.advance(1_801);
+    app.app.relay.run_once().await;
+    let transfers = bot.calls_of("transferGift");
+    assert_eq!(transfers.len(), 2);
+    assert_eq!(
+        transfers[1],
+        json!({"business_connection_id": CONNECTION, "owned_gift_id": "901", "new_owner_chat_id": SENDER, "star_count": 25})
+    );
+    assert_eq!(status(ids["Return-1"].clone()).await, "withdrawn");
+    assert_eq!(app.balances(SENDER).await.0, "1.5", "the fee is kept");
+
+    // A definite refusal: available again, the fee back.
+    bot.transfers.lock().unwrap().push_back(refused(400, "Bad Request: STARGIFT_NOT_FOUND"));
+    let r = app.post("/api/nft/back", As::User(SENDER), json!({"nft_id": ids["Return-2"]})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{:?}", r.body);
+    assert_eq!(app.balances(SENDER).await.0, "1");
+    app.app.relay.run_once().await;
+    assert_eq!(status(ids["Return-2"].clone()).await, "available");
+    assert_eq!(app.balances(SENDER).await.0, "1.5", "the fee refunded");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn returns_go_through_telegram_on_memory() {
+    returns_go_through_telegram(None).await;
+}
+
+#[tokio::test]
+async fn returns_go_through_telegram_on_postgres() {
+    let db = common::fresh_database().await;
+    returns_go_through_telegram(Some(db.url.clone())).await;
+}

@@ -22,7 +22,8 @@ pub struct LogGiftTransfer;
 
 #[async_trait]
 impl GiftTransfer for LogGiftTransfer {
-    async fn transfer(&self, gift_id: &str, to: UserId, message: OutboxId) -> Delivery {
+    async fn transfer(&self, gift: &GiftReturn, message: OutboxId) -> Delivery {
+        let (gift_id, to) = (&gift.gift_id, gift.to);
         tracing::info!(gift_id, to = %to, %message, "SIMULATED gift transfer (no Telegram business connection configured)");
         Delivery::Delivered
     }

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use domain::ports::{
-    ChannelDirectory, Delivery, DirectoryError, GatewayUnavailable, GiftInventory, GiftTransfer, Notifier, OwnedGift,
-    OwnedGiftsPage,
+    ChannelDirectory, Delivery, DirectoryError, GatewayUnavailable, GiftInventory, GiftReturn, GiftTransfer, Notifier,
+    OwnedGift, OwnedGiftsPage,
 };
 use domain::{ChannelInfo, ChannelRef, OutboxId, UserId};
 use serde::Deserialize;
@@ -48,31 +48,85 @@ impl TelegramBot {
     }
 
     async fn call(&self, method: &str, body: Value) -> Delivery {
+        match self.send(method, &body).await {
+            Ok(reply) => reply.delivery(method),
+            Err(delivery) => delivery,
+        }
+    }
+
+    /// Sends one Bot API call and reads Telegram's answer (`Err`: no answer — retry).
+    async fn send(&self, method: &str, body: &Value) -> Result<Reply, Delivery> {
         let url = format!("{}/bot{}/{method}", self.base_url, self.token);
-        let res = match self.client.post(&url).json(&body).send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Delivery::Retry { after: None, reason: format!("telegram {method}: {}", without_url(&e)) }
-            }
-        };
+        let res =
+            self.client.post(&url).json(body).send().await.map_err(|e| Delivery::Retry {
+                after: None,
+                reason: format!("telegram {method}: {}", without_url(&e)),
+            })?;
         let status = res.status();
         let header_wait = crate::retry_after(res.headers());
         let answer: Option<Answer> = res.json().await.ok();
+        let ok = status.is_success() && answer.as_ref().is_some_and(|a| a.ok);
         let description = answer.as_ref().and_then(|a| a.description.clone()).unwrap_or_else(|| status.to_string());
-        match status.as_u16() {
-            200..=299 if answer.as_ref().is_some_and(|a| a.ok) => Delivery::Delivered,
-            429 => {
-                let after = answer
-                    .and_then(|a| a.parameters)
-                    .and_then(|p| p.retry_after)
-                    .map(Duration::from_secs)
-                    .or(header_wait);
-                Delivery::Retry { after, reason: format!("telegram {method}: rate limited ({description})") }
-            }
+        let retry_after =
+            answer.and_then(|a| a.parameters).and_then(|p| p.retry_after).map(Duration::from_secs).or(header_wait);
+        Ok(Reply { status: status.as_u16(), ok, description, retry_after })
+    }
+}
+
+/// Telegram's answer to one call: the Bot API error envelope (`ok`, `description`,
+/// `parameters.retry_after`) with the HTTP status, read once and sorted here.
+struct Reply {
+    status: u16,
+    ok: bool,
+    description: String,
+    retry_after: Option<Duration>,
+}
+
+/// How long a return waits when the business account is short of Stars before it asks again.
+pub const STARS_WAIT: Duration = Duration::from_secs(600);
+
+impl Reply {
+    /// The general sorting: delivered; rate limited or Telegram failing → retry (not before
+    /// `retry_after`); any other refusal → for good.
+    fn delivery(self, method: &str) -> Delivery {
+        let description = self.description;
+        match self.status {
+            200..=299 if self.ok => Delivery::Delivered,
+            429 => Delivery::Retry {
+                after: self.retry_after,
+                reason: format!("telegram {method}: rate limited ({description})"),
+            },
             400..=499 => Delivery::Rejected(format!("telegram {method}: {description}")),
-            _ => Delivery::Retry { after: header_wait, reason: format!("telegram {method}: {description}") },
+            _ => Delivery::Retry { after: self.retry_after, reason: format!("telegram {method}: {description}") },
         }
     }
+
+    /// `transferGift`'s sorting: Telegram's "too early" waits the seconds it names, and a business
+    /// account short of Stars waits [`STARS_WAIT`] (an alert, not a failure); the rest as any call.
+    fn gift_transfer(self) -> Delivery {
+        let code = self.description.strip_prefix("Bad Request: ").unwrap_or(&self.description).trim().to_string();
+        if !(200..=299).contains(&self.status) || !self.ok {
+            if let Some(seconds) = code.strip_prefix("STARGIFT_TRANSFER_TOO_EARLY_").and_then(|s| s.parse::<u64>().ok())
+            {
+                return Delivery::NotYet {
+                    after: Duration::from_secs(seconds.max(1)),
+                    reason: format!("telegram transferGift: too early ({code})"),
+                };
+            }
+            let upper = code.to_ascii_uppercase();
+            if ["BALANCE_TOO_LOW", "PAYMENT_REQUIRED", "NOT ENOUGH STARS"].iter().any(|c| upper.contains(c)) {
+                return short_of_stars(format!("telegram transferGift: {code}"));
+            }
+        }
+        self.delivery("transferGift")
+    }
+}
+
+/// The business account cannot pay a transfer: the return waits and an alert metric rises.
+fn short_of_stars(reason: String) -> Delivery {
+    metrics::counter!("gift_returns_short_of_stars_total").increment(1);
+    tracing::error!(%reason, "ALERT: the business account is short of Telegram Stars; gift returns wait");
+    Delivery::NotYet { after: STARS_WAIT, reason }
 }
 
 /// reqwest errors print the URL, which holds the bot token: keep it out of logs.
@@ -94,14 +148,44 @@ impl Notifier for TelegramBot {
     }
 }
 
+#[derive(Deserialize)]
+struct StarAmount {
+    amount: i64,
+}
+
 #[async_trait]
 impl GiftTransfer for TelegramBot {
-    async fn transfer(&self, gift_id: &str, to: UserId, _message: OutboxId) -> Delivery {
+    /// `transferGift` through the business connection, paying `star_count` Stars when the
+    /// transfer costs any — after checking the account has them (`getBusinessAccountStarBalance`).
+    async fn transfer(&self, gift: &GiftReturn, _message: OutboxId) -> Delivery {
         let Some(connection) = &self.business_connection_id else {
             return Delivery::Retry { after: None, reason: "no Telegram business connection is configured".into() };
         };
-        let body = json!({ "business_connection_id": connection, "owned_gift_id": gift_id, "new_owner_chat_id": to.0 });
-        self.call("transferGift", body).await
+        let stars = gift.star_count.unwrap_or(0);
+        if stars > 0 {
+            let ask = json!({ "business_connection_id": connection });
+            match self.query::<StarAmount>("getBusinessAccountStarBalance", &ask).await {
+                Ok(b) if b.amount < i64::from(stars) => {
+                    return short_of_stars(format!(
+                        "the business account has {} Stars; the transfer costs {stars}",
+                        b.amount
+                    ))
+                }
+                Ok(_) => {}
+                Err(Failure::Later { after, reason }) => return Delivery::Retry { after, reason },
+                // Cannot read the balance (a right missing?): the transfer itself will say.
+                Err(Failure::Refused(reason)) => tracing::warn!(%reason, "cannot read the business account's Stars"),
+            }
+        }
+        let owned_gift_id = gift.owned_gift_id.as_deref().unwrap_or(&gift.gift_id);
+        let mut body = json!({ "business_connection_id": connection, "owned_gift_id": owned_gift_id, "new_owner_chat_id": gift.to.0 });
+        if stars > 0 {
+            body["star_count"] = json!(stars);
+        }
+        match self.send("transferGift", &body).await {
+            Ok(reply) => reply.gift_transfer(),
+            Err(delivery) => delivery,
+        }
     }
 }
 
@@ -279,5 +363,51 @@ impl GiftInventory for TelegramBot {
             }
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod reply_tests {
+    use super::*;
+
+    fn reply(status: u16, description: &str, retry_after: Option<u64>) -> Reply {
+        Reply {
+            status,
+            ok: (200..300).contains(&status),
+            description: description.into(),
+            retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+
+    #[test]
+    fn a_transfer_too_early_waits_the_seconds_telegram_names() {
+        let d = reply(400, "Bad Request: STARGIFT_TRANSFER_TOO_EARLY_519714", None).gift_transfer();
+        assert!(matches!(d, Delivery::NotYet { after, .. } if after == Duration::from_secs(519_714)), "{d:?}");
+    }
+
+    #[test]
+    fn a_business_account_short_of_stars_waits_and_is_not_refused() {
+        for description in
+            ["Bad Request: BALANCE_TOO_LOW", "Bad Request: PAYMENT_REQUIRED", "Bad Request: not enough stars"]
+        {
+            let d = reply(400, description, None).gift_transfer();
+            assert!(matches!(d, Delivery::NotYet { after, .. } if after == STARS_WAIT), "{description}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn other_answers_are_sorted_as_any_call() {
+        assert_eq!(reply(200, "", None).gift_transfer(), Delivery::Delivered);
+        for definite in ["Bad Request: STARGIFT_NOT_FOUND", "Bad Request: have no access to the new gift owner"] {
+            assert!(matches!(reply(400, definite, None).gift_transfer(), Delivery::Rejected(_)), "{definite}");
+        }
+        let limited = reply(429, "Too Many Requests: retry after 17", Some(17)).gift_transfer();
+        assert!(
+            matches!(limited, Delivery::Retry { after: Some(a), .. } if a == Duration::from_secs(17)),
+            "{limited:?}"
+        );
+        assert!(matches!(reply(502, "Bad Gateway", None).gift_transfer(), Delivery::Retry { after: None, .. }));
+        let not_a_number = reply(400, "Bad Request: STARGIFT_TRANSFER_TOO_EARLY_soon", None).gift_transfer();
+        assert!(matches!(not_a_number, Delivery::Rejected(_)), "{not_a_number:?}");
     }
 }

@@ -23,6 +23,8 @@ pub struct Rules {
     pub max_open_trades: u32,
     /// How long a channel's seller has to hand ownership to the buyer.
     pub channel_transfer: chrono::Duration,
+    /// Charged to the owner when a gift is returned (`back`); refunded if the return fails.
+    pub gift_withdrawal_fee: Money,
 }
 
 impl Default for Rules {
@@ -34,6 +36,7 @@ impl Default for Rules {
             collateral_percent: 20,
             max_open_trades: 20,
             channel_transfer: chrono::Duration::seconds(86_400),
+            gift_withdrawal_fee: Money::ZERO,
         }
     }
 }

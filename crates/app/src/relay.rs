@@ -58,12 +58,16 @@ pub struct RelayReport {
     pub delivered: usize,
     pub retried: usize,
     pub gave_up: usize,
+    /// Not deliverable yet (a gift Telegram still locks, Stars short): asked again later.
+    pub waiting: usize,
 }
 
 enum Step {
     Done,
     Retry(Option<Duration>, String),
     Fail(String),
+    /// Not deliverable yet (the receiver says when): asked again then, no attempt used up.
+    Wait(Duration, String),
 }
 
 /// Where the relay delivers each kind of message.
@@ -92,6 +96,7 @@ fn from_delivery(d: Delivery) -> Step {
         Delivery::Delivered => Step::Done,
         Delivery::Retry { after, reason } => Step::Retry(after, reason),
         Delivery::Rejected(reason) => Step::Fail(reason),
+        Delivery::NotYet { after, reason } => Step::Wait(after, reason),
     }
 }
 
@@ -184,6 +189,13 @@ impl Relay {
                     )
                     .await
             }
+            Step::Wait(after, reason) => {
+                report.waiting += 1;
+                metrics::counter!("outbox_waits_total", "kind" => kind).increment(1);
+                tracing::info!(kind, wait_s = after.as_secs(), %reason, "not deliverable yet; asked again later");
+                let at = now + chrono::Duration::from_std(after).unwrap_or_default();
+                self.queue.retry_at(c.message.id, c.attempts, at, &reason).await
+            }
             Step::Retry(_, reason) | Step::Fail(reason) => {
                 report.gave_up += 1;
                 metrics::counter!("outbox_failures_total", "kind" => kind).increment(1);
@@ -204,14 +216,20 @@ impl Relay {
             OutboxPayload::Notify { user_id, text } => {
                 from_delivery(self.notifier.notify(*user_id, text, c.message.id).await)
             }
-            OutboxPayload::GiftTransfer { nft_id, gift_id, user_id } => {
-                match self.gifts.transfer(gift_id, *user_id, c.message.id).await {
-                    Delivery::Delivered => self.gift_returned(*nft_id, true).await,
+            OutboxPayload::GiftTransfer { nft_id, gift_id, user_id, owned_gift_id, star_count, fee } => {
+                let gift = GiftReturn {
+                    gift_id: gift_id.clone(),
+                    owned_gift_id: owned_gift_id.clone(),
+                    star_count: *star_count,
+                    to: *user_id,
+                };
+                match self.gifts.transfer(&gift, c.message.id).await {
+                    Delivery::Delivered => self.gift_returned(*nft_id, true, *fee).await,
                     Delivery::Rejected(reason) => {
                         tracing::warn!(%reason, nft = %nft_id, "gift return refused by Telegram; NFT available again");
-                        self.gift_returned(*nft_id, false).await
+                        self.gift_returned(*nft_id, false, *fee).await
                     }
-                    Delivery::Retry { after, reason } => Step::Retry(after, reason),
+                    other => from_delivery(other),
                 }
             }
             OutboxPayload::Payout { withdrawal_id } => self.pay(*withdrawal_id, c.attempts).await,
@@ -225,9 +243,9 @@ impl Relay {
         }
     }
 
-    async fn gift_returned(&self, nft_id: NftId, delivered: bool) -> Step {
+    async fn gift_returned(&self, nft_id: NftId, delivered: bool, fee: Money) -> Step {
         let uc = RecordGiftReturn::new(self.ctx.uows(), self.ctx.services());
-        self.record(uc.execute(RecordGiftReturnCommand { nft_id, delivered }).await)
+        self.record(uc.execute(RecordGiftReturnCommand { nft_id, delivered, fee }).await)
     }
 
     async fn payout(
@@ -319,7 +337,14 @@ mod tests {
     }
 
     fn gift() -> OutboxPayload {
-        OutboxPayload::GiftTransfer { nft_id: nft(1, None).id, gift_id: "gift".into(), user_id: UserId(1) }
+        OutboxPayload::GiftTransfer {
+            nft_id: nft(1, None).id,
+            gift_id: "gift".into(),
+            user_id: UserId(1),
+            owned_gift_id: Some("5123".into()),
+            star_count: Some(25),
+            fee: Money::ZERO,
+        }
     }
 
     fn wid() -> WithdrawalId {
@@ -376,7 +401,7 @@ mod tests {
     }
 
     fn report(claimed: usize, delivered: usize, retried: usize, gave_up: usize) -> RelayReport {
-        RelayReport { claimed, delivered, retried, gave_up }
+        RelayReport { claimed, delivered, retried, gave_up, waiting: 0 }
     }
 
     /// A withdrawal locked as `status` and written once as `to`.
@@ -540,9 +565,16 @@ mod tests {
         mocks
             .gifts
             .expect_transfer()
-            .withf(|g, u, id| g == "gift" && *u == UserId(1) && *id == oid(1))
+            .withf(|g, id| {
+                *g == GiftReturn {
+                    gift_id: "gift".into(),
+                    owned_gift_id: Some("5123".into()),
+                    star_count: Some(25),
+                    to: UserId(1),
+                } && *id == oid(1)
+            })
             .times(1)
-            .returning(|_, _, _| Delivery::Delivered);
+            .returning(|_, _| Delivery::Delivered);
         let r = rig(vec![row(1, gift(), 0)], mocks, FakeReads::default(), vec![gift_return(NftStatus::Withdrawn)]);
         assert_eq!(r.relay.run_once().await, report(1, 1, 0, 0));
         assert_eq!(r.txs.left(), 0);
@@ -560,9 +592,28 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_gift_telegram_cannot_take_yet_waits_the_time_it_names_without_using_an_attempt() {
+        let mut mocks = Mocks::default();
+        mocks
+            .gifts
+            .expect_transfer()
+            .times(1)
+            .returning(|_, _| Delivery::NotYet { after: Duration::from_secs(3_600), reason: "too early".into() });
+        // On its last attempt: waiting is not failing.
+        let r = rig(vec![row(1, gift(), 2)], mocks, FakeReads::default(), vec![]);
+        let report = r.relay.run_once().await;
+        assert_eq!((report.waiting, report.retried, report.gave_up, report.delivered), (1, 0, 0, 0));
+        let retried = r.queue.retried.lock().unwrap().clone();
+        assert_eq!(retried.len(), 1);
+        assert_eq!((retried[0].1, retried[0].2), (2, now() + chrono::Duration::seconds(3_600)), "attempts kept");
+        assert!(r.queue.given_up.lock().unwrap().is_empty());
+        assert_eq!(r.txs.begun(), 0, "nothing recorded: the NFT stays withdrawing");
+    }
+
+    #[tokio::test]
     async fn a_gift_refused_for_good_is_available_again_and_the_row_done() {
         let mut mocks = Mocks::default();
-        mocks.gifts.expect_transfer().times(1).returning(|_, _, _| Delivery::Rejected("privacy".into()));
+        mocks.gifts.expect_transfer().times(1).returning(|_, _| Delivery::Rejected("privacy".into()));
         let r = rig(vec![row(1, gift(), 0)], mocks, FakeReads::default(), vec![gift_return(NftStatus::Available)]);
         assert_eq!(r.relay.run_once().await, report(1, 1, 0, 0));
         assert_eq!(r.txs.left(), 0);
@@ -572,7 +623,7 @@ mod tests {
     async fn a_gift_return_is_retried_when_telegram_or_the_store_cannot_answer_and_stays_put_when_exhausted() {
         let mut mocks = Mocks::default();
         let mut answers = vec![retry(None), Delivery::Delivered, retry(None)].into_iter();
-        mocks.gifts.expect_transfer().times(3).returning(move |_, _, _| answers.next().unwrap());
+        mocks.gifts.expect_transfer().times(3).returning(move |_, _| answers.next().unwrap());
         // Telegram busy; delivered but the store down; busy on the last attempt.
         let rows = vec![row(1, gift(), 0), row(2, gift(), 0), row(3, gift(), 2)];
         let r = rig(rows, mocks, FakeReads::default(), vec![]);

@@ -69,9 +69,13 @@ pub enum Operation {
     ChannelEscrow,
     ChannelRelease,
     ChannelRefund,
+    /// `GIFT_WITHDRAWAL_FEE`, charged when a gift is returned.
+    GiftReturnFee,
+    /// The fee back, when the return failed for good.
+    GiftReturnRefund,
 }
 
-const OPERATIONS: [(Operation, &str); 22] = [
+const OPERATIONS: [(Operation, &str); 24] = [
     (Operation::Deposit, "deposit"),
     (Operation::Buy, "buy"),
     (Operation::OfferHold, "offer_hold"),
@@ -94,6 +98,8 @@ const OPERATIONS: [(Operation, &str); 22] = [
     (Operation::ChannelEscrow, "channel_escrow"),
     (Operation::ChannelRelease, "channel_release"),
     (Operation::ChannelRefund, "channel_refund"),
+    (Operation::GiftReturnFee, "gift_return_fee"),
+    (Operation::GiftReturnRefund, "gift_return_refund"),
 ];
 
 impl Operation {

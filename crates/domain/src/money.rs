@@ -144,10 +144,27 @@ impl serde::Serialize for Money {
     }
 }
 
+/// From the string [`Serialize`](serde::Serialize) writes (stored payloads), by [`Money::parse`].
+impl<'de> serde::Deserialize<'de> for Money {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Money::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn an_amount_round_trips_through_serde_as_its_string() {
+        let m = Money::parse("1.25").unwrap();
+        let json = serde_json::to_string(&m).unwrap();
+        assert_eq!(json, "\"1.25\"");
+        assert_eq!(serde_json::from_str::<Money>(&json).unwrap(), m);
+        assert!(serde_json::from_str::<Money>("\"1e3\"").is_err());
+    }
 
     #[test]
     fn formats_without_trailing_zeros_or_exponent() {

@@ -26,15 +26,17 @@ pub struct BackNftCommand {
 pub struct BackNft {
     uows: Uows<dyn BackNftUow>,
     services: Services,
+    fee: Money,
 }
 
 impl BackNft {
-    pub fn new(uows: Uows<dyn BackNftUow>, services: Services) -> Self {
-        Self { uows, services }
+    /// `fee`: `GIFT_WITHDRAWAL_FEE`, charged to the owner with the return.
+    pub fn new(uows: Uows<dyn BackNftUow>, services: Services, fee: Money) -> Self {
+        Self { uows, services, fee }
     }
 
     /// Owner only, NFT `available`, Telegram letting it leave (`gift_locked` before
-    /// `can_transfer_at`). In one Unit of Work: unlisted, every open offer cancelled and
+    /// `can_transfer_at`), the owner able to pay the fee (`insufficient_funds`). In one Unit of Work: unlisted, every open offer cancelled and
     /// refunded (offerers told), status `withdrawing`, and a gift transfer in the outbox.
     #[tracing::instrument(level = "debug", name = "back_nft", skip_all, fields(owner = %cmd.owner, nft = %cmd.nft_id))]
     pub async fn execute(&self, cmd: BackNftCommand) -> Result<Nft, Error> {
@@ -50,8 +52,11 @@ impl BackNft {
             nft.ensure_owned_available(cmd.owner)?;
             nft.ensure_transferable(fx.now)?;
             let mut offers = uow.offers().lock_open_for_nft(nft.id).await?;
-            let offerers: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
-            let mut accounts = Accounts::lock(uow.accounts(), &offerers).await?;
+            let mut parties: Vec<UserId> = offers.iter().map(|o| o.offerer_id).collect();
+            if !self.fee.is_zero() {
+                parties.push(cmd.owner);
+            }
+            let mut accounts = Accounts::lock(uow.accounts(), &parties).await?;
             for offer in &mut offers {
                 offer.close(OfferStatus::Cancelled);
                 accounts.payee(offer.offerer_id)?.release(offer.price);
@@ -65,9 +70,24 @@ impl BackNft {
                 );
                 uow.offers().update(offer).await?;
             }
+            if !self.fee.is_zero() {
+                accounts.payer(cmd.owner)?.debit(self.fee)?;
+                fx.record(fx.posting(Operation::GiftReturnFee, nft.id).transfer(
+                    (Some(cmd.owner), Account::Available),
+                    (None, Account::Fees),
+                    self.fee,
+                ));
+            }
             nft.price = None;
             nft.status = NftStatus::Withdrawing;
-            fx.send(OutboxPayload::GiftTransfer { nft_id: nft.id, gift_id: nft.gift_id.clone(), user_id: cmd.owner });
+            fx.send(OutboxPayload::GiftTransfer {
+                nft_id: nft.id,
+                gift_id: nft.gift_id.clone(),
+                user_id: cmd.owner,
+                owned_gift_id: nft.telegram.as_ref().map(|t| t.owned_gift_id.clone()),
+                star_count: nft.telegram.as_ref().and_then(|t| t.transfer_star_count),
+                fee: self.fee,
+            });
             uow.nfts().update(&nft).await?;
             accounts.save(uow.accounts()).await?;
             fx.write_ledger(uow.ledger()).await?;
@@ -110,10 +130,56 @@ mod tests {
         tx.outbox.expect_enqueue().withf(|m| matches!(m.payload, OutboxPayload::Notify { .. })).returning(|_| Ok(()));
         let (store, committed) = store(tx);
 
-        let nft = BackNft::new(store, services()).execute(cmd(1)).await.unwrap();
+        let nft = BackNft::new(store, services(), Money::ZERO).execute(cmd(1)).await.unwrap();
 
         assert_eq!(nft.status, NftStatus::Withdrawing);
         assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn the_return_fee_is_charged_with_the_return_and_its_handles_go_in_the_message() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| {
+            let mut n = nft(1, None);
+            n.telegram = Some(TelegramGift { owned_gift_id: "5123".into(), transfer_star_count: Some(25) });
+            Ok(Some(n))
+        });
+        tx.offers.expect_lock_open_for_nft().returning(|_| Ok(vec![]));
+        tx.accounts.expect_lock().withf(|ids| ids == [UserId(1)]).returning(|_| Ok(vec![user(1, "2", "0")]));
+        tx.accounts.expect_save().withf(|u| u.available == m("1.5")).times(1).returning(|_| Ok(()));
+        tx.nfts.expect_update().times(1).returning(|_| Ok(()));
+        tx.ledger
+            .expect_append()
+            .withf(|e| e.iter().all(|l| l.operation == Operation::GiftReturnFee) && e.len() == 2)
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.outbox
+            .expect_enqueue()
+            .withf(|m| {
+                matches!(&m.payload, OutboxPayload::GiftTransfer { owned_gift_id: Some(o), star_count: Some(25), fee, .. }
+                    if o == "5123" && *fee == crate::testing::m("0.5"))
+            })
+            .times(1)
+            .returning(|_| Ok(()));
+        let (store, committed) = store(tx);
+
+        BackNft::new(store, services(), m("0.5")).execute(cmd(1)).await.unwrap();
+
+        assert!(committed.get());
+    }
+
+    #[tokio::test]
+    async fn an_owner_short_of_the_fee_cannot_take_the_gift_back() {
+        let mut tx = FakeTx::default();
+        tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
+        tx.offers.expect_lock_open_for_nft().returning(|_| Ok(vec![]));
+        tx.accounts.expect_lock().returning(|_| Ok(vec![user(1, "0.4", "0")]));
+        let (store, committed) = store(tx);
+
+        let e = BackNft::new(store, services(), m("0.5")).execute(cmd(1)).await.unwrap_err();
+
+        assert_eq!(e, RuleViolation::InsufficientFunds.into());
+        assert!(!committed.get(), "nothing changes");
     }
 
     #[tokio::test]
@@ -127,7 +193,7 @@ mod tests {
         });
         let (store, committed) = store(tx);
 
-        let e = BackNft::new(store, services()).execute(cmd(1)).await.unwrap_err();
+        let e = BackNft::new(store, services(), Money::ZERO).execute(cmd(1)).await.unwrap_err();
 
         assert_eq!(e, RuleViolation::GiftLocked { until }.into());
         assert!(!committed.get(), "nothing changes");
@@ -139,7 +205,7 @@ mod tests {
         tx.nfts.expect_lock().returning(|_| Ok(Some(nft(1, None))));
         let (store, committed) = store(tx);
 
-        let e = BackNft::new(store, services()).execute(cmd(2)).await.unwrap_err();
+        let e = BackNft::new(store, services(), Money::ZERO).execute(cmd(2)).await.unwrap_err();
 
         assert_eq!(e, RuleViolation::NotOwner.into());
         assert!(!committed.get());
@@ -155,7 +221,7 @@ mod tests {
         });
         let (store, committed) = store(tx);
 
-        let e = BackNft::new(store, services()).execute(cmd(1)).await.unwrap_err();
+        let e = BackNft::new(store, services(), Money::ZERO).execute(cmd(1)).await.unwrap_err();
 
         assert_eq!(e, RuleViolation::NftUnavailable.into());
         assert!(!committed.get());

@@ -23,6 +23,12 @@ pub enum Delivery {
     },
     /// Refused for good (4xx): do not try again.
     Rejected(String),
+    /// Not a failure: the receiver cannot take it yet and says when to ask again (a gift Telegram
+    /// still locks, a business account short of Stars). Waiting does not use up attempts.
+    NotYet {
+        after: Duration,
+        reason: String,
+    },
 }
 
 /// Sends a Telegram message to a user (Bot API `sendMessage`).
@@ -34,14 +40,26 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, user: UserId, text: &str, message: OutboxId) -> Delivery;
 }
 
+/// A gift to return: which, to whom, and what Telegram needs for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GiftReturn {
+    pub gift_id: String,
+    /// Telegram's id of the gift on the business account; `None` for a gift registered by staff
+    /// (then `gift_id` is what there is).
+    pub owned_gift_id: Option<String>,
+    /// Stars the transfer costs (`transfer_star_count`).
+    pub star_count: Option<u32>,
+    pub to: UserId,
+}
+
 /// Returns a gift to its owner's Telegram account (Bot API `transferGift` through a business
 /// connection).
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait GiftTransfer: Send + Sync {
-    /// Transfers the gift `gift_id` to `to`; `message` deduplicates repeats. Never fails: the
-    /// outcome says whether to retry.
-    async fn transfer(&self, gift_id: &str, to: UserId, message: OutboxId) -> Delivery;
+    /// Transfers the gift to its owner; `message` deduplicates repeats. Never fails: the outcome
+    /// says whether it was delivered, refused for good, worth retrying, or not possible yet.
+    async fn transfer(&self, gift: &GiftReturn, message: OutboxId) -> Delivery;
 }
 
 /// A gift the business account holds, as `getBusinessAccountGifts` lists it.

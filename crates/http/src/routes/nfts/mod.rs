@@ -112,6 +112,7 @@ pub async fn back(
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_user(user.id);
     let cmd = BackNftCommand { owner: user.id, nft_id: NftId(req.nft_id), idempotency: key.clone() };
-    let nft = BackNft::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    let fee = state.ctx.rules.gift_withdrawal_fee;
+    let nft = BackNft::new(state.ctx.uows(), state.ctx.services(), fee).execute(cmd).await?;
     Ok(super::respond(&state, key.as_ref(), StatusCode::ACCEPTED, &NftDto::from(nft)).await)
 }
