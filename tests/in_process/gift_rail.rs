@@ -591,3 +591,42 @@ async fn returns_go_through_telegram_on_postgres() {
     let db = common::fresh_database().await;
     returns_go_through_telegram(Some(db.url.clone())).await;
 }
+
+/// Two instances on one PostgreSQL database reconcile the same account at once while the webhook
+/// brings the same gifts to both: one NFT per gift, one unmatched row per anonymous gift.
+#[tokio::test]
+async fn two_instances_reconciling_and_receiving_at_once_register_each_gift_once() {
+    let db = common::fresh_database().await;
+    let (a, bot_a, _sa) = with_bot_api(Some(db.url.clone())).await;
+    let (b, bot_b, _sb) = with_bot_api(Some(db.url.clone())).await;
+    let mut first: Vec<Value> = (0..6).map(|i| owned(&format!("Race-{i}"), &format!("70{i}"), Some(SENDER))).collect();
+    first.push(owned("Race-anonymous", "799", None));
+    for bot in [&bot_a, &bot_b] {
+        bot.pages.lock().unwrap().insert(String::new(), (first.clone(), None));
+    }
+    a.advance(1);
+    b.advance(1);
+    let (a, b) = (Arc::new(a), Arc::new(b));
+    let mut calls = Vec::new();
+    for i in 0..6 {
+        let app = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let body = gift_update(500 + i, SENDER, &format!("Race-{i}"), &format!("70{i}"));
+        calls.push(tokio::spawn(async move {
+            assert_eq!(post_update(&app, Some(SECRET), &body).await.status, StatusCode::OK);
+        }));
+    }
+    let (ja, jb) = (a.clone(), b.clone());
+    let (ra, rb) = tokio::join!(async move { ja.run_jobs().await }, async move { jb.run_jobs().await });
+    for call in calls {
+        call.await.unwrap();
+    }
+    assert_eq!(ra.gifts.failures + rb.gifts.failures, 0, "{ra:?} {rb:?}");
+    let mut slugs: Vec<String> =
+        nfts_of(&a, SENDER).await.iter().map(|n| n["gift_id"].as_str().unwrap().to_string()).collect();
+    slugs.sort();
+    assert_eq!(slugs, (0..6).map(|i| format!("Race-{i}")).collect::<Vec<_>>());
+    let kept = a.get("/api/admin/gifts/unmatched", As::Staff).await;
+    assert_eq!(kept.body["items"].as_array().unwrap().len(), 1, "{:?}", kept.body);
+    a.assert_audit_clean().await;
+    drop(db);
+}

@@ -57,7 +57,9 @@ pub async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<WebhookAck>), ApiError> {
-    let Some(config) = &state.telegram_webhook else { return Err(ApiError::not_found("no such route")) };
+    let Some(config) = &state.telegram_webhook else {
+        return Err(ApiError::not_found("the Telegram webhook is not configured (TELEGRAM_WEBHOOK_SECRET)"));
+    };
     let given = headers.get(SECRET_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
     if !bool::from(given.ct_eq(config.secret.as_bytes())) {
         return Err(ApiError::unauthorized("the webhook's secret token is missing or wrong"));

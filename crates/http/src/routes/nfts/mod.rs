@@ -101,10 +101,12 @@ pub async fn set_price(
     Ok(Json(nft.into()))
 }
 
-/// Return one of your gifts to your Telegram account: unlisted, open offers refunded, `withdrawing`.
+/// Return one of your gifts to your Telegram account: unlisted, open offers refunded, `withdrawing`,
+/// the return fee (`GIFT_WITHDRAWAL_FEE`) charged. Before Telegram lets the gift leave: 409
+/// `gift_locked`.
 #[utoipa::path(post, path = "/api/nft/back", tag = "nft", security(("tma" = [])), request_body = NftIdRequest, params(crate::extract::IdempotencyKeyHeader),
     responses((status = 202, body = NftDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, description = "nft_unavailable", body = Problem)))]
+        (status = 409, description = "nft_unavailable, gift_locked (the detail says when), insufficient_funds (the return fee)", body = Problem)))]
 pub async fn back(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
