@@ -6,6 +6,7 @@ mod common;
 
 mod channels_telegram;
 mod delivery;
+mod discovery;
 mod gift_rail;
 mod hardening;
 mod http_api;

@@ -12,7 +12,7 @@ use app::deposits::credit::CreditDepositUow;
 use app::gifts::receive::ReceiveGiftUow;
 use app::nfts::buy::BuyNftUow;
 use app::partners::create_partner::CreatePartnerUow;
-use app::ports::reads::{NftFilter, PageRequest, StreamScope};
+use app::ports::reads::{NftCursor, NftFilter, NftQuery, NftSort, PageRequest, StreamScope};
 use app::uow::Begin;
 use atomarket::Store;
 use chrono::{DateTime, SubsecRound};
@@ -39,6 +39,7 @@ fn nft(owner: i64, gift: &str) -> Nft {
         price: None,
         status: NftStatus::Available,
         created_at: now(),
+        listed_at: None,
         traits: Default::default(),
         can_transfer_at: None,
         telegram: None,
@@ -57,6 +58,11 @@ fn offer(nft: NftId, offerer: i64, price: &str) -> Offer {
     }
 }
 
+/// The first `limit` NFTs matching `filter`, newest first.
+fn listing(filter: NftFilter, limit: u32) -> NftQuery {
+    NftQuery { filter, sort: NftSort::Newest, after: None, limit }
+}
+
 async fn begin<S: Store>(s: &S) -> Box<dyn BuyNftUow> {
     Begin::<dyn BuyNftUow>::begin(s, "conformance").await.expect("begin")
 }
@@ -70,6 +76,112 @@ async fn users<S: Store>(s: &S, ids: &[i64], available: &str) {
         uow.accounts().save(&u).await.unwrap();
     }
     uow.commit().await.unwrap();
+}
+
+/// SPEC §3 "Discovery" on five NFTs whose every order is known by hand: each sort (ties by id),
+/// the filters (any value of one attribute, all attributes together, price bounds inclusive), and
+/// keyset pages that neither repeat nor skip rows that did not move while a listing changed.
+async fn discovery_filters_sorts_and_pages_stably<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2], "0").await;
+    let t0 = now();
+    let attr = |name: &str, r: i64| Some(Attribute::new(name, r).unwrap());
+    let make = |i: i64, collection: &str, number: Option<u32>, m: Option<(&str, i64)>, price: Option<&str>| {
+        let mut n = nft(1 + i % 2, &format!("disc-{i}"));
+        n.collection = collection.into();
+        n.created_at = t0 + chrono::Duration::seconds(i);
+        n.price = price.map(m_);
+        n.traits.number = number;
+        if let Some((model, rarity)) = m {
+            n.traits.model = attr(model, rarity);
+        }
+        n
+    };
+    fn m_(s: &str) -> Money {
+        Money::parse(s).unwrap()
+    }
+    let mut n1 = make(1, "C", Some(3), Some(("A", 10)), Some("5"));
+    n1.traits.backdrop = attr("X", 5);
+    n1.traits.symbol = attr("S", 1);
+    n1.listed_at = Some(t0 + chrono::Duration::seconds(10));
+    let mut n2 = make(2, "C", Some(1), Some(("B", 20)), Some("2"));
+    n2.traits.backdrop = attr("Y", 50);
+    n2.traits.symbol = attr("S", 1);
+    let mut n3 = make(3, "C", Some(2), Some(("A", 10)), None);
+    n3.traits.backdrop = attr("Y", 50);
+    n3.traits.symbol = attr("T", 3);
+    let n4 = make(4, "C", None, None, Some("9"));
+    let mut n5 = make(5, "D", Some(1), Some(("A", 10)), Some("5"));
+    n5.traits.backdrop = attr("X", 5);
+    n5.traits.symbol = attr("S", 1);
+    let mut uow = begin(&*s).await;
+    for n in [&n1, &n2, &n3, &n4, &n5] {
+        uow.nfts().insert(n).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    let ids = |p: app::ports::reads::Page<Nft>| p.items.into_iter().map(|n| n.gift_id).collect::<Vec<_>>();
+    let run = |filter: NftFilter, sort: NftSort| {
+        let s = s.clone();
+        async move { ids(s.nfts(&NftQuery { filter, sort, after: None, limit: 20 }).await.unwrap()) }
+    };
+    let all = NftFilter::default();
+    let d = |xs: &[i32]| xs.iter().map(|i| format!("disc-{i}")).collect::<Vec<_>>();
+    assert_eq!(
+        run(all.clone(), NftSort::Newest).await,
+        d(&[1, 5, 4, 3, 2]),
+        "by the later of registration and listing"
+    );
+    assert_eq!(run(all.clone(), NftSort::PriceAsc).await, d(&[2, 1, 5, 4]), "listed only; a tie by id");
+    assert_eq!(run(all.clone(), NftSort::PriceDesc).await, d(&[4, 5, 1, 2]));
+    assert_eq!(run(all.clone(), NftSort::NumberAsc).await, d(&[2, 5, 3, 1, 4]), "no number last");
+    assert_eq!(run(all.clone(), NftSort::Rarity).await, d(&[1, 5, 3, 2, 4]), "rarest model, backdrop, symbol");
+
+    let f = |f: NftFilter| f;
+    let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    let cases = [
+        (f(NftFilter { models: v(&["A"]), ..Default::default() }), d(&[1, 5, 3])),
+        (f(NftFilter { models: v(&["A", "B"]), backdrops: v(&["Y"]), ..Default::default() }), d(&[3, 2])),
+        (
+            f(NftFilter {
+                collections: v(&["C"]),
+                min_price: Some(m_("2")),
+                max_price: Some(m_("5")),
+                ..Default::default()
+            }),
+            d(&[1, 2]),
+        ),
+        (f(NftFilter { number: Some(1), ..Default::default() }), d(&[5, 2])),
+        (f(NftFilter { symbols: v(&["Nope"]), ..Default::default() }), d(&[])),
+        (f(NftFilter { listed: Some(false), ..Default::default() }), d(&[3])),
+        (f(NftFilter { collections: v(&["D", "C"]), owner: Some(UserId(2)), ..Default::default() }), d(&[1, 5, 3])),
+    ];
+    for (filter, expected) in cases {
+        assert_eq!(run(filter.clone(), NftSort::Newest).await, expected, "{filter:?}");
+    }
+
+    // Pages of two by price while disc-2 is repriced between pages: the rows that did not move
+    // come exactly once.
+    let page = |after: Option<NftCursor>| {
+        let s = s.clone();
+        async move {
+            s.nfts(&NftQuery { filter: NftFilter::default(), sort: NftSort::PriceAsc, after, limit: 2 }).await.unwrap()
+        }
+    };
+    let first = page(None).await;
+    assert_eq!(first.items.iter().map(|n| n.gift_id.clone()).collect::<Vec<_>>(), d(&[2, 1]));
+    let mut uow = begin(&*s).await;
+    let mut moved = uow.nfts().lock(n2.id).await.unwrap().unwrap();
+    moved.set_price(moved.owner_id, Some(m_("100")), now()).unwrap();
+    uow.nfts().update(&moved).await.unwrap();
+    uow.commit().await.unwrap();
+    let mut seen = first.items.iter().map(|n| n.gift_id.clone()).collect::<Vec<_>>();
+    let mut cursor = first.next_cursor.clone();
+    while let Some(c) = cursor {
+        let next = page(Some(NftCursor::decode(NftSort::PriceAsc, &c).unwrap())).await;
+        seen.extend(next.items.iter().map(|n| n.gift_id.clone()));
+        cursor = next.next_cursor;
+    }
+    assert_eq!(seen, d(&[2, 1, 5, 4, 2]), "the moved row may come again; no other repeats, no gaps");
 }
 
 async fn gift_inbox<S: Store>(s: &S) -> Box<dyn ReceiveGiftUow> {
@@ -234,8 +346,7 @@ async fn an_nft_keeps_its_attributes_and_telegram_handles<S: Store>(s: Arc<S>) {
         assert_eq!(&sale.nft, n, "lock_sale");
         uow.rollback().await;
     }
-    let page =
-        s.nfts(&NftFilter { owner: Some(UserId(1)), ..Default::default() }, PageRequest::first(10)).await.unwrap();
+    let page = s.nfts(&listing(NftFilter { owner: Some(UserId(1)), ..Default::default() }, 10)).await.unwrap();
     assert_eq!(page.items, vec![bare.clone(), free.clone(), full.clone()], "the list, newest first");
 
     // A sale keeps them.
@@ -722,16 +833,18 @@ async fn nft_queries_filter_and_page<S: Store>(s: Arc<S>) {
     uow.commit().await.unwrap();
     let ids = |p: app::ports::reads::Page<Nft>| p.items.into_iter().map(|n| n.id).collect::<Vec<_>>();
     let all = NftFilter::default();
-    assert_eq!(ids(s.nfts(&all, PageRequest::first(10)).await.unwrap()), [c.id, b.id, a.id]);
+    assert_eq!(ids(s.nfts(&listing(all.clone(), 10)).await.unwrap()), [c.id, b.id, a.id]);
     let listed = NftFilter { listed: Some(true), ..Default::default() };
-    assert_eq!(ids(s.nfts(&listed, PageRequest::first(10)).await.unwrap()), [a.id]);
+    assert_eq!(ids(s.nfts(&listing(listed, 10)).await.unwrap()), [a.id]);
     let unlisted_of_1 = NftFilter { listed: Some(false), owner: Some(UserId(1)), ..Default::default() };
-    assert_eq!(ids(s.nfts(&unlisted_of_1, PageRequest::first(10)).await.unwrap()), [b.id]);
-    let other = NftFilter { collection: Some("other".into()), ..Default::default() };
-    assert_eq!(ids(s.nfts(&other, PageRequest::first(10)).await.unwrap()), [c.id]);
-    let p1 = s.nfts(&all, PageRequest::first(2)).await.unwrap();
-    let after = PageRequest::decode_cursor(p1.next_cursor.as_deref().unwrap());
-    assert_eq!(ids(s.nfts(&all, PageRequest { limit: 2, after }).await.unwrap()), [a.id]);
+    assert_eq!(ids(s.nfts(&listing(unlisted_of_1, 10)).await.unwrap()), [b.id]);
+    let other = NftFilter { collections: vec!["other".into()], ..Default::default() };
+    assert_eq!(ids(s.nfts(&listing(other, 10)).await.unwrap()), [c.id]);
+    let p1 = s.nfts(&listing(all.clone(), 2)).await.unwrap();
+    let after = NftCursor::decode(NftSort::Newest, p1.next_cursor.as_deref().unwrap());
+    assert!(after.is_some());
+    let rest = NftQuery { filter: all.clone(), sort: NftSort::Newest, after, limit: 2 };
+    assert_eq!(ids(s.nfts(&rest).await.unwrap()), [a.id]);
 }
 
 async fn ensure_user_creates_once_and_keeps_balances<S: Store>(s: Arc<S>) {
@@ -1335,6 +1448,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    discovery_filters_sorts_and_pages_stably,
     an_nft_keeps_its_attributes_and_telegram_handles,
     the_gift_inbox_notes_updates_once_and_keeps_one_open_unmatched_gift_each,
     a_gift_is_found_by_its_id_and_its_custody_rewritten,
@@ -1403,7 +1517,7 @@ async fn nothing_carried_over_by_units_of_work<S: Store>(s: Arc<S>) -> Nft {
     uow.nfts().insert(&kept).await.unwrap();
     uow.commit().await.unwrap();
     assert_eq!(s.user(UserId(1)).await.unwrap().unwrap().available, m("5"));
-    let all = s.nfts(&NftFilter::default(), PageRequest::first(10)).await.unwrap();
+    let all = s.nfts(&listing(NftFilter::default(), 10)).await.unwrap();
     assert_eq!(all.items.iter().map(|n| n.gift_id.as_str()).collect::<Vec<_>>(), ["kept"]);
     kept
 }
@@ -1413,5 +1527,5 @@ async fn nothing_carried_over_by_a_read<S: Store>(s: Arc<S>, kept: Nft) {
     let mut uow = begin(&*s).await;
     uow.nfts().insert(&nft(1, "after")).await.unwrap();
     uow.commit().await.unwrap();
-    assert_eq!(s.nfts(&NftFilter::default(), PageRequest::first(10)).await.unwrap().items.len(), 2);
+    assert_eq!(s.nfts(&listing(NftFilter::default(), 10)).await.unwrap().items.len(), 2);
 }

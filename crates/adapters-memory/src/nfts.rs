@@ -1,6 +1,6 @@
 //! NFTs in custody.
 
-use app::ports::reads::{NftFilter, NftReads, Page, PageRequest};
+use app::ports::reads::{NftQuery, NftReads, Page, SortKey};
 use async_trait::async_trait;
 use domain::ports::{AccountRepo, NftRepo, OfferRepo, SaleLocks, SaleRepo};
 use domain::*;
@@ -59,21 +59,22 @@ impl NftRepo for MemoryUow {
 
 #[async_trait]
 impl NftReads for MemoryStore {
-    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError> {
+    /// Every NFT is looked at: the in-memory store is for one machine's worth of NFTs.
+    async fn nfts(&self, q: &NftQuery) -> Result<Page<Nft>, RepoError> {
         let s = self.snapshot();
-        let upper = page.after.unwrap_or(Uuid::max());
-        let items: Vec<Nft> = s
+        let mut found: Vec<(SortKey, Uuid, &Nft)> = s
             .nfts
-            .range(..upper)
-            .rev()
-            .map(|(_, n)| n)
-            .filter(|n| filter.listed.is_none_or(|l| n.price.is_some() == l))
-            .filter(|n| filter.owner.is_none_or(|o| n.owner_id == o))
-            .filter(|n| filter.collection.as_ref().is_none_or(|c| &n.collection == c))
-            .take(page.limit as usize + 1)
-            .cloned()
+            .values()
+            .filter(|n| q.filter.matches(n))
+            .filter_map(|n| Some((q.sort.key(n)?, n.id.0, n)))
+            .filter(|(key, id, _)| q.after.is_none_or(|c| c.precedes(q.sort, *key, *id)))
             .collect();
-        Ok(Page::from_overfetch(items, page.limit, |n| n.id.0))
+        found.sort_by_key(|(key, id, _)| (*key, *id));
+        if q.sort.descending() {
+            found.reverse();
+        }
+        let items = found.into_iter().take(q.limit as usize + 1).map(|(_, _, n)| n.clone()).collect();
+        Ok(Page::of_nfts(items, q.limit, q.sort))
     }
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {

@@ -16,10 +16,13 @@ use uuid::Uuid;
 
 use crate::error::map_err;
 
+/// An NFT's deferred write: owner, price, status, last listed.
+type NftWrite = (i64, Option<Decimal>, &'static str, Option<DateTime<Utc>>);
+
 #[derive(Default)]
 pub(crate) struct Deferred {
     users: BTreeMap<i64, (Decimal, Decimal)>,
-    nfts: BTreeMap<Uuid, (i64, Option<Decimal>, &'static str)>,
+    nfts: BTreeMap<Uuid, NftWrite>,
     offers: BTreeMap<Uuid, (Decimal, &'static str, DateTime<Utc>)>,
     ledger: Vec<LedgerEntry>,
     outbox: Vec<(Uuid, &'static str, String, DateTime<Utc>)>,
@@ -43,7 +46,8 @@ impl Deferred {
     }
 
     pub fn nft(&mut self, nft: &Nft) {
-        self.nfts.insert(nft.id.0, (nft.owner_id.0, nft.price.map(|p| p.as_decimal()), nft.status.as_str()));
+        self.nfts
+            .insert(nft.id.0, (nft.owner_id.0, nft.price.map(|p| p.as_decimal()), nft.status.as_str(), nft.listed_at));
     }
 
     pub fn offer(&mut self, offer: &Offer) {
@@ -101,11 +105,14 @@ impl Deferred {
         }
         if !d.nfts.is_empty() {
             next(&mut q, &mut counted, "n");
-            q.push("n AS (UPDATE nfts SET owner_id = v.owner_id, price = v.price, status = v.status FROM (");
-            q.push_values(&d.nfts, |mut b, (id, (owner, price, status))| {
-                b.push_bind(*id).push_bind(*owner).push_bind(*price).push_bind(*status);
+            q.push(
+                "n AS (UPDATE nfts SET owner_id = v.owner_id, price = v.price, status = v.status, \
+                 listed_at = v.listed_at FROM (",
+            );
+            q.push_values(&d.nfts, |mut b, (id, (owner, price, status, listed_at))| {
+                b.push_bind(*id).push_bind(*owner).push_bind(*price).push_bind(*status).push_bind(*listed_at);
             });
-            q.push(") AS v(id, owner_id, price, status) WHERE nfts.id = v.id RETURNING 1)");
+            q.push(") AS v(id, owner_id, price, status, listed_at) WHERE nfts.id = v.id RETURNING 1)");
         }
         if !d.offers.is_empty() {
             next(&mut q, &mut counted, "o");

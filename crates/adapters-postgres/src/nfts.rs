@@ -1,5 +1,6 @@
 //! NFTs in custody.
 
+use crate::error::map_err;
 use app::ports::reads::*;
 use async_trait::async_trait;
 use domain::ports::*;
@@ -7,6 +8,7 @@ use domain::*;
 use rust_decimal::Decimal;
 use sqlx::postgres::PgRow;
 use sqlx::Row;
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::accounts::user_at;
@@ -21,7 +23,7 @@ use crate::{PgStore, PgUow};
 const LOCK_SALE: &str = "\
 WITH n AS MATERIALIZED (
     SELECT id, gift_id, title, collection, owner_id, price, status, created_at, number, model, model_rarity,
-           backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars
+           backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars, listed_at
       FROM nfts WHERE id = $1 FOR UPDATE),
 o AS MATERIALIZED (
     SELECT id, nft_id, offerer_id, price, status, expires_at, created_at FROM offers
@@ -85,7 +87,8 @@ impl NftRepo for PgUow {
         sqlx::query(
             "INSERT INTO nfts (id, gift_id, title, collection, owner_id, price, status, created_at, number, \
              model, model_rarity, backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, \
-             transfer_stars) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+             transfer_stars, listed_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)",
         )
         .bind(nft.id.0)
         .bind(&nft.gift_id)
@@ -105,6 +108,7 @@ impl NftRepo for PgUow {
         .bind(nft.can_transfer_at)
         .bind(nft.telegram.as_ref().map(|t| &t.owned_gift_id))
         .bind(nft.telegram.as_ref().and_then(|t| t.transfer_star_count).map(i64::from))
+        .bind(nft.listed_at)
         .execute(self.conn().await?)
         .await
         .map_err(self.fail())?;
@@ -147,25 +151,30 @@ impl NftRepo for PgUow {
 
 #[async_trait]
 impl NftReads for PgStore {
-    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError> {
-        self.page(
-            sqlx::query(&format!(
-                "SELECT {NFT_COLUMNS} FROM nfts WHERE ($1::uuid IS NULL OR id < $1) \
-             AND ($2::bool IS NULL OR (price IS NOT NULL) = $2) \
-             AND ($3::bigint IS NULL OR owner_id = $3) \
-             AND ($4::text IS NULL OR collection = $4) \
-             ORDER BY id DESC LIMIT $5"
-            ))
-            .bind(page.after)
-            .bind(filter.listed)
-            .bind(filter.owner.map(|o| o.0))
-            .bind(&filter.collection)
-            .bind(i64::from(page.limit) + 1),
-            page.limit,
-            nft_row,
-            |n| n.id.0,
-        )
-        .await
+    async fn nfts(&self, q: &NftQuery) -> Result<Page<Nft>, RepoError> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE true"));
+        discovery_filter(&mut sql, &q.filter);
+        let (keys, direction) = sort_sql(q.sort);
+        if q.sort.lists_only_listed() {
+            sql.push(" AND price IS NOT NULL");
+        }
+        if let Some(after) = &q.after {
+            let key = keys.join(", ");
+            sql.push(format!(" AND ({key}, id) {} (", if q.sort.descending() { "<" } else { ">" }));
+            match after.key {
+                SortKey::At(t) => sql.push_bind(t),
+                SortKey::Price(p) => sql.push_bind(p.as_decimal()),
+                SortKey::Number(n) => sql.push_bind(n),
+                SortKey::Rarity(a, b, c) => sql.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c),
+            };
+            sql.push(", ").push_bind(after.id).push(")");
+        }
+        let order: Vec<String> =
+            keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
+        sql.push(format!(" ORDER BY {} LIMIT ", order.join(", "))).push_bind(i64::from(q.limit) + 1);
+        let rows = sql.build().fetch_all(self.pool()).await.map_err(map_err)?;
+        let items = rows.iter().map(nft_row).collect::<Result<Vec<_>, _>>()?;
+        Ok(Page::of_nfts(items, q.limit, q.sort))
     }
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
@@ -173,10 +182,52 @@ impl NftReads for PgStore {
     }
 }
 
+/// The SQL of a sort's key columns (as [`NftSort::key`] defines it) and its direction.
+fn sort_sql(sort: NftSort) -> (Vec<String>, &'static str) {
+    let none = |column: &str| format!("COALESCE({column}, {NO_RARITY})");
+    match sort {
+        NftSort::Newest => (vec!["GREATEST(created_at, listed_at)".into()], "DESC"),
+        NftSort::PriceAsc => (vec!["price".into()], "ASC"),
+        NftSort::PriceDesc => (vec!["price".into()], "DESC"),
+        NftSort::NumberAsc => (vec![format!("COALESCE(number, {NO_NUMBER})")], "ASC"),
+        NftSort::Rarity => (vec![none("model_rarity"), none("backdrop_rarity"), none("symbol_rarity")], "ASC"),
+    }
+}
+
+/// The filter's conditions (as [`NftFilter::matches`] states them), appended with `AND`.
+fn discovery_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &NftFilter) {
+    if let Some(listed) = f.listed {
+        sql.push(if listed { " AND price IS NOT NULL" } else { " AND price IS NULL" });
+    }
+    if let Some(owner) = f.owner {
+        sql.push(" AND owner_id = ").push_bind(owner.0);
+    }
+    for (column, values) in
+        [("collection", &f.collections), ("model", &f.models), ("backdrop", &f.backdrops), ("symbol", &f.symbols)]
+    {
+        if !values.is_empty() {
+            sql.push(format!(" AND {column} = ANY(")).push_bind(values.clone()).push(")");
+        }
+    }
+    if let Some(number) = f.number {
+        sql.push(" AND number = ").push_bind(i64::from(number));
+    }
+    if f.min_price.is_some() || f.max_price.is_some() {
+        sql.push(" AND price IS NOT NULL");
+    }
+    if let Some(min) = f.min_price {
+        sql.push(" AND price >= ").push_bind(min.as_decimal());
+    }
+    if let Some(max) = f.max_price {
+        sql.push(" AND price <= ").push_bind(max.as_decimal());
+    }
+}
+
 pub(crate) const NFT_COLUMNS: &str = "id, gift_id, title, collection, owner_id, price, status, created_at, number, \
-    model, model_rarity, backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars";
+    model, model_rarity, backdrop, backdrop_rarity, symbol, symbol_rarity, can_transfer_at, owned_gift_id, transfer_stars, \
+    listed_at";
 /// How many columns [`NFT_COLUMNS`] names.
-pub(crate) const NFT_COLUMN_COUNT: usize = 18;
+pub(crate) const NFT_COLUMN_COUNT: usize = 19;
 
 pub(crate) fn nft_row(r: &PgRow) -> Result<Nft, RepoError> {
     nft_at(r, 0)
@@ -196,6 +247,7 @@ pub(crate) fn nft_at(r: &PgRow, at: usize) -> Result<Nft, RepoError> {
         price: price.map(money).transpose()?,
         status: NftStatus::parse(&status).ok_or_else(|| bad("nft status", &status))?,
         created_at: r.try_get(at + 7).map_err(e)?,
+        listed_at: r.try_get(at + 18).map_err(e)?,
         traits: GiftTraits {
             number: r.try_get::<Option<i64>, _>(at + 8).map_err(e)?.map(|n| n as u32),
             model: attribute_at(r, at + 9)?,

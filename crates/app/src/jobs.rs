@@ -832,7 +832,7 @@ pub(crate) mod support {
 
     #[async_trait]
     impl NftReads for FakeReads {
-        async fn nfts(&self, _: &NftFilter, _: PageRequest) -> Result<Page<Nft>, RepoError> {
+        async fn nfts(&self, _: &NftQuery) -> Result<Page<Nft>, RepoError> {
             unimplemented!()
         }
         async fn nft(&self, _: NftId) -> Result<Option<Nft>, RepoError> {

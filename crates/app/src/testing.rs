@@ -176,6 +176,7 @@ pub fn nft(owner: i64, price: Option<&str>) -> domain::Nft {
         price: price.map(m),
         status: domain::NftStatus::Available,
         created_at: now(),
+        listed_at: None,
         traits: Default::default(),
         can_transfer_at: None,
         telegram: None,

@@ -163,6 +163,7 @@ mod tests {
             price: None,
             status: crate::nft::NftStatus::Available,
             created_at: DateTime::from_timestamp(1_700_000_000, 0).unwrap(),
+            listed_at: None,
             traits: Default::default(),
             can_transfer_at: None,
             telegram: None,

@@ -54,6 +54,9 @@ pub struct Nft {
     pub price: Option<Money>,
     pub status: NftStatus,
     pub created_at: DateTime<Utc>,
+    /// When it was last listed (or its price last changed); the newest-first order uses the later
+    /// of this and `created_at`.
+    pub listed_at: Option<DateTime<Utc>>,
     /// Number, model, backdrop, symbol: what prices it (all `None` when registered without).
     pub traits: GiftTraits,
     /// When Telegram lets the gift leave custody; `None`: now.
@@ -63,13 +66,17 @@ pub struct Nft {
 }
 
 impl Nft {
-    /// Lists (`Some`) or unlists (`None`) the NFT. Owner only; the NFT must be `available`.
-    pub fn set_price(&mut self, by: UserId, price: Option<Money>) -> Result<(), RuleViolation> {
+    /// Lists (`Some`) or unlists (`None`) the NFT at `now`. Owner only; the NFT must be
+    /// `available`.
+    pub fn set_price(&mut self, by: UserId, price: Option<Money>, now: DateTime<Utc>) -> Result<(), RuleViolation> {
         if self.owner_id != by {
             return Err(RuleViolation::NotOwner);
         }
         if self.status != NftStatus::Available {
             return Err(RuleViolation::NftUnavailable);
+        }
+        if price.is_some() {
+            self.listed_at = Some(now);
         }
         self.price = price;
         Ok(())
@@ -152,6 +159,7 @@ mod tests {
             price: price.map(|p| Money::parse(p).unwrap()),
             status: NftStatus::Available,
             created_at: Utc::now(),
+            listed_at: None,
             traits: GiftTraits::default(),
             can_transfer_at: None,
             telegram: None,
@@ -217,10 +225,10 @@ mod tests {
     #[test]
     fn only_the_owner_sets_the_price_of_an_available_nft() {
         let mut n = nft(1, None);
-        assert_eq!(n.set_price(UserId(2), Some(Money::parse("1").unwrap())), Err(RuleViolation::NotOwner));
-        n.set_price(UserId(1), Some(Money::parse("1").unwrap())).unwrap();
+        assert_eq!(n.set_price(UserId(2), Some(Money::parse("1").unwrap()), Utc::now()), Err(RuleViolation::NotOwner));
+        n.set_price(UserId(1), Some(Money::parse("1").unwrap()), Utc::now()).unwrap();
         n.status = NftStatus::OnAuction;
-        assert_eq!(n.set_price(UserId(1), None), Err(RuleViolation::NftUnavailable));
+        assert_eq!(n.set_price(UserId(1), None, Utc::now()), Err(RuleViolation::NftUnavailable));
     }
 
     #[test]
@@ -242,10 +250,11 @@ mod tests {
     #[test]
     fn the_owner_lists_and_unlists_an_available_nft() {
         let mut n = nft(1, None);
-        assert_eq!(n.set_price(UserId(1), Some(Money::parse("3").unwrap())), Ok(()));
-        assert_eq!(n.price, Some(Money::parse("3").unwrap()));
-        assert_eq!(n.set_price(UserId(1), None), Ok(()));
-        assert_eq!(n.price, None);
+        let at = Utc::now();
+        assert_eq!(n.set_price(UserId(1), Some(Money::parse("3").unwrap()), at), Ok(()));
+        assert_eq!((n.price, n.listed_at), (Some(Money::parse("3").unwrap()), Some(at)));
+        assert_eq!(n.set_price(UserId(1), None, at + chrono::Duration::seconds(1)), Ok(()));
+        assert_eq!((n.price, n.listed_at), (None, Some(at)), "unlisting keeps the last listing's time");
     }
 
     #[test]

@@ -153,6 +153,27 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Query parameters where a key may repeat (`model=A&model=B` → a list); ones that do not fit
+/// are a validation failure.
+pub struct ApiListQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiListQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        // serde_html_form reads `key=` as absent; no parameter here may be empty.
+        if let Some((key, _)) = form_urlencoded::parse(query.as_bytes()).find(|(_, v)| v.is_empty()) {
+            return Err(ApiError::field(&key, "must not be empty"));
+        }
+        let de = serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de).map(ApiListQuery).map_err(|e| {
+            let field = e.path().to_string();
+            ApiError::field(if field == "." { "query" } else { &field }, e.inner().to_string())
+        })
+    }
+}
+
 fn idempotency_key_param(required: bool) -> utoipa::openapi::path::Parameter {
     use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
     use utoipa::openapi::schema::{ObjectBuilder, Type};

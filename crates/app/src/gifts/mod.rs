@@ -145,6 +145,7 @@ pub(crate) fn register(services: &Services, fx: &Effects<'_>, owner: UserId, gif
         price: None,
         status: NftStatus::Available,
         created_at: fx.now,
+        listed_at: None,
         traits: gift.traits.clone(),
         can_transfer_at: gift.can_transfer_at,
         telegram: Some(gift.telegram.clone()),

@@ -59,6 +59,7 @@ impl RegisterNft {
                 price: None,
                 status: NftStatus::Available,
                 created_at: fx.now,
+                listed_at: None,
                 traits: cmd.traits.clone(),
                 can_transfer_at: None,
                 telegram: None,

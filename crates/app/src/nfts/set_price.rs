@@ -45,7 +45,7 @@ impl SetNftPrice {
         let done = async {
             let mut nft = uow.nfts().lock(cmd.nft_id).await?.ok_or(Error::NotFound("NFT"))?;
             let before = nft.price;
-            nft.set_price(cmd.owner, cmd.price)?;
+            nft.set_price(cmd.owner, cmd.price, fx.now)?;
             let kind = match (before, nft.price) {
                 (None, Some(_)) => Some(EventKind::Listed),
                 (Some(_), None) => Some(EventKind::Unlisted),

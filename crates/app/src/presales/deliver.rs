@@ -65,6 +65,7 @@ impl DeliverPresale {
                 price: None,
                 status: NftStatus::Available,
                 created_at: fx.now,
+                listed_at: None,
                 traits: Default::default(),
                 can_transfer_at: None,
                 telegram: None,

@@ -4,15 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::*;
 
-use super::{Page, PageRequest};
-
-/// Filters of the NFT list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct NftFilter {
-    pub listed: Option<bool>,
-    pub owner: Option<UserId>,
-    pub collection: Option<String>,
-}
+use super::{NftQuery, Page, PageRequest};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuctionFilter {
@@ -35,8 +27,9 @@ pub struct PresaleFilter {
 
 #[async_trait]
 pub trait NftReads: Send + Sync {
-    /// NFTs matching the filter, newest first.
-    async fn nfts(&self, filter: &NftFilter, page: PageRequest) -> Result<Page<Nft>, RepoError>;
+    /// One page of NFTs matching the query's filter, in its sort, after its cursor; the next
+    /// page's cursor is [`NftCursor::after`](super::NftCursor::after) the last item.
+    async fn nfts(&self, query: &NftQuery) -> Result<Page<Nft>, RepoError>;
     /// One NFT; `None` when it does not exist.
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
 }

@@ -8,6 +8,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod deals;
+mod discovery;
 mod market;
 mod partners;
 
@@ -15,9 +16,11 @@ pub use accounts::*;
 pub use activity::*;
 pub use audit::*;
 pub use deals::*;
+pub use discovery::*;
 pub use market::*;
 pub use partners::*;
 
+use domain::Nft;
 use uuid::Uuid;
 
 /// A page request: `limit` items after the opaque cursor.
@@ -53,6 +56,17 @@ impl PageRequest {
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
+}
+
+impl Page<Nft> {
+    /// A page of discovery from up to `limit + 1` NFTs in `sort`'s order.
+    pub fn of_nfts(mut items: Vec<Nft>, limit: u32, sort: NftSort) -> Self {
+        let more = items.len() > limit as usize;
+        items.truncate(limit as usize);
+        let next_cursor =
+            if more { items.last().and_then(|n| NftCursor::after(sort, n)).map(|c| c.encode()) } else { None };
+        Page { items, next_cursor }
+    }
 }
 
 impl<T> Page<T> {

@@ -15,20 +15,43 @@ pub struct NftListParams {
     /// 1–100, default 20.
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<u32>,
-    /// The `next_cursor` of the previous page.
-    #[param(pattern = "^c1[0-9a-f]{32}$")]
+    /// The `next_cursor` of the previous page (of the same sort).
+    #[param(pattern = "^n[tpnr][0-9a-z.-]{1,80}$", max_length = 120)]
     pub cursor: Option<String>,
     /// `true`: only listed NFTs; `false`: only unlisted ones.
     pub listed: Option<bool>,
     /// `me` or a user id.
     #[param(pattern = "^(me|[1-9][0-9]{0,17})$")]
     pub owner: Option<String>,
-    #[param(
-        min_length = 1,
-        max_length = 200,
-        pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
-    )]
-    pub collection: Option<String>,
+    /// Any of these collections (the key may repeat).
+    #[serde(default)]
+    #[param(style = Form, explode, max_items = 50, inline, value_type = Vec<String>)]
+    pub collection: Vec<String>,
+    /// Any of these models (the key may repeat); NFTs without attributes never match.
+    #[serde(default)]
+    #[param(style = Form, explode, max_items = 50, value_type = Vec<String>)]
+    pub model: Vec<String>,
+    /// Any of these backdrops.
+    #[serde(default)]
+    #[param(style = Form, explode, max_items = 50, value_type = Vec<String>)]
+    pub backdrop: Vec<String>,
+    /// Any of these symbols.
+    #[serde(default)]
+    #[param(style = Form, explode, max_items = 50, value_type = Vec<String>)]
+    pub symbol: Vec<String>,
+    /// Its number in the collection.
+    #[param(minimum = 1, maximum = 4294967295u64)]
+    pub number: Option<u64>,
+    /// Listed at this price or more (unlisted NFTs left out).
+    #[param(pattern = r"^[0-9]{1,10}(\.[0-9]{1,9})?$")]
+    pub min_price: Option<String>,
+    /// Listed at this price or less (unlisted NFTs left out).
+    #[param(pattern = r"^[0-9]{1,10}(\.[0-9]{1,9})?$")]
+    pub max_price: Option<String>,
+    /// `newest` (default: by the later of registration and last listing), `price_asc`,
+    /// `price_desc` (listed NFTs only), `number_asc`, `rarity` (rarest model, backdrop, symbol).
+    #[param(pattern = "^(newest|price_asc|price_desc|number_asc|rarity)$")]
+    pub sort: Option<String>,
 }
 
 /// One of a gift's priced attributes: how many gifts of the collection per thousand carry it

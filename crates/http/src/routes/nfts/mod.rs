@@ -7,12 +7,12 @@ use std::sync::Arc;
 use app::nfts::back::{BackNft, BackNftCommand};
 use app::nfts::buy::{BuyNft, BuyNftCommand};
 use app::nfts::set_price::{SetNftPrice, SetNftPriceCommand};
-use app::ports::reads::NftFilter;
+use app::ports::reads::{NftCursor, NftFilter, NftQuery, NftSort, PageRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use domain::NftId;
+use domain::{Money, NftId};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use uuid::Uuid;
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use self::dto::*;
 use crate::auth::CurrentUser;
 use crate::error::{ApiError, Problem};
-use crate::extract::{ApiJson, ApiPath, ApiQuery, IdemJson};
+use crate::extract::{ApiJson, ApiListQuery, ApiPath, IdemJson};
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
@@ -32,23 +32,67 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(back))
 }
 
-/// NFTs, newest first; filter by listing, owner (`me` or an id) and collection.
+/// Discovery: NFTs filtered by collection, model, backdrop, symbol (each may repeat: any of its
+/// values; attributes together: all), number, listing, owner (`me` or an id) and price range, in
+/// one of five sorts; keyset cursors stay stable while listings change.
 #[utoipa::path(get, path = "/api/nfts", tag = "nft", security(("tma" = [])), params(NftListParams),
     responses((status = 200, body = NftPage), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     CurrentUser(user): CurrentUser,
-    ApiQuery(q): ApiQuery<NftListParams>,
+    ApiListQuery(q): ApiListQuery<NftListParams>,
 ) -> Result<Json<NftPage>, ApiError> {
-    let page = super::page(q.limit, q.cursor.as_deref())?;
+    let limit = q.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 100"));
+    }
+    let sort = match q.sort.as_deref() {
+        None => NftSort::default(),
+        Some(s) => NftSort::parse(s)
+            .ok_or_else(|| ApiError::field("sort", "must be newest, price_asc, price_desc, number_asc or rarity"))?,
+    };
+    let after = match q.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(
+            NftCursor::decode(sort, c)
+                .ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out for this sort"))?,
+        ),
+    };
     let owner = match q.owner.as_deref() {
         None => None,
         Some("me") => Some(user.id),
         Some(id) => Some(super::user_id("owner", id)?),
     };
-    let collection = q.collection.map(|c| super::text("collection", &c, 200)).transpose()?;
-    let filter = NftFilter { listed: q.listed, owner, collection };
-    Ok(Json(state.reads.nfts(&filter, page).await?.into()))
+    let values = |field: &str, vs: Vec<String>| -> Result<Vec<String>, ApiError> {
+        if vs.len() > 50 {
+            return Err(ApiError::field(field, "at most 50 values"));
+        }
+        vs.iter().map(|v| super::text(field, v, 200)).collect()
+    };
+    let price = |field: &str, v: Option<String>| -> Result<Option<Money>, ApiError> {
+        v.map(|p| Money::parse_amount(&p).map_err(|m| ApiError::field(field, m.to_string()))).transpose()
+    };
+    let number = match q.number {
+        None => None,
+        Some(n) => Some(
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ApiError::field("number", "must be between 1 and 4294967295"))?,
+        ),
+    };
+    let filter = NftFilter {
+        listed: q.listed,
+        owner,
+        collections: values("collection", q.collection)?,
+        models: values("model", q.model)?,
+        backdrops: values("backdrop", q.backdrop)?,
+        symbols: values("symbol", q.symbol)?,
+        number,
+        min_price: price("min_price", q.min_price)?,
+        max_price: price("max_price", q.max_price)?,
+    };
+    Ok(Json(state.reads.nfts(&NftQuery { filter, sort, after, limit }).await?.into()))
 }
 
 /// One NFT (NFTs are public).
