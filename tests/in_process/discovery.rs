@@ -100,6 +100,53 @@ async fn discovery_answers_over_http(app: TestApp) {
     }
 }
 
+async fn panels_and_portfolios_answer_over_http(app: TestApp) {
+    register(&app, "pp-1", 1, ("Cozy", 15), "Blue", Some("3")).await;
+    register(&app, "pp-2", 2, ("Frog", 40), "Red", Some("1.5")).await;
+    register(&app, "pp-3", 3, ("Cozy", 15), "Red", None).await;
+
+    let r = app.get("/api/collections/Plush%20Pepe/attributes", As::User(VIEWER)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body["model"],
+        json!([{"name": "Cozy", "rarity_per_mille": 15, "count": 2, "listed": 1, "floor": "3"},
+               {"name": "Frog", "rarity_per_mille": 40, "count": 1, "listed": 1, "floor": "1.5"}])
+    );
+    assert_eq!(
+        r.body["backdrop"],
+        json!([{"name": "Blue", "rarity_per_mille": 30, "count": 1, "listed": 1, "floor": "3"},
+               {"name": "Red", "rarity_per_mille": 30, "count": 2, "listed": 1, "floor": "1.5"}])
+    );
+    assert_eq!(
+        r.body["symbol"],
+        json!([{"name": "Star", "rarity_per_mille": 4, "count": 3, "listed": 2, "floor": "1.5"}])
+    );
+    let r = app.get("/api/collections/Nothing/attributes", As::User(VIEWER)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // pp-1 and pp-3 (Cozy) at Cozy's floor 3; pp-2 (Frog) at 1.5.
+    let r = app.get("/api/me/portfolio", As::User(OWNER)).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    assert_eq!(
+        r.body,
+        json!({"count": 3, "value": "7.5",
+               "collections": [{"collection": "Plush Pepe", "count": 3, "floor": "1.5", "value": "7.5"}]})
+    );
+    let r = app.get("/api/me/portfolio", As::User(VIEWER)).await;
+    assert_eq!(r.body, json!({"count": 0, "value": "0", "collections": []}));
+    assert_eq!(app.get("/api/me/portfolio", As::Nobody).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn panels_and_portfolios_answer_over_http_on_memory() {
+    panels_and_portfolios_answer_over_http(TestApp::memory().await).await;
+}
+
+#[tokio::test]
+async fn panels_and_portfolios_answer_over_http_on_postgres() {
+    panels_and_portfolios_answer_over_http(TestApp::postgres().await).await;
+}
+
 #[tokio::test]
 async fn discovery_answers_over_http_on_memory() {
     discovery_answers_over_http(TestApp::memory().await).await;

@@ -51,6 +51,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("GET", "/api/admin/gifts/unmatched"),
     ("POST", "/api/admin/gifts/unmatched/{id}/assign"),
     ("POST", "/telegram/webhook"),
+    ("GET", "/api/collections/{name}/attributes"),
+    ("GET", "/api/me/portfolio"),
     ("POST", "/api/admin/nfts"),
     ("POST", "/api/admin/presales/{id}/deliver"),
     ("POST", "/api/admin/withdrawals/{id}/resolve"),

@@ -184,6 +184,68 @@ async fn discovery_filters_sorts_and_pages_stably<S: Store>(s: Arc<S>) {
     assert_eq!(seen, d(&[2, 1, 5, 4, 2]), "the moved row may come again; no other repeats, no gaps");
 }
 
+/// The filter panel and the portfolio on NFTs whose numbers are known by hand: returned NFTs left
+/// out, floors the lowest listed price, each holding at its (collection, model) floor, else the
+/// collection's, else 0.
+async fn attribute_panels_and_portfolios_count_what_is_in_custody_at_floor<S: Store>(s: Arc<S>) {
+    users(&*s, &[1, 2], "0").await;
+    let attr = |name: &str, r: i64| Some(Attribute::new(name, r).unwrap());
+    let make = |i: u32, owner: i64, collection: &str, model: Option<(&str, i64)>, price: Option<&str>| {
+        let mut n = nft(owner, &format!("panel-{i}"));
+        n.collection = collection.into();
+        n.price = price.map(|p| Money::parse(p).unwrap());
+        if let Some((name, r)) = model {
+            n.traits.model = attr(name, r);
+            n.traits.backdrop = attr("Blue", 30);
+        }
+        n
+    };
+    let a1 = make(1, 1, "P", Some(("Gold", 2)), Some("10"));
+    let a2 = make(2, 2, "P", Some(("Gold", 2)), Some("7"));
+    let a3 = make(3, 1, "P", Some(("Frog", 40)), None);
+    let a4 = make(4, 1, "P", None, Some("3"));
+    let mut gone = make(5, 1, "P", Some(("Ruby", 1)), None);
+    gone.status = NftStatus::Withdrawn;
+    let b1 = make(6, 1, "Q", None, None);
+    let mut uow = begin(&*s).await;
+    for n in [&a1, &a2, &a3, &a4, &gone, &b1] {
+        uow.nfts().insert(n).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+
+    let panel = s.attribute_panel("P").await.unwrap().unwrap();
+    let row = |name: &str, r: u16, count: u64, listed: u64, floor: Option<&str>| app::ports::reads::AttributeStats {
+        name: name.into(),
+        rarity_per_mille: r,
+        count,
+        listed,
+        floor: floor.map(|f| Money::parse(f).unwrap()),
+    };
+    assert_eq!(
+        panel.model,
+        vec![row("Gold", 2, 2, 2, Some("7")), row("Frog", 40, 1, 0, None)],
+        "rarest first; Ruby was returned"
+    );
+    assert_eq!(panel.backdrop, vec![row("Blue", 30, 3, 2, Some("7"))]);
+    assert!(panel.symbol.is_empty());
+    assert_eq!(s.attribute_panel("Q").await.unwrap(), Some(Default::default()), "a collection without attributes");
+    assert_eq!(s.attribute_panel("nobody").await.unwrap(), None);
+
+    let p = s.portfolio(UserId(1)).await.unwrap();
+    // P: a1 at Gold's floor 7, a3 (Frog, unlisted model) at P's floor 3, a4 (no model) at 3; Q: 0.
+    let m_ = |x: &str| Money::parse(x).unwrap();
+    assert_eq!(p.count, 4);
+    assert_eq!(p.value, m_("13"));
+    assert_eq!(
+        p.collections,
+        vec![
+            app::ports::reads::Holding { collection: "P".into(), count: 3, floor: Some(m_("3")), value: m_("13") },
+            app::ports::reads::Holding { collection: "Q".into(), count: 1, floor: None, value: Money::ZERO },
+        ]
+    );
+    assert_eq!(s.portfolio(UserId(3)).await.unwrap(), Default::default(), "nothing held");
+}
+
 async fn gift_inbox<S: Store>(s: &S) -> Box<dyn ReceiveGiftUow> {
     Begin::<dyn ReceiveGiftUow>::begin(s, "conformance").await.expect("begin")
 }
@@ -1449,6 +1511,7 @@ macro_rules! conformance {
 
 conformance!(
     discovery_filters_sorts_and_pages_stably,
+    attribute_panels_and_portfolios_count_what_is_in_custody_at_floor,
     an_nft_keeps_its_attributes_and_telegram_handles,
     the_gift_inbox_notes_updates_once_and_keeps_one_open_unmatched_gift_each,
     a_gift_is_found_by_its_id_and_its_custody_rewritten,

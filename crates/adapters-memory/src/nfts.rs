@@ -1,6 +1,6 @@
 //! NFTs in custody.
 
-use app::ports::reads::{NftQuery, NftReads, Page, SortKey};
+use app::ports::reads::{AttributePanel, NftQuery, NftReads, Page, Portfolio, SortKey};
 use async_trait::async_trait;
 use domain::ports::{AccountRepo, NftRepo, OfferRepo, SaleLocks, SaleRepo};
 use domain::*;
@@ -79,6 +79,16 @@ impl NftReads for MemoryStore {
 
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
         Ok(self.snapshot().nfts.get(&id.0).cloned())
+    }
+
+    async fn attribute_panel(&self, collection: &str) -> Result<Option<AttributePanel>, RepoError> {
+        Ok(AttributePanel::of(collection, self.snapshot().nfts.values()))
+    }
+
+    async fn portfolio(&self, owner: UserId) -> Result<Portfolio, RepoError> {
+        let s = self.snapshot();
+        let all: Vec<&Nft> = s.nfts.values().collect();
+        Ok(Portfolio::of(owner, &all))
     }
 }
 

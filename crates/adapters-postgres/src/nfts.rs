@@ -180,7 +180,82 @@ impl NftReads for PgStore {
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError> {
         self.one(&format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id = $1"), id.0, nft_row).await
     }
+
+    async fn attribute_panel(&self, collection: &str) -> Result<Option<AttributePanel>, RepoError> {
+        let rows = sqlx::query(ATTRIBUTE_PANEL).bind(collection).fetch_all(self.pool()).await.map_err(map_err)?;
+        let mut panel = AttributePanel::default();
+        let mut seen = false;
+        for r in &rows {
+            let e = |e| bad("attribute panel", e);
+            let kind: String = r.try_get(0).map_err(e)?;
+            let Some(name) = r.try_get::<Option<String>, _>(1).map_err(e)? else {
+                seen = true; // the collection's marker row
+                continue;
+            };
+            let floor: Option<Decimal> = r.try_get(5).map_err(e)?;
+            let stats = AttributeStats {
+                name,
+                rarity_per_mille: r.try_get::<i32, _>(2).map_err(e)? as u16,
+                count: r.try_get::<i64, _>(3).map_err(e)? as u64,
+                listed: r.try_get::<i64, _>(4).map_err(e)? as u64,
+                floor: floor.map(money).transpose()?,
+            };
+            match kind.as_str() {
+                "model" => panel.model.push(stats),
+                "backdrop" => panel.backdrop.push(stats),
+                _ => panel.symbol.push(stats),
+            }
+        }
+        Ok(seen.then_some(panel))
+    }
+
+    async fn portfolio(&self, owner: UserId) -> Result<Portfolio, RepoError> {
+        let rows = sqlx::query(PORTFOLIO).bind(owner.0).fetch_all(self.pool()).await.map_err(map_err)?;
+        let mut p = Portfolio::default();
+        for r in &rows {
+            let e = |e| bad("portfolio", e);
+            let floor: Option<Decimal> = r.try_get(2).map_err(e)?;
+            let value: Decimal = r.try_get(3).map_err(e)?;
+            let h = Holding {
+                collection: r.try_get(0).map_err(e)?,
+                count: r.try_get::<i64, _>(1).map_err(e)? as u64,
+                floor: floor.map(money).transpose()?,
+                value: if value.is_zero() { Money::ZERO } else { money(value)? },
+            };
+            p.count += h.count;
+            p.value = p.value.checked_add(h.value).unwrap_or(p.value);
+            p.collections.push(h);
+        }
+        Ok(p)
+    }
 }
+
+/// Per kind and value: rarity, NFTs in custody, listed, floor — plus one marker row when the
+/// collection has any NFT at all (returned ones included), so an empty panel differs from none.
+const ATTRIBUTE_PANEL: &str = "\
+WITH c AS (SELECT * FROM nfts WHERE collection = $1 AND status <> 'withdrawn')
+SELECT 'model', model, min(model_rarity)::int, count(*), count(price), min(price) FROM c WHERE model IS NOT NULL GROUP BY model
+UNION ALL
+SELECT 'backdrop', backdrop, min(backdrop_rarity)::int, count(*), count(price), min(price) FROM c WHERE backdrop IS NOT NULL GROUP BY backdrop
+UNION ALL
+SELECT 'symbol', symbol, min(symbol_rarity)::int, count(*), count(price), min(price) FROM c WHERE symbol IS NOT NULL GROUP BY symbol
+UNION ALL
+SELECT 'collection', NULL, 0, 0, 0, NULL WHERE EXISTS (SELECT 1 FROM nfts WHERE collection = $1)
+ORDER BY 1, 3, 2";
+
+/// The owner's NFTs in custody by collection: count, the collection's floor, and each NFT at the
+/// floor of its collection and model, else of its collection, else 0.
+const PORTFOLIO: &str = "\
+WITH mine AS (SELECT collection, model FROM nfts WHERE owner_id = $1 AND status NOT IN ('withdrawing', 'withdrawn')),
+cf AS (SELECT collection, min(price) AS floor FROM nfts
+        WHERE price IS NOT NULL AND collection IN (SELECT collection FROM mine) GROUP BY collection),
+mf AS (SELECT collection, model, min(price) AS floor FROM nfts
+        WHERE price IS NOT NULL AND (collection, model) IN (SELECT collection, model FROM mine WHERE model IS NOT NULL)
+        GROUP BY collection, model)
+SELECT m.collection, count(*), min(cf.floor), COALESCE(sum(COALESCE(mf.floor, cf.floor, 0)), 0)
+  FROM mine m LEFT JOIN cf ON cf.collection = m.collection
+  LEFT JOIN mf ON mf.collection = m.collection AND mf.model = m.model
+ GROUP BY m.collection ORDER BY m.collection";
 
 /// The SQL of a sort's key columns (as [`NftSort::key`] defines it) and its direction.
 fn sort_sql(sort: NftSort) -> (Vec<String>, &'static str) {

@@ -838,6 +838,12 @@ pub(crate) mod support {
         async fn nft(&self, _: NftId) -> Result<Option<Nft>, RepoError> {
             unimplemented!()
         }
+        async fn attribute_panel(&self, _: &str) -> Result<Option<AttributePanel>, RepoError> {
+            unimplemented!()
+        }
+        async fn portfolio(&self, _: UserId) -> Result<Portfolio, RepoError> {
+            unimplemented!()
+        }
     }
 
     #[async_trait]

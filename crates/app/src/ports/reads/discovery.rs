@@ -246,6 +246,62 @@ mod tests {
     }
 
     #[test]
+    fn a_panel_counts_what_is_in_custody_and_floors_what_is_listed() {
+        let mut a = nft(1);
+        a.traits.model = Some(Attribute::new("Gold", 3).unwrap());
+        a.price = Some(Money::parse("4").unwrap());
+        let mut b = nft(2);
+        b.traits.model = Some(Attribute::new("Gold", 2).unwrap());
+        b.price = Some(Money::parse("6").unwrap());
+        let mut c = nft(3);
+        c.traits.model = Some(Attribute::new("Frog", 1).unwrap());
+        c.status = NftStatus::Withdrawn;
+        let mut other = nft(4);
+        other.collection = "Other".into();
+        let panel = AttributePanel::of("Plush Pepe", [&a, &b, &c, &other]).unwrap();
+        assert_eq!(
+            panel.model,
+            vec![AttributeStats {
+                name: "Gold".into(),
+                rarity_per_mille: 2,
+                count: 2,
+                listed: 2,
+                floor: Some(Money::parse("4").unwrap())
+            }],
+            "the returned Frog left out; the lowest rarity and price kept"
+        );
+        assert_eq!(AttributePanel::of("Plush Pepe", [&c]), Some(AttributePanel::default()), "known, all returned");
+        assert_eq!(AttributePanel::of("Nobody", [&a]), None);
+    }
+
+    #[test]
+    fn a_holding_is_worth_its_model_floor_else_its_collection_floor_else_nothing() {
+        let p = |s: &str| Some(Money::parse(s).unwrap());
+        let mut mine_gold = nft(1);
+        mine_gold.traits.model = Some(Attribute::new("Gold", 3).unwrap());
+        let mut mine_frog = nft(2);
+        mine_frog.traits.model = Some(Attribute::new("Frog", 9).unwrap());
+        let mut listed_gold = nft(3);
+        listed_gold.owner_id = UserId(2);
+        listed_gold.traits.model = Some(Attribute::new("Gold", 3).unwrap());
+        listed_gold.price = p("10");
+        let mut listed_cheap = nft(4);
+        listed_cheap.owner_id = UserId(2);
+        listed_cheap.price = p("2");
+        let mut leaving = nft(5);
+        leaving.status = NftStatus::Withdrawing;
+        let mut elsewhere = nft(6);
+        elsewhere.collection = "Unlisted".into();
+        let all = [&mine_gold, &mine_frog, &listed_gold, &listed_cheap, &leaving, &elsewhere];
+        let folio = Portfolio::of(UserId(1), &all);
+        assert_eq!(folio.count, 3, "the one being returned left out");
+        assert_eq!(folio.value, Money::parse("12").unwrap(), "Gold at 10, Frog at the collection's 2, the other at 0");
+        assert_eq!(folio.collections.len(), 2);
+        assert_eq!((folio.collections[0].count, folio.collections[0].floor), (2, p("2")));
+        assert_eq!((folio.collections[1].collection.as_str(), folio.collections[1].value), ("Unlisted", Money::ZERO));
+    }
+
+    #[test]
     fn the_filter_takes_any_value_of_one_attribute_and_all_attributes_together() {
         let mut n = nft(1);
         n.traits.model = Some(Attribute::new("Cozy", 15).unwrap());
@@ -262,4 +318,128 @@ mod tests {
         assert!(!NftFilter { max_price: p("100"), ..Default::default() }.matches(&n), "unlisted left out");
         assert!(NftFilter::default().matches(&n));
     }
+}
+
+/// One value of an attribute in a collection, with the numbers a filter panel shows beside it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttributeStats {
+    pub name: String,
+    pub rarity_per_mille: u16,
+    /// NFTs with it in custody (not returned).
+    pub count: u64,
+    /// Of those, listed.
+    pub listed: u64,
+    /// The lowest listed price; `None` when none is listed.
+    pub floor: Option<Money>,
+}
+
+/// A collection's attribute values, each kind rarest first (then by name).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AttributePanel {
+    pub model: Vec<AttributeStats>,
+    pub backdrop: Vec<AttributeStats>,
+    pub symbol: Vec<AttributeStats>,
+}
+
+impl AttributePanel {
+    /// The panel of `collection` from its NFTs (those returned left out) — the in-memory store's
+    /// way, and the definition SQL follows. `None` when no NFT was ever of the collection.
+    pub fn of<'a>(collection: &str, nfts: impl IntoIterator<Item = &'a Nft>) -> Option<Self> {
+        use std::collections::BTreeMap;
+        let mut seen = false;
+        let mut kinds: [BTreeMap<String, AttributeStats>; 3] = Default::default();
+        for n in nfts.into_iter().filter(|n| n.collection == collection) {
+            seen = true;
+            if n.status == NftStatus::Withdrawn {
+                continue;
+            }
+            for (kind, attribute) in [&n.traits.model, &n.traits.backdrop, &n.traits.symbol].into_iter().enumerate() {
+                let Some(a) = attribute else { continue };
+                let stats = kinds[kind].entry(a.name.clone()).or_insert_with(|| AttributeStats {
+                    name: a.name.clone(),
+                    rarity_per_mille: a.rarity_per_mille,
+                    count: 0,
+                    listed: 0,
+                    floor: None,
+                });
+                stats.rarity_per_mille = stats.rarity_per_mille.min(a.rarity_per_mille);
+                stats.count += 1;
+                if let Some(p) = n.price {
+                    stats.listed += 1;
+                    stats.floor = Some(stats.floor.map_or(p, |f| f.min(p)));
+                }
+            }
+        }
+        let ordered = |m: BTreeMap<String, AttributeStats>| {
+            let mut v: Vec<AttributeStats> = m.into_values().collect();
+            v.sort_by(|a, b| (a.rarity_per_mille, &a.name).cmp(&(b.rarity_per_mille, &b.name)));
+            v
+        };
+        let [model, backdrop, symbol] = kinds;
+        seen.then(|| AttributePanel { model: ordered(model), backdrop: ordered(backdrop), symbol: ordered(symbol) })
+    }
+}
+
+/// What one collection of a user's holdings is worth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Holding {
+    pub collection: String,
+    pub count: u64,
+    /// The collection's floor (lowest listed price), if any NFT of it is listed.
+    pub floor: Option<Money>,
+    /// Each NFT at the floor of its collection and model, else of its collection, else 0.
+    pub value: Money,
+}
+
+/// A user's NFTs in custody, valued at floor.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Portfolio {
+    pub count: u64,
+    pub value: Money,
+    /// By collection name.
+    pub collections: Vec<Holding>,
+}
+
+impl Portfolio {
+    /// `owner`'s portfolio from every NFT (the in-memory store's way; SQL follows it). NFTs in
+    /// custody are those not being returned nor returned.
+    pub fn of(owner: UserId, nfts: &[&Nft]) -> Self {
+        use std::collections::BTreeMap;
+        let mut collection_floor: BTreeMap<&str, Money> = BTreeMap::new();
+        let mut model_floor: BTreeMap<(&str, &str), Money> = BTreeMap::new();
+        for n in nfts {
+            if let Some(p) = n.price {
+                let f = collection_floor.entry(&n.collection).or_insert(p);
+                *f = (*f).min(p);
+                if let Some(m) = &n.traits.model {
+                    let f = model_floor.entry((&n.collection, &m.name)).or_insert(p);
+                    *f = (*f).min(p);
+                }
+            }
+        }
+        let mut held: BTreeMap<&str, Holding> = BTreeMap::new();
+        for n in nfts.iter().filter(|n| n.owner_id == owner && in_custody(n)) {
+            let floor = collection_floor.get(n.collection.as_str()).copied();
+            let by_model =
+                n.traits.model.as_ref().and_then(|m| model_floor.get(&(n.collection.as_str(), m.name.as_str())));
+            let worth = by_model.copied().or(floor).unwrap_or(Money::ZERO);
+            let h = held.entry(&n.collection).or_insert_with(|| Holding {
+                collection: n.collection.clone(),
+                count: 0,
+                floor,
+                value: Money::ZERO,
+            });
+            h.count += 1;
+            h.value = h.value.checked_add(worth).unwrap_or(h.value);
+        }
+        let collections: Vec<Holding> = held.into_values().collect();
+        let count = collections.iter().map(|h| h.count).sum();
+        let value = collections.iter().fold(Money::ZERO, |v, h| v.checked_add(h.value).unwrap_or(v));
+        Portfolio { count, value, collections }
+    }
+}
+
+/// In custody: not being returned, not returned.
+pub fn in_custody(n: &Nft) -> bool {
+    !matches!(n.status, NftStatus::Withdrawing | NftStatus::Withdrawn)
 }

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::*;
 
-use super::{NftQuery, Page, PageRequest};
+use super::{AttributePanel, NftQuery, Page, PageRequest, Portfolio};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AuctionFilter {
@@ -30,6 +30,12 @@ pub trait NftReads: Send + Sync {
     /// One page of NFTs matching the query's filter, in its sort, after its cursor; the next
     /// page's cursor is [`NftCursor::after`](super::NftCursor::after) the last item.
     async fn nfts(&self, query: &NftQuery) -> Result<Page<Nft>, RepoError>;
+    /// The attribute values of a collection with count, listed and floor each
+    /// ([`AttributePanel::of`](super::AttributePanel::of) defines them); `None` when no NFT was
+    /// ever of the collection.
+    async fn attribute_panel(&self, collection: &str) -> Result<Option<AttributePanel>, RepoError>;
+    /// `owner`'s NFTs in custody valued at floor ([`Portfolio::of`](super::Portfolio::of)).
+    async fn portfolio(&self, owner: UserId) -> Result<Portfolio, RepoError>;
     /// One NFT; `None` when it does not exist.
     async fn nft(&self, id: NftId) -> Result<Option<Nft>, RepoError>;
 }

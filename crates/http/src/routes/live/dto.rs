@@ -199,3 +199,42 @@ pub struct CollectionPath {
     )]
     pub name: String,
 }
+
+/// One attribute value of a collection and its market.
+#[derive(Serialize, ToSchema)]
+pub struct AttributeStatsDto {
+    pub name: String,
+    #[schema(minimum = 0, maximum = 1000)]
+    pub rarity_per_mille: u16,
+    /// NFTs with it in custody.
+    pub count: u64,
+    /// Of those, listed.
+    pub listed: u64,
+    /// The lowest listed price; `null` when none is listed.
+    pub floor: Option<String>,
+}
+
+/// A collection's filter panel: each kind's values, rarest first.
+#[derive(Serialize, ToSchema)]
+pub struct AttributePanelDto {
+    pub model: Vec<AttributeStatsDto>,
+    pub backdrop: Vec<AttributeStatsDto>,
+    pub symbol: Vec<AttributeStatsDto>,
+}
+
+impl From<app::ports::reads::AttributePanel> for AttributePanelDto {
+    fn from(p: app::ports::reads::AttributePanel) -> Self {
+        let list = |v: Vec<app::ports::reads::AttributeStats>| {
+            v.into_iter()
+                .map(|a| AttributeStatsDto {
+                    name: a.name,
+                    rarity_per_mille: a.rarity_per_mille,
+                    count: a.count,
+                    listed: a.listed,
+                    floor: a.floor.map(crate::dto::amount),
+                })
+                .collect()
+        };
+        Self { model: list(p.model), backdrop: list(p.backdrop), symbol: list(p.symbol) }
+    }
+}

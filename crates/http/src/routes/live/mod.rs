@@ -31,6 +31,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(collections))
         .routes(routes!(collection))
         .routes(routes!(history))
+        .routes(routes!(attributes))
         .routes(routes!(events))
 }
 
@@ -144,6 +145,22 @@ pub async fn collection(
     let stats =
         state.stats.get(&*state.reads, &name).await?.ok_or_else(|| ApiError::not_found("no such collection"))?;
     Ok(Json(stats.into()))
+}
+
+/// A collection's attribute values — per model, backdrop and symbol: rarity, NFTs in custody,
+/// listed, floor — the numbers a filter panel shows beside each value, rarest first.
+#[utoipa::path(get, path = "/api/collections/{name}/attributes", tag = "market", security(("tma" = [])),
+    params(CollectionPath),
+    responses((status = 200, body = AttributePanelDto), (status = 401, body = Problem), (status = 404, body = Problem),
+        (status = 422, body = Problem)))]
+pub async fn attributes(
+    State(state): State<Arc<AppState>>,
+    _user: CurrentUser,
+    ApiPath(name): ApiPath<String>,
+) -> Result<Json<AttributePanelDto>, ApiError> {
+    let name = super::text("name", &name, 200)?;
+    let panel = state.reads.attribute_panel(&name).await?.ok_or_else(|| ApiError::not_found("no such collection"))?;
+    Ok(Json(panel.into()))
 }
 
 /// Price points for a chart: per hour (the last 7 days) or per day (the last 90 days).

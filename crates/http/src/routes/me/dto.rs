@@ -61,3 +61,41 @@ pub struct DepositInstructions {
     #[schema(example = "k7qz3m9rxp")]
     pub memo: String,
 }
+
+/// One collection of the caller's holdings.
+#[derive(Serialize, ToSchema)]
+pub struct HoldingDto {
+    pub collection: String,
+    pub count: u64,
+    /// The collection's floor; `null` when nothing of it is listed.
+    pub floor: Option<String>,
+    /// Its NFTs at floor (collection and model, else collection, else 0).
+    pub value: String,
+}
+
+/// The caller's NFTs in custody, valued at floor.
+#[derive(Serialize, ToSchema)]
+pub struct PortfolioDto {
+    pub count: u64,
+    pub value: String,
+    pub collections: Vec<HoldingDto>,
+}
+
+impl From<app::ports::reads::Portfolio> for PortfolioDto {
+    fn from(p: app::ports::reads::Portfolio) -> Self {
+        Self {
+            count: p.count,
+            value: crate::dto::amount(p.value),
+            collections: p
+                .collections
+                .into_iter()
+                .map(|h| HoldingDto {
+                    collection: h.collection,
+                    count: h.count,
+                    floor: h.floor.map(crate::dto::amount),
+                    value: crate::dto::amount(h.value),
+                })
+                .collect(),
+        }
+    }
+}

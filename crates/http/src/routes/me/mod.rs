@@ -18,7 +18,7 @@ use crate::extract::ApiQuery;
 use crate::state::AppState;
 
 pub fn routes() -> OpenApiRouter<Arc<AppState>> {
-    OpenApiRouter::new().routes(routes!(me)).routes(routes!(ledger)).routes(routes!(deposit))
+    OpenApiRouter::new().routes(routes!(me)).routes(routes!(ledger)).routes(routes!(deposit)).routes(routes!(portfolio))
 }
 
 /// The caller's account and balances.
@@ -57,4 +57,15 @@ pub async fn deposit(
         state.deposit_address.clone().ok_or_else(|| ApiError::not_found("TON deposits are not configured"))?;
     let memo = DepositMemo::new(state.ctx.uows(), state.ctx.services()).execute(user.id).await?;
     Ok(Json(DepositInstructions { address, memo }))
+}
+
+/// The caller's NFTs in custody valued at floor: each at the lowest listed price of its collection
+/// and model, else of its collection, else 0; by collection.
+#[utoipa::path(get, path = "/api/me/portfolio", tag = "me", security(("tma" = [])),
+    responses((status = 200, body = PortfolioDto), (status = 401, body = Problem)))]
+pub async fn portfolio(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<PortfolioDto>, ApiError> {
+    Ok(Json(state.reads.portfolio(user.id).await?.into()))
 }
