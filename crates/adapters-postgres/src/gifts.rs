@@ -9,7 +9,7 @@ use sqlx::postgres::PgRow;
 use sqlx::Row;
 
 use crate::error::map_err;
-use crate::rows::bad;
+use crate::rows::{bad, BindTraits};
 use crate::{PgStore, PgUow};
 
 const UNMATCHED_GIFT_COLUMNS: &str =
@@ -19,9 +19,7 @@ const UNMATCHED_GIFT_COLUMNS: &str =
 
 fn attribute(r: &PgRow, name: &str, rarity: &str) -> Result<Option<Attribute>, RepoError> {
     let e = |e| bad("unmatched gift attribute", e);
-    let name: Option<String> = r.try_get(name).map_err(e)?;
-    let rarity: Option<i16> = r.try_get(rarity).map_err(e)?;
-    Ok(name.zip(rarity).map(|(name, rarity)| Attribute { name, rarity_per_mille: rarity as u16 }))
+    Ok(crate::rows::attribute(r.try_get(name).map_err(e)?, r.try_get(rarity).map_err(e)?))
 }
 
 fn unmatched_gift_row(r: &PgRow) -> Result<UnmatchedGift, RepoError> {
@@ -77,13 +75,7 @@ impl GiftInboxRepo for PgUow {
         .bind(u.id.0)
         .bind(&g.gift_id)
         .bind(&g.collection)
-        .bind(g.traits.number.map(i64::from))
-        .bind(g.traits.model.as_ref().map(|a| &a.name))
-        .bind(g.traits.model.as_ref().map(|a| a.rarity_per_mille as i16))
-        .bind(g.traits.backdrop.as_ref().map(|a| &a.name))
-        .bind(g.traits.backdrop.as_ref().map(|a| a.rarity_per_mille as i16))
-        .bind(g.traits.symbol.as_ref().map(|a| &a.name))
-        .bind(g.traits.symbol.as_ref().map(|a| a.rarity_per_mille as i16))
+        .bind_traits(&g.traits)
         .bind(&g.telegram.owned_gift_id)
         .bind(g.telegram.transfer_star_count.map(i64::from))
         .bind(g.can_transfer_at)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::accounts::user_at;
 use crate::offers::offer_at;
-use crate::rows::{bad, money};
+use crate::rows::{bad, money, BindTraits};
 use crate::{PgStore, PgUow};
 
 /// One statement locks what a sale needs, in the global lock order: the NFT first (the `EXISTS`
@@ -98,13 +98,7 @@ impl NftRepo for PgUow {
         .bind(nft.price.map(|p| p.as_decimal()))
         .bind(nft.status.as_str())
         .bind(nft.created_at)
-        .bind(nft.traits.number.map(i64::from))
-        .bind(nft.traits.model.as_ref().map(|a| &a.name))
-        .bind(nft.traits.model.as_ref().map(|a| a.rarity_per_mille as i16))
-        .bind(nft.traits.backdrop.as_ref().map(|a| &a.name))
-        .bind(nft.traits.backdrop.as_ref().map(|a| a.rarity_per_mille as i16))
-        .bind(nft.traits.symbol.as_ref().map(|a| &a.name))
-        .bind(nft.traits.symbol.as_ref().map(|a| a.rarity_per_mille as i16))
+        .bind_traits(&nft.traits)
         .bind(nft.can_transfer_at)
         .bind(nft.telegram.as_ref().map(|t| &t.owned_gift_id))
         .bind(nft.telegram.as_ref().and_then(|t| t.transfer_star_count).map(i64::from))
@@ -280,8 +274,15 @@ fn discovery_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &NftFilter) {
     for (column, values) in
         [("collection", &f.collections), ("model", &f.models), ("backdrop", &f.backdrops), ("symbol", &f.symbols)]
     {
-        if !values.is_empty() {
-            sql.push(format!(" AND {column} = ANY(")).push_bind(values.clone()).push(")");
+        match values.as_slice() {
+            [] => {}
+            // One value as an equality: an index on (column, order) then gives the order.
+            [one] => {
+                sql.push(format!(" AND {column} = ")).push_bind(one.clone());
+            }
+            many => {
+                sql.push(format!(" AND {column} = ANY(")).push_bind(many.to_vec()).push(")");
+            }
         }
     }
     if let Some(number) = f.number {
@@ -343,7 +344,5 @@ pub(crate) fn nft_at(r: &PgRow, at: usize) -> Result<Nft, RepoError> {
 /// An attribute stored as a name and a rarity column, from column `at`.
 fn attribute_at(r: &PgRow, at: usize) -> Result<Option<Attribute>, RepoError> {
     let e = |e| bad("nft attribute", e);
-    let name: Option<String> = r.try_get(at).map_err(e)?;
-    let rarity: Option<i16> = r.try_get(at + 1).map_err(e)?;
-    Ok(name.zip(rarity).map(|(name, rarity)| Attribute { name, rarity_per_mille: rarity as u16 }))
+    Ok(crate::rows::attribute(r.try_get(at).map_err(e)?, r.try_get(at + 1).map_err(e)?))
 }
