@@ -630,3 +630,29 @@ async fn two_instances_reconciling_and_receiving_at_once_register_each_gift_once
     a.assert_audit_clean().await;
     drop(db);
 }
+
+/// The business account disconnecting the bot, or taking a right the rail needs, is acknowledged
+/// and raises an alert; our connection restored with every right clears it.
+#[tokio::test]
+async fn a_business_connection_losing_its_rights_raises_an_alert() {
+    let app = webhook_memory().await;
+    let connection = |enabled: bool, transfer: bool| {
+        json!({"update_id": 77, "business_connection": {
+            "id": CONNECTION, "user": {"id": 1, "is_bot": false, "first_name": "Shop"}, "user_chat_id": 1,
+            "date": 1767225600, "is_enabled": enabled,
+            "rights": {"can_view_gifts_and_stars": true, "can_transfer_and_upgrade_gifts": transfer,
+                       "can_transfer_stars": true}}})
+    };
+    let logs = common::CapturedLogs::default();
+    let guard = tracing::subscriber::set_default(logs.subscriber());
+    assert_eq!(post_update(&app, Some(SECRET), &connection(true, false)).await.status, StatusCode::OK);
+    assert!(logs.text().contains("ALERT") && logs.text().contains("can_transfer_and_upgrade_gifts"), "{}", logs.text());
+    let before = logs.text().matches("ALERT").count();
+    assert_eq!(post_update(&app, Some(SECRET), &connection(false, true)).await.status, StatusCode::OK);
+    assert!(logs.text().matches("ALERT").count() > before, "disconnected: {}", logs.text());
+    let before = logs.text().matches("ALERT").count();
+    assert_eq!(post_update(&app, Some(SECRET), &connection(true, true)).await.status, StatusCode::OK);
+    assert_eq!(logs.text().matches("ALERT").count(), before, "restored: no alert");
+    assert!(logs.text().contains("enabled with the rights"), "{}", logs.text());
+    drop(guard);
+}

@@ -16,6 +16,66 @@ use serde_json::Value;
 pub struct Update {
     pub update_id: i64,
     pub business_message: Option<Value>,
+    pub business_connection: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BusinessConnection {
+    id: String,
+    is_enabled: bool,
+    #[serde(default)]
+    rights: BusinessBotRights,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct BusinessBotRights {
+    #[serde(default)]
+    can_view_gifts_and_stars: bool,
+    #[serde(default)]
+    can_transfer_and_upgrade_gifts: bool,
+    #[serde(default)]
+    can_transfer_stars: bool,
+}
+
+/// What a `business_connection` update says about our connection.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConnectionState {
+    /// Enabled with every right the gift rail needs.
+    Ready,
+    /// Disabled, or missing rights (named): gifts cannot be seen or returned.
+    Impaired(String),
+    /// Another connection's update.
+    NotOurs,
+}
+
+/// Reads a `business_connection` update for `connection`: enabled, and with the rights the rail
+/// needs (`can_view_gifts_and_stars`, `can_transfer_and_upgrade_gifts`, `can_transfer_stars`).
+///
+/// # Errors
+/// A connection update that cannot be read: why.
+pub fn connection_state(update: Value, connection: &str) -> Result<ConnectionState, String> {
+    let c: BusinessConnection = serde_json::from_value(update).map_err(|e| format!("business connection: {e}"))?;
+    if c.id != connection {
+        return Ok(ConnectionState::NotOurs);
+    }
+    if !c.is_enabled {
+        return Ok(ConnectionState::Impaired("the business account disconnected the bot".into()));
+    }
+    let r = &c.rights;
+    let missing: Vec<&str> = [
+        (r.can_view_gifts_and_stars, "can_view_gifts_and_stars"),
+        (r.can_transfer_and_upgrade_gifts, "can_transfer_and_upgrade_gifts"),
+        (r.can_transfer_stars, "can_transfer_stars"),
+    ]
+    .into_iter()
+    .filter(|(has, _)| !has)
+    .map(|(_, name)| name)
+    .collect();
+    if missing.is_empty() {
+        Ok(ConnectionState::Ready)
+    } else {
+        Ok(ConnectionState::Impaired(format!("the bot lacks the rights {}", missing.join(", "))))
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -251,6 +311,26 @@ mod tests {
         let mut m = message(601, 601, "conn");
         m["unique_gift"]["gift"].as_object_mut().unwrap().remove("symbol");
         assert!(gift_message(m, "conn").is_err(), "no symbol");
+    }
+
+    #[test]
+    fn a_connection_update_says_whether_the_rail_can_work() {
+        let c = |enabled: bool, rights: Value| {
+            json!({"id": "conn", "user": {"id": 1, "is_bot": false, "first_name": "Shop"}, "user_chat_id": 1,
+                   "date": 1, "is_enabled": enabled, "rights": rights, "can_reply": true})
+        };
+        let all = json!({"can_view_gifts_and_stars": true, "can_transfer_and_upgrade_gifts": true,
+                         "can_transfer_stars": true, "can_reply": true});
+        assert_eq!(connection_state(c(true, all.clone()), "conn").unwrap(), ConnectionState::Ready);
+        assert!(matches!(connection_state(c(false, all.clone()), "conn").unwrap(), ConnectionState::Impaired(_)));
+        let ConnectionState::Impaired(why) =
+            connection_state(c(true, json!({"can_view_gifts_and_stars": true})), "conn").unwrap()
+        else {
+            panic!("rights missing")
+        };
+        assert_eq!(why, "the bot lacks the rights can_transfer_and_upgrade_gifts, can_transfer_stars");
+        assert_eq!(connection_state(c(true, all), "other").unwrap(), ConnectionState::NotOurs);
+        assert!(connection_state(json!({"id": 5}), "conn").is_err());
     }
 
     #[test]

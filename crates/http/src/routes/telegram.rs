@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use adapters_gateways::bot_gifts::{gift_message, GiftMessage, Update};
+use adapters_gateways::bot_gifts::{connection_state, gift_message, ConnectionState, GiftMessage, Update};
 use app::gifts::receive::{ReceiveGift, ReceiveGiftCommand, Received};
 use app::gifts::Custody;
 use axum::body::Bytes;
@@ -67,9 +67,11 @@ pub async fn webhook(
     let update: Update =
         serde_json::from_slice(&body).map_err(|e| ApiError::malformed(format!("not a Telegram update: {e}")))?;
     let ack = (StatusCode::OK, Json(WebhookAck { ok: true }));
-    let (Some(message), Some(connection)) = (update.business_message, config.business_connection_id.as_deref()) else {
-        return Ok(ack);
-    };
+    let Some(connection) = config.business_connection_id.as_deref() else { return Ok(ack) };
+    if let Some(changed) = update.business_connection {
+        watch_connection(changed, connection);
+    }
+    let Some(message) = update.business_message else { return Ok(ack) };
     let (sender, gift) = match gift_message(message, connection) {
         Ok(GiftMessage::Received { sender, gift }) => (sender, gift),
         Ok(GiftMessage::NotOurs) => return Ok(ack),
@@ -89,4 +91,21 @@ pub async fn webhook(
         other => tracing::debug!(update_id = update.update_id, %gift_id, ?other, "gift update changed nothing"),
     }
     Ok(ack)
+}
+
+/// The business account connected, disconnected the bot or changed its rights: a gauge
+/// (`telegram_business_connection_ready`) and, when the rail cannot work, an alert in the log.
+fn watch_connection(update: serde_json::Value, connection: &str) {
+    match connection_state(update, connection) {
+        Ok(ConnectionState::Ready) => {
+            metrics::gauge!("telegram_business_connection_ready").set(1.0);
+            tracing::info!("the business connection is enabled with the rights the gift rail needs");
+        }
+        Ok(ConnectionState::Impaired(why)) => {
+            metrics::gauge!("telegram_business_connection_ready").set(0.0);
+            tracing::error!(%why, "ALERT: the gift rail cannot work: gifts are neither seen nor returned");
+        }
+        Ok(ConnectionState::NotOurs) => {}
+        Err(why) => tracing::warn!(%why, "a business connection update that cannot be read"),
+    }
 }
