@@ -380,6 +380,14 @@ impl FakeBotApi {
 
 /// The service with the webhook and Telegram (this fake) on, as an operator would run it.
 async fn with_bot_api(database: Option<String>) -> (TestApp, Arc<FakeBotApi>, MockServer) {
+    with_bot_api_and(database, |_| {}).await
+}
+
+/// [`with_bot_api`], with `adjust` changing the settings first.
+async fn with_bot_api_and(
+    database: Option<String>,
+    adjust: impl FnOnce(&mut atomarket::Settings),
+) -> (TestApp, Arc<FakeBotApi>, MockServer) {
     let server = MockServer::start().await;
     let fake = Arc::new(FakeBotApi::default());
     Mock::given(wiremock::matchers::any()).respond_with(Bot(fake.clone())).mount(&server).await;
@@ -388,6 +396,7 @@ async fn with_bot_api(database: Option<String>) -> (TestApp, Arc<FakeBotApi>, Mo
     s.telegram_business_connection_id = Some(CONNECTION.into());
     s.telegram_delivery = "telegram".into();
     s.telegram_api_url = server.uri();
+    adjust(&mut s);
     (TestApp::with(s).await, fake, server)
 }
 
@@ -508,16 +517,7 @@ async fn telegram_down_leaves_custody_as_it_is() {
 /// and Telegram's "too early" make the return wait (not fail); it then goes through with the
 /// gift's Stars; a definite refusal makes the NFT available again and refunds the fee.
 async fn returns_go_through_telegram(database: Option<String>) {
-    let server = MockServer::start().await;
-    let bot = Arc::new(FakeBotApi::default());
-    Mock::given(wiremock::matchers::any()).respond_with(Bot(bot.clone())).mount(&server).await;
-    let mut s = common::settings(database, None);
-    s.telegram_webhook_secret = Some(SECRET.into());
-    s.telegram_business_connection_id = Some(CONNECTION.into());
-    s.telegram_delivery = "telegram".into();
-    s.telegram_api_url = server.uri();
-    s.gift_withdrawal_fee = "0.5".into();
-    let app = TestApp::with(s).await;
+    let (app, bot, _server) = with_bot_api_and(database, |s| s.gift_withdrawal_fee = "0.5".into()).await;
     for (update, slug, owned_id) in [(1, "Return-1", "901"), (2, "Return-2", "902")] {
         let r = post_update(&app, Some(SECRET), &gift_update(update, SENDER, slug, owned_id)).await;
         assert_eq!(r.status, StatusCode::OK);
