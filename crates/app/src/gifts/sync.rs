@@ -304,6 +304,75 @@ mod tests {
         assert_eq!(sync.completed_at(), None);
     }
 
+    /// Custody the read side cannot show.
+    struct Unreadable;
+
+    #[async_trait]
+    impl GiftReads for Unreadable {
+        async fn unmatched_gifts(
+            &self,
+            _: crate::ports::reads::PageRequest,
+        ) -> Result<crate::ports::reads::Page<UnmatchedGift>, RepoError> {
+            unimplemented!()
+        }
+        async fn gifts_in_custody(&self, _: DateTime<Utc>) -> Result<Vec<String>, RepoError> {
+            Err(RepoError::Unavailable("down".into()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_gift_that_came_back_is_counted_and_one_that_failed_stops_the_custody_check() {
+        let mut inventory = MockGiftInventory::new();
+        let gifts = vec![
+            OwnedGift { sender: Some(SENDER), gift: gift("back-1", "11") },
+            OwnedGift { sender: Some(SENDER), gift: gift("broken-2", "12") },
+            OwnedGift { sender: Some(SENDER), gift: gift("back-3", "13") },
+        ];
+        inventory.expect_owned_gifts().times(1).return_once(move |_| Ok(page(gifts, None)));
+        let came_back = |slug: &'static str| {
+            let mut tx = FakeTx::default();
+            let mut gone = nft(3, None);
+            gone.status = NftStatus::Withdrawn;
+            tx.nfts.expect_lock_by_gift_id().with(eq(slug)).returning(move |_| Ok(Some(gone.clone())));
+            tx.accounts.expect_ensure_locked().returning(|id, _| Ok(User::new(id, None)));
+            tx.nfts.expect_update_custody().times(1).returning(|_| Ok(()));
+            tx.outbox.expect_enqueue().times(1).returning(|_| Ok(()));
+            tx
+        };
+        let mut broken = FakeTx::default();
+        broken.nfts.expect_lock_by_gift_id().returning(|_| Err(RepoError::Other("corrupt row".into())));
+        let txs = Txs::new(vec![came_back("back-1"), broken, came_back("back-3")]);
+        let clock = TestClock::new(now());
+        let reads = Arc::new(Held(vec!["lost-4"]));
+        let sync = GiftSync::new(context(&txs, &clock), Arc::new(inventory), reads, chrono::Duration::seconds(60));
+
+        let report = sync.run_once().await;
+
+        assert_eq!((report.seen, report.came_back, report.failures), (3, 2, 1), "{report:?}");
+        assert!(report.missing.is_empty(), "a pass with a failure judges nothing missing");
+        assert_eq!(txs.begun(), 3, "no custody record written");
+        assert_eq!(sync.completed_at(), None);
+    }
+
+    #[tokio::test]
+    async fn custody_that_cannot_be_read_is_a_failure_of_the_pass() {
+        let mut inventory = MockGiftInventory::new();
+        inventory.expect_owned_gifts().times(1).returning(|_| Ok(OwnedGiftsPage::default()));
+        let txs = Txs::new(vec![]);
+        let clock = TestClock::new(now());
+        let sync = GiftSync::new(
+            context(&txs, &clock),
+            Arc::new(inventory),
+            Arc::new(Unreadable),
+            chrono::Duration::seconds(60),
+        );
+
+        let report = sync.run_once().await;
+
+        assert_eq!(report.failures, 1);
+        assert_eq!(sync.completed_at(), None);
+    }
+
     #[tokio::test]
     async fn passes_run_at_their_cadence() {
         let mut inventory = MockGiftInventory::new();

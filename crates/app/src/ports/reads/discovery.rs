@@ -28,7 +28,6 @@ impl NftFilter {
         let any = |values: &[String], have: Option<&Attribute>| {
             values.is_empty() || have.is_some_and(|a| values.contains(&a.name))
         };
-        let priced = self.min_price.is_some() || self.max_price.is_some();
         self.listed.is_none_or(|l| n.price.is_some() == l)
             && self.owner.is_none_or(|o| n.owner_id == o)
             && (self.collections.is_empty() || self.collections.contains(&n.collection))
@@ -36,7 +35,6 @@ impl NftFilter {
             && any(&self.backdrops, n.traits.backdrop.as_ref())
             && any(&self.symbols, n.traits.symbol.as_ref())
             && self.number.is_none_or(|x| n.traits.number == Some(x))
-            && (!priced || n.price.is_some())
             && self.min_price.is_none_or(|min| n.price.is_some_and(|p| p >= min))
             && self.max_price.is_none_or(|max| n.price.is_some_and(|p| p <= max))
     }
@@ -299,6 +297,43 @@ mod tests {
         assert_eq!(folio.collections.len(), 2);
         assert_eq!((folio.collections[0].count, folio.collections[0].floor), (2, p("2")));
         assert_eq!((folio.collections[1].collection.as_str(), folio.collections[1].value), ("Unlisted", Money::ZERO));
+    }
+
+    #[test]
+    fn every_sort_round_trips_its_name() {
+        for (sort, name) in NftSort::ALL {
+            assert_eq!(NftSort::parse(name), Some(sort));
+            assert_eq!(sort.as_str(), name);
+        }
+        assert_eq!(NftSort::parse("newest"), Some(NftSort::Newest));
+        assert_eq!(NftSort::parse("Newest"), None);
+        assert_eq!(NftSort::default(), NftSort::Newest);
+    }
+
+    #[test]
+    fn no_number_sorts_after_the_largest_number() {
+        let mut largest = nft(1);
+        largest.traits.number = Some(u32::MAX);
+        let key = |n: &Nft| NftSort::NumberAsc.key(n).unwrap();
+        assert!(key(&largest) < key(&nft(2)));
+        assert_eq!(key(&nft(2)), SortKey::Number(NO_NUMBER));
+        assert_eq!(NO_NUMBER, 4_294_967_296);
+    }
+
+    #[test]
+    fn the_filter_checks_listing_owner_collection_and_number() {
+        let mut n = nft(1);
+        n.traits.number = Some(7);
+        n.price = Some(Money::parse("1").unwrap());
+        let f = |f: NftFilter| f.matches(&n);
+        assert!(f(NftFilter { listed: Some(true), ..Default::default() }));
+        assert!(!f(NftFilter { listed: Some(false), ..Default::default() }));
+        assert!(f(NftFilter { owner: Some(UserId(1)), ..Default::default() }));
+        assert!(!f(NftFilter { owner: Some(UserId(2)), ..Default::default() }));
+        assert!(f(NftFilter { collections: vec!["Other".into(), "Plush Pepe".into()], ..Default::default() }));
+        assert!(!f(NftFilter { collections: vec!["Other".into()], ..Default::default() }));
+        assert!(f(NftFilter { number: Some(7), ..Default::default() }));
+        assert!(!f(NftFilter { number: Some(8), ..Default::default() }));
     }
 
     #[test]
