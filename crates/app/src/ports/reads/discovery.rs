@@ -311,6 +311,20 @@ mod tests {
     }
 
     #[test]
+    fn ascending_sorts_go_up_and_descending_ones_down() {
+        let directions: Vec<bool> = NftSort::ALL.iter().map(|(s, _)| s.descending()).collect();
+        assert_eq!(directions, [true, false, true, false, false]);
+        let only_listed: Vec<bool> = NftSort::ALL.iter().map(|(s, _)| s.lists_only_listed()).collect();
+        assert_eq!(only_listed, [false, true, true, false, false]);
+        let at = |p: &str| SortKey::Price(Money::parse(p).unwrap());
+        let cursor = NftCursor { key: at("5"), id: Uuid::from_u128(5) };
+        assert!(cursor.precedes(NftSort::PriceAsc, at("6"), Uuid::from_u128(1)), "dearer comes after, going up");
+        assert!(!cursor.precedes(NftSort::PriceAsc, at("4"), Uuid::from_u128(9)));
+        assert!(cursor.precedes(NftSort::PriceDesc, at("4"), Uuid::from_u128(9)), "cheaper comes after, going down");
+        assert!(!cursor.precedes(NftSort::PriceDesc, at("6"), Uuid::from_u128(1)));
+    }
+
+    #[test]
     fn no_number_sorts_after_the_largest_number() {
         let mut largest = nft(1);
         largest.traits.number = Some(u32::MAX);
