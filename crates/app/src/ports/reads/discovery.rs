@@ -322,6 +322,11 @@ mod tests {
         assert!(!cursor.precedes(NftSort::PriceAsc, at("4"), Uuid::from_u128(9)));
         assert!(cursor.precedes(NftSort::PriceDesc, at("4"), Uuid::from_u128(9)), "cheaper comes after, going down");
         assert!(!cursor.precedes(NftSort::PriceDesc, at("6"), Uuid::from_u128(1)));
+        for sort in [NftSort::PriceAsc, NftSort::PriceDesc] {
+            assert!(!cursor.precedes(sort, cursor.key, cursor.id), "the cursor's own row is not after it ({sort:?})");
+        }
+        let upper = format!("np5.{}", Uuid::from_u128(0xabcdef).simple()).to_uppercase().replacen("NP", "np", 1);
+        assert_eq!(NftCursor::decode(NftSort::PriceAsc, &upper), None, "only the lower-case form given out");
     }
 
     #[test]
