@@ -122,10 +122,8 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             collateral_percent: settings.presale_collateral_percent,
             max_open_trades: settings.max_open_trades,
             channel_transfer: chrono::Duration::seconds(settings.channel_transfer_seconds as i64),
-            gift_withdrawal_fee: match settings.gift_withdrawal_fee.trim() {
-                "0" | "" => domain::Money::ZERO,
-                fee => domain::Money::parse(fee).context("GIFT_WITHDRAWAL_FEE is not an amount")?,
-            },
+            gift_withdrawal_fee: domain::Money::parse(settings.gift_withdrawal_fee.trim())
+                .context("GIFT_WITHDRAWAL_FEE is not an amount")?,
         },
         channel_check_every: chrono::Duration::seconds(settings.channel_check_seconds as i64),
         outbox_retention: chrono::Duration::hours(settings.outbox_retention_hours as i64),

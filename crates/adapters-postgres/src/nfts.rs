@@ -214,7 +214,7 @@ impl NftReads for PgStore {
                 collection: r.try_get(0).map_err(e)?,
                 count: r.try_get::<i64, _>(1).map_err(e)? as u64,
                 floor: floor.map(money).transpose()?,
-                value: if value.is_zero() { Money::ZERO } else { money(value)? },
+                value: money(value)?,
             };
             p.count += h.count;
             p.value = p.value.checked_add(h.value).unwrap_or(p.value);

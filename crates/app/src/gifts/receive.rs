@@ -69,10 +69,13 @@ impl ReceiveGift {
         }
         .await;
         match done {
-            // Nothing to keep: a repeat, or a gift seen by the reconciler that is held already.
-            Ok(r @ (Received::Replayed | Received::Custody(Custody::Held(_))))
-                if cmd.update_id.is_none() || r == Received::Replayed =>
-            {
+            // Nothing to keep: a repeated update, or a gift the reconciler finds held already (a
+            // webhook's update of a held gift is kept as handled).
+            Ok(r @ Received::Replayed) => {
+                uow.rollback().await;
+                Ok(r)
+            }
+            Ok(r @ Received::Custody(Custody::Held(_))) if cmd.update_id.is_none() => {
                 uow.rollback().await;
                 Ok(r)
             }
