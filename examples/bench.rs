@@ -7,6 +7,9 @@
 //!   same concurrency and duration on the same PostgreSQL; B1 is reported as a ratio of it;
 //! - **B3** contended buys: 400 buyers on 5 NFTs — time to drain, p99, exactly 5 sales;
 //! - **B4** a mixed workload (reads, listings, offers, bids, buys): throughput;
+//! - **B5** discovery at scale: a second database seeded in SQL with QUALITY.md's market (1,000,000
+//!   NFTs, `tests/common/b5_seed.sql`): a mix of discovery queries at the same concurrency, per kind
+//!   throughput and p50/p99; and B1 on that database in every round beside B1 on the empty one;
 //! - database round trips and Redis commands per buy, counted on the wire (a counting proxy in
 //!   front of PostgreSQL, Redis' own command counter), with the auth cache cold and warm;
 //! - each server's peak RSS; `atomarket audit` at the end.
@@ -532,6 +535,141 @@ async fn b4(client: &reqwest::Client, base: &str, concurrency: usize, seconds: u
     s
 }
 
+// ----- B5: discovery at scale ------------------------------------------------------------------
+
+const B5_SEED: &str = include_str!("../tests/common/b5_seed.sql");
+const B5_USERS: u64 = 100_000;
+
+/// A second database, migrated and seeded with QUALITY.md's B5 market; the seconds the seed took.
+async fn b5_database(admin: &sqlx::PgPool, base: &reqwest::Url, exe: &std::path::Path) -> (String, String, f64) {
+    let name = format!("atomarket_b5_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(&format!("CREATE DATABASE {name}")).execute(admin).await.unwrap();
+    let mut url = base.clone();
+    url.set_path(&name);
+    let db = url.to_string();
+    let migrated = tokio::process::Command::new(exe).arg("migrate").env("DATABASE_URL", &db).output().await.unwrap();
+    assert!(migrated.status.success(), "migrate: {}", String::from_utf8_lossy(&migrated.stderr));
+    let pool = sqlx::PgPool::connect(&db).await.unwrap();
+    let sql = B5_SEED
+        .replace("{nfts}", "1000000")
+        .replace("{users}", &B5_USERS.to_string())
+        .replace("{ledger}", "5000000")
+        .replace("{events}", "2000000");
+    let t = Instant::now();
+    sqlx::raw_sql(&sql).execute(&pool).await.expect("B5 seed");
+    sqlx::query("VACUUM ANALYZE").execute(&pool).await.unwrap();
+    sqlx::query("CHECKPOINT").execute(&pool).await.unwrap();
+    let took = t.elapsed().as_secs_f64();
+    pool.close().await;
+    (name, db, took)
+}
+
+/// The kinds of discovery query in B5's mix, in the order of its table.
+const B5_KINDS: [&str; 12] = [
+    "collection + model, listed",
+    "two backdrops + price range",
+    "newest listed (default page)",
+    "everything, newest",
+    "collection, price_asc",
+    "collection, price_desc",
+    "collection, number_asc",
+    "collection, rarity",
+    "deep page (cursor 20–50 pages in)",
+    "attribute panel",
+    "portfolio",
+    "activity feed",
+];
+
+/// Cursors 20–50 pages deep into two long orders, found by walking them.
+async fn deep_cursors(client: &reqwest::Client, base: &str, auth: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for start in ["/api/nfts?listed=true&limit=20", "/api/nfts?collection=c01&sort=price_asc&limit=20"] {
+        let mut cursor: Option<String> = None;
+        for page in 0..50 {
+            let url = match &cursor {
+                Some(c) => format!("{base}{start}&cursor={c}"),
+                None => format!("{base}{start}"),
+            };
+            let v: Value = client.get(url).header("authorization", auth).send().await.unwrap().json().await.unwrap();
+            cursor = v["next_cursor"].as_str().map(str::to_string);
+            let Some(c) = &cursor else { break };
+            if page >= 19 {
+                out.push(format!("{start}&cursor={c}"));
+            }
+        }
+    }
+    assert!(out.len() >= 40, "the deep pages are there: {}", out.len());
+    out
+}
+
+fn b5_request(kind: usize, deep: &[String]) -> String {
+    let c = || format!("c{:02}", fastrand::u32(0..100));
+    match kind {
+        0 => format!("/api/nfts?collection={}&model=Model%20{:02}&listed=true&limit=20", c(), fastrand::u32(0..50)),
+        1 => {
+            let (a, b) = (fastrand::u32(0..50), fastrand::u32(0..50));
+            let lo = 2 + fastrand::u32(0..20);
+            format!(
+                "/api/nfts?backdrop=Backdrop%20{a:02}&backdrop=Backdrop%20{b:02}&min_price={lo}&max_price={}&limit=20",
+                lo * 5
+            )
+        }
+        2 => "/api/nfts?listed=true&limit=20".into(),
+        3 => "/api/nfts?limit=20".into(),
+        4 => format!("/api/nfts?collection={}&sort=price_asc&limit=20", c()),
+        5 => format!("/api/nfts?collection={}&sort=price_desc&limit=20", c()),
+        6 => format!("/api/nfts?collection={}&sort=number_asc&limit=20", c()),
+        7 => format!("/api/nfts?collection={}&sort=rarity&limit=20", c()),
+        8 => deep[fastrand::usize(..deep.len())].clone(),
+        9 => format!("/api/collections/{}/attributes", c()),
+        10 => "/api/me/portfolio".into(),
+        _ => "/api/activity?limit=20".into(),
+    }
+}
+
+/// The discovery mix at `concurrency` for `seconds`: each request a kind drawn at random, as a
+/// random user of the market; per kind, its latencies.
+async fn b5_mix(client: &reqwest::Client, base: &str, concurrency: usize, seconds: u64) -> (Vec<Stats>, f64) {
+    let auth: Arc<Vec<String>> = Arc::new((0..2_000).map(|_| tma(1 + fastrand::i64(0..B5_USERS as i64))).collect());
+    let deep = Arc::new(deep_cursors(client, base, &auth[0]).await);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|_| {
+            let (client, base, auth, deep) = (client.clone(), base.to_string(), auth.clone(), deep.clone());
+            tokio::spawn(async move {
+                let mut out: Vec<Vec<(Duration, u16)>> = vec![Vec::new(); B5_KINDS.len()];
+                while Instant::now() < deadline {
+                    let kind = fastrand::usize(..B5_KINDS.len());
+                    let path = b5_request(kind, &deep);
+                    let t = Instant::now();
+                    let status = client
+                        .get(format!("{base}{path}"))
+                        .header("authorization", &auth[fastrand::usize(..auth.len())])
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    out[kind].push((t.elapsed(), status));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut per_kind: Vec<Stats> = (0..B5_KINDS.len()).map(|_| Stats::default()).collect();
+    for w in workers {
+        for (k, v) in w.await.unwrap().into_iter().enumerate() {
+            per_kind[k].merge(v);
+        }
+    }
+    let elapsed = started.elapsed();
+    for s in &mut per_kind {
+        s.elapsed = elapsed;
+    }
+    let total = per_kind.iter().map(|s| s.latencies.len()).sum::<usize>() as f64 / elapsed.as_secs_f64();
+    (per_kind, total)
+}
+
 // ----- the run ---------------------------------------------------------------------------------
 
 #[tokio::main]
@@ -558,14 +696,53 @@ async fn main() {
     let mut run = 0;
     println!("bench: {seconds} s runs at concurrency {concurrency}, {rounds} round(s); database {name}");
 
+    if std::env::var_os("BENCH_B5_ONLY").is_some() {
+        // Discovery alone (while choosing indexes): the B5 market and the mix, nothing else.
+        let (b5_name, b5_db, took) = b5_database(&admin, &url, &exe).await;
+        let mut a = start(&b5_db, &redis, 32, &[]).await;
+        let (mut b5, total) = b5_mix(&client, &a.base, concurrency, seconds).await;
+        let _ = a.child.kill().await;
+        println!("B5 seeded in {took:.0} s: {total:.0} requests/s");
+        for (kind, st) in B5_KINDS.iter().zip(b5.iter_mut()) {
+            println!(
+                "| {kind} | {:.0} | {:.1} / {:.1} | {} |",
+                st.rate(),
+                st.pct(0.5),
+                st.pct(0.99),
+                st.other_than(&[200])
+            );
+        }
+        pool.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.ok();
+        sqlx::query(&format!("DROP DATABASE {b5_name} WITH (FORCE)")).execute(&admin).await.ok();
+        return;
+    }
     let (rt_cold, rt_warm, redis_per_buy) = round_trips(&pool, &client, &db, &redis, &mut run).await;
     println!("round trips per buy: {rt_cold:.2} (auth cache cold), {rt_warm:.2} (warm); Redis commands per buy: {redis_per_buy:.2}");
 
+    let (b5_name, b5_db, b5_seed_seconds) = b5_database(&admin, &url, &exe).await;
+    let b5_pool = sqlx::PgPool::connect(&b5_db).await.unwrap();
+    println!("B5 market seeded in {b5_seed_seconds:.0} s (database {b5_name})");
+
     let mut rss = [0f64; 3];
-    let (mut one, mut two, mut lim) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut one, mut two, mut lim, mut big) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        for step in 0..3 {
-            match (step + round as usize) % 3 {
+        for step in 0..4 {
+            match (step + round as usize) % 4 {
+                3 => {
+                    let mut a = start(&b5_db, &redis, 32, &[]).await;
+                    let r = b1(&b5_pool, &client, &[&a], &mut run, concurrency, seconds).await;
+                    let _ = a.child.kill().await;
+                    println!(
+                        "round {}: B1 one instance on the B5 database {:.0} buys/s, p50 {:.1} / p99 {:.1} ms, errors {}",
+                        round + 1,
+                        r.rate,
+                        r.p50,
+                        r.p99,
+                        r.errors
+                    );
+                    big.push(r);
+                }
                 0 => {
                     let mut a = start(&db, &redis, 32, &[]).await;
                     let r = b1(&pool, &client, &[&a], &mut run, concurrency, seconds).await;
@@ -620,6 +797,10 @@ async fn main() {
         mixed.pct(0.99),
         mixed.statuses()
     );
+    let mut a = start(&b5_db, &redis, 32, &[]).await;
+    let (mut b5, b5_total) = b5_mix(&client, &a.base, concurrency, seconds).await;
+    let _ = a.child.kill().await;
+    println!("B5: {b5_total:.0} discovery requests/s in all");
     let audit = tokio::process::Command::new(&exe).arg("audit").env("DATABASE_URL", &db).output().await.unwrap();
     let audit_text = String::from_utf8_lossy(&audit.stdout).trim().to_string();
 
@@ -645,6 +826,14 @@ async fn main() {
         );
     }
     println!(
+        "| B1 buys, one instance, on the B5 database | {:.0} | {:.1} / {:.1} | **{:.2}** | {} |",
+        m(&big, |r| r.rate),
+        m(&big, |r| r.p50),
+        m(&big, |r| r.p99),
+        m(&big, |r| r.rate) / limit_tps,
+        big.iter().map(|r| r.errors).sum::<usize>()
+    );
+    println!(
         "| B4 mixed workload | {:.0} | {:.1} / {:.1} | – | {} 5xx/no answer |",
         mixed.rate(),
         mixed.pct(0.5),
@@ -659,6 +848,11 @@ async fn main() {
             .collect::<Vec<_>>()
             .join("; ")
     );
+    println!(
+        "- per round, B1 one instance, B5 database / empty: {}; median ratio {:.2}",
+        (0..rounds as usize).map(|i| format!("{:.0} / {:.0}", big[i].rate, one[i].rate)).collect::<Vec<_>>().join("; "),
+        m(&big, |r| r.rate) / m(&one, |r| r.rate)
+    );
     println!("- B3 (400 buyers, 5 NFTs): {contended}");
     println!("- round trips per buy: {rt_cold:.2} with the auth cache cold, {rt_warm:.2} warm; Redis commands per buy: {redis_per_buy:.2}");
     println!(
@@ -666,7 +860,25 @@ async fn main() {
         rss[0], rss[1], rss[2]
     );
     println!("- audit: {audit_text}");
+    println!();
+    println!(
+        "B5 — discovery at concurrency {concurrency} for {seconds} s on one instance (pool 32), market seeded in {b5_seed_seconds:.0} s: {b5_total:.0} requests/s"
+    );
+    println!();
+    println!("| query | per second | p50 / p99 ms | answers other than 200 |");
+    println!("|---|---|---|---|");
+    for (kind, st) in B5_KINDS.iter().zip(b5.iter_mut()) {
+        println!(
+            "| {kind} | {:.0} | {:.1} / {:.1} | {} |",
+            st.rate(),
+            st.pct(0.5),
+            st.pct(0.99),
+            st.other_than(&[200])
+        );
+    }
 
     pool.close().await;
+    b5_pool.close().await;
     sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.ok();
+    sqlx::query(&format!("DROP DATABASE {b5_name} WITH (FORCE)")).execute(&admin).await.ok();
 }

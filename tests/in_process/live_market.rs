@@ -231,7 +231,7 @@ async fn the_feed_and_the_statistics_read_indexes_not_the_event_table() {
     sqlx::query(
         "INSERT INTO nfts (id, gift_id, title, collection, owner_id, price, status, created_at) \
          SELECT gen_random_uuid(), 'plan-' || i, 'T', 'c' || (i % 50), 1 + i % 1000, \
-                CASE WHEN i % 3 = 0 THEN 1 + i % 9 ELSE NULL END, \
+                CASE WHEN i % 3 = 0 AND i % 4 <> 3 THEN 1 + i % 9 ELSE NULL END, \
                 (ARRAY['available','available','available','withdrawn'])[1 + i % 4], now() \
          FROM generate_series(1, 60000) i",
     )
@@ -261,7 +261,7 @@ async fn the_feed_and_the_statistics_read_indexes_not_the_event_table() {
     ];
     // Statistics' NFT side and the list of collections (a skip scan, one probe per name).
     let nft_queries = [
-        "SELECT count(*), min(price) FROM nfts WHERE collection = 'c7' AND price IS NOT NULL AND status = 'available'",
+        "SELECT count(*), min(price) FROM nfts WHERE collection = 'c7' AND price IS NOT NULL",
         "SELECT count(DISTINCT owner_id) FROM nfts WHERE collection = 'c7' AND status <> 'withdrawn'",
         "WITH RECURSIVE c(name, n) AS ( \
            SELECT (SELECT min(collection) FROM nfts WHERE collection > 'c1'), 1 \

@@ -244,6 +244,40 @@ async fn attribute_panels_and_portfolios_count_what_is_in_custody_at_floor<S: St
         ]
     );
     assert_eq!(s.portfolio(UserId(3)).await.unwrap(), Default::default(), "nothing held");
+
+    // Custody changes move the counts (PostgreSQL keeps them in a table by trigger: ADR 016); a
+    // sale and a listing move only the listed counts and floors.
+    let mut uow = begin(&*s).await;
+    let (mut a1, mut a3, mut gone) = (a1, a3, gone);
+    a1.transfer_to(UserId(2)); // sold: Gold keeps two in custody, one listed, at a2's 7
+    uow.nfts().update(&a1).await.unwrap();
+    a3.status = NftStatus::Withdrawing;
+    uow.nfts().update(&a3).await.unwrap();
+    gone.status = NftStatus::Available; // came back
+    uow.nfts().update_custody(&gone).await.unwrap();
+    uow.commit().await.unwrap();
+    let panel = s.attribute_panel("P").await.unwrap().unwrap();
+    assert_eq!(
+        panel.model,
+        vec![row("Ruby", 1, 1, 0, None), row("Gold", 2, 2, 1, Some("7")), row("Frog", 40, 1, 0, None)],
+        "leaving (withdrawing) is still in custody; the returned one is back"
+    );
+    assert_eq!(panel.backdrop, vec![row("Blue", 30, 4, 1, Some("7"))]);
+    let mut uow = begin(&*s).await;
+    a3.status = NftStatus::Withdrawn;
+    uow.nfts().update(&a3).await.unwrap();
+    let mut a2 = a2;
+    a2.set_price(UserId(2), Some(m_("4")), now()).unwrap();
+    uow.nfts().update(&a2).await.unwrap();
+    uow.commit().await.unwrap();
+    let panel = s.attribute_panel("P").await.unwrap().unwrap();
+    assert_eq!(panel.model, vec![row("Ruby", 1, 1, 0, None), row("Gold", 2, 2, 1, Some("4"))], "Frog has left");
+    assert_eq!(panel.backdrop, vec![row("Blue", 30, 3, 1, Some("4"))]);
+    let mut uow = begin(&*s).await;
+    assert!(uow.nfts().insert(&make(7, 2, "P", Some(("Frog", 40)), None)).await.is_ok());
+    uow.commit().await.unwrap();
+    let panel = s.attribute_panel("P").await.unwrap().unwrap();
+    assert_eq!(panel.model[2], row("Frog", 40, 1, 0, None), "a new one of a value that had left");
 }
 
 async fn gift_inbox<S: Store>(s: &S) -> Box<dyn ReceiveGiftUow> {
@@ -449,6 +483,9 @@ async fn nfts_are_inserted_updated_and_gift_ids_are_unique<S: Store>(s: Arc<S>) 
     uow.nfts().insert(&n).await.unwrap();
     n.price = Some(m("5"));
     n.owner_id = UserId(2);
+    uow.nfts().update(&n).await.unwrap();
+    assert_eq!(uow.nfts().lock(n.id).await.unwrap(), Some(n.clone()));
+    n.price = None;
     n.status = NftStatus::Withdrawing;
     uow.nfts().update(&n).await.unwrap();
     assert_eq!(uow.nfts().lock(n.id).await.unwrap(), Some(n.clone()));

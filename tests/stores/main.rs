@@ -5,6 +5,7 @@
 mod common;
 
 mod conformance;
+mod discovery_plans;
 mod races;
 mod races_market;
 mod races_trades;

@@ -143,8 +143,8 @@ impl ActivityReads for PgStore {
         let (day, week) = (id_floor(now - Duration::hours(24)), id_floor(now - Duration::days(7)));
         let r = sqlx::query(&format!(
             "SELECT \
-               (SELECT count(*) FROM nfts WHERE collection = $1 AND price IS NOT NULL AND status = 'available') AS listed, \
-               (SELECT min(price) FROM nfts WHERE collection = $1 AND price IS NOT NULL AND status = 'available') AS floor, \
+               (SELECT count(*) FROM nfts WHERE collection = $1 AND price IS NOT NULL) AS listed, \
+               (SELECT min(price) FROM nfts WHERE collection = $1 AND price IS NOT NULL) AS floor, \
                (SELECT count(DISTINCT owner_id) FROM nfts WHERE collection = $1 AND status <> 'withdrawn') AS owners, \
                (SELECT count(*) FROM nfts WHERE collection = $1) AS held, \
                d.n AS sales_24h, d.v AS volume_24h, w.n AS sales_7d, w.v AS volume_7d, \

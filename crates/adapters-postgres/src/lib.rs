@@ -344,3 +344,8 @@ impl Drop for PgUow {
         }
     }
 }
+
+/// Discovery's statements, for the test that reads their plans on a market of realistic size.
+pub mod discovery_sql {
+    pub use crate::nfts::{discovery_query, ATTRIBUTE_PANEL, PORTFOLIO};
+}

@@ -146,27 +146,7 @@ impl NftRepo for PgUow {
 #[async_trait]
 impl NftReads for PgStore {
     async fn nfts(&self, q: &NftQuery) -> Result<Page<Nft>, RepoError> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE true"));
-        discovery_filter(&mut sql, &q.filter);
-        let (keys, direction) = sort_sql(q.sort);
-        if q.sort.lists_only_listed() {
-            sql.push(" AND price IS NOT NULL");
-        }
-        if let Some(after) = &q.after {
-            let key = keys.join(", ");
-            sql.push(format!(" AND ({key}, id) {} (", if q.sort.descending() { "<" } else { ">" }));
-            match after.key {
-                SortKey::At(t) => sql.push_bind(t),
-                SortKey::Price(p) => sql.push_bind(p.as_decimal()),
-                SortKey::Number(n) => sql.push_bind(n),
-                SortKey::Rarity(a, b, c) => sql.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c),
-            };
-            sql.push(", ").push_bind(after.id).push(")");
-        }
-        let order: Vec<String> =
-            keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
-        sql.push(format!(" ORDER BY {} LIMIT ", order.join(", "))).push_bind(i64::from(q.limit) + 1);
-        let rows = sql.build().fetch_all(self.pool()).await.map_err(map_err)?;
+        let rows = discovery_query(q, "").build().fetch_all(self.pool()).await.map_err(map_err)?;
         let items = rows.iter().map(nft_row).collect::<Result<Vec<_>, _>>()?;
         Ok(Page::of_nfts(items, q.limit, q.sort))
     }
@@ -224,42 +204,123 @@ impl NftReads for PgStore {
     }
 }
 
-/// Per kind and value: rarity, NFTs in custody, listed, floor — plus one marker row when the
-/// collection has any NFT at all (returned ones included), so an empty panel differs from none.
-const ATTRIBUTE_PANEL: &str = "\
-WITH c AS (SELECT * FROM nfts WHERE collection = $1 AND status <> 'withdrawn')
-SELECT 'model', model, min(model_rarity)::int, count(*), count(price), min(price) FROM c WHERE model IS NOT NULL GROUP BY model
-UNION ALL
-SELECT 'backdrop', backdrop, min(backdrop_rarity)::int, count(*), count(price), min(price) FROM c WHERE backdrop IS NOT NULL GROUP BY backdrop
-UNION ALL
-SELECT 'symbol', symbol, min(symbol_rarity)::int, count(*), count(price), min(price) FROM c WHERE symbol IS NOT NULL GROUP BY symbol
+/// Per kind and value: rarity and NFTs in custody (kept by the database in
+/// `nft_attribute_counts`), listed and floor (from the partial indexes of listed NFTs by value) —
+/// plus one marker row when the collection has any NFT at all (returned ones included), so an
+/// empty panel differs from none.
+pub const ATTRIBUTE_PANEL: &str = "\
+WITH l AS (
+    SELECT 'model' AS kind, model AS name, count(*) AS listed, min(price) AS floor FROM nfts
+     WHERE collection = $1 AND price IS NOT NULL AND model IS NOT NULL GROUP BY model
+    UNION ALL
+    SELECT 'backdrop', backdrop, count(*), min(price) FROM nfts
+     WHERE collection = $1 AND price IS NOT NULL AND backdrop IS NOT NULL GROUP BY backdrop
+    UNION ALL
+    SELECT 'symbol', symbol, count(*), min(price) FROM nfts
+     WHERE collection = $1 AND price IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol)
+SELECT a.kind, a.name, a.rarity_per_mille::int, a.count, COALESCE(l.listed, 0), l.floor
+  FROM nft_attribute_counts a LEFT JOIN l ON l.kind = a.kind AND l.name = a.name
+ WHERE a.collection = $1 AND a.count > 0
 UNION ALL
 SELECT 'collection', NULL, 0, 0, 0, NULL WHERE EXISTS (SELECT 1 FROM nfts WHERE collection = $1)
 ORDER BY 1, 3, 2";
 
 /// The owner's NFTs in custody by collection: count, the collection's floor, and each NFT at the
-/// floor of its collection and model, else of its collection, else 0.
-const PORTFOLIO: &str = "\
-WITH mine AS (SELECT collection, model FROM nfts WHERE owner_id = $1 AND status NOT IN ('withdrawing', 'withdrawn')),
-cf AS (SELECT collection, min(price) AS floor FROM nfts
-        WHERE price IS NOT NULL AND collection IN (SELECT collection FROM mine) GROUP BY collection),
-mf AS (SELECT collection, model, min(price) AS floor FROM nfts
-        WHERE price IS NOT NULL AND (collection, model) IN (SELECT collection, model FROM mine WHERE model IS NOT NULL)
-        GROUP BY collection, model)
-SELECT m.collection, count(*), min(cf.floor), COALESCE(sum(COALESCE(mf.floor, cf.floor, 0)), 0)
-  FROM mine m LEFT JOIN cf ON cf.collection = m.collection
-  LEFT JOIN mf ON mf.collection = m.collection AND mf.model = m.model
- GROUP BY m.collection ORDER BY m.collection";
+/// floor of its collection and model, else of its collection, else 0. The owner's NFTs are
+/// grouped first; each floor is then one probe of a partial index of listed NFTs.
+pub const PORTFOLIO: &str = "\
+WITH mine AS (
+    SELECT collection, model, count(*) AS n FROM nfts
+     WHERE owner_id = $1 AND status NOT IN ('withdrawing', 'withdrawn') GROUP BY collection, model),
+cf AS MATERIALIZED (
+    SELECT c.collection, (SELECT min(price) FROM nfts WHERE collection = c.collection AND price IS NOT NULL) AS floor
+      FROM (SELECT DISTINCT collection FROM mine) c),
+mf AS (
+    SELECT m.collection, m.n, (SELECT min(price) FROM nfts
+                                WHERE collection = m.collection AND model = m.model AND price IS NOT NULL) AS floor
+      FROM mine m)
+SELECT mf.collection, sum(mf.n)::bigint, min(cf.floor), COALESCE(sum(mf.n * COALESCE(mf.floor, cf.floor, 0)), 0)
+  FROM mf JOIN cf ON cf.collection = mf.collection
+ GROUP BY mf.collection ORDER BY mf.collection";
 
 /// The SQL of a sort's key columns (as [`NftSort::key`] defines it) and its direction.
 fn sort_sql(sort: NftSort) -> (Vec<String>, &'static str) {
     let none = |column: &str| format!("COALESCE({column}, {NO_RARITY})");
     match sort {
-        NftSort::Newest => (vec!["GREATEST(created_at, listed_at)".into()], "DESC"),
+        NftSort::Newest => (vec!["newest_at".into()], "DESC"),
         NftSort::PriceAsc => (vec!["price".into()], "ASC"),
         NftSort::PriceDesc => (vec!["price".into()], "DESC"),
         NftSort::NumberAsc => (vec![format!("COALESCE(number, {NO_NUMBER})")], "ASC"),
         NftSort::Rarity => (vec![none("model_rarity"), none("backdrop_rarity"), none("symbol_rarity")], "ASC"),
+    }
+}
+
+/// `GET /api/nfts` as one statement, after `prefix` (`EXPLAIN …` in the plan test). Which index
+/// answers is chosen by the shape (ADR 016):
+/// - one collection, an owner, or only listed NFTs (a price sort, `listed=true`, a price bound):
+///   one ordered scan — `(collection, key, id)` for every sort, the owner's NFTs, or the partial
+///   indexes of listed NFTs by each key (a buy, which unlists, writes none of those);
+/// - every NFT of the market or of several collections in an order other than price: the same
+///   query for each collection (the list given, else every collection, found by a skip scan),
+///   each from its `(collection, key, id)` index and cut at the page size, merged — so no index
+///   over the whole table by each key is needed, and no buy pays for one.
+pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Postgres> {
+    let (keys, direction) = sort_sql(q.sort);
+    let listed_only = q.sort.lists_only_listed()
+        || q.filter.listed == Some(true)
+        || q.filter.min_price.is_some()
+        || q.filter.max_price.is_some();
+    let per_collection = q.filter.collections.len() != 1 && q.filter.owner.is_none() && !listed_only;
+    let order: Vec<String> = keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
+    let order = format!(" ORDER BY {} LIMIT {}", order.join(", "), u64::from(q.limit) + 1);
+    let mut sql = QueryBuilder::<Postgres>::new(prefix.to_string());
+    if per_collection {
+        // Each collection's first page from its index (ids and keys), the best of them, then
+        // only those rows read whole.
+        let named: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k} AS k{i}")).collect();
+        let by_name: Vec<String> =
+            (0..keys.len()).map(|i| format!("k{i} {direction}")).chain([format!("id {direction}")]).collect();
+        if q.filter.collections.is_empty() {
+            sql.push(
+                "WITH RECURSIVE c(name) AS (SELECT min(collection) FROM nfts UNION ALL \
+                 SELECT (SELECT min(collection) FROM nfts WHERE collection > c.name) FROM c WHERE c.name IS NOT NULL) ",
+            );
+        }
+        sql.push(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id IN (SELECT id FROM "));
+        if q.filter.collections.is_empty() {
+            sql.push("c");
+        } else {
+            sql.push("unnest(").push_bind(q.filter.collections.clone()).push("::text[]) c(name)");
+        }
+        sql.push(format!(" CROSS JOIN LATERAL (SELECT id, {} FROM nfts WHERE collection = c.name", named.join(", ")));
+        discovery_filter(&mut sql, &NftFilter { collections: Vec::new(), ..q.filter.clone() });
+        after_cursor(&mut sql, q, &keys);
+        sql.push(&order);
+        sql.push(format!(") x ORDER BY {} LIMIT {})", by_name.join(", "), u64::from(q.limit) + 1));
+    } else {
+        sql.push(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE true"));
+        discovery_filter(&mut sql, &q.filter);
+        if listed_only {
+            sql.push(" AND price IS NOT NULL");
+        }
+        after_cursor(&mut sql, q, &keys);
+    }
+    sql.push(&order);
+    sql
+}
+
+/// Only rows after the cursor, in the sort's direction (keyset paging).
+fn after_cursor(sql: &mut QueryBuilder<'_, Postgres>, q: &NftQuery, keys: &[String]) {
+    if let Some(after) = &q.after {
+        let key = keys.join(", ");
+        sql.push(format!(" AND ({key}, id) {} (", if q.sort.descending() { "<" } else { ">" }));
+        match after.key {
+            SortKey::At(t) => sql.push_bind(t),
+            SortKey::Price(p) => sql.push_bind(p.as_decimal()),
+            SortKey::Number(n) => sql.push_bind(n),
+            SortKey::Rarity(a, b, c) => sql.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c),
+        };
+        sql.push(", ").push_bind(after.id).push(")");
     }
 }
 
@@ -286,10 +347,8 @@ fn discovery_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &NftFilter) {
         }
     }
     if let Some(number) = f.number {
-        sql.push(" AND number = ").push_bind(i64::from(number));
-    }
-    if f.min_price.is_some() || f.max_price.is_some() {
-        sql.push(" AND price IS NOT NULL");
+        // As the number order's key (equal for every number there is): its indexes serve it.
+        sql.push(format!(" AND COALESCE(number, {NO_NUMBER}) = ")).push_bind(i64::from(number));
     }
     if let Some(min) = f.min_price {
         sql.push(" AND price >= ").push_bind(min.as_decimal());
