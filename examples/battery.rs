@@ -781,6 +781,49 @@ async fn act(w: &World, m: &Market, tally: &Tally) {
                 w.record(Effect::Withdrawal { id: id.to_string() });
             }
         }
+        75..=78 => {
+            // A collection offer: a new one, or one of the book filled with an NFT of one's own,
+            // or one's own cancelled.
+            match fastrand::u32(0..3) {
+                0 => {
+                    let body = json!({"collection": "battery", "price": format!("0.{}", 1 + fastrand::u32(0..9)),
+                                      "quantity": 1 + fastrand::u32(0..3), "expires_in_seconds": 600});
+                    timed(w, tally, w.post("/api/collection-offers/new", user, body)).await;
+                }
+                1 => {
+                    let book = "/api/collection-offers?collection=battery&limit=5";
+                    let b = w.call(reqwest::Method::GET, book, Some(tma(user)), None, None).await;
+                    let mine =
+                        w.call(reqwest::Method::GET, "/api/nfts?owner=me&limit=5", Some(tma(user)), None, None).await;
+                    let offer = b.body["items"]
+                        .as_array()
+                        .and_then(|i| i.iter().find(|o| o["user_id"] != json!(user)).cloned());
+                    let nft = mine.body["items"]
+                        .as_array()
+                        .and_then(|i| i.iter().find(|n| n["status"] == "available").cloned());
+                    if let (Some(o), Some(n)) = (offer, nft) {
+                        let body = json!({"offer_id": o["id"], "nft_ids": [n["id"]]});
+                        timed(w, tally, w.post("/api/collection-offers/fill", user, body)).await;
+                    }
+                }
+                _ => {
+                    let mine = "/api/me/collection-offers?limit=5";
+                    let m = w.call(reqwest::Method::GET, mine, Some(tma(user)), None, None).await;
+                    let open =
+                        m.body["items"].as_array().and_then(|i| i.iter().find(|o| o["status"] == "open").cloned());
+                    if let Some(o) = open {
+                        timed(w, tally, w.post("/api/collection-offers/cancel", user, json!({"offer_id": o["id"]})))
+                            .await;
+                    }
+                }
+            }
+        }
+        79..=81 => {
+            // A sweep of the cheapest listings, partial or all or nothing.
+            let body = json!({"collection": "battery", "max_items": 1 + fastrand::u32(0..3),
+                              "max_price_per_item": "3", "all_or_nothing": fastrand::bool()});
+            timed(w, tally, w.post("/api/nft/sweep", user, body)).await;
+        }
         _ => {
             let path = ["/api/me", "/api/nfts?listed=true", "/api/auctions?status=active", "/api/me/ledger"]
                 [fastrand::usize(0..4)];

@@ -7,6 +7,7 @@
 //!   same concurrency and duration on the same PostgreSQL; B1 is reported as a ratio of it;
 //! - **B3** contended buys: 400 buyers on 5 NFTs — time to drain, p99, exactly 5 sales;
 //! - **B4** a mixed workload (reads, listings, offers, bids, buys): throughput;
+//! - **sweeps** of 50 listings each (issue 20): sweeps per second and their latency;
 //! - **B5** discovery at scale: a second database seeded in SQL with QUALITY.md's market (1,000,000
 //!   NFTs, `tests/common/b5_seed.sql`): a mix of discovery queries at the same concurrency, per kind
 //!   throughput and p50/p99; and B1 on that database in every round beside B1 on the empty one;
@@ -535,6 +536,72 @@ async fn b4(client: &reqwest::Client, base: &str, concurrency: usize, seconds: u
     s
 }
 
+// ----- sweeps ------------------------------------------------------------------------------------
+
+/// Sweeps of 50 listings each (disjoint, every listing its own seller) by 32 funded sweepers at
+/// `concurrency` until the listings run out or `seconds` pass: sweeps per second and their latency.
+async fn sweeps(
+    pool: &sqlx::PgPool,
+    client: &reqwest::Client,
+    base: &str,
+    run: &mut i64,
+    concurrency: usize,
+    seconds: u64,
+) -> Stats {
+    *run += 1;
+    let listings = seed(pool, *run, 30_000).await;
+    let staff = format!("Bearer {STAFF}");
+    let sweepers: Vec<i64> = (0..32).map(|i| 700_000_000 + *run * 100 + i).collect();
+    for u in &sweepers {
+        let body = json!({"user_id": u, "amount": "100000", "tx_hash": format!("sweep-{u}")});
+        post(client, format!("{base}/api/admin/deposits"), &staff, body).await;
+    }
+    let auth: Arc<Vec<String>> = Arc::new(sweepers.iter().map(|u| tma(*u)).collect());
+    let chunks: Arc<Vec<String>> = Arc::new(
+        listings
+            .chunks(50)
+            .map(|c| {
+                let items: Vec<Value> = c.iter().map(|(_, id)| json!({"nft_id": id, "price": "1"})).collect();
+                json!({"items": items}).to_string()
+            })
+            .collect(),
+    );
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let workers: Vec<_> = (0..concurrency)
+        .map(|w| {
+            let (client, auth, chunks, next) = (client.clone(), auth.clone(), chunks.clone(), next.clone());
+            let url = format!("{base}/api/nft/sweep");
+            tokio::spawn(async move {
+                let mut out = Vec::new();
+                while Instant::now() < deadline {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(body) = chunks.get(i) else { break };
+                    let t = Instant::now();
+                    let status = client
+                        .post(&url)
+                        .header("authorization", &auth[w % auth.len()])
+                        .header("content-type", "application/json")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .map(|r| r.status().as_u16())
+                        .unwrap_or(0);
+                    out.push((t.elapsed(), status));
+                }
+                out
+            })
+        })
+        .collect();
+    let mut s = Stats::default();
+    for w in workers {
+        s.merge(w.await.unwrap());
+    }
+    s.elapsed = started.elapsed();
+    s
+}
+
 // ----- B5: discovery at scale ------------------------------------------------------------------
 
 const B5_SEED: &str = include_str!("../tests/common/b5_seed.sql");
@@ -788,8 +855,17 @@ async fn main() {
     let contended = b3(&pool, &client, &a.base, &mut run, concurrency).await;
     println!("B3: {contended}");
     let mut mixed = b4(&client, &a.base, concurrency, seconds).await;
+    let mut swept = sweeps(&pool, &client, &a.base, &mut run, concurrency, seconds).await;
     rss[2] = peak_rss_mib(a.pid);
     let _ = a.child.kill().await;
+    println!(
+        "sweeps of 50: {:.1} sweeps/s ({:.0} purchases/s), p50 {:.1} / p99 {:.1} ms; {}",
+        swept.rate(),
+        swept.rate() * 50.0,
+        swept.pct(0.5),
+        swept.pct(0.99),
+        swept.statuses()
+    );
     println!(
         "B4: {:.0} req/s, p50 {:.1} / p99 {:.1} ms; {}",
         mixed.rate(),
@@ -854,6 +930,14 @@ async fn main() {
         m(&big, |r| r.rate) / m(&one, |r| r.rate)
     );
     println!("- B3 (400 buyers, 5 NFTs): {contended}");
+    println!(
+        "- sweeps of 50 listings (32 sweepers, one instance): {:.1} sweeps/s = {:.0} purchases/s, p50 {:.1} / p99 {:.1} ms; {}",
+        swept.rate(),
+        swept.rate() * 50.0,
+        swept.pct(0.5),
+        swept.pct(0.99),
+        swept.statuses()
+    );
     println!("- round trips per buy: {rt_cold:.2} with the auth cache cold, {rt_warm:.2} warm; Redis commands per buy: {redis_per_buy:.2}");
     println!(
         "- peak RSS: {:.1} MiB (one instance), {:.1} MiB (each of two), {:.1} MiB (B3 + B4)",

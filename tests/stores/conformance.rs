@@ -1520,6 +1520,108 @@ async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store
     assert_eq!((toad.owners, toad.listed, toad.floor, toad.sales_7d), (1, 1, Some(m("2.5")), 0));
 }
 
+/// Collection offers: written and read back whole, counted open per user, the best an NFT
+/// matches (live, not the owner's, highest then oldest), the order book's filter, order and pages,
+/// a user's offers, the expiry job's list, the sweep's cheapest listings; and `audit` counts what
+/// an open offer holds.
+async fn collection_offers_are_kept_matched_and_booked<S: Store>(s: Arc<S>) {
+    use app::collection_offers::fill::FillCollectionOfferUow;
+    use app::ports::reads::{BookCursor, BookFilter};
+    users(&*s, &[1, 2, 3], "0").await;
+    let t0 = now();
+    let make = |i: u128, user: i64, price: &str, model: Option<&str>, age: i64| CollectionOffer {
+        id: CollectionOfferId(Uuid::from_u128(i)),
+        user_id: UserId(user),
+        criteria: OfferCriteria { collection: "pepe".into(), model: model.map(Into::into), ..Default::default() },
+        price: m(price),
+        quantity: 3,
+        filled: 0,
+        status: CollectionOfferStatus::Open,
+        expires_at: t0 + chrono::Duration::hours(1),
+        created_at: t0 - chrono::Duration::seconds(age),
+    };
+    let a = make(1, 1, "5", None, 10); // any pepe
+    let b = make(2, 2, "7", Some("Gold"), 5); // gold pepes only, best
+    let c = make(3, 3, "5", None, 20); // same price as a, older
+    let mut other = make(4, 2, "9", None, 1);
+    other.criteria.collection = "frog".into();
+    let mut closed = make(5, 2, "99", None, 1);
+    closed.status = CollectionOfferStatus::Cancelled;
+    let mut uow = Begin::<dyn FillCollectionOfferUow>::begin(&*s, "conformance").await.unwrap();
+    for o in [&a, &b, &c, &other, &closed] {
+        uow.collection_offers().insert(o).await.unwrap();
+    }
+    assert_eq!(uow.collection_offers().lock(b.id).await.unwrap(), Some(b.clone()), "own writes are visible");
+    assert_eq!(uow.collection_offers().count_open(UserId(2)).await.unwrap(), 2);
+    let mut gold = Nft { collection: "pepe".into(), ..nft(1, "co-gold") };
+    gold.traits.model = Some(Attribute::new("Gold", 10).unwrap());
+    gold.price = Some(m("20"));
+    let plain = Nft { collection: "pepe".into(), price: Some(m("3")), ..nft(2, "co-plain") };
+    uow.nfts().insert(&gold).await.unwrap();
+    uow.nfts().insert(&plain).await.unwrap();
+    let best = |o: Option<CollectionOffer>| o.map(|o| o.id);
+    let coll = uow.collection_offers();
+    assert_eq!(best(coll.best_for(&gold, UserId(1), t0).await.unwrap()), Some(b.id), "highest it matches");
+    assert_eq!(best(coll.best_for(&gold, UserId(2), t0).await.unwrap()), Some(c.id), "not the owner's; then oldest");
+    assert_eq!(
+        best(coll.best_for(&plain, UserId(2), t0).await.unwrap()),
+        Some(c.id),
+        "no model: only offers naming none"
+    );
+    let later = t0 + chrono::Duration::hours(2);
+    assert_eq!(coll.best_for(&gold, UserId(9), later).await.unwrap(), None, "expired offers are no bid");
+    let mut filled = b.clone();
+    filled.take(3).unwrap();
+    coll.update(&filled).await.unwrap();
+    assert_eq!(coll.get(b.id).await.unwrap(), Some(filled.clone()));
+    assert_eq!(coll.count_open(UserId(2)).await.unwrap(), 1, "a filled offer is not open");
+    filled.status = CollectionOfferStatus::Open;
+    filled.filled = 0;
+    coll.update(&filled).await.unwrap();
+    let any_pepe = OfferCriteria { collection: "pepe".into(), ..Default::default() };
+    let cheapest = uow.nfts().cheapest_listed(&any_pepe, m("20"), UserId(9), 5).await.unwrap();
+    assert_eq!(cheapest, [plain.id, gold.id], "cheapest first");
+    assert_eq!(uow.nfts().cheapest_listed(&any_pepe, m("19.99"), UserId(9), 5).await.unwrap(), [plain.id]);
+    assert_eq!(
+        uow.nfts().cheapest_listed(&any_pepe, m("20"), UserId(2), 5).await.unwrap(),
+        [gold.id],
+        "not the buyer's own"
+    );
+    let gold_only = OfferCriteria { model: Some("Gold".into()), ..any_pepe };
+    assert_eq!(uow.nfts().cheapest_listed(&gold_only, m("50"), UserId(9), 1).await.unwrap(), [gold.id]);
+    uow.commit().await.unwrap();
+
+    // The book: live open offers, best price first, then oldest; a filter keeps what a gift with
+    // those attributes could fill.
+    let ids =
+        |p: &app::ports::reads::Page<CollectionOffer>| p.items.iter().map(|o| o.id.0.as_u128()).collect::<Vec<_>>();
+    let all = BookFilter::default();
+    assert_eq!(ids(&s.collection_offer_book(&all, None, 10, t0).await.unwrap()), [4, 2, 3, 1]);
+    let pepe = BookFilter { collection: Some("pepe".into()), ..Default::default() };
+    assert_eq!(ids(&s.collection_offer_book(&pepe, None, 10, t0).await.unwrap()), [2, 3, 1]);
+    let frog_model = BookFilter { model: Some("Frog".into()), ..pepe.clone() };
+    assert_eq!(ids(&s.collection_offer_book(&frog_model, None, 10, t0).await.unwrap()), [3, 1]);
+    let p1 = s.collection_offer_book(&pepe, None, 2, t0).await.unwrap();
+    assert_eq!(ids(&p1), [2, 3]);
+    let cursor = BookCursor::decode(p1.next_cursor.as_deref().unwrap()).unwrap();
+    let p2 = s.collection_offer_book(&pepe, Some(&cursor), 2, t0).await.unwrap();
+    assert_eq!((ids(&p2), p2.next_cursor), (vec![1], None));
+    assert!(s.collection_offer_book(&all, None, 10, later).await.unwrap().items.is_empty(), "expired ones leave");
+    let mine = s.collection_offers_of(UserId(2), PageRequest::first(10)).await.unwrap();
+    assert_eq!(ids(&mine), [5, 4, 2], "any status, newest first");
+    assert_eq!(s.collection_offer(c.id).await.unwrap(), Some(c.clone()));
+    assert_eq!(s.due_collection_offers(later, 10).await.unwrap().len(), 4, "the open ones past expiry");
+    assert!(s.due_collection_offers(t0, 10).await.unwrap().is_empty());
+    // The audit counts what each open offer still holds: price × what is left.
+    let facts = s.audit_facts().await.unwrap();
+    let owes = |id: i64| facts.users.iter().find(|u| u.id == id).map(|u| u.obligations).unwrap();
+    assert_eq!((owes(1), owes(2), owes(3)), (d("15"), d("48"), d("15")), "3 × 5; 3 × 7 + 3 × 9; 3 × 5");
+}
+
+fn d(s: &str) -> Decimal {
+    s.parse().unwrap()
+}
+
 macro_rules! conformance {
     ($($test:ident),* $(,)?) => {
         mod memory {
@@ -1547,6 +1649,7 @@ macro_rules! conformance {
 }
 
 conformance!(
+    collection_offers_are_kept_matched_and_booked,
     discovery_filters_sorts_and_pages_stably,
     attribute_panels_and_portfolios_count_what_is_in_custody_at_floor,
     an_nft_keeps_its_attributes_and_telegram_handles,

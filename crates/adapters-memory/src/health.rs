@@ -34,6 +34,9 @@ impl StoreHealth for MemoryStore {
         for o in s.offers.values().filter(|o| o.status == OfferStatus::Open) {
             owe(o.offerer_id, o.price);
         }
+        for o in s.collection_offers.values() {
+            owe(o.user_id, o.held());
+        }
         for a in s.auctions.values().filter(|a| a.status == AuctionStatus::Active) {
             if let (Some(l), Some(b)) = (a.leader_id, a.current_bid) {
                 owe(l, b);

@@ -11,6 +11,7 @@ mod accounts;
 mod auctions;
 mod chain;
 mod channels;
+mod collection_offers;
 mod deposits;
 mod events;
 mod health;
@@ -46,6 +47,7 @@ pub(crate) struct State {
     /// Which NFT stands for each gift (`gift_id` is unique).
     pub gift_ids: OrdMap<String, Uuid>,
     pub offers: OrdMap<Uuid, Offer>,
+    pub collection_offers: OrdMap<Uuid, CollectionOffer>,
     pub ledger: OrdMap<Uuid, LedgerEntry>,
     pub ledger_by_user: OrdMap<(i64, Uuid), ()>,
     pub outbox: OrdMap<Uuid, outbox::OutboxRow>,

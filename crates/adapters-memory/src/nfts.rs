@@ -55,6 +55,24 @@ impl NftRepo for MemoryUow {
     async fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError> {
         NftRepo::update(self, nft).await
     }
+
+    async fn cheapest_listed(
+        &mut self,
+        criteria: &OfferCriteria,
+        max_price: Money,
+        not_owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<NftId>, RepoError> {
+        let mut found: Vec<(Money, NftId)> = self
+            .state
+            .nfts
+            .values()
+            .filter(|n| n.owner_id != not_owner && criteria.matches(n))
+            .filter_map(|n| n.price.filter(|p| *p <= max_price).map(|p| (p, n.id)))
+            .collect();
+        found.sort();
+        Ok(found.into_iter().take(limit as usize).map(|(_, id)| id).collect())
+    }
 }
 
 #[async_trait]

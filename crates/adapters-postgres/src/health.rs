@@ -26,6 +26,7 @@ impl StoreHealth for PgStore {
             sqlx::query(
                 "SELECT id, SUM(s) AS s FROM ( \
                    SELECT offerer_id AS id, price AS s FROM offers WHERE status = 'open' \
+                   UNION ALL SELECT user_id, price * (quantity - filled) FROM collection_offers WHERE status = 'open' \
                    UNION ALL SELECT leader_id, current_bid FROM auctions WHERE status = 'active' AND leader_id IS NOT NULL \
                    UNION ALL SELECT buyer_id, price FROM presales WHERE status = 'sold' \
                    UNION ALL SELECT seller_id, collateral FROM presales WHERE status IN ('open', 'sold') \

@@ -11,6 +11,7 @@ mod accounts;
 mod auctions;
 mod chain;
 mod channels;
+mod collection_offers;
 pub mod conns;
 mod deferred;
 mod deposits;

@@ -141,6 +141,33 @@ impl NftRepo for PgUow {
         .map_err(self.fail())?;
         Ok(())
     }
+
+    async fn cheapest_listed(
+        &mut self,
+        criteria: &OfferCriteria,
+        max_price: Money,
+        not_owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<NftId>, RepoError> {
+        // The collection's listings by price (nfts_listed_collection_price_idx), cheapest first.
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM nfts WHERE collection = $1 AND price IS NOT NULL AND price <= $2 AND owner_id <> $3 \
+               AND ($4::text IS NULL OR model = $4) AND ($5::text IS NULL OR backdrop = $5) \
+               AND ($6::text IS NULL OR symbol = $6) \
+             ORDER BY price, id LIMIT $7",
+        )
+        .bind(&criteria.collection)
+        .bind(max_price.as_decimal())
+        .bind(not_owner.0)
+        .bind(&criteria.model)
+        .bind(&criteria.backdrop)
+        .bind(&criteria.symbol)
+        .bind(i64::from(limit))
+        .fetch_all(self.conn().await?)
+        .await
+        .map_err(self.fail())?;
+        Ok(ids.into_iter().map(NftId).collect())
+    }
 }
 
 #[async_trait]

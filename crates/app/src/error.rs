@@ -2,7 +2,7 @@
 //! the HTTP layer does so in a single function, so a new use case or rule needs no new mapping.
 
 pub use domain::ErrorKind;
-use domain::{code, FieldError, RepoError, RuleViolation};
+use domain::{code, FieldError, NftId, RepoError, RuleViolation};
 
 use crate::idempotency::IdempotencyError;
 
@@ -25,6 +25,10 @@ pub enum Error {
     /// The store failed; transient conflicts are retried before they get here.
     #[error(transparent)]
     Storage(#[from] RepoError),
+    /// An all-or-nothing sweep could not buy every item: what failed, with the code a buy would
+    /// have given; nothing was bought.
+    #[error("the sweep could not buy every item")]
+    SweepFailed(Vec<(NftId, &'static str)>),
     /// An outside service the operation needs (Telegram…) cannot answer now.
     #[error("{0} is unavailable; try again later")]
     Dependency(&'static str),
@@ -41,6 +45,7 @@ impl Error {
             Error::Idempotency(IdempotencyError::Replay { .. }) => ErrorKind::Conflict,
             Error::Storage(e) => e.kind(),
             Error::Dependency(_) => ErrorKind::Unavailable,
+            Error::SweepFailed(_) => ErrorKind::Conflict,
         }
     }
 
@@ -57,6 +62,7 @@ impl Error {
             Error::Storage(e) if e.kind() == ErrorKind::Invalid => code::VALIDATION_FAILED,
             Error::Storage(_) => code::INTERNAL,
             Error::Dependency(_) => code::UNAVAILABLE,
+            Error::SweepFailed(_) => "sweep_failed",
         }
     }
 
@@ -86,6 +92,11 @@ mod tests {
             (RepoError::InvalidData("x".into()).into(), ErrorKind::Invalid, "validation_failed"),
             (RepoError::Other("x".into()).into(), ErrorKind::Internal, "internal"),
             (Error::Dependency("Telegram"), ErrorKind::Unavailable, "unavailable"),
+            (
+                Error::SweepFailed(vec![(domain::NftId(uuid::Uuid::nil()), "not_for_sale")]),
+                ErrorKind::Conflict,
+                "sweep_failed",
+            ),
         ];
         for (error, kind, code) in cases {
             assert_eq!((error.kind(), error.code()), (kind, code), "{error:?}");

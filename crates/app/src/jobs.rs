@@ -14,6 +14,7 @@ use domain::ChannelSaleId;
 
 use crate::auctions::settle::{SettleAuction, SettleAuctionCommand};
 use crate::channels::check::{CheckChannelSale, CheckChannelSaleCommand};
+use crate::collection_offers::expire::ExpireCollectionOffer;
 use crate::offers::expire::{ExpireOffer, ExpireOfferCommand};
 use crate::ports::reads::{AwaitingTransfer, ReadModel};
 use crate::ports::IdempotencyLog;
@@ -26,6 +27,7 @@ use crate::{Context, Error};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobReport {
     pub offers_expired: usize,
+    pub collection_offers_expired: usize,
     pub auctions_settled: usize,
     pub presales_expired: usize,
     pub trades_expired: usize,
@@ -119,6 +121,16 @@ impl Jobs {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot list due offers"),
+        }
+        match self.reads.due_collection_offers(now, self.settings.batch).await {
+            Ok(ids) => {
+                let uc = ExpireCollectionOffer::new(ctx.uows(), ctx.services());
+                for id in ids {
+                    let r = uc.execute(id).await;
+                    note("expire_collection_offers", r, &mut report.collection_offers_expired, &mut report.failures);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cannot list due collection offers"),
         }
         match self.reads.due_auctions(now, self.settings.batch).await {
             Ok(ids) => {
@@ -302,6 +314,7 @@ mod tests {
     #[tokio::test]
     async fn each_kind_of_due_item_runs_in_its_own_unit_of_work_and_a_failure_holds_none_back() {
         let reads = FakeReads {
+            collection_offers: vec![CollectionOfferId(id(5))],
             auctions: vec![AuctionId(id(1))],
             presales: vec![PresaleId(id(2))],
             trades: vec![TradeId(id(3))],
@@ -309,6 +322,10 @@ mod tests {
             ..Default::default()
         };
         let txs = vec![
+            missing(|tx| {
+                let five = CollectionOfferId(id(5));
+                tx.collection_offers.expect_lock().withf(move |o| *o == five).times(1).returning(|_| Ok(None));
+            }),
             missing(|tx| {
                 tx.auctions.expect_lock().withf(|a| *a == AuctionId(id(1))).times(1).returning(|_| Ok(None));
             }),
@@ -325,13 +342,14 @@ mod tests {
         let s = setup(reads, txs);
 
         let report = s.jobs.run_once().await;
-        assert_eq!(report, JobReport { failures: 4, keys_reaped: 3, outbox_purged: 4, ..Default::default() });
-        assert_eq!((s.txs.begun(), s.txs.left()), (4, 0));
+        assert_eq!(report, JobReport { failures: 5, keys_reaped: 3, outbox_purged: 4, ..Default::default() });
+        assert_eq!((s.txs.begun(), s.txs.left()), (5, 0));
         let asked = s.reads.asked.lock().unwrap().clone();
         assert_eq!(
             asked,
             [
                 ("offers", Some(now()), 7),
+                ("collection_offers", Some(now()), 7),
                 ("auctions", Some(now()), 7),
                 ("presales", Some(now()), 7),
                 ("trades", Some(now()), 7),
@@ -361,7 +379,7 @@ mod tests {
         let report = s.jobs.run_once().await;
         assert_eq!(report, JobReport { keys_reaped: 3, outbox_purged: 4, ..Default::default() });
         assert_eq!(s.txs.begun(), 0);
-        assert_eq!(s.reads.asked.lock().unwrap().len(), 5, "every kind was asked for");
+        assert_eq!(s.reads.asked.lock().unwrap().len(), 6, "every kind was asked for");
     }
 
     #[tokio::test]
@@ -534,6 +552,15 @@ pub(crate) mod support {
             fn update(nft: &Nft) -> ();
             fn lock_by_gift_id(gift_id: &str) -> Option<Nft>;
             fn update_custody(nft: &Nft) -> ();
+            fn cheapest_listed(criteria: &OfferCriteria, max_price: Money, not_owner: UserId, limit: u32) -> Vec<NftId>;
+        }
+        CollectionOfferRepo => collection_offers {
+            fn get(id: CollectionOfferId) -> Option<CollectionOffer>;
+            fn lock(id: CollectionOfferId) -> Option<CollectionOffer>;
+            fn count_open(user: UserId) -> u32;
+            fn best_for(nft: &Nft, not_by: UserId, now: DateTime<Utc>) -> Option<CollectionOffer>;
+            fn insert(offer: &CollectionOffer) -> ();
+            fn update(offer: &CollectionOffer) -> ();
         }
         GiftInboxRepo => gifts {
             fn claim_update(update_id: i64, at: DateTime<Utc>) -> bool;
@@ -732,6 +759,7 @@ pub(crate) mod support {
     pub struct FakeReads {
         pub failing: bool,
         pub offers: Vec<OfferId>,
+        pub collection_offers: Vec<CollectionOfferId>,
         pub auctions: Vec<AuctionId>,
         pub presales: Vec<PresaleId>,
         pub trades: Vec<TradeId>,
@@ -869,6 +897,32 @@ pub(crate) mod support {
         }
         async fn due_offers(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<OfferId>, RepoError> {
             self.due("offers", Some(now), limit, &self.offers)
+        }
+    }
+
+    #[async_trait]
+    impl CollectionOfferReads for FakeReads {
+        async fn collection_offer_book(
+            &self,
+            _: &BookFilter,
+            _: Option<&BookCursor>,
+            _: u32,
+            _: DateTime<Utc>,
+        ) -> Result<Page<CollectionOffer>, RepoError> {
+            unimplemented!()
+        }
+        async fn collection_offers_of(&self, _: UserId, _: PageRequest) -> Result<Page<CollectionOffer>, RepoError> {
+            unimplemented!()
+        }
+        async fn collection_offer(&self, _: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError> {
+            unimplemented!()
+        }
+        async fn due_collection_offers(
+            &self,
+            now: DateTime<Utc>,
+            limit: u32,
+        ) -> Result<Vec<CollectionOfferId>, RepoError> {
+            self.due("collection_offers", Some(now), limit, &self.collection_offers)
         }
     }
 

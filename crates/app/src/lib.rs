@@ -6,6 +6,7 @@
 pub mod auctions;
 pub mod audit;
 pub mod channels;
+pub mod collection_offers;
 pub mod context;
 pub mod deposits;
 pub mod effects;

@@ -74,6 +74,7 @@ fake_tx!(
     gifts: MockGiftInboxRepo => GiftInboxRepo,
     sales: MockSaleRepo => SaleRepo,
     offers: MockOfferRepo => OfferRepo,
+    collection_offers: MockCollectionOfferRepo => CollectionOfferRepo,
     auctions: MockAuctionRepo => AuctionRepo,
     presales: MockPresaleRepo => PresaleRepo,
     withdrawals: MockWithdrawalRepo => WithdrawalRepo,

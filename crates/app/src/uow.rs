@@ -153,6 +153,7 @@ ports!(
     NftRepo,
     SaleRepo,
     OfferRepo,
+    CollectionOfferRepo,
     AuctionRepo,
     PresaleRepo,
     WithdrawalRepo,
@@ -551,6 +552,7 @@ mod tests {
             fn update(&mut self, nft: &Nft) -> Result<(), RepoError>;
             fn lock_by_gift_id(&mut self, gift_id: &str) -> Result<Option<Nft>, RepoError>;
             fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError>;
+            fn cheapest_listed(&mut self, criteria: &OfferCriteria, max_price: Money, not_owner: UserId, limit: u32) -> Result<Vec<NftId>, RepoError>;
         }
         GiftInboxRepo via gifts {
             fn claim_update(&mut self, update_id: i64, at: DateTime<Utc>) -> Result<bool, RepoError>;
@@ -570,6 +572,14 @@ mod tests {
             fn lock_open_by_on(&mut self, offerer: UserId, nfts: &[NftId]) -> Result<Vec<Offer>, RepoError>;
             fn insert(&mut self, offer: &Offer) -> Result<(), RepoError>;
             fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
+        }
+        CollectionOfferRepo via collection_offers {
+            fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
+            fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
+            fn count_open(&mut self, user: UserId) -> Result<u32, RepoError>;
+            fn best_for(&mut self, nft: &Nft, not_by: UserId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<CollectionOffer>, RepoError>;
+            fn insert(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;
+            fn update(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;
         }
         AuctionRepo via auctions {
             fn lock(&mut self, id: AuctionId) -> Result<Option<Auction>, RepoError>;

@@ -91,6 +91,14 @@ pub enum RuleViolation {
     /// Telegram does not let the gift leave custody yet.
     #[error("Telegram lets this gift be transferred from {} on", .until.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))]
     GiftLocked { until: chrono::DateTime<chrono::Utc> },
+    /// An NFT does not match what a collection offer asks for.
+    #[error("the NFT does not match the offer's criteria")]
+    CriteriaMismatch,
+    #[error("you already have {max} open collection offers")]
+    TooManyOpenOffers { max: u32 },
+    /// No open bid covers the asked minimum.
+    #[error("no open offer covers the minimum price")]
+    NoOffer,
 }
 
 impl RuleViolation {
@@ -121,13 +129,16 @@ impl RuleViolation {
             RuleViolation::ChannelSaleClosed => "channel_sale_closed",
             RuleViolation::ChannelNotVerified { .. } => "channel_not_verified",
             RuleViolation::GiftLocked { .. } => "gift_locked",
+            RuleViolation::CriteriaMismatch => "criteria_mismatch",
+            RuleViolation::TooManyOpenOffers { .. } => "too_many_open_offers",
+            RuleViolation::NoOffer => "no_offer",
         }
     }
 
     pub fn kind(&self) -> ErrorKind {
         match self {
             RuleViolation::NotOwner | RuleViolation::NotParty => ErrorKind::Forbidden,
-            RuleViolation::ChannelNotVerified { .. } => ErrorKind::Invalid,
+            RuleViolation::ChannelNotVerified { .. } | RuleViolation::CriteriaMismatch => ErrorKind::Invalid,
             _ => ErrorKind::Conflict,
         }
     }
@@ -273,6 +284,9 @@ mod tests {
                 "gift_locked",
                 Conflict,
             ),
+            (RuleViolation::CriteriaMismatch, "criteria_mismatch", Invalid),
+            (RuleViolation::TooManyOpenOffers { max: 20 }, "too_many_open_offers", Conflict),
+            (RuleViolation::NoOffer, "no_offer", Conflict),
         ];
         for (rule, code, kind) in cases {
             assert_eq!((rule.code(), rule.kind()), (code, kind), "{rule:?}");

@@ -34,6 +34,7 @@ macro_rules! uuid_id {
 uuid_id!(
     NftId,
     OfferId,
+    CollectionOfferId,
     AuctionId,
     BidId,
     PresaleId,

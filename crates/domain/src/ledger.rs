@@ -73,9 +73,15 @@ pub enum Operation {
     GiftReturnFee,
     /// The fee back, when the return failed for good.
     GiftReturnRefund,
+    /// A collection offer's price × quantity held, or more held when its price rises.
+    CollectionOfferHold,
+    /// What a collection offer no longer needs, back to available (cancel, expiry, a lower price).
+    CollectionOfferRelease,
+    /// A gift sold into a collection offer: from the offerer's held funds.
+    CollectionOfferFill,
 }
 
-const OPERATIONS: [(Operation, &str); 24] = [
+const OPERATIONS: [(Operation, &str); 27] = [
     (Operation::Deposit, "deposit"),
     (Operation::Buy, "buy"),
     (Operation::OfferHold, "offer_hold"),
@@ -100,6 +106,9 @@ const OPERATIONS: [(Operation, &str); 24] = [
     (Operation::ChannelRefund, "channel_refund"),
     (Operation::GiftReturnFee, "gift_return_fee"),
     (Operation::GiftReturnRefund, "gift_return_refund"),
+    (Operation::CollectionOfferHold, "collection_offer_hold"),
+    (Operation::CollectionOfferRelease, "collection_offer_release"),
+    (Operation::CollectionOfferFill, "collection_offer_fill"),
 ];
 
 impl Operation {

@@ -4,6 +4,7 @@
 pub mod auction;
 pub mod chain;
 pub mod channel;
+pub mod collection_offer;
 pub mod contact;
 pub mod deposit;
 pub mod error;
@@ -30,6 +31,7 @@ pub mod withdrawal;
 pub use auction::{Auction, AuctionStatus, AuctionTerms, Bid, BidOutcome};
 pub use chain::{ChainCursor, ChainTransaction, IncomingTransfer, UnmatchedDeposit};
 pub use channel::{ChannelInfo, ChannelRef, ChannelSale, ChannelSaleStatus};
+pub use collection_offer::{CollectionOffer, CollectionOfferStatus, OfferCriteria};
 pub use contact::{Email, Mobile};
 pub use deposit::Deposit;
 pub use error::{code, Constraint, ErrorKind, FieldError, RepoError, RuleViolation};

@@ -105,6 +105,11 @@ impl Money {
         }
     }
 
+    /// `n` times the amount (`None` on overflow): what a bid for `n` items at this price holds.
+    pub fn times(self, n: u32) -> Option<Money> {
+        self.0.checked_mul(Decimal::from(n)).map(|d| Money(d.normalize()))
+    }
+
     /// Signed value, for ledger postings.
     pub fn negated(self) -> Decimal {
         -self.0

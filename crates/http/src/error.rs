@@ -19,6 +19,16 @@ pub struct Problem {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// `sweep_failed`: each item that could not be bought, with the code `buy` would have given.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub failed: Vec<FailedItem>,
+}
+
+/// An item a sweep could not buy.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FailedItem {
+    pub nft_id: uuid::Uuid,
+    pub code: String,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -36,11 +46,13 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// A stored response to send again as it was (idempotent replay).
     pub replay: Option<Vec<u8>>,
+    /// What an all-or-nothing sweep could not buy.
+    pub failed: Vec<(domain::NftId, &'static str)>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new(), replay: None }
+        Self { status, code, detail: detail.into(), errors: Vec::new(), replay: None, failed: Vec::new() }
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -61,7 +73,14 @@ impl ApiError {
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let detail = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ");
-        Self { status: StatusCode::UNPROCESSABLE_ENTITY, code: code::VALIDATION_FAILED, detail, errors, replay: None }
+        Self {
+            status: StatusCode::UNPROCESSABLE_ENTITY,
+            code: code::VALIDATION_FAILED,
+            detail,
+            errors,
+            replay: None,
+            failed: Vec::new(),
+        }
     }
 
     pub fn field(field: &str, message: impl Into<String>) -> Self {
@@ -99,6 +118,7 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             code: self.code.to_string(),
             errors: self.errors.into_iter().map(|e| ProblemField { field: e.field, message: e.message }).collect(),
+            failed: self.failed.into_iter().map(|(id, code)| FailedItem { nft_id: id.0, code: code.into() }).collect(),
         };
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, "application/problem+json".parse().expect("static"));
@@ -117,6 +137,7 @@ impl From<app::Error> for ApiError {
                 detail: String::new(),
                 errors: Vec::new(),
                 replay: Some(body),
+                failed: Vec::new(),
             };
         }
         let status = match e.kind() {
@@ -135,6 +156,10 @@ impl From<app::Error> for ApiError {
         };
         match e {
             app::Error::Invalid(fields) => ApiError::validation(fields),
+            app::Error::SweepFailed(failed) => {
+                let detail = format!("{} item(s) could not be bought; nothing was bought", failed.len());
+                ApiError { failed, ..ApiError::new(status, "sweep_failed", detail) }
+            }
             app::Error::Storage(cause) => {
                 tracing::warn!(error = %cause, "the store refused a value of the request");
                 ApiError::new(status, code::VALIDATION_FAILED, "a value in the request cannot be stored")

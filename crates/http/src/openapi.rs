@@ -13,7 +13,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 
 use crate::routes::{
-    admin, auctions, channels, live, market, me, nfts, offers, ops, partners, presales, telegram, trades,
+    admin, auctions, channels, collection_offers, live, market, me, nfts, offers, ops, partners, presales, telegram,
+    trades,
 };
 use crate::state::AppState;
 
@@ -127,6 +128,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .merge(me::routes())
         .merge(nfts::routes())
         .merge(offers::routes())
+        .merge(collection_offers::routes())
         .merge(auctions::routes())
         .merge(presales::routes())
         .merge(market::routes())

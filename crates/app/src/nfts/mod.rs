@@ -4,4 +4,6 @@ pub mod back;
 pub mod buy;
 pub mod record_gift_return;
 pub mod register;
+pub mod sell;
 pub mod set_price;
+pub mod sweep;

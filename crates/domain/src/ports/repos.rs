@@ -88,6 +88,16 @@ pub trait NftRepo: Send {
     /// [`RepoError::MissingReference`] ([`Constraint::NftOwner`](crate::Constraint::NftOwner))
     /// when the owner has no account.
     async fn update_custody(&mut self, nft: &Nft) -> Result<(), RepoError>;
+
+    /// The cheapest listed NFTs matching `criteria` at `max_price` or less that are not
+    /// `not_owner`'s — price, then id — read without a lock (a sweep locks them next).
+    async fn cheapest_listed(
+        &mut self,
+        criteria: &OfferCriteria,
+        max_price: Money,
+        not_owner: UserId,
+        limit: u32,
+    ) -> Result<Vec<NftId>, RepoError>;
 }
 
 /// What a sale of a listed NFT locks, taken together.
@@ -144,6 +154,34 @@ pub trait OfferRepo: Send {
     /// Deferred by some adapters: a constraint it breaks surfaces as that error from the Unit of
     /// Work's next statement or its commit, not necessarily from this call.
     async fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
+}
+
+/// Collection offers (SPEC §3). Locked after NFTs and before single offers and users.
+#[cfg_attr(feature = "mocks", mockall::automock)]
+#[async_trait]
+pub trait CollectionOfferRepo: Send {
+    /// Reads one without locking it.
+    async fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
+
+    /// Reads and locks one.
+    async fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
+
+    /// How many open collection offers `user` has (callers hold the user's lock).
+    async fn count_open(&mut self, user: UserId) -> Result<u32, RepoError>;
+
+    /// The best live offer `nft` matches that is not `not_by`'s — highest price, then oldest —
+    /// read without a lock (lock it, then check it again).
+    async fn best_for(
+        &mut self,
+        nft: &Nft,
+        not_by: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<Option<CollectionOffer>, RepoError>;
+
+    async fn insert(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;
+
+    /// Writes one locked in this Unit of Work (deferred by some adapters, like every update).
+    async fn update(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;
 }
 
 /// Auctions and their bids.

@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod auctions;
 pub mod channels;
+pub mod collection_offers;
 pub mod live;
 pub mod market;
 pub mod me;

@@ -85,6 +85,7 @@ pub trait ReadModel:
     + NftReads
     + AuctionReads
     + OfferReads
+    + CollectionOfferReads
     + PresaleReads
     + WithdrawalReads
     + DepositReads
@@ -102,6 +103,8 @@ impl<T> ReadModel for T where
         + NftReads
         + AuctionReads
         + OfferReads
+        + CollectionOfferReads
+        + CollectionOfferReads
         + PresaleReads
         + WithdrawalReads
         + DepositReads

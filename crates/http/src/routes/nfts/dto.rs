@@ -143,3 +143,69 @@ pub struct NftIdRequest {
 }
 
 crate::dto::page_dto!(NftPage of NftDto);
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SellNftRequest {
+    pub nft_id: Uuid,
+    /// The least the seller takes; no open bid at or above it: 409 `no_offer`.
+    pub min_price: Amount,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SellNftResponse {
+    pub nft: NftDto,
+    pub price: String,
+    pub fee: String,
+    /// The single offer or collection offer that bought it.
+    pub offer_id: Uuid,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepItem {
+    pub nft_id: Uuid,
+    /// What the buyer expects to pay: a different price fails the item with `price_changed`.
+    pub price: Amount,
+}
+
+/// Either `items` (1–50), or `collection` (+ `model`, `backdrop`, `symbol`) with `max_items` and
+/// `max_price_per_item`: the cheapest matching listings, cheapest first.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SweepRequest {
+    #[schema(min_items = 1, max_items = 50)]
+    pub items: Option<Vec<SweepItem>>,
+    pub collection: Option<String>,
+    pub model: Option<String>,
+    pub backdrop: Option<String>,
+    pub symbol: Option<String>,
+    #[schema(minimum = 1, maximum = 50)]
+    pub max_items: Option<u32>,
+    pub max_price_per_item: Option<Amount>,
+    /// Any item failing: 409 `sweep_failed` and nothing bought. Default `false`.
+    pub all_or_nothing: Option<bool>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SweepPurchase {
+    pub nft_id: Uuid,
+    pub price: String,
+    pub fee: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SweepFailure {
+    pub nft_id: Uuid,
+    /// The code `buy` would have given: `not_for_sale`, `price_changed`, `own_item`,
+    /// `nft_unavailable`, `not_found`, `insufficient_funds`, or `duplicate` (a repeated item).
+    pub code: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SweepResponse {
+    pub purchased: Vec<SweepPurchase>,
+    pub failed: Vec<SweepFailure>,
+    /// The sum of the prices paid.
+    pub spent: String,
+}

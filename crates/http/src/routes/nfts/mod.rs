@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use app::nfts::back::{BackNft, BackNftCommand};
 use app::nfts::buy::{BuyNft, BuyNftCommand};
+use app::nfts::sell::{SellNft, SellNftCommand};
 use app::nfts::set_price::{SetNftPrice, SetNftPriceCommand};
+use app::nfts::sweep::{Sweep, SweepCommand, SweepOrder};
 use app::ports::reads::{NftCursor, NftFilter, NftQuery, NftSort, PageRequest};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -28,6 +30,8 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(list))
         .routes(routes!(get))
         .routes(routes!(buy))
+        .routes(routes!(sell))
+        .routes(routes!(sweep))
         .routes(routes!(set_price))
         .routes(routes!(back))
 }
@@ -127,6 +131,99 @@ pub async fn buy(
     let ctx = &state.ctx;
     let p = BuyNft::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
     let body = BuyNftResponse { nft: p.nft.into(), price: p.price.to_string(), fee: p.fee.to_string() };
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
+}
+
+/// Sell your NFT at once to the best open bid — single offers on it and collection offers it
+/// matches, highest price, then oldest — if it is at least `min_price`.
+#[utoipa::path(post, path = "/api/nft/sell", tag = "nft", security(("tma" = [])), request_body = SellNftRequest, params(crate::extract::IdempotencyKeyHeader),
+    responses((status = 200, body = SellNftResponse), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
+        (status = 409, description = "no_offer, nft_unavailable", body = Problem), (status = 422, body = Problem)))]
+pub async fn sell(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    idem: IdemJson<SellNftRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let cmd = SellNftCommand {
+        owner: user.id,
+        nft_id: NftId(req.nft_id),
+        min_price: req.min_price.0,
+        idempotency: key.clone(),
+    };
+    let ctx = &state.ctx;
+    let sale = SellNft::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
+    let body = SellNftResponse {
+        nft: sale.nft.into(),
+        price: sale.price.to_string(),
+        fee: sale.fee.to_string(),
+        offer_id: sale.offer_id,
+    };
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
+}
+
+/// Buy many listings in one go: named items, or the cheapest matching listings; each by `buy`'s
+/// rules, in order, while the balance covers it. `all_or_nothing`: one failure, nothing bought.
+#[utoipa::path(post, path = "/api/nft/sweep", tag = "nft", security(("tma" = [])), request_body = SweepRequest, params(crate::extract::IdempotencyKeyHeader),
+    responses((status = 200, body = SweepResponse), (status = 401, body = Problem),
+        (status = 409, description = "sweep_failed (with `failed`)", body = Problem), (status = 422, body = Problem)))]
+pub async fn sweep(
+    State(state): State<Arc<AppState>>,
+    CurrentUser(user): CurrentUser,
+    idem: IdemJson<SweepRequest>,
+) -> Result<Response, ApiError> {
+    let (req, key) = idem.for_user(user.id);
+    let by_criteria = req.collection.is_some()
+        || req.model.is_some()
+        || req.backdrop.is_some()
+        || req.symbol.is_some()
+        || req.max_items.is_some()
+        || req.max_price_per_item.is_some();
+    let order = match (req.items, by_criteria) {
+        (Some(_), true) => return Err(ApiError::field("items", "give either items or criteria, not both")),
+        (Some(items), false) => {
+            if !(1..=50).contains(&items.len()) {
+                return Err(ApiError::field("items", "must be 1 to 50"));
+            }
+            SweepOrder::Items(items.into_iter().map(|i| (NftId(i.nft_id), i.price.0)).collect())
+        }
+        (None, _) => {
+            let collection =
+                req.collection.ok_or_else(|| ApiError::field("collection", "is required without items"))?;
+            let max_items = req.max_items.ok_or_else(|| ApiError::field("max_items", "is required with criteria"))?;
+            if !(1..=50).contains(&max_items) {
+                return Err(ApiError::field("max_items", "must be 1 to 50"));
+            }
+            let max_price_per_item = req
+                .max_price_per_item
+                .ok_or_else(|| ApiError::field("max_price_per_item", "is required with criteria"))?
+                .0;
+            let criteria = super::collection_offers::criteria(
+                &collection,
+                req.model.as_deref(),
+                req.backdrop.as_deref(),
+                req.symbol.as_deref(),
+            )?;
+            SweepOrder::Cheapest { criteria, max_items, max_price_per_item }
+        }
+    };
+    let cmd = SweepCommand {
+        buyer: user.id,
+        order,
+        all_or_nothing: req.all_or_nothing.unwrap_or(false),
+        idempotency: key.clone(),
+    };
+    let ctx = &state.ctx;
+    let out = Sweep::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
+    let body = SweepResponse {
+        purchased: out
+            .purchased
+            .into_iter()
+            .map(|(id, price, fee)| SweepPurchase { nft_id: id.0, price: price.to_string(), fee: fee.to_string() })
+            .collect(),
+        failed: out.failed.into_iter().map(|(id, code)| SweepFailure { nft_id: id.0, code: code.into() }).collect(),
+        spent: out.spent.to_string(),
+    };
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }
 
