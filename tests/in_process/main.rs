@@ -5,6 +5,7 @@
 mod common;
 
 mod channels_telegram;
+mod collection_offers;
 mod delivery;
 mod discovery;
 mod gift_rail;

@@ -7,5 +7,6 @@ mod common;
 mod conformance;
 mod discovery_plans;
 mod races;
+mod races_bulk;
 mod races_market;
 mod races_trades;
