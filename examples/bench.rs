@@ -631,6 +631,11 @@ async fn b5_database(admin: &sqlx::PgPool, base: &reqwest::Url, exe: &std::path:
     (name, db, took)
 }
 
+/// The discovery instance's pool (`BENCH_B5_POOL`, default 32).
+fn b5_pool_size() -> u32 {
+    std::env::var("BENCH_B5_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
+}
+
 /// The kinds of discovery query in B5's mix, in the order of its table.
 const B5_KINDS: [&str; 12] = [
     "collection + model, listed",
@@ -766,7 +771,7 @@ async fn main() {
     if std::env::var_os("BENCH_B5_ONLY").is_some() {
         // Discovery alone (while choosing indexes): the B5 market and the mix, nothing else.
         let (b5_name, b5_db, took) = b5_database(&admin, &url, &exe).await;
-        let mut a = start(&b5_db, &redis, 32, &[]).await;
+        let mut a = start(&b5_db, &redis, b5_pool_size(), &[]).await;
         let (mut b5, total) = b5_mix(&client, &a.base, concurrency, seconds).await;
         let _ = a.child.kill().await;
         println!("B5 seeded in {took:.0} s: {total:.0} requests/s");
@@ -873,7 +878,7 @@ async fn main() {
         mixed.pct(0.99),
         mixed.statuses()
     );
-    let mut a = start(&b5_db, &redis, 32, &[]).await;
+    let mut a = start(&b5_db, &redis, b5_pool_size(), &[]).await;
     let (mut b5, b5_total) = b5_mix(&client, &a.base, concurrency, seconds).await;
     let _ = a.child.kill().await;
     println!("B5: {b5_total:.0} discovery requests/s in all");
@@ -946,7 +951,7 @@ async fn main() {
     println!("- audit: {audit_text}");
     println!();
     println!(
-        "B5 — discovery at concurrency {concurrency} for {seconds} s on one instance (pool 32), market seeded in {b5_seed_seconds:.0} s: {b5_total:.0} requests/s"
+        "B5 — discovery at concurrency {concurrency} for {seconds} s on one instance (pool {}), market seeded in {b5_seed_seconds:.0} s: {b5_total:.0} requests/s", b5_pool_size()
     );
     println!();
     println!("| query | per second | p50 / p99 ms | answers other than 200 |");

@@ -1166,6 +1166,26 @@ async fn a_sweep_replays_under_its_idempotency_key(app: TestApp) {
     app.assert_audit_clean().await;
 }
 
+/// An offer past its expiry no longer counts toward the 20, even before the job has marked it.
+async fn an_offer_past_expiry_frees_its_place_before_the_job_runs(app: TestApp) {
+    app.deposit(OFFERER, "100").await;
+    place(&app, OFFERER, json!({"collection": PP, "price": "1", "quantity": 1, "expires_in_seconds": 60})).await;
+    for _ in 0..19 {
+        place(&app, OFFERER, json!({"collection": PP, "price": "1", "quantity": 1})).await;
+    }
+    let one = json!({"collection": PP, "price": "1", "quantity": 1});
+    let r = app.post("/api/collection-offers/new", As::User(OFFERER), one.clone()).await;
+    assert_problem(&r, StatusCode::CONFLICT, "too_many_open_offers");
+    app.advance(61);
+    let r = app.post("/api/collection-offers/new", As::User(OFFERER), one.clone()).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = app.post("/api/collection-offers/new", As::User(OFFERER), one).await;
+    assert_problem(&r, StatusCode::CONFLICT, "too_many_open_offers");
+    app.run_jobs().await;
+    assert_money(&app, OFFERER, "80", "20").await;
+    app.assert_audit_clean().await;
+}
+
 macro_rules! on_both_stores {
     ($($test:ident),* $(,)?) => {
         mod on_memory {
@@ -1191,6 +1211,7 @@ macro_rules! on_both_stores {
 on_both_stores!(
     placing_holds_price_times_quantity_and_answers_the_offer,
     the_twenty_first_open_offer_is_refused,
+    an_offer_past_expiry_frees_its_place_before_the_job_runs,
     filling_sells_each_gift_at_the_offer_price,
     fill_rules_have_their_codes_and_move_nothing,
     criteria_name_every_attribute_and_a_bare_collection_takes_any_gift,

@@ -1552,7 +1552,12 @@ async fn collection_offers_are_kept_matched_and_booked<S: Store>(s: Arc<S>) {
         uow.collection_offers().insert(o).await.unwrap();
     }
     assert_eq!(uow.collection_offers().lock(b.id).await.unwrap(), Some(b.clone()), "own writes are visible");
-    assert_eq!(uow.collection_offers().count_open(UserId(2)).await.unwrap(), 2);
+    assert_eq!(uow.collection_offers().count_open(UserId(2), t0).await.unwrap(), 2);
+    assert_eq!(
+        uow.collection_offers().count_open(UserId(2), t0 + chrono::Duration::hours(2)).await.unwrap(),
+        0,
+        "past expiry, an offer no longer counts"
+    );
     let mut gold = Nft { collection: "pepe".into(), ..nft(1, "co-gold") };
     gold.traits.model = Some(Attribute::new("Gold", 10).unwrap());
     gold.price = Some(m("20"));
@@ -1574,7 +1579,7 @@ async fn collection_offers_are_kept_matched_and_booked<S: Store>(s: Arc<S>) {
     filled.take(3).unwrap();
     coll.update(&filled).await.unwrap();
     assert_eq!(coll.get(b.id).await.unwrap(), Some(filled.clone()));
-    assert_eq!(coll.count_open(UserId(2)).await.unwrap(), 1, "a filled offer is not open");
+    assert_eq!(coll.count_open(UserId(2), t0).await.unwrap(), 1, "a filled offer is not open");
     filled.status = CollectionOfferStatus::Open;
     filled.filled = 0;
     coll.update(&filled).await.unwrap();

@@ -23,13 +23,8 @@ impl CollectionOfferRepo for MemoryUow {
         Ok(self.state.collection_offers.get(&id.0).cloned())
     }
 
-    async fn count_open(&mut self, user: UserId) -> Result<u32, RepoError> {
-        Ok(self
-            .state
-            .collection_offers
-            .values()
-            .filter(|o| o.user_id == user && o.status == CollectionOfferStatus::Open)
-            .count() as u32)
+    async fn count_open(&mut self, user: UserId, now: DateTime<Utc>) -> Result<u32, RepoError> {
+        Ok(self.state.collection_offers.values().filter(|o| o.user_id == user && o.is_live(now)).count() as u32)
     }
 
     async fn best_for(

@@ -28,13 +28,15 @@ impl CollectionOfferRepo for PgUow {
         self.one(&format!("SELECT {COLUMNS} FROM collection_offers WHERE id = $1 FOR UPDATE"), id.0, row).await
     }
 
-    async fn count_open(&mut self, user: UserId) -> Result<u32, RepoError> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM collection_offers WHERE user_id = $1 AND status = 'open'")
-                .bind(user.0)
-                .fetch_one(self.conn().await?)
-                .await
-                .map_err(self.fail())?;
+    async fn count_open(&mut self, user: UserId, now: DateTime<Utc>) -> Result<u32, RepoError> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM collection_offers WHERE user_id = $1 AND status = 'open' AND expires_at > $2",
+        )
+        .bind(user.0)
+        .bind(now)
+        .fetch_one(self.conn().await?)
+        .await
+        .map_err(self.fail())?;
         Ok(n as u32)
     }
 

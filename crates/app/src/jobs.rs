@@ -557,7 +557,7 @@ pub(crate) mod support {
         CollectionOfferRepo => collection_offers {
             fn get(id: CollectionOfferId) -> Option<CollectionOffer>;
             fn lock(id: CollectionOfferId) -> Option<CollectionOffer>;
-            fn count_open(user: UserId) -> u32;
+            fn count_open(user: UserId, now: DateTime<Utc>) -> u32;
             fn best_for(nft: &Nft, not_by: UserId, now: DateTime<Utc>) -> Option<CollectionOffer>;
             fn insert(offer: &CollectionOffer) -> ();
             fn update(offer: &CollectionOffer) -> ();

@@ -576,7 +576,7 @@ mod tests {
         CollectionOfferRepo via collection_offers {
             fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
             fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
-            fn count_open(&mut self, user: UserId) -> Result<u32, RepoError>;
+            fn count_open(&mut self, user: UserId, now: chrono::DateTime<chrono::Utc>) -> Result<u32, RepoError>;
             fn best_for(&mut self, nft: &Nft, not_by: UserId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<CollectionOffer>, RepoError>;
             fn insert(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;
             fn update(&mut self, offer: &CollectionOffer) -> Result<(), RepoError>;

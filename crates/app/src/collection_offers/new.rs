@@ -55,7 +55,7 @@ impl NewCollectionOffer {
         let done = async {
             fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
             let mut accounts = Accounts::lock(uow.accounts(), &[cmd.user]).await?;
-            if uow.collection_offers().count_open(cmd.user).await? >= MAX_OPEN_PER_USER {
+            if uow.collection_offers().count_open(cmd.user, fx.now).await? >= MAX_OPEN_PER_USER {
                 return Err(RuleViolation::TooManyOpenOffers { max: MAX_OPEN_PER_USER }.into());
             }
             let total = cmd.price.times(cmd.quantity).ok_or(RuleViolation::InsufficientFunds)?;
@@ -113,7 +113,7 @@ mod tests {
         let mut tx = FakeTx::default();
         let (accounts, saved) = accounts_saving(vec![user(2, "10", "0")]);
         tx.accounts = accounts;
-        tx.collection_offers.expect_count_open().returning(|_| Ok(19));
+        tx.collection_offers.expect_count_open().returning(|_, _| Ok(19));
         tx.collection_offers
             .expect_insert()
             .withf(|o| o.quantity == 4 && o.filled == 0 && o.held() == m("10"))
@@ -135,7 +135,7 @@ mod tests {
     async fn the_twenty_first_open_offer_is_refused() {
         let mut tx = FakeTx::default();
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "100", "0")]));
-        tx.collection_offers.expect_count_open().returning(|_| Ok(20));
+        tx.collection_offers.expect_count_open().returning(|_, _| Ok(20));
         let (r, committed) = run(tx, cmd(1)).await;
         assert_eq!((r.unwrap_err(), committed), (RuleViolation::TooManyOpenOffers { max: 20 }.into(), false));
     }
@@ -144,7 +144,7 @@ mod tests {
     async fn an_offer_the_funds_do_not_cover_is_refused() {
         let mut tx = FakeTx::default();
         tx.accounts.expect_lock().returning(|_| Ok(vec![user(2, "9.99", "0")]));
-        tx.collection_offers.expect_count_open().returning(|_| Ok(0));
+        tx.collection_offers.expect_count_open().returning(|_, _| Ok(0));
         let (r, committed) = run(tx, cmd(4)).await;
         assert_eq!((r.unwrap_err(), committed), (RuleViolation::InsufficientFunds.into(), false));
     }

@@ -87,8 +87,10 @@ impl SellNft {
                 .min_by_key(|o| (std::cmp::Reverse(o.price), o.created_at, o.id))
                 .cloned();
             let take_single = match (&single, &bulk) {
+                // Highest price, then oldest; at the same instant, the lower id (ids are time-ordered).
                 (Some(s), Some(b)) => {
-                    (std::cmp::Reverse(s.price), s.created_at) <= (std::cmp::Reverse(b.price), b.created_at)
+                    (std::cmp::Reverse(s.price), s.created_at, s.id.0)
+                        < (std::cmp::Reverse(b.price), b.created_at, b.id.0)
                 }
                 (Some(_), None) => true,
                 (None, _) => false,

@@ -166,8 +166,9 @@ pub trait CollectionOfferRepo: Send {
     /// Reads and locks one.
     async fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
 
-    /// How many open collection offers `user` has (callers hold the user's lock).
-    async fn count_open(&mut self, user: UserId) -> Result<u32, RepoError>;
+    /// How many live collection offers `user` has — open and not past expiry at `now` (callers
+    /// hold the user's lock).
+    async fn count_open(&mut self, user: UserId, now: DateTime<Utc>) -> Result<u32, RepoError>;
 
     /// The best live offer `nft` matches that is not `not_by`'s — highest price, then oldest —
     /// read without a lock (lock it, then check it again).
