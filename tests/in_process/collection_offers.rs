@@ -534,7 +534,7 @@ async fn expiry_releases_what_is_left_and_an_expired_offer_is_never_filled(app: 
     let r =
         app.post("/api/collection-offers/set-price", As::User(OFFERER), json!({"offer_id": short, "price": "1"})).await;
     assert_problem(&r, StatusCode::CONFLICT, "offer_not_open");
-    assert_eq!(ids(&app.get("/api/collection-offers", As::User(STRANGER)).await.body), [long.clone()]);
+    assert_eq!(ids(&app.get("/api/collection-offers", As::User(STRANGER)).await.body), std::slice::from_ref(&long));
     let shown = mine(&app, OFFERER, &short).await;
     assert_eq!((&shown["status"], &shown["filled"], &shown["remaining"]), (&json!("expired"), &json!(1), &json!(0)));
     assert_money(&app, OFFERER, "3", "4").await;
@@ -622,7 +622,7 @@ async fn the_order_book_is_best_price_first_then_oldest_and_filtered(app: TestAp
 
     // A fill leaves what is left on the book; paging walks it without gaps or repeats.
     let gg = gold(&app, BUYER, None).await;
-    assert_eq!(fill(&app, BUYER, &f, &[&gg]).await.status, StatusCode::OK);
+    assert_eq!(fill(&app, BUYER, f, &[&gg]).await.status, StatusCode::OK);
     let page = book("?collection=Plush%20Pepe&model=Gold").await;
     assert_eq!(page["items"][1]["remaining"], 2);
     let mut seen = Vec::new();

@@ -6,6 +6,7 @@ mod common;
 
 mod channels_telegram;
 mod collection_offers;
+mod console;
 mod delivery;
 mod discovery;
 mod gift_rail;

@@ -5,6 +5,7 @@
 mod common;
 
 mod conformance;
+mod desk_reads;
 mod discovery_plans;
 mod races;
 mod races_bulk;

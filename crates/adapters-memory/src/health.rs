@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use app::ports::reads::{AuditFacts, StoreHealth, UserFacts};
+use app::ports::reads::{AuditFacts, DeskBacklog, DeskReads, StoreHealth, UserFacts};
 use async_trait::async_trait;
 use domain::*;
 use rust_decimal::Decimal;
@@ -115,5 +115,18 @@ impl StoreHealth for MemoryStore {
 
     async fn ping(&self) -> Result<(), RepoError> {
         Ok(())
+    }
+}
+
+#[async_trait]
+impl DeskReads for MemoryStore {
+    async fn desk_backlog(&self) -> Result<DeskBacklog, RepoError> {
+        let s = self.snapshot();
+        let count = |n: usize| n as u64;
+        Ok(DeskBacklog {
+            stuck_withdrawals: count(s.withdrawals.values().filter(|w| w.status == WithdrawalStatus::Stuck).count()),
+            unassigned_deposits: count(s.unmatched.values().filter(|u| u.assigned_to.is_none()).count()),
+            unassigned_gifts: count(s.unmatched_gifts.values().filter(|u| u.assigned_to.is_none()).count()),
+        })
     }
 }

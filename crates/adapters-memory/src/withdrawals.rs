@@ -36,4 +36,8 @@ impl WithdrawalReads for MemoryStore {
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
         Ok(self.snapshot().withdrawals.get(&id.0).cloned())
     }
+
+    async fn withdrawals_in(&self, status: WithdrawalStatus, page: PageRequest) -> Result<Page<Withdrawal>, RepoError> {
+        Ok(page_of(&self.snapshot().withdrawals, page, |w| w.status == status, |w| w.id.0))
+    }
 }

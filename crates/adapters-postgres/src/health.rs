@@ -138,3 +138,25 @@ impl StoreHealth for PgStore {
         Ok(())
     }
 }
+
+#[async_trait]
+impl DeskReads for PgStore {
+    /// Three counts on partial or leading-column indexes (`withdrawals_status_idx`,
+    /// `unmatched_deposits_open_idx`, `unmatched_gifts_one_open_per_gift`).
+    async fn desk_backlog(&self) -> Result<DeskBacklog, RepoError> {
+        let row = sqlx::query(
+            "SELECT (SELECT COUNT(*) FROM withdrawals WHERE status = 'stuck') AS stuck, \
+                    (SELECT COUNT(*) FROM unmatched_deposits WHERE assigned_to IS NULL) AS deposits, \
+                    (SELECT COUNT(*) FROM unmatched_gifts WHERE assigned_to IS NULL) AS gifts",
+        )
+        .fetch_one(self.pool())
+        .await
+        .map_err(map_err)?;
+        let count = |name: &str| row.try_get::<i64, _>(name).map(|n| n.max(0) as u64).map_err(map_err);
+        Ok(DeskBacklog {
+            stuck_withdrawals: count("stuck")?,
+            unassigned_deposits: count("deposits")?,
+            unassigned_gifts: count("gifts")?,
+        })
+    }
+}

@@ -64,6 +64,23 @@ sqlx::query(&format!(
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
         self.one(&format!("SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE id = $1"), id.0, withdrawal_row).await
     }
+
+    /// On `withdrawals_status_idx` (status, id).
+    async fn withdrawals_in(&self, status: WithdrawalStatus, page: PageRequest) -> Result<Page<Withdrawal>, RepoError> {
+        self.page(
+            sqlx::query(&format!(
+                "SELECT {WITHDRAWAL_COLUMNS} FROM withdrawals WHERE status = $1 AND ($2::uuid IS NULL OR id < $2) \
+                 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(status.as_str())
+            .bind(page.after)
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            withdrawal_row,
+            |w| w.id.0,
+        )
+        .await
+    }
 }
 
 pub(crate) const WITHDRAWAL_COLUMNS: &str = "id, user_id, amount, address, status, tx_hash, created_at";

@@ -803,6 +803,16 @@ pub(crate) mod support {
         async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError> {
             self.withdrawal.clone().expect("no withdrawal read expected").map(|w| w.filter(|w| w.id == id))
         }
+        async fn withdrawals_in(&self, _: WithdrawalStatus, _: PageRequest) -> Result<Page<Withdrawal>, RepoError> {
+            unimplemented!()
+        }
+    }
+
+    #[async_trait]
+    impl DeskReads for FakeReads {
+        async fn desk_backlog(&self) -> Result<DeskBacklog, RepoError> {
+            unimplemented!()
+        }
     }
 
     #[async_trait]

@@ -2,6 +2,7 @@
 
 pub mod auth;
 mod body;
+mod console;
 pub mod dto;
 pub mod error;
 pub mod extract;
@@ -29,13 +30,16 @@ use tower_http::timeout::TimeoutLayer;
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The whole HTTP surface: API, health, metrics, OpenAPI and Swagger UI.
+/// The whole HTTP surface: API, health, metrics, OpenAPI and Swagger UI, and the operator
+/// console (HTML, outside the document).
 pub fn router(state: Arc<AppState>, request_timeout: Duration) -> Router {
     let (api, doc) = openapi::router_and_doc();
     let docs = utoipa_swagger_ui::SwaggerUi::new("/docs").url("/openapi.json", doc);
     Router::new()
         .merge(api)
         .merge(docs)
+        .nest("/console", console::router())
+        .route("/console/", console::trailing_slash())
         .fallback(routes::ops::not_found)
         .layer(axum::middleware::from_fn_with_state(state.clone(), middleware::authenticate))
         .with_state(state)

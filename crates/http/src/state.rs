@@ -38,6 +38,8 @@ pub struct AppState {
     pub stats: StatsCache,
     /// `POST /telegram/webhook`, when `TELEGRAM_WEBHOOK_SECRET` is set.
     pub telegram_webhook: Option<crate::routes::telegram::TelegramWebhook>,
+    /// The operator console's signed-in sessions.
+    pub(crate) console: crate::console::Sessions,
 }
 
 /// Runs the live hub's reader on the runtime serving the requests.
@@ -74,6 +76,7 @@ impl AppState {
             ),
             stats: StatsCache::new(Duration::from_secs(1), clock),
             telegram_webhook: None,
+            console: Default::default(),
         }
     }
 

@@ -44,6 +44,14 @@ pub struct Readiness {
 #[utoipa::path(get, path = "/readyz", tag = "ops",
     responses((status = 200, body = Readiness), (status = 503, body = Readiness)))]
 pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Readiness>) {
+    let (worst, checks) = readiness(&state).await;
+    let code = if worst == Health::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let checks = checks.into_iter().map(|(name, h)| (name.to_string(), h.as_str().to_string())).collect();
+    (code, Json(Readiness { status: worst.as_str().into(), checks }))
+}
+
+/// Each dependency's state, and the worst of them (`/readyz`, the console's overview).
+pub(crate) async fn readiness(state: &AppState) -> (Health, BTreeMap<&'static str, Health>) {
     let mut checks = BTreeMap::new();
     let mut worst = Health::Ok;
     for dep in &state.health {
@@ -51,10 +59,9 @@ pub async fn readyz(State(state): State<Arc<AppState>>) -> (StatusCode, Json<Rea
         if h == Health::Down || (h == Health::Degraded && worst != Health::Down) {
             worst = h;
         }
-        checks.insert(dep.name().to_string(), h.as_str().to_string());
+        checks.insert(dep.name(), h);
     }
-    let code = if worst == Health::Down { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
-    (code, Json(Readiness { status: worst.as_str().into(), checks }))
+    (worst, checks)
 }
 
 /// Prometheus metrics.

@@ -22,6 +22,8 @@ pub trait WithdrawalReads: Send + Sync {
     async fn withdrawals(&self, user: UserId, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
     /// One withdrawal; `None` when it does not exist.
     async fn withdrawal(&self, id: WithdrawalId) -> Result<Option<Withdrawal>, RepoError>;
+    /// Everyone's withdrawals in `status`, newest first (the staff desk's queue).
+    async fn withdrawals_in(&self, status: WithdrawalStatus, page: PageRequest) -> Result<Page<Withdrawal>, RepoError>;
 }
 
 /// The gift rail's inbox, for staff and the reconciler.

@@ -8,6 +8,7 @@ mod accounts;
 mod activity;
 mod audit;
 mod deals;
+mod desk;
 mod discovery;
 mod market;
 mod partners;
@@ -16,6 +17,7 @@ pub use accounts::*;
 pub use activity::*;
 pub use audit::*;
 pub use deals::*;
+pub use desk::*;
 pub use discovery::*;
 pub use market::*;
 pub use partners::*;
@@ -94,6 +96,7 @@ pub trait ReadModel:
     + TradeReads
     + ChannelReads
     + PartnerReads
+    + DeskReads
     + StoreHealth
 {
 }
@@ -113,6 +116,7 @@ impl<T> ReadModel for T where
         + TradeReads
         + ChannelReads
         + PartnerReads
+        + DeskReads
         + StoreHealth
 {
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use app::deposits::assign::{AssignUnmatchedDeposit, AssignUnmatchedDepositCommand};
 use app::deposits::credit::{CreditDeposit, CreditDepositCommand};
 use app::gifts::assign::{AssignUnmatchedGift, AssignUnmatchedGiftCommand};
+use app::idempotency::IdempotencyKey;
 use app::nfts::register::{RegisterNft, RegisterNftCommand};
 use app::withdrawals::resolve::{ResolveWithdrawal, ResolveWithdrawalCommand};
 use app::withdrawals::Concluded;
@@ -136,18 +137,23 @@ pub async fn resolve_withdrawal(
     idem: IdemJson<ResolveWithdrawalRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
+    let cmd = resolve_command(staff.actor, id, req, key.clone())?;
+    let w = ResolveWithdrawal::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &WithdrawalDto::from(w)).await)
+}
+
+/// What resolving `id` as `req` asks of the use case, by `actor` (the API and the console alike).
+pub(crate) fn resolve_command(
+    actor: String,
+    id: Uuid,
+    req: ResolveWithdrawalRequest,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<ResolveWithdrawalCommand, ApiError> {
     let outcome = match req {
         ResolveWithdrawalRequest::Sent { tx_hash } => Concluded::Sent { tx_hash: text("tx_hash", &tx_hash, 200)? },
         ResolveWithdrawalRequest::Failed {} => Concluded::Failed { reason: "resolved by staff".into() },
     };
-    let cmd = ResolveWithdrawalCommand {
-        actor: staff.actor,
-        withdrawal_id: WithdrawalId(id),
-        outcome,
-        idempotency: key.clone(),
-    };
-    let w = ResolveWithdrawal::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
-    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &WithdrawalDto::from(w)).await)
+    Ok(ResolveWithdrawalCommand { actor, withdrawal_id: WithdrawalId(id), outcome, idempotency })
 }
 
 /// Incoming TON transfers whose comment matched no user's memo, newest first (assigned ones too).
@@ -176,15 +182,26 @@ pub async fn assign_deposit(
     idem: IdemJson<AssignDepositRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let cmd = AssignUnmatchedDepositCommand {
-        actor: staff.actor,
-        id: UnmatchedDepositId(id),
-        user_id: user_id("user_id", req.user_id)?,
-        idempotency: key.clone(),
-    };
+    let cmd = assign_deposit_command(staff.actor, id, req.user_id, key.clone())?;
     let (unmatched, deposit) = AssignUnmatchedDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     let body = AssignedDepositDto { unmatched: unmatched.into(), deposit: deposit.into() };
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
+}
+
+/// What crediting unmatched deposit `id` to `user` asks of the use case, by `actor` (the API and
+/// the console alike).
+pub(crate) fn assign_deposit_command(
+    actor: String,
+    id: Uuid,
+    user: i64,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<AssignUnmatchedDepositCommand, ApiError> {
+    Ok(AssignUnmatchedDepositCommand {
+        actor,
+        id: UnmatchedDepositId(id),
+        user_id: user_id("user_id", user)?,
+        idempotency,
+    })
 }
 
 /// Gifts on the business account the gift rail could not register (no sender, or from the

@@ -37,6 +37,13 @@ pub async fn create_manager(
     _staff: Staff,
     ApiJson(req): ApiJson<CreateManagerRequest>,
 ) -> Result<(StatusCode, Json<ManagerDto>), ApiError> {
+    let cmd = create_manager_command(&req)?;
+    let manager = CreateManager::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
+    Ok((StatusCode::CREATED, Json(manager.into())))
+}
+
+/// What creating manager `req` asks of the use case (the API and the console alike).
+pub(crate) fn create_manager_command(req: &CreateManagerRequest) -> Result<CreateManagerCommand, ApiError> {
     let telegram_username = match req.telegram_username.as_deref().map(|u| u.strip_prefix('@').unwrap_or(u)) {
         None => None,
         Some(u) if (5..=32).contains(&u.len()) && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
@@ -44,9 +51,7 @@ pub async fn create_manager(
         }
         Some(_) => return Err(ApiError::field("telegram_username", "must be 5 to 32 letters, digits or underscores")),
     };
-    let cmd = CreateManagerCommand { name: text("name", &req.name, 200)?, telegram_username };
-    let manager = CreateManager::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
-    Ok((StatusCode::CREATED, Json(manager.into())))
+    Ok(CreateManagerCommand { name: text("name", &req.name, 200)?, telegram_username })
 }
 
 /// CreatePartner: a client and its binding to an active manager, atomically.
@@ -59,16 +64,21 @@ pub async fn create_partner(
     _staff: Staff,
     ApiJson(req): ApiJson<CreatePartnerRequest>,
 ) -> Result<(StatusCode, Json<PartnerResponse>), ApiError> {
-    let c = &req.client;
-    let client =
-        ClientProfile::parse(&c.fio, c.age, &c.description, &c.mobile, &c.email).map_err(ApiError::validation)?;
-    let cmd =
-        CreatePartnerCommand { manager_id: ManagerId(req.manager_id), priority: req.priority.unwrap_or(0), client };
+    let cmd = create_partner_command(&req)?;
     let partner = CreatePartner::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     Ok((
         StatusCode::CREATED,
         Json(PartnerResponse { client: partner.client.into(), manager_bind: partner.bind.into() }),
     ))
+}
+
+/// What creating `req` asks of the use case (the API and the console alike): every invalid
+/// client field at once.
+pub(crate) fn create_partner_command(req: &CreatePartnerRequest) -> Result<CreatePartnerCommand, ApiError> {
+    let c = &req.client;
+    let client =
+        ClientProfile::parse(&c.fio, c.age, &c.description, &c.mobile, &c.email).map_err(ApiError::validation)?;
+    Ok(CreatePartnerCommand { manager_id: ManagerId(req.manager_id), priority: req.priority.unwrap_or(0), client })
 }
 
 /// A client with its managers by priority.
