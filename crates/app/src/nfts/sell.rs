@@ -108,25 +108,8 @@ impl SellNft {
             if take_single {
                 let mut offer = single.expect("chosen");
                 offer_id = offer.id.0;
-                let offerer = offer.offerer_id;
-                let mut accounts = Accounts::lock(uow.accounts(), &[cmd.owner, offerer]).await?;
-                let (fee, proceeds) = self.fees.split(offer.price);
-                accounts.payee(offerer)?.take_held(offer.price);
-                accounts.payee(cmd.owner)?.credit(proceeds);
-                fx.record(fx.posting(Operation::OfferAccept, offer.id).sale(
-                    offerer,
-                    Account::Held,
-                    cmd.owner,
-                    proceeds,
-                    fee,
-                ));
-                offer.close(OfferStatus::Accepted);
-                nft.transfer_to(offerer);
-                fx.notify(
-                    offerer,
-                    format!("Your offer of {} TON for \"{}\" was accepted: it is yours.", offer.price, nft.title),
-                );
-                fx.event(EventKind::OfferAccepted, &nft, Some(offer.price));
+                let mut accounts = Accounts::lock(uow.accounts(), &[cmd.owner, offer.offerer_id]).await?;
+                crate::offers::accept_into(&mut fx, self.fees, &mut accounts, &mut offer, &mut nft)?;
                 uow.nfts().update(&nft).await?;
                 uow.offers().update(&offer).await?;
                 accounts.save(uow.accounts()).await?;

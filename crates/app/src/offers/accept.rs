@@ -67,21 +67,11 @@ impl AcceptOffer {
                 return Err(RuleViolation::OwnItem.into());
             }
             let mut accounts = Accounts::lock(uow.accounts(), &[owner, offerer]).await?;
-            let (fee, proceeds) = self.fees.split(offer.price);
-            accounts.payee(offerer)?.take_held(offer.price);
-            accounts.payee(owner)?.credit(proceeds);
-            fx.record(fx.posting(Operation::OfferAccept, offer.id).sale(offerer, Account::Held, owner, proceeds, fee));
-            offer.close(OfferStatus::Accepted);
-            nft.transfer_to(offerer);
-            fx.notify(
-                offerer,
-                format!("Your offer of {} TON for \"{}\" was accepted: it is yours.", offer.price, nft.title),
-            );
+            super::accept_into(&mut fx, self.fees, &mut accounts, &mut offer, &mut nft)?;
             uow.nfts().update(&nft).await?;
             accounts.save(uow.accounts()).await?;
             uow.offers().update(&offer).await?;
             fx.write_ledger(uow.ledger()).await?;
-            fx.event(EventKind::OfferAccepted, &nft, Some(offer.price));
             fx.write_outbox(uow.outbox()).await?;
             fx.write_events(uow.events()).await?;
             Ok(offer)
