@@ -103,6 +103,15 @@ async fn every_console_page_and_form_sends_anyone_without_a_session_to_sign_in()
         (Method::GET, "/console/partners".to_string()),
         (Method::POST, format!("/console/withdrawals/{nil}/resolve")),
         (Method::POST, format!("/console/deposits/{nil}/assign")),
+        (Method::GET, "/console/gifts".to_string()),
+        (Method::POST, format!("/console/gifts/{nil}/assign")),
+        (Method::GET, "/console/presales".to_string()),
+        (Method::POST, format!("/console/presales/{nil}/deliver")),
+        (Method::GET, "/console/channels".to_string()),
+        (Method::POST, format!("/console/channels/{nil}/resolve")),
+        (Method::GET, "/console/users?id=42".to_string()),
+        (Method::POST, "/console/users/42/deposits".to_string()),
+        (Method::GET, "/console/market".to_string()),
         (Method::POST, "/console/partners".to_string()),
         (Method::POST, "/console/managers".to_string()),
         (Method::POST, "/console/sign-out".to_string()),
@@ -281,4 +290,307 @@ async fn an_action_the_use_case_refuses_shows_the_problems_detail() {
     let r = send(&app, Method::GET, "/console/deposits?cursor=not-a-cursor", &session, None, &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&r).contains("cursor: is not a cursor this API gave out"), "{}", html(&r));
+}
+
+/// An app whose gift rail takes webhook updates, holding one gift from the blockchain it kept for
+/// staff (no NFT stands for it); the gift's slug.
+async fn with_unmatched_gift() -> (TestApp, String) {
+    let mut s = common::settings(None, None);
+    s.telegram_webhook_secret = Some("console-secret".into());
+    s.telegram_business_connection_id = Some("console-conn".into());
+    let app = TestApp::with(s).await;
+    let slug = "PlushPepe-77";
+    let update = serde_json::json!({
+        "update_id": 9001,
+        "business_message": {
+            "message_id": 1, "date": 1767225600, "business_connection_id": "console-conn",
+            "from": {"id": 501, "is_bot": false, "first_name": "Somebody"},
+            "chat": {"id": 501, "type": "private", "first_name": "Somebody"},
+            "unique_gift": {"gift": {"gift_id": "1", "base_name": "Plush Pepe", "name": slug, "number": 77,
+                "model": {"name": "Cozy", "rarity_per_mille": 15}, "symbol": {"name": "Star", "rarity_per_mille": 4},
+                "backdrop": {"name": "Blue", "rarity_per_mille": 20}, "is_from_blockchain": true},
+                "origin": "transfer", "owned_gift_id": "owned-77"}
+        }
+    });
+    let headers = [("content-type", "application/json"), ("x-telegram-bot-api-secret-token", "console-secret")];
+    let req = headers
+        .iter()
+        .fold(Request::builder().method(Method::POST).uri("/telegram/webhook"), |r, (k, v)| r.header(*k, *v));
+    let r = app.raw(req.body(Body::from(update.to_string())).unwrap()).await;
+    assert!(r.status.is_success(), "{:?}", r.body);
+    (app, slug.to_string())
+}
+
+#[tokio::test]
+async fn unmatched_gifts_are_listed_and_registered_to_their_user_through_the_use_case() {
+    let (app, slug) = with_unmatched_gift().await;
+    let kept = app.get("/api/admin/gifts/unmatched", common::As::Staff).await;
+    let id = kept.body["items"][0]["id"].as_str().expect("one kept gift").to_string();
+    let (session, csrf) = signed_in(&app).await;
+
+    let overview = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    assert!(html(&overview).contains(r#"<a href="/console/gifts"><strong id="unmatched-gifts-count">1</strong>"#));
+    let r = send(&app, Method::GET, "/console/gifts", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    assert!(page.contains(&format!(r#"<tr id="g-{id}"><th scope="row"><code>{slug}</code>"#)), "{page}");
+    assert!(page.contains("from_blockchain") && page.contains("Plush Pepe #77"), "{page}");
+    assert!(page.contains(&format!(r#"action="/console/gifts/{id}/assign""#)), "{page}");
+    assert!(page.contains(r#"aria-current="page">Unmatched gifts</a>"#), "{page}");
+
+    let path = format!("/console/gifts/{id}/assign");
+    let r = send(&app, Method::POST, &path, &session, Some("user_id=42"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&user_id=-3")), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains(&format!("id=\"user-{id}-error\">must be a Telegram user id</span>")), "{}", html(&r));
+    assert!(html(&r).contains(r#"value="-3""#), "the value is kept");
+    let nobody = uuid::Uuid::now_v7();
+    let form = format!("csrf={csrf}&user_id=42");
+    let r = send(&app, Method::POST, &format!("/console/gifts/{nobody}/assign"), &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(html(&r).contains("was not assigned: unmatched gift not found"), "{}", html(&r));
+    let nfts = app.get("/api/nfts?owner=42", common::As::User(42)).await;
+    assert_eq!(nfts.body["items"].as_array().unwrap().len(), 0, "nothing registered yet");
+
+    let r = send(&app, Method::POST, &path, &session, Some(&form), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console/gifts"));
+    let r = send(&app, Method::GET, "/console/gifts", &session, None, &[]).await;
+    assert!(html(&r).contains(&format!("Gift {slug} registered to user 42 as NFT ")), "{}", html(&r));
+    assert!(html(&r).contains("Registered to user 42"), "{}", html(&r));
+    assert!(!html(&r).contains(&format!(r#"action="/console/gifts/{id}/assign""#)), "no form once assigned");
+    let nfts = app.get("/api/nfts?owner=42", common::As::User(42)).await;
+    assert_eq!(nfts.body["items"][0]["gift_id"], slug.as_str(), "{:?}", nfts.body);
+    let kept = app.get("/api/admin/gifts/unmatched", common::As::Staff).await;
+    assert_eq!(kept.body["items"][0]["assigned_to"], 42, "{:?}", kept.body);
+
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&user_id=43")), &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "once");
+}
+
+#[tokio::test]
+async fn a_sold_presale_is_delivered_from_the_console_through_the_use_case() {
+    let app = TestApp::memory().await;
+    let (seller, buyer) = (701, 702);
+    app.deposit(seller, "10").await;
+    app.deposit(buyer, "30").await;
+    let deliver_by = {
+        use domain::ports::Clock;
+        (app.clock.now() + chrono::Duration::hours(24)).to_rfc3339()
+    };
+    let body = serde_json::json!({"title": "Homemade Cake", "collection": "cakes", "price": "20.123456789", "deliver_by": deliver_by});
+    let r = app.post("/api/presale/new", common::As::User(seller), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = app.post("/api/presale/buy", common::As::User(buyer), serde_json::json!({"presale_id": id})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (session, csrf) = signed_in(&app).await;
+
+    let r = send(&app, Method::GET, "/console/presales", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    assert!(page.contains(&format!(r#"<tr id="p-{id}">"#)), "{page}");
+    assert!(page.contains(r#"title="20.123456789 TON = 20123456789 nanotons">20.123456789 TON<"#), "{page}");
+    assert!(page.contains(&format!(r#"action="/console/presales/{id}/deliver""#)), "{page}");
+    assert!(page.contains(r#"aria-current="page">Presales</a>"#), "{page}");
+
+    let path = format!("/console/presales/{id}/deliver");
+    let r = send(&app, Method::POST, &path, &session, Some("gift_id=cake-1"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&gift_id=+")), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", html(&r));
+    assert!(html(&r).contains(&format!(r#"<span class="error" id="gift-{id}-error">"#)), "{}", html(&r));
+    let nobody = uuid::Uuid::now_v7();
+    let form = format!("csrf={csrf}&gift_id=cake-1");
+    let r = send(&app, Method::POST, &format!("/console/presales/{nobody}/deliver"), &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert!(html(&r).contains("was not delivered: presale not found"), "{}", html(&r));
+    assert_eq!(app.balances(buyer).await.1, "20.123456789", "still held for the buyer");
+
+    let r = send(&app, Method::POST, &path, &session, Some(&form), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console/presales"));
+    let r = send(&app, Method::GET, "/console/presales", &session, None, &[]).await;
+    assert!(html(&r).contains(&format!("Presale {id} delivered: NFT ")), "{}", html(&r));
+    assert!(html(&r).contains("(cake-1) went to user 702"), "{}", html(&r));
+    assert!(html(&r).contains(r#"id="empty""#), "no longer awaiting delivery");
+    let nfts = app.get(&format!("/api/nfts?owner={buyer}"), common::As::User(buyer)).await;
+    assert_eq!(nfts.body["items"][0]["gift_id"], "cake-1", "{:?}", nfts.body);
+    assert_eq!((app.balances(buyer).await.1, app.balances(seller).await.1), ("0".into(), "0".into()));
+    let r = send(&app, Method::POST, &path, &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "once");
+    app.assert_audit_clean().await;
+}
+
+/// A channel bought by `buyer` (the simulated directory trusts the seller): the sale's id.
+async fn channel_sold(app: &TestApp, seller: i64, buyer: i64, channel: &str, price: &str) -> String {
+    app.deposit(seller, "1").await;
+    let r = app
+        .post("/api/channels/new", common::As::User(seller), serde_json::json!({"channel": channel, "price": price}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = app.post("/api/channels/buy", common::As::User(buyer), serde_json::json!({"channel_sale_id": id})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    id
+}
+
+#[tokio::test]
+async fn channel_sales_awaiting_transfer_are_settled_from_the_console_through_the_use_case() {
+    let app = TestApp::memory().await;
+    let (seller, buyer) = (801, 802);
+    app.deposit(buyer, "50").await;
+    let first = channel_sold(&app, seller, buyer, "@console_hub", "10.000000001").await;
+    let second = channel_sold(&app, seller, buyer, "@console_other", "5").await;
+    let (session, csrf) = signed_in(&app).await;
+
+    let r = send(&app, Method::GET, "/console/channels", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    for id in [&first, &second] {
+        assert!(page.contains(&format!(r#"<tr id="c-{id}">"#)), "{page}");
+        assert!(page.contains(&format!(r#"action="/console/channels/{id}/resolve""#)), "{page}");
+    }
+    assert!(page.contains(r#"title="10.000000001 TON = 10000000001 nanotons""#), "{page}");
+    assert!(page.contains(r#"aria-current="page">Channel sales</a>"#), "{page}");
+
+    let path = format!("/console/channels/{first}/resolve");
+    let r = send(&app, Method::POST, &path, &session, Some("outcome=refund"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&outcome=halve")), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        html(&r).contains(
+            "was not resolved: Nothing was done: fix the fields marked below. outcome: must be complete or refund."
+        ),
+        "{}",
+        html(&r)
+    );
+    let nobody = uuid::Uuid::now_v7();
+    let form = format!("csrf={csrf}&outcome=refund");
+    let r = send(&app, Method::POST, &format!("/console/channels/{nobody}/resolve"), &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+    assert_eq!(app.balances(buyer).await, ("34.999999999".into(), "15.000000001".into()), "nothing changed");
+
+    let r = send(&app, Method::POST, &path, &session, Some(&form), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console/channels"));
+    let r = send(&app, Method::GET, "/console/channels", &session, None, &[]).await;
+    assert!(
+        html(&r).contains(&format!("Channel sale {first} refunded: 10.000000001 TON went back to user {buyer}.")),
+        "{}",
+        html(&r)
+    );
+    assert!(!html(&r).contains(&format!(r#"<tr id="c-{first}">"#)), "settled");
+    assert_eq!(app.balances(buyer).await, ("45".into(), "5".into()));
+
+    let form = format!("csrf={csrf}&outcome=complete");
+    let r = send(&app, Method::POST, &format!("/console/channels/{second}/resolve"), &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&app, Method::GET, "/console/channels", &session, None, &[]).await;
+    assert!(html(&r).contains(&format!("Channel sale {second} completed: seller {seller} was paid")), "{}", html(&r));
+    assert!(html(&r).contains(r#"id="empty""#));
+    assert_eq!(app.balances(buyer).await, ("45".into(), "0".into()));
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&outcome=complete")), &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "once");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn a_user_is_looked_up_with_balances_ledger_nfts_and_withdrawals_and_credited_a_deposit() {
+    let app = TestApp::memory().await;
+    let user = 901;
+    app.deposit(user, "12.000000001").await;
+    app.nft(user, Some("3")).await;
+    let req = Request::post("/api/market/output")
+        .header("authorization", common::tma(user))
+        .header("content-type", "application/json")
+        .header("idempotency-key", "console-w1")
+        .body(Body::from(
+            serde_json::json!({"amount": "2", "address": "EQCD39VS5jcptHL8vMjEXrzGaRcCVYto7HUn4bpAOg8xqB2N"})
+                .to_string(),
+        ))
+        .unwrap();
+    let w = app.raw(req).await;
+    assert!(w.status.is_success(), "{:?}", w.body);
+    let (session, csrf) = signed_in(&app).await;
+
+    let r = send(&app, Method::GET, "/console/users", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(html(&r).contains(r#"aria-current="page">Users</a>"#) && html(&r).contains(r#"<input id="id" name="id""#));
+    let r = send(&app, Method::GET, &format!("/console/users?id={user}"), &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    assert!(page.contains(r#"id="available"><data class="ton" value="10.000000001""#), "{page}");
+    assert!(page.contains(r#"title="10.000000001 TON = 10000000001 nanotons""#), "{page}");
+    assert!(page.contains(r#"id="held"><data class="ton" value="0""#), "{page}");
+    assert!(page.contains(r#"id="user-ledger""#) && page.contains("<td>deposit</td>"), "{page}");
+    assert!(page.contains(r#"id="user-nfts""#) && page.contains("Plush Pepe"), "{page}");
+    assert!(page.contains(r#"id="user-withdrawals-table""#) && page.contains(w.body["id"].as_str().unwrap()), "{page}");
+    let r = send(&app, Method::GET, "/console/users?id=abc", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains(r#"id="id-error">must be a Telegram user id</span>"#), "{}", html(&r));
+    let r = send(&app, Method::GET, &format!("/console/users?id={user}&ledger=nonsense"), &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("ledger: is not a cursor this API gave out"), "{}", html(&r));
+    let r = send(&app, Method::GET, "/console/users?id=902", &session, None, &[]).await;
+    assert!(html(&r).contains(r#"id="no-user""#), "{}", html(&r));
+
+    let path = format!("/console/users/{user}/deposits");
+    let r = send(&app, Method::POST, &path, &session, Some("tx_hash=abc&amount=1"), &[]).await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+    let bad = format!("csrf={csrf}&tx_hash=tx-console-1&amount=1.0000000001");
+    let r = send(&app, Method::POST, &path, &session, Some(&bad), &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains(r#"<span class="error" id="d-amount-error">"#), "{}", html(&r));
+    assert!(html(&r).contains(r#"value="tx-console-1""#) && html(&r).contains(r#"value="1.0000000001""#), "kept");
+    assert_eq!(app.balances(user).await.0, "10.000000001", "nothing changed");
+
+    let good = format!("csrf={csrf}&tx_hash=tx-console-1&amount=0.5");
+    let r = send(&app, Method::POST, &path, &session, Some(&good), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, format!("/console/users?id={user}").as_str()));
+    let r = send(&app, Method::GET, &format!("/console/users?id={user}"), &session, None, &[]).await;
+    assert!(html(&r).contains(&format!("Deposit tx-console-1 of 0.5 TON credited to user {user}.")), "{}", html(&r));
+    assert!(html(&r).contains(r#"id="available"><data class="ton" value="10.500000001""#), "{}", html(&r));
+    let r = send(&app, Method::POST, &path, &session, Some(&good), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "the same deposit again is a replay");
+    let r = send(&app, Method::GET, &format!("/console/users?id={user}"), &session, None, &[]).await;
+    assert!(html(&r).contains("was already recorded"), "{}", html(&r));
+    let other = format!("csrf={csrf}&tx_hash=tx-console-1&amount=7");
+    let r = send(&app, Method::POST, &path, &session, Some(&other), &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "the hash with another amount");
+    assert_eq!(app.balances(user).await.0, "10.500000001");
+    app.assert_audit_clean().await;
+}
+
+#[tokio::test]
+async fn the_market_page_shows_the_collections_and_the_activity_as_the_api_reads_them() {
+    let app = TestApp::memory().await;
+    let (seller, buyer) = (1001, 1002);
+    let sold = app.nft(seller, Some("2.000000001")).await;
+    app.nft(seller, Some("7")).await;
+    app.deposit(buyer, "10").await;
+    let r = app.post("/api/nft/buy", common::As::User(buyer), serde_json::json!({"nft_id": sold})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let api = app.get("/api/collections", common::As::User(buyer)).await.body;
+    let (session, _) = signed_in(&app).await;
+
+    let r = send(&app, Method::GET, "/console/market", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    assert!(page.contains(r#"aria-current="page">Market</a>"#), "{page}");
+    let row = page.split(r#"<th scope="row">pepe</th>"#).nth(1).expect("the collection's row");
+    let row = row.split("</tr>").next().unwrap();
+    let floor = api["items"][0]["floor_price"].as_str().unwrap();
+    assert_eq!(floor, "7");
+    assert!(row.contains(&format!(r#"value="{floor}""#)) && row.contains("<td class=\"num\">1</td>"), "{row}");
+    assert!(row.contains(r#"title="2.000000001 TON = 2000000001 nanotons""#), "the 24 h volume: {row}");
+    let activity = page.split(r#"id="market-activity""#).nth(1).expect("the activity feed");
+    assert!(activity.contains("<td>sold</td>") && activity.contains(&sold), "{activity}");
+    assert!(activity.contains("<td>listed</td>"), "{activity}");
+
+    let r = send(&app, Method::GET, "/console/market?collections=nonsense", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("collections: is not a cursor this API gave out"), "{}", html(&r));
+    let r = send(&app, Method::GET, "/console/market?activity=nonsense", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("activity: is not a cursor this API gave out"), "{}", html(&r));
 }

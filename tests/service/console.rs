@@ -471,6 +471,22 @@ async fn staff_run_the_desk_from_the_console_in_a_real_browser() {
     assert_eq!((s, listed["items"][0]["priority"].as_i64()), (StatusCode::OK, Some(2)), "{listed}");
     browser.screenshot("partners").await;
 
+    // The other pages open from the navigation; the users page finds the payee credited above.
+    for (href, h1) in [
+        ("/console/gifts", "Unmatched gifts"),
+        ("/console/presales", "Presales awaiting delivery"),
+        ("/console/channels", "Channel sales awaiting transfer"),
+        ("/console/market", "Market"),
+        ("/console/users", "Users"),
+    ] {
+        browser.click(&format!("nav a[href='{href}']")).await;
+        assert_eq!(browser.h1().await, h1);
+    }
+    browser.fill("#id", &PAYEE.to_string()).await;
+    browser.click("form[action='/console/users'] button").await;
+    assert_eq!(browser.text("#available").await, "2.000000001 TON");
+    assert!(browser.has("form[action='/console/users/7002/deposits']").await);
+
     // At a phone's width the overview still reads: the navigation and the counts are there.
     let phone = json!({"width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true});
     browser.client.issue_cmd(Chrome::Cdp("Emulation.setDeviceMetricsOverride", phone)).await.unwrap();

@@ -52,7 +52,7 @@ pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk, RawQuer
 }
 
 /// A user id as typed: digits (the use case's command checks it is a Telegram user id).
-fn typed_user_id(value: &str) -> Result<i64, ApiError> {
+pub(super) fn typed_user_id(value: &str) -> Result<i64, ApiError> {
     let value = value.trim();
     let digits = !value.is_empty() && value.len() <= 18 && value.bytes().all(|b| b.is_ascii_digit());
     value.parse().ok().filter(|_| digits).ok_or_else(|| ApiError::field("user_id", "must be a Telegram user id"))

@@ -18,15 +18,25 @@ pub(crate) enum Here {
     Overview,
     Withdrawals,
     Deposits,
+    Gifts,
+    Presales,
+    Channels,
+    Users,
+    Market,
     Partners,
     /// A page outside the navigation (an error).
     Elsewhere,
 }
 
-const NAV: [(Here, &str, &str); 4] = [
+const NAV: [(Here, &str, &str); 9] = [
     (Here::Overview, "/console", "Overview"),
     (Here::Withdrawals, "/console/withdrawals", "Withdrawals"),
     (Here::Deposits, "/console/deposits", "Unmatched deposits"),
+    (Here::Gifts, "/console/gifts", "Unmatched gifts"),
+    (Here::Presales, "/console/presales", "Presales"),
+    (Here::Channels, "/console/channels", "Channel sales"),
+    (Here::Users, "/console/users", "Users"),
+    (Here::Market, "/console/market", "Market"),
     (Here::Partners, "/console/partners", "Partner desk"),
 ];
 
@@ -241,15 +251,28 @@ pub(crate) fn wide(label: &str, table: Markup) -> Markup {
 
 /// Links to the first and the next page of a list, with the API's cursors.
 pub(crate) fn pager(base: &str, cursor: Option<&str>, next: Option<&str>) -> Markup {
+    pager_of(base, "cursor", "Pages", cursor, next)
+}
+
+/// [`pager`] for one of several lists on a page: its cursor in the parameter `param`, the
+/// navigation labelled `label`.
+pub(crate) fn pager_of(base: &str, param: &str, label: &str, cursor: Option<&str>, next: Option<&str>) -> Markup {
     let join = if base.contains('?') { '&' } else { '?' };
     html! {
         @if cursor.is_some() || next.is_some() {
-            nav.pager aria-label="Pages" {
+            nav.pager aria-label=(label) {
                 @if cursor.is_some() { a href=(base) { "First page" } }
-                @if let Some(next) = next { a href=(format!("{base}{join}cursor={next}")) rel="next" { "Next page" } }
+                @if let Some(next) = next {
+                    a href=(format!("{base}{join}{param}={}", encoded(next))) rel="next" { "Next page" }
+                }
             }
         }
     }
+}
+
+/// `value` percent-encoded for a query string.
+pub(crate) fn encoded(value: &str) -> String {
+    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 #[cfg(test)]

@@ -4,12 +4,17 @@
 //! a server-side session; every form that changes something carries the session's CSRF token.
 //! Each action runs the same use case, with the same command, as its API route.
 
+mod channels;
 mod deposits;
+mod gifts;
 mod layout;
+mod market;
 mod overview;
 mod partners;
+mod presales;
 mod session;
 mod sign_in;
+mod users;
 mod withdrawals;
 
 use std::sync::Arc;
@@ -41,6 +46,15 @@ pub(crate) fn router() -> Router<Arc<AppState>> {
         .route("/withdrawals/{id}/resolve", post(withdrawals::resolve))
         .route("/deposits", get(deposits::show))
         .route("/deposits/{id}/assign", post(deposits::assign))
+        .route("/gifts", get(gifts::show))
+        .route("/gifts/{id}/assign", post(gifts::assign))
+        .route("/presales", get(presales::show))
+        .route("/presales/{id}/deliver", post(presales::deliver))
+        .route("/channels", get(channels::show))
+        .route("/channels/{id}/resolve", post(channels::resolve))
+        .route("/users", get(users::show))
+        .route("/users/{id}/deposits", post(users::deposit))
+        .route("/market", get(market::show))
         .route("/partners", get(partners::show).post(partners::create_partner))
         .route("/managers", post(partners::create_manager))
         .route("/assets/console.css", get(|| asset("text/css; charset=utf-8", CSS)))

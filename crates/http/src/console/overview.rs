@@ -115,7 +115,7 @@ fn waiting(backlog: &DeskBacklog, stuck: &Page<Withdrawal>) -> Markup {
         ul.counts {
             li { a href="/console/withdrawals?status=stuck" { strong #stuck-count { (backlog.stuck_withdrawals) } " stuck " (plural(backlog.stuck_withdrawals, "withdrawal")) } }
             li { a href="/console/deposits" { strong #unmatched-deposits-count { (backlog.unassigned_deposits) } " unmatched " (plural(backlog.unassigned_deposits, "deposit")) } }
-            li { strong #unmatched-gifts-count { (backlog.unassigned_gifts) } " unmatched " (plural(backlog.unassigned_gifts, "gift")) span.hint { " (assign them with " code { "POST /api/admin/gifts/unmatched/{id}/assign" } ")" } }
+            li { a href="/console/gifts" { strong #unmatched-gifts-count { (backlog.unassigned_gifts) } " unmatched " (plural(backlog.unassigned_gifts, "gift")) } }
         }
         @if !stuck.items.is_empty() {
             (wide("Stuck withdrawals", html! {

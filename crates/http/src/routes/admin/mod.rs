@@ -42,7 +42,7 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
         .routes(routes!(assign_gift))
 }
 
-fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
+pub(crate) fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
     if id <= 0 {
         return Err(ApiError::field(field, "must be a Telegram user id"));
     }
@@ -60,15 +60,26 @@ pub async fn deposit(
     idem: IdemJson<DepositRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let cmd = CreditDepositCommand {
-        user_id: user_id("user_id", req.user_id)?,
-        amount: req.amount.0,
-        tx_hash: text("tx_hash", &req.tx_hash, 200)?,
-        idempotency: key.clone(),
-    };
+    let cmd = deposit_command(req.user_id, req.amount.0, &req.tx_hash, key.clone())?;
     let outcome = CreditDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok(super::respond(&state, key.as_ref(), status, &DepositDto::from(outcome.deposit)).await)
+}
+
+/// What crediting `amount` to `user` for transaction `tx_hash` asks of the use case (the API and
+/// the console alike).
+pub(crate) fn deposit_command(
+    user: i64,
+    amount: domain::Money,
+    tx_hash: &str,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<CreditDepositCommand, ApiError> {
+    Ok(CreditDepositCommand {
+        user_id: user_id("user_id", user)?,
+        amount,
+        tx_hash: text("tx_hash", tx_hash, 200)?,
+        idempotency,
+    })
 }
 
 /// A model, backdrop or symbol as the domain keeps it; a bad one names its field.
@@ -232,13 +243,19 @@ pub async fn assign_gift(
     idem: IdemJson<AssignGiftRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let cmd = AssignUnmatchedGiftCommand {
-        actor: staff.actor,
-        id: UnmatchedGiftId(id),
-        user_id: user_id("user_id", req.user_id)?,
-        idempotency: key.clone(),
-    };
+    let cmd = assign_gift_command(staff.actor, id, req.user_id, key.clone())?;
     let (unmatched, nft) = AssignUnmatchedGift::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     let body = AssignedGiftDto { unmatched: unmatched.into(), nft: NftDto::from(nft) };
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
+}
+
+/// What registering unmatched gift `id` to `user` asks of the use case, by `actor` (the API and
+/// the console alike).
+pub(crate) fn assign_gift_command(
+    actor: String,
+    id: Uuid,
+    user: i64,
+    idempotency: Option<IdempotencyKey>,
+) -> Result<AssignUnmatchedGiftCommand, ApiError> {
+    Ok(AssignUnmatchedGiftCommand { actor, id: UnmatchedGiftId(id), user_id: user_id("user_id", user)?, idempotency })
 }

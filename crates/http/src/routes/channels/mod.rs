@@ -198,14 +198,24 @@ pub async fn resolve(
     idem: IdemJson<ResolveChannelRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let outcome = match req.outcome.as_str() {
+    let cmd = resolve_command(staff.actor, id, &req.outcome, key.clone())?;
+    let ctx = &state.ctx;
+    let sale = ResolveChannelSale::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
+    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &ChannelSaleDto::from(sale)).await)
+}
+
+/// What settling channel sale `id` with `outcome` (`complete` or `refund`) asks of the use case,
+/// by `actor` (the API and the console alike).
+pub(crate) fn resolve_command(
+    actor: String,
+    id: Uuid,
+    outcome: &str,
+    idempotency: Option<app::idempotency::IdempotencyKey>,
+) -> Result<ResolveChannelSaleCommand, ApiError> {
+    let outcome = match outcome {
         "complete" => ChannelOutcome::Complete,
         "refund" => ChannelOutcome::Refund,
         _ => return Err(ApiError::field("outcome", "must be complete or refund")),
     };
-    let cmd =
-        ResolveChannelSaleCommand { actor: staff.actor, sale_id: ChannelSaleId(id), outcome, idempotency: key.clone() };
-    let ctx = &state.ctx;
-    let sale = ResolveChannelSale::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
-    Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &ChannelSaleDto::from(sale)).await)
+    Ok(ResolveChannelSaleCommand { actor, sale_id: ChannelSaleId(id), outcome, idempotency })
 }

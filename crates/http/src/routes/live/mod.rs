@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::sync::Arc;
 
 use app::live::{LiveEvent, Refused, StreamFilter};
-use app::ports::reads::{ActivityFilter, Interval, PageRequest};
+use app::ports::reads::{ActivityFilter, CollectionStats, Interval, PageRequest};
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -68,11 +68,22 @@ pub async fn collections(
     _user: CurrentUser,
     ApiQuery(q): ApiQuery<CollectionsParams>,
 ) -> Result<Json<CollectionList>, ApiError> {
-    let limit = q.limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
+    let (stats, next_cursor) = collections_page(&state, q.limit, q.cursor.as_deref()).await?;
+    Ok(Json(CollectionList { items: stats.into_iter().map(Into::into).collect(), next_cursor }))
+}
+
+/// One page of collections by name with their market now, and the next page's cursor (the API
+/// and the console alike).
+pub(crate) async fn collections_page(
+    state: &AppState,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<CollectionStats>, Option<String>), ApiError> {
+    let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
     if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 100"));
     }
-    let after = match q.cursor.as_deref() {
+    let after = match cursor {
         None => None,
         Some(c) => {
             Some(decode_name_cursor(c).ok_or_else(|| ApiError::field("cursor", "is not a cursor this API gave out"))?)
@@ -85,10 +96,10 @@ pub async fn collections(
     let mut items = Vec::with_capacity(names.len());
     for name in names {
         if let Some(stats) = state.stats.get(&*state.reads, &name).await? {
-            items.push(stats.into());
+            items.push(stats);
         }
     }
-    Ok(Json(CollectionList { items, next_cursor }))
+    Ok((items, next_cursor))
 }
 
 /// A position after a collection's name, as an opaque cursor (its UTF-8 bytes in hex).
