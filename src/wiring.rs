@@ -256,6 +256,7 @@ fn wire<S: Store>(
     let gift_sync = config.gateways.inventory.clone().map(|inventory| {
         app::gifts::sync::GiftSync::new(ctx.clone(), inventory, store.clone(), config.gift_sync_every)
     });
+    let marks = (watcher.as_ref().map(DepositWatcher::mark), gift_sync.as_ref().map(app::gifts::sync::GiftSync::mark));
     let jobs = Jobs::new(ctx.clone(), reads.clone(), store.clone(), store.clone(), settings)
         .with_deposit_watcher(watcher)
         .with_gift_sync(gift_sync);
@@ -268,6 +269,7 @@ fn wire<S: Store>(
     let state = AppState::new(ctx, reads, auth, health, store.clone(), store, limits)
         .with_metrics(Arc::new(move || handle.render()))
         .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
+        .with_job_marks(marks.0, marks.1)
         .with_telegram_webhook(config.telegram_webhook.clone())
         // The stream's pace and the statistics' age on the real clock, as authentication's.
         .with_live(Arc::new(SystemClock), live.wake, config.live, config.stats_ttl, live.on_start);

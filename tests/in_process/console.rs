@@ -98,6 +98,7 @@ async fn every_console_page_and_form_sends_anyone_without_a_session_to_sign_in()
     let bearer = format!("Bearer {STAFF_TOKEN}");
     let routes = [
         (Method::GET, "/console".to_string()),
+        (Method::POST, "/console/audit".to_string()),
         (Method::GET, "/console/withdrawals?status=stuck".to_string()),
         (Method::GET, "/console/deposits".to_string()),
         (Method::GET, "/console/partners".to_string()),
@@ -593,4 +594,154 @@ async fn the_market_page_shows_the_collections_and_the_activity_as_the_api_reads
     let r = send(&app, Method::GET, "/console/market?activity=nonsense", &session, None, &[]).await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html(&r).contains("activity: is not a cursor this API gave out"), "{}", html(&r));
+}
+
+/// The text of the element with `id` (up to its first tag inside).
+fn text_of<'a>(page: &'a str, id: &str) -> &'a str {
+    let marker = format!(r#"id="{id}""#);
+    let start = page.find(&marker).unwrap_or_else(|| panic!("no #{id} in {page}"));
+    let from = start + page[start..].find('>').unwrap() + 1;
+    page[from..].split('<').next().unwrap()
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_outbox_backlog_with_its_oldest_row_and_the_jobs_as_not_configured() {
+    let app = TestApp::memory().await;
+    let (session, _) = signed_in(&app).await;
+    let page = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    let page = html(&page);
+    assert_eq!(text_of(page, "outbox-count"), "0", "{page}");
+    assert!(!page.contains(r#"id="outbox-age""#), "no oldest row: {page}");
+    assert_eq!(text_of(page, "deposit-lag"), "not configured (TON is off)");
+    assert_eq!(text_of(page, "gift-sync-lag"), "not configured (no business connection)");
+
+    // A sale writes its notifications to the outbox; the relay has not run.
+    let (seller, buyer) = (8101, 8102);
+    let sold = app.nft(seller, Some("2")).await;
+    app.deposit(buyer, "5").await;
+    let r = app.post("/api/nft/buy", common::As::User(buyer), serde_json::json!({"nft_id": sold})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    app.advance(90);
+    let page = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    let page = html(&page);
+    assert_ne!(text_of(page, "outbox-count"), "0", "{page}");
+    assert_eq!(text_of(page, "outbox-age"), "90 s", "the oldest row's age on business time: {page}");
+}
+
+#[tokio::test]
+async fn the_overview_shows_the_deposit_watchers_lag_since_it_last_caught_up() {
+    let fake = common::ton_fake::FakeTonCenter::start("EQCDM_QGggZ3qMa_f3lRPk4_qLDnLTqdi6OkMAV2NB9r5TG3", 0).await;
+    let mut s = common::settings(None, None);
+    s.ton_api_url = Some(fake.url());
+    s.ton_deposit_address = Some("0:3333333333333333333333333333333333333333333333333333333333333333".into());
+    let app = TestApp::with(s).await;
+    let (session, _) = signed_in(&app).await;
+    let page = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    assert_eq!(text_of(html(&page), "deposit-lag"), "has not caught up since this instance started");
+    app.run_jobs().await;
+    app.advance(45);
+    let page = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    let page = html(&page);
+    assert!(page.contains(r#"<td id="deposit-lag"><strong>45 s</strong> (caught up "#), "{page}");
+    assert_eq!(text_of(page, "gift-sync-lag"), "not configured (no business connection)");
+}
+
+#[tokio::test]
+async fn the_overview_reuses_a_recent_audit_until_staff_run_it_again_or_it_ages() {
+    let app = TestApp::memory().await;
+    let (session, csrf) = signed_in(&app).await;
+    let first = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    let audited_at = text_of(html(&first), "audited-at").to_string();
+    assert!(html(&first).contains(r#"caption>Money inside the market, over 0 user accounts<"#), "{}", html(&first));
+
+    app.deposit(8201, "5").await;
+    let again = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    assert_eq!(text_of(html(&again), "audited-at"), audited_at);
+    assert!(html(&again).contains("over 0 user accounts"), "the same audit, not a new one: {}", html(&again));
+
+    let refused = send(&app, Method::POST, "/console/audit", &session, Some("csrf=wrong"), &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let r = send(&app, Method::POST, "/console/audit", &session, Some(&format!("csrf={csrf}")), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console"));
+    let fresh = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    let fresh = html(&fresh);
+    assert!(fresh.contains("Audit run again: clean."), "{fresh}");
+    assert!(fresh.contains("over 1 user account<"), "the button ran it again: {fresh}");
+
+    app.deposit(8202, "5").await;
+    app.advance(31);
+    let aged = send(&app, Method::GET, "/console", &session, None, &[]).await;
+    assert!(html(&aged).contains("over 2 user accounts<"), "older than 30 s: run again {}", html(&aged));
+}
+
+/// The staff actions recorded in `app`'s database: (actor, action, detail), oldest first.
+async fn staff_trail(app: &TestApp) -> Vec<(String, String, String)> {
+    let pg = app.app.pg.as_ref().expect("a PostgreSQL app");
+    sqlx::query_as("SELECT actor, action, detail FROM staff_actions ORDER BY created_at, id")
+        .fetch_all(pg.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_deposit_recorded_from_the_console_is_a_staff_action_of_whoever_signed_in() {
+    let app = TestApp::postgres().await;
+    let (session, csrf) = signed_in(&app).await;
+    let form = format!("csrf={csrf}&tx_hash=tx-trail-1&amount=2.5");
+    let r = send(&app, Method::POST, "/console/users/9301/deposits", &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let r = send(&app, Method::POST, "/console/users/9301/deposits", &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "a replay");
+    let trail = staff_trail(&app).await;
+    assert_eq!(trail.len(), 1, "the replay records nothing: {trail:?}");
+    let (actor, action, detail) = &trail[0];
+    assert!(actor.starts_with("staff:") && actor.len() == 18, "the token's audit label: {actor}");
+    assert_eq!((action.as_str(), detail.as_str()), ("credit_deposit", "credited 2.5 TON of tx-trail-1 to user 9301"));
+}
+
+#[tokio::test]
+async fn a_presale_delivered_from_the_console_is_a_staff_action_of_whoever_signed_in() {
+    let app = TestApp::postgres().await;
+    let (seller, buyer) = (9401, 9402);
+    app.deposit(seller, "10").await;
+    app.deposit(buyer, "30").await;
+    let deliver_by = {
+        use domain::ports::Clock;
+        (app.clock.now() + chrono::Duration::hours(24)).to_rfc3339()
+    };
+    let body = serde_json::json!({"title": "Cake", "collection": "cakes", "price": "20", "deliver_by": deliver_by});
+    let r = app.post("/api/presale/new", common::As::User(seller), body).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let id = r.body["id"].as_str().unwrap().to_string();
+    let r = app.post("/api/presale/buy", common::As::User(buyer), serde_json::json!({"presale_id": id})).await;
+    assert_eq!(r.status, StatusCode::OK, "{:?}", r.body);
+    let (session, csrf) = signed_in(&app).await;
+    let path = format!("/console/presales/{id}/deliver");
+    let r = send(&app, Method::POST, &path, &session, Some(&format!("csrf={csrf}&gift_id=cake-trail")), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let trail = staff_trail(&app).await;
+    let delivered: Vec<_> = trail.iter().filter(|(_, action, _)| action == "deliver_presale").collect();
+    assert_eq!(delivered.len(), 1, "{trail:?}");
+    let (actor, _, detail) = delivered[0];
+    assert!(actor.starts_with("staff:"), "{actor}");
+    assert!(detail.starts_with("delivered as gift cake-trail: NFT ") && detail.ends_with(&format!("to user {buyer}")));
+}
+
+#[tokio::test]
+async fn managers_and_partners_created_from_the_console_are_staff_actions_of_whoever_signed_in() {
+    let app = TestApp::postgres().await;
+    let (session, csrf) = signed_in(&app).await;
+    let r = send(&app, Method::POST, "/console/managers", &session, Some(&format!("csrf={csrf}&name=Anna")), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let pg = app.app.pg.as_ref().unwrap();
+    let (manager,): (uuid::Uuid,) =
+        sqlx::query_as("SELECT id FROM managers WHERE name = 'Anna'").fetch_one(pg.pool()).await.unwrap();
+    let form = format!("csrf={csrf}&manager_id={manager}&priority=3&client.fio=Ivan&client.age=30&client.mobile=%2B79991234567&client.email=ivan%40example.com");
+    let r = send(&app, Method::POST, "/console/partners", &session, Some(&form), &[]).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", html(&r));
+    let trail = staff_trail(&app).await;
+    let actions: Vec<(&str, &str)> = trail.iter().map(|(_, a, d)| (a.as_str(), d.as_str())).collect();
+    let bound = format!("bound to manager {manager} at priority 3");
+    assert_eq!(actions, [("create_manager", "manager Anna"), ("create_partner", bound.as_str())]);
+    assert!(trail.iter().all(|(actor, ..)| actor.starts_with("staff:")), "{trail:?}");
 }

@@ -419,9 +419,10 @@ async fn staff_run_the_desk_from_the_console_in_a_real_browser() {
             .fetch_all(&pool)
             .await
             .unwrap();
-    assert_eq!(trail.len(), 2, "{trail:?}");
-    assert_eq!(trail[0], (actor.clone(), "resolve_withdrawal".into(), "sent: found-on-chain-1".into()));
-    assert_eq!((trail[1].0.as_str(), trail[1].1.as_str()), (actor.as_str(), "resolve_withdrawal"));
+    assert_eq!(trail.len(), 3, "the seeding deposit (by the API, same token) and the two: {trail:?}");
+    assert_eq!((trail[0].0.as_str(), trail[0].1.as_str()), (actor.as_str(), "credit_deposit"));
+    assert_eq!(trail[1], (actor.clone(), "resolve_withdrawal".into(), "sent: found-on-chain-1".into()));
+    assert_eq!((trail[2].0.as_str(), trail[2].1.as_str()), (actor.as_str(), "resolve_withdrawal"));
 
     // Unmatched deposits: a user id that is not one is refused beside the field; then assigned.
     browser.click("nav a[href='/console/deposits']").await;

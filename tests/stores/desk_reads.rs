@@ -1,5 +1,6 @@
 //! The staff desk's reads (the operator console, SPEC §8) on every adapter: withdrawals by
-//! status, newest first, paged with the API's cursors; the counts of work waiting for staff.
+//! status, newest first, paged with the API's cursors; the counts of work waiting for staff and
+//! the outbox's backlog with its oldest row.
 
 use std::sync::Arc;
 
@@ -70,7 +71,20 @@ async fn withdrawals_are_read_by_status_and_the_work_waiting_for_staff_is_counte
     for w in stuck.iter().chain(&others) {
         uow.withdrawals().insert(w).await.unwrap();
     }
+    let t0 = chrono::Utc::now().trunc_subsecs(6) - chrono::Duration::minutes(10);
+    let messages: Vec<OutboxMessage> = (0..3)
+        .map(|i| OutboxMessage {
+            id: OutboxId(Uuid::now_v7()),
+            payload: OutboxPayload::Notify { user_id: UserId(1), text: format!("m{i}") },
+            created_at: t0 + chrono::Duration::minutes(i),
+        })
+        .collect();
+    for m in &messages {
+        uow.outbox().enqueue(m).await.unwrap();
+    }
     uow.commit().await.unwrap();
+    // The oldest is delivered: the backlog is the two after it, the oldest left the second.
+    s.delivered(&[(messages[0].id, 1)], chrono::Utc::now()).await.unwrap();
     let mut uow = Begin::<dyn RecordChainTransactionUow>::begin(&*s, "desk").await.unwrap();
     uow.accounts().ensure_locked(UserId(2), None).await.unwrap();
     for d in [unmatched_deposit("t1", None), unmatched_deposit("t2", Some(2)), unmatched_deposit("t3", None)] {
@@ -82,7 +96,14 @@ async fn withdrawals_are_read_by_status_and_the_work_waiting_for_staff_is_counte
     uow.commit().await.unwrap();
 
     let backlog = s.desk_backlog().await.unwrap();
-    assert_eq!(backlog, DeskBacklog { stuck_withdrawals: 3, unassigned_deposits: 2, unassigned_gifts: 1 });
+    let expected = DeskBacklog {
+        stuck_withdrawals: 3,
+        unassigned_deposits: 2,
+        unassigned_gifts: 1,
+        outbox_backlog: 2,
+        oldest_outbox_at: Some(messages[1].created_at),
+    };
+    assert_eq!(backlog, expected);
 
     let first = s.withdrawals_in(WithdrawalStatus::Stuck, PageRequest::first(2)).await.unwrap();
     assert_eq!(first.items, vec![stuck[2].clone(), stuck[1].clone()], "newest first");

@@ -127,6 +127,8 @@ impl DeskReads for MemoryStore {
             stuck_withdrawals: count(s.withdrawals.values().filter(|w| w.status == WithdrawalStatus::Stuck).count()),
             unassigned_deposits: count(s.unmatched.values().filter(|u| u.assigned_to.is_none()).count()),
             unassigned_gifts: count(s.unmatched_gifts.values().filter(|u| u.assigned_to.is_none()).count()),
+            outbox_backlog: count(s.outbox.values().filter(|r| !r.done).count()),
+            oldest_outbox_at: s.outbox.values().filter(|r| !r.done).map(|r| r.message.created_at).min(),
         })
     }
 }

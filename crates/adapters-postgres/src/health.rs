@@ -141,13 +141,17 @@ impl StoreHealth for PgStore {
 
 #[async_trait]
 impl DeskReads for PgStore {
-    /// Three counts on partial or leading-column indexes (`withdrawals_status_idx`,
-    /// `unmatched_deposits_open_idx`, `unmatched_gifts_one_open_per_gift`).
+    /// Counts on partial or leading-column indexes (`withdrawals_status_idx`,
+    /// `unmatched_deposits_open_idx`, `unmatched_gifts_one_open_per_gift`; the outbox's backlog
+    /// and its oldest row over the partial `outbox_due_idx`, which holds only undelivered rows).
     async fn desk_backlog(&self) -> Result<DeskBacklog, RepoError> {
         let row = sqlx::query(
             "SELECT (SELECT COUNT(*) FROM withdrawals WHERE status = 'stuck') AS stuck, \
                     (SELECT COUNT(*) FROM unmatched_deposits WHERE assigned_to IS NULL) AS deposits, \
-                    (SELECT COUNT(*) FROM unmatched_gifts WHERE assigned_to IS NULL) AS gifts",
+                    (SELECT COUNT(*) FROM unmatched_gifts WHERE assigned_to IS NULL) AS gifts, \
+                    o.backlog, o.oldest \
+             FROM (SELECT COUNT(*) AS backlog, MIN(created_at) AS oldest FROM outbox \
+                   WHERE delivered_at IS NULL AND failed_at IS NULL) o",
         )
         .fetch_one(self.pool())
         .await
@@ -157,6 +161,8 @@ impl DeskReads for PgStore {
             stuck_withdrawals: count("stuck")?,
             unassigned_deposits: count("deposits")?,
             unassigned_gifts: count("gifts")?,
+            outbox_backlog: count("backlog")?,
+            oldest_outbox_at: row.try_get("oldest").map_err(map_err)?,
         })
     }
 }

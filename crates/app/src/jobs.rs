@@ -23,6 +23,23 @@ use crate::presales::expire::{ExpirePresale, ExpirePresaleCommand};
 use crate::trades::expire::{ExpireTrade, ExpireTradeCommand};
 use crate::{Context, Error};
 
+/// When a job last caught up (the deposit watcher with the chain, the gift sync with the
+/// business account), shared with whoever shows its lag (the operator console). Per instance.
+#[derive(Clone, Debug, Default)]
+pub struct JobMark(Arc<Mutex<Option<DateTime<Utc>>>>);
+
+impl JobMark {
+    /// When it last caught up, if it has since this process started.
+    pub fn get(&self) -> Option<DateTime<Utc>> {
+        *self.0.lock().expect("job mark poisoned")
+    }
+
+    /// It caught up at `at`.
+    pub fn set(&self, at: DateTime<Utc>) {
+        *self.0.lock().expect("job mark poisoned") = Some(at);
+    }
+}
+
 /// What one pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct JobReport {

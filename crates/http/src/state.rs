@@ -40,6 +40,12 @@ pub struct AppState {
     pub telegram_webhook: Option<crate::routes::telegram::TelegramWebhook>,
     /// The operator console's signed-in sessions.
     pub(crate) console: crate::console::Sessions,
+    /// The overview's last audit, reused for a while (the audit reads every ledger entry).
+    pub(crate) console_audit: crate::console::AuditCache,
+    /// When the deposit watcher last caught up with the chain (`None`: TON is not configured).
+    pub deposit_watch: Option<app::jobs::JobMark>,
+    /// When the gift sync last read the whole business account (`None`: no business connection).
+    pub gift_sync: Option<app::jobs::JobMark>,
 }
 
 /// Runs the live hub's reader on the runtime serving the requests.
@@ -77,6 +83,9 @@ impl AppState {
             stats: StatsCache::new(Duration::from_secs(1), clock),
             telegram_webhook: None,
             console: Default::default(),
+            console_audit: Default::default(),
+            deposit_watch: None,
+            gift_sync: None,
         }
     }
 
@@ -106,6 +115,18 @@ impl AppState {
     /// Enables `POST /telegram/webhook` (404 without).
     pub fn with_telegram_webhook(mut self, webhook: Option<crate::routes::telegram::TelegramWebhook>) -> Self {
         self.telegram_webhook = webhook;
+        self
+    }
+
+    /// The marks of the deposit watcher and the gift sync this process runs, for the console's
+    /// lags (`None`: that job is not configured).
+    pub fn with_job_marks(
+        mut self,
+        deposit_watch: Option<app::jobs::JobMark>,
+        gift_sync: Option<app::jobs::JobMark>,
+    ) -> Self {
+        self.deposit_watch = deposit_watch;
+        self.gift_sync = gift_sync;
         self
     }
 

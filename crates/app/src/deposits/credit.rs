@@ -1,6 +1,6 @@
-//! Credit an on-chain deposit, idempotently on its transaction hash.
+//! Staff credit an on-chain deposit, idempotently on its transaction hash, with an audit trail.
 
-use domain::ports::{AccountRepo, DepositRepo, LedgerRepo};
+use domain::ports::{AccountRepo, DepositRepo, LedgerRepo, StaffActionRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -11,12 +11,14 @@ use crate::{Error, Services};
 const NAME: &str = "credit_deposit";
 
 crate::define_uow!(
-    /// What a deposit touches: the deposit record, the user's balance, the ledger.
-    CreditDepositUow { deposits: DepositRepo, accounts: AccountRepo, ledger: LedgerRepo }
+    /// What a deposit touches: the deposit record, the user's balance, the ledger, the audit trail.
+    CreditDepositUow { deposits: DepositRepo, accounts: AccountRepo, ledger: LedgerRepo, staff_actions: StaffActionRepo }
 );
 
 #[derive(Clone, Debug)]
 pub struct CreditDepositCommand {
+    /// Who records it (the staff token's audit label).
+    pub actor: String,
     pub user_id: UserId,
     pub amount: Money,
     pub tx_hash: String,
@@ -42,6 +44,7 @@ impl CreditDeposit {
 
     /// Creates the user if needed and credits their available balance. The same hash again
     /// returns the first deposit; the same hash for another user or amount is a `duplicate`.
+    /// Recorded as a staff action by `actor` in the same Unit of Work (a replay records nothing).
     #[tracing::instrument(level = "debug", name = "credit_deposit", skip_all, fields(user = %cmd.user_id, tx_hash = %cmd.tx_hash))]
     pub async fn execute(&self, cmd: CreditDepositCommand) -> Result<DepositOutcome, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
@@ -52,7 +55,21 @@ impl CreditDeposit {
         let mut uow = self.uows.begin(NAME).await?;
         let done = async {
             fx.claim(uow.idempotency(), cmd.idempotency.as_ref()).await?;
-            credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, cmd.amount, &cmd.tx_hash).await
+            let outcome =
+                credit_within(&mut *uow, &mut fx, &self.services, cmd.user_id, cmd.amount, &cmd.tx_hash).await?;
+            if !outcome.replayed {
+                let d = &outcome.deposit;
+                let action = StaffAction {
+                    id: self.services.new_id(),
+                    actor: cmd.actor.clone(),
+                    action: NAME.into(),
+                    subject: d.id.to_string(),
+                    detail: format!("credited {} TON of {} to user {}", d.amount, d.tx_hash, d.user_id),
+                    created_at: fx.now,
+                };
+                uow.staff_actions().record(&action).await?;
+            }
+            Ok(outcome)
         }
         .await;
         match done {
@@ -141,7 +158,13 @@ mod tests {
     use crate::testing::*;
 
     fn cmd() -> CreditDepositCommand {
-        CreditDepositCommand { user_id: UserId(5), amount: m("3"), tx_hash: "abc".into(), idempotency: None }
+        CreditDepositCommand {
+            actor: "staff:ab12".into(),
+            user_id: UserId(5),
+            amount: m("3"),
+            tx_hash: "abc".into(),
+            idempotency: None,
+        }
     }
 
     fn recorded(user: i64, amount: &str) -> Deposit {
@@ -170,6 +193,13 @@ mod tests {
         tx.accounts.expect_save().withf(|u| u.available == m("3")).times(1).returning(|_| Ok(()));
         let (ledger, entries) = ledger_recording();
         tx.ledger = ledger;
+        tx.staff_actions
+            .expect_record()
+            .withf(|a| {
+                a.actor == "staff:ab12" && a.action == "credit_deposit" && a.detail == "credited 3 TON of abc to user 5"
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         let (r, committed) = credit(tx).await;
         let outcome = r.unwrap();
         assert!(!outcome.replayed);

@@ -4,7 +4,6 @@
 //! transaction behind it is not handled again.
 
 use std::sync::Arc;
-use std::sync::Mutex;
 
 use chrono::{DateTime, Utc};
 use domain::ports::ChainIndexer;
@@ -12,6 +11,7 @@ use domain::ports::ChainRepo;
 use domain::*;
 
 use crate::deposits::record_chain::{ChainOutcome, RecordChainTransaction, RecordChainTransactionCommand};
+use crate::jobs::JobMark;
 use crate::{Context, Error};
 
 crate::define_uow!(
@@ -40,13 +40,13 @@ pub struct DepositWatcher {
     /// Most pages per pass, so one pass cannot run for ever behind a long history.
     max_pages: u32,
     /// When a pass last reached the newest transaction.
-    caught_up_at: Mutex<Option<DateTime<Utc>>>,
+    caught_up_at: JobMark,
 }
 
 impl DepositWatcher {
     /// Watches `account` through `indexer`, 100 transactions a request, at most 10 requests a pass.
     pub fn new(ctx: Context, indexer: Arc<dyn ChainIndexer>, account: String) -> Self {
-        Self { ctx, indexer, account, page: 100, max_pages: 10, caught_up_at: Mutex::default() }
+        Self { ctx, indexer, account, page: 100, max_pages: 10, caught_up_at: JobMark::default() }
     }
 
     /// Asks for `page` transactions a request, at most `max_pages` requests a pass.
@@ -58,7 +58,12 @@ impl DepositWatcher {
 
     /// When a pass last reached the newest transaction of the account.
     pub fn caught_up_at(&self) -> Option<DateTime<Utc>> {
-        *self.caught_up_at.lock().expect("watcher state poisoned")
+        self.caught_up_at.get()
+    }
+
+    /// When a pass last reached the newest transaction, as it moves (for the operator console).
+    pub fn mark(&self) -> JobMark {
+        self.caught_up_at.clone()
     }
 
     async fn cursor(&self) -> Result<Option<ChainCursor>, Error> {
@@ -122,10 +127,10 @@ impl DepositWatcher {
                 break;
             }
         }
-        let mut at = self.caught_up_at.lock().expect("poisoned");
         if caught_up {
-            *at = Some(now);
+            self.caught_up_at.set(now);
         }
+        let at = self.caught_up_at.get();
         let lag = at.map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1e3);
         metrics::gauge!("ton_deposit_lag_seconds").set(lag);
         report

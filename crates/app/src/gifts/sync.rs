@@ -9,6 +9,7 @@ use domain::ports::{GiftInboxRepo, GiftInventory};
 
 use super::receive::{ReceiveGift, ReceiveGiftCommand, Received};
 use super::Custody;
+use crate::jobs::JobMark;
 use crate::ports::reads::GiftReads;
 use crate::uow::Uows;
 use crate::{Context, Error};
@@ -48,7 +49,7 @@ pub struct GiftSync {
     reads: Arc<dyn GiftReads>,
     every: chrono::Duration,
     last_started: Mutex<Option<DateTime<Utc>>>,
-    completed_at: Mutex<Option<DateTime<Utc>>>,
+    completed_at: JobMark,
 }
 
 impl GiftSync {
@@ -58,12 +59,17 @@ impl GiftSync {
         reads: Arc<dyn GiftReads>,
         every: chrono::Duration,
     ) -> Self {
-        Self { ctx, inventory, reads, every, last_started: Mutex::default(), completed_at: Mutex::default() }
+        Self { ctx, inventory, reads, every, last_started: Mutex::default(), completed_at: JobMark::default() }
     }
 
     /// When a pass last read the whole account.
     pub fn completed_at(&self) -> Option<DateTime<Utc>> {
-        *self.completed_at.lock().expect("sync state poisoned")
+        self.completed_at.get()
+    }
+
+    /// When a pass last read the whole account, as it moves (for the operator console).
+    pub fn mark(&self) -> JobMark {
+        self.completed_at.clone()
     }
 
     /// Runs a pass when one is due (never run, or `every` since the last one started).
@@ -130,7 +136,7 @@ impl GiftSync {
         if complete && report.failures == 0 {
             match self.check_custody(&seen, started).await {
                 Ok(missing) => {
-                    *self.completed_at.lock().expect("sync state poisoned") = Some(started);
+                    self.completed_at.set(started);
                     report.missing = missing;
                 }
                 Err(e) => {

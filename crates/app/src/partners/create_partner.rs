@@ -1,6 +1,6 @@
 //! CreatePartner (seed 001): a client and its binding to an active manager, atomically.
 
-use domain::ports::{ClientRepo, ManagerBindRepo, ManagerRepo};
+use domain::ports::{ClientRepo, ManagerBindRepo, ManagerRepo, StaffActionRepo};
 use domain::*;
 
 use crate::effects::Effects;
@@ -11,12 +11,19 @@ const NAME: &str = "create_partner";
 
 crate::define_uow!(
     /// What CreatePartner touches: clients, the manager it binds to (read under a share lock so
-    /// it cannot be deactivated meanwhile), and bindings.
-    CreatePartnerUow { clients: ClientRepo, managers: ManagerRepo, manager_binds: ManagerBindRepo }
+    /// it cannot be deactivated meanwhile), bindings, and the audit trail.
+    CreatePartnerUow {
+        clients: ClientRepo,
+        managers: ManagerRepo,
+        manager_binds: ManagerBindRepo,
+        staff_actions: StaffActionRepo,
+    }
 );
 
 #[derive(Clone, Debug)]
 pub struct CreatePartnerCommand {
+    /// Who creates it (the staff token's audit label).
+    pub actor: String,
     pub manager_id: ManagerId,
     pub priority: i32,
     pub client: ClientProfile,
@@ -39,7 +46,8 @@ impl CreatePartner {
     }
 
     /// Creates the client, then binds it to the manager. If the manager is unknown or inactive
-    /// the Unit of Work is dropped and the client is not left behind.
+    /// the Unit of Work is dropped and the client is not left behind. Recorded as a staff action
+    /// by `actor` in the same Unit of Work.
     #[tracing::instrument(level = "debug", name = "create_partner", skip_all, fields(manager = %cmd.manager_id))]
     pub async fn execute(&self, cmd: CreatePartnerCommand) -> Result<Partner, Error> {
         self.services.run(NAME, || self.attempt(&cmd)).await
@@ -79,6 +87,15 @@ impl CreatePartner {
                 Err(RepoError::MissingReference(_)) => return Err(Error::NotFound("manager")),
                 other => other?,
             }
+            let action = StaffAction {
+                id: self.services.new_id(),
+                actor: cmd.actor.clone(),
+                action: NAME.into(),
+                subject: client.id.to_string(),
+                detail: format!("bound to manager {} at priority {}", manager.id, cmd.priority),
+                created_at: fx.now,
+            };
+            uow.staff_actions().record(&action).await?;
             Ok(Partner { client, bind })
         }
         .await;
@@ -103,6 +120,7 @@ mod tests {
 
     fn cmd() -> CreatePartnerCommand {
         CreatePartnerCommand {
+            actor: "staff:ab12".into(),
             manager_id: manager(true).id,
             priority: 2,
             client: ClientProfile::parse("Ivan Petrov", 30, "", "+79991234567", "ivan@example.com").unwrap(),
@@ -123,6 +141,15 @@ mod tests {
         tx.manager_binds
             .expect_insert()
             .withf(|b| b.priority == 2 && b.manager_id == manager(true).id)
+            .times(1)
+            .returning(|_| Ok(()));
+        tx.staff_actions
+            .expect_record()
+            .withf(|a| {
+                a.actor == "staff:ab12"
+                    && a.action == "create_partner"
+                    && a.detail == format!("bound to manager {} at priority 2", manager(true).id)
+            })
             .times(1)
             .returning(|_| Ok(()));
         let (r, committed) = run(tx).await;

@@ -1,6 +1,6 @@
-//! Staff (or the watcher) confirm a presale's gift arrived: it becomes the buyer's NFT.
+//! Staff confirm a presale's gift arrived: it becomes the buyer's NFT, with an audit trail.
 
-use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OutboxRepo, PresaleRepo};
+use domain::ports::{AccountRepo, EventRepo, LedgerRepo, NftRepo, OutboxRepo, PresaleRepo, StaffActionRepo};
 use domain::*;
 
 use crate::effects::{Accounts, Effects};
@@ -12,7 +12,7 @@ use crate::{Error, Services};
 const NAME: &str = "deliver_presale";
 
 crate::define_uow!(
-    /// Delivery: the presale, the new NFT, buyer and seller funds.
+    /// Delivery: the presale, the new NFT, buyer and seller funds, the audit trail.
     DeliverPresaleUow {
         presales: PresaleRepo,
         nfts: NftRepo,
@@ -20,11 +20,14 @@ crate::define_uow!(
         ledger: LedgerRepo,
         outbox: OutboxRepo,
         events: EventRepo,
+        staff_actions: StaffActionRepo,
     }
 );
 
 #[derive(Clone, Debug)]
 pub struct DeliverPresaleCommand {
+    /// Who confirms it (the staff token's audit label).
+    pub actor: String,
     pub presale_id: PresaleId,
     pub gift_id: String,
     pub idempotency: Option<IdempotencyKey>,
@@ -42,7 +45,7 @@ impl DeliverPresale {
     }
 
     /// An NFT owned by the buyer is created, the held price goes to the seller minus the fee and
-    /// the collateral is released to the seller.
+    /// the collateral is released to the seller; recorded as a staff action by `actor`.
     #[tracing::instrument(level = "debug", name = "deliver_presale", skip_all, fields(presale = %cmd.presale_id))]
     pub async fn execute(&self, cmd: DeliverPresaleCommand) -> Result<(Presale, Nft), Error> {
         self.services.run_locked(NAME, &lock::presale(cmd.presale_id), || self.attempt(&cmd)).await
@@ -102,6 +105,15 @@ impl DeliverPresale {
             fx.event(EventKind::PresaleDelivered, &nft, None);
             fx.write_outbox(uow.outbox()).await?;
             fx.write_events(uow.events()).await?;
+            let action = StaffAction {
+                id: self.services.new_id(),
+                actor: cmd.actor.clone(),
+                action: NAME.into(),
+                subject: presale.id.to_string(),
+                detail: format!("delivered as gift {}: NFT {} to user {buyer}", cmd.gift_id, nft.id),
+                created_at: fx.now,
+            };
+            uow.staff_actions().record(&action).await?;
             Ok((presale, nft))
         }
         .await;
@@ -117,7 +129,12 @@ mod tests {
 
     async fn deliver(tx: FakeTx) -> (Result<(Presale, Nft), Error>, bool) {
         let (store, committed) = store(tx);
-        let cmd = DeliverPresaleCommand { presale_id: presale(None).id, gift_id: "g".into(), idempotency: None };
+        let cmd = DeliverPresaleCommand {
+            actor: "staff:ab12".into(),
+            presale_id: presale(None).id,
+            gift_id: "g".into(),
+            idempotency: None,
+        };
         let r = DeliverPresale::new(store, services(), FeeRule::default()).execute(cmd).await;
         (r, committed.get())
     }
@@ -138,6 +155,15 @@ mod tests {
         tx.ledger = ledger;
         let (outbox, sent) = outbox_recording();
         tx.outbox = outbox;
+        tx.staff_actions
+            .expect_record()
+            .withf(|a| {
+                a.actor == "staff:ab12"
+                    && a.action == "deliver_presale"
+                    && a.detail.starts_with("delivered as gift g: NFT ")
+            })
+            .times(1)
+            .returning(|_| Ok(()));
         let (r, committed) = deliver(tx).await;
         let (p, n) = r.unwrap();
         assert_eq!(

@@ -25,6 +25,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use maud::html;
 
+pub(crate) use overview::AuditCache;
 pub(crate) use session::Sessions;
 
 use crate::state::AppState;
@@ -40,6 +41,7 @@ const CSP: &str =
 pub(crate) fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/", get(overview::show))
+        .route("/audit", post(overview::rerun))
         .route("/sign-in", get(sign_in::show).post(sign_in::submit))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/withdrawals", get(withdrawals::show))

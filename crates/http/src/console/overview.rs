@@ -1,18 +1,23 @@
-//! The overview: the audit with each violation, money totals, what waits for staff, readiness.
+//! The overview: the audit with each violation, money totals, what waits for staff, the jobs'
+//! lags, readiness. The audit reads every ledger entry, so the overview shows a recent one (kept
+//! [`AUDIT_TTL`] per instance) and a button runs it again; everything else is an index read.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use app::audit::Violation;
+use app::jobs::JobMark;
 use app::ports::reads::{AuditFacts, DeskBacklog, Page, PageRequest};
 use app::ports::Health;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
-use domain::{Withdrawal, WithdrawalStatus};
+use axum::response::{IntoResponse, Redirect, Response};
+use chrono::{DateTime, Duration, Utc};
+use domain::{RepoError, Withdrawal, WithdrawalStatus};
 use maud::{html, Markup};
 use rust_decimal::Decimal;
 
-use super::layout::{page, respond, ton, when, wide, Here};
-use super::session::Desk;
+use super::layout::{csrf, page, respond, ton, when, wide, Here};
+use super::session::{Action, Desk};
 use crate::error::ApiError;
 use crate::routes::ops::readiness;
 use crate::state::AppState;
@@ -20,10 +25,56 @@ use crate::state::AppState;
 /// How many stuck withdrawals the overview lists (the withdrawals page pages through all).
 const STUCK_SHOWN: u32 = 10;
 
+/// How long the overview shows the same audit before running it again.
+pub(crate) const AUDIT_TTL: Duration = Duration::seconds(30);
+
+/// One audit's outcome and when it ran.
+#[derive(Clone)]
+pub(crate) struct Audited {
+    pub at: DateTime<Utc>,
+    pub facts: Arc<AuditFacts>,
+    pub violations: Arc<Vec<Violation>>,
+}
+
+/// The last audit the overview ran on this instance.
+#[derive(Default)]
+pub(crate) struct AuditCache {
+    last: Mutex<Option<Audited>>,
+}
+
+impl AuditCache {
+    /// The last audit if it ran less than [`AUDIT_TTL`] before `now` and `fresh` is not asked
+    /// for; otherwise a new one, kept for the next loads.
+    pub(crate) async fn audit(&self, state: &AppState, now: DateTime<Utc>, fresh: bool) -> Result<Audited, RepoError> {
+        if !fresh {
+            if let Some(last) = self.last.lock().expect("poisoned").as_ref().filter(|a| now - a.at < AUDIT_TTL) {
+                return Ok(last.clone());
+            }
+        }
+        let facts = state.reads.audit_facts().await?;
+        let violations = app::audit::check(&facts);
+        let audited = Audited { at: now, facts: Arc::new(facts), violations: Arc::new(violations) };
+        *self.last.lock().expect("poisoned") = Some(audited.clone());
+        Ok(audited)
+    }
+}
+
+/// `POST /console/audit`: runs the audit now, then back to the overview.
+pub(crate) async fn rerun(State(state): State<Arc<AppState>>, action: Action) -> Response {
+    let now = state.ctx.services.now();
+    match state.console_audit.audit(&state, now, true).await {
+        Ok(a) if a.violations.is_empty() => action.desk.flash(&state, true, "Audit run again: clean."),
+        Ok(a) => action.desk.flash(&state, false, format!("Audit run again: {} violation(s).", a.violations.len())),
+        Err(e) => action.desk.flash(&state, false, ApiError::from(e).detail),
+    }
+    Redirect::to("/console").into_response()
+}
+
 /// `GET /console`: every section read at once; one that cannot be read says so, the others show.
 pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk) -> Response {
-    let (facts, backlog, stuck, (worst, checks)) = tokio::join!(
-        state.reads.audit_facts(),
+    let now = state.ctx.services.now();
+    let (audited, backlog, stuck, (worst, checks)) = tokio::join!(
+        state.console_audit.audit(&state, now, false),
         state.reads.desk_backlog(),
         state.reads.withdrawals_in(WithdrawalStatus::Stuck, PageRequest::first(STUCK_SHOWN)),
         readiness(&state),
@@ -31,9 +82,13 @@ pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk) -> Resp
     let body = html! {
         section aria-labelledby="audit" {
             h2 #audit { "Audit" }
-            @match &facts {
-                Ok(facts) => (audit(facts)),
+            @match &audited {
+                Ok(audited) => (audit(audited)),
                 Err(e) => (unreadable(ApiError::from(e.clone()))),
+            }
+            form method="post" action="/console/audit" {
+                (csrf(&desk))
+                button type="submit" { "Re-run audit now" }
             }
         }
         section aria-labelledby="backlog" {
@@ -42,6 +97,32 @@ pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk) -> Resp
                 (Ok(backlog), Ok(stuck)) => (waiting(backlog, stuck)),
                 (Err(e), _) | (_, Err(e)) => (unreadable(ApiError::from(e.clone()))),
             }
+        }
+        section aria-labelledby="jobs" {
+            h2 #jobs { "Background work" }
+            (wide("Background work", html! {
+                table #background {
+                    caption { "The outbox and the jobs that follow the outside world (this instance's view)" }
+                    thead { tr { th scope="col" { "What" } th scope="col" { "State" } } }
+                    tbody {
+                        tr {
+                            th scope="row" { "Outbox backlog" }
+                            td #outbox { @match &backlog {
+                                Ok(b) => (outbox(b, now)),
+                                Err(_) => "cannot be read now",
+                            } }
+                        }
+                        tr {
+                            th scope="row" { "Deposit watcher lag" }
+                            td #deposit-lag { (lag(state.deposit_watch.as_ref(), now, "not configured (TON is off)")) }
+                        }
+                        tr {
+                            th scope="row" { "Gift sync lag" }
+                            td #gift-sync-lag { (lag(state.gift_sync.as_ref(), now, "not configured (no business connection)")) }
+                        }
+                    }
+                }
+            }))
         }
         section aria-labelledby="ready" {
             h2 #ready { "Readiness" }
@@ -67,8 +148,38 @@ fn unreadable(e: ApiError) -> Markup {
     html! { p.flash.bad role="alert" { "Cannot read this now: " (e.detail) } }
 }
 
-fn audit(facts: &AuditFacts) -> Markup {
-    let violations = app::audit::check(facts);
+/// A span of time as people read it: seconds, minutes, hours or days.
+fn span(d: Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        0..120 => format!("{s} s"),
+        120..7_200 => format!("{} min", s / 60),
+        7_200..172_800 => format!("{} h", s / 3_600),
+        _ => format!("{} days", s / 86_400),
+    }
+}
+
+fn outbox(b: &DeskBacklog, now: DateTime<Utc>) -> Markup {
+    html! {
+        strong #outbox-count { (b.outbox_backlog) } " undelivered " (plural(b.outbox_backlog, "row"))
+        @if let Some(oldest) = b.oldest_outbox_at {
+            "; the oldest written " span #outbox-age { (span(now - oldest)) } " ago (" (when(oldest)) ")"
+        }
+    }
+}
+
+fn lag(mark: Option<&JobMark>, now: DateTime<Utc>, off: &str) -> Markup {
+    html! {
+        @match mark.map(JobMark::get) {
+            None => (off),
+            Some(None) => "has not caught up since this instance started",
+            Some(Some(at)) => { strong { (span(now - at)) } " (caught up " (when(at)) ")" }
+        }
+    }
+}
+
+fn audit(audited: &Audited) -> Markup {
+    let (facts, violations) = (&*audited.facts, &*audited.violations);
     let available: Decimal = facts.users.iter().map(|u| u.available).sum();
     let held: Decimal = facts.users.iter().map(|u| u.held).sum();
     let totals = [
@@ -80,6 +191,7 @@ fn audit(facts: &AuditFacts) -> Markup {
         ("Deposits", facts.total_deposits),
     ];
     html! {
+        p #audited-at { "Audited at " time datetime=(audited.at.to_rfc3339()) { (audited.at.format("%H:%M:%S")) } " UTC (kept " (AUDIT_TTL.num_seconds()) " s)" }
         @if violations.is_empty() {
             p.flash.ok #audit-result { "Clean: every money invariant holds." }
         } @else {
@@ -89,7 +201,7 @@ fn audit(facts: &AuditFacts) -> Markup {
                     caption { "Each violation the audit found" }
                     thead { tr { th scope="col" { "Invariant" } th scope="col" { "Detail" } } }
                     tbody {
-                        @for v in &violations {
+                        @for v in violations {
                             tr { th scope="row" { code { (v.invariant) } } td { (v.detail) } }
                         }
                     }

@@ -147,7 +147,7 @@ fn problem_of(e: app::Error) -> Problem {
 /// `POST /console/partners`: CreatePartner; then the manager's clients, with the new one.
 pub(crate) async fn create_partner(State(state): State<Arc<AppState>>, Action { desk, fields }: Action) -> Response {
     let (request, mut errors) = partner_request(&fields);
-    let outcome = match create_partner_command(&request) {
+    let outcome = match create_partner_command(desk.actor.clone(), &request) {
         Ok(cmd) if errors.is_empty() => {
             CreatePartner::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await.map_err(problem_of)
         }
@@ -183,7 +183,7 @@ pub(crate) async fn create_manager(State(state): State<Arc<AppState>>, Action { 
         name: fields.get("name").to_string(),
         telegram_username: (!username.is_empty()).then(|| username.to_string()),
     };
-    let outcome = match create_manager_command(&request) {
+    let outcome = match create_manager_command(desk.actor.clone(), &request) {
         Ok(cmd) => CreateManager::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await.map_err(problem_of),
         Err(e) => Err(e.into()),
     };
@@ -306,7 +306,7 @@ mod tests {
         let named: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(named, ["client.age", "priority", "manager_id"]);
         assert_eq!((req.client.age, req.priority), (18, Some(0)), "stand-ins that pass");
-        let Err(e) = create_partner_command(&req) else { panic!("the e-mail is still checked") };
+        let Err(e) = create_partner_command("staff:test".into(), &req) else { panic!("the e-mail is still checked") };
         let rules = e.errors;
         assert!(rules.iter().any(|e| e.field == "client.email"), "{rules:?}");
     }

@@ -67,7 +67,7 @@ pub(crate) async fn deliver(
         return Redirect::to("/console/presales").into_response();
     };
     let gift_id = fields.get("gift_id").to_string();
-    let outcome = match deliver_command(id, &gift_id, None) {
+    let outcome = match deliver_command(desk.actor.clone(), id, &gift_id, None) {
         Ok(cmd) => {
             let ctx = &state.ctx;
             DeliverPresale::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await.map_err(Problem::from)

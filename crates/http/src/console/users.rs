@@ -106,7 +106,7 @@ pub(crate) async fn deposit(
     let (tx_hash, amount) = (fields.get("tx_hash").to_string(), fields.get("amount").trim().to_string());
     let command = Money::parse_amount(&amount)
         .map_err(|m| ApiError::field("amount", m.to_string()))
-        .and_then(|amount| deposit_command(id, amount, &tx_hash, None));
+        .and_then(|amount| deposit_command(desk.actor.clone(), id, amount, &tx_hash, None));
     let outcome = match command {
         Ok(cmd) => CreditDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await.map_err(Problem::from),
         Err(e) => Err(Problem::from(e)),

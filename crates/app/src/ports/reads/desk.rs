@@ -1,6 +1,7 @@
 //! What waits for a person on the staff desk, counted for the operator console's overview.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use domain::*;
 
@@ -13,6 +14,10 @@ pub struct DeskBacklog {
     pub unassigned_deposits: u64,
     /// Gifts the gift rail could not register, not yet assigned to a user.
     pub unassigned_gifts: u64,
+    /// Outbox rows not yet delivered nor given up (the relay's backlog).
+    pub outbox_backlog: u64,
+    /// When the oldest of them was written (`None` when there are none).
+    pub oldest_outbox_at: Option<DateTime<Utc>>,
 }
 
 #[async_trait]

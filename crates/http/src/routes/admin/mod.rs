@@ -56,25 +56,27 @@ pub(crate) fn user_id(field: &str, id: i64) -> Result<UserId, ApiError> {
         (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn deposit(
     State(state): State<Arc<AppState>>,
-    _staff: Staff,
+    staff: Staff,
     idem: IdemJson<DepositRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let cmd = deposit_command(req.user_id, req.amount.0, &req.tx_hash, key.clone())?;
+    let cmd = deposit_command(staff.actor, req.user_id, req.amount.0, &req.tx_hash, key.clone())?;
     let outcome = CreditDeposit::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     let status = if outcome.replayed { StatusCode::OK } else { StatusCode::CREATED };
     Ok(super::respond(&state, key.as_ref(), status, &DepositDto::from(outcome.deposit)).await)
 }
 
-/// What crediting `amount` to `user` for transaction `tx_hash` asks of the use case (the API and
-/// the console alike).
+/// What crediting `amount` to `user` for transaction `tx_hash` asks of the use case, by `actor`
+/// (the API and the console alike).
 pub(crate) fn deposit_command(
+    actor: String,
     user: i64,
     amount: domain::Money,
     tx_hash: &str,
     idempotency: Option<IdempotencyKey>,
 ) -> Result<CreditDepositCommand, ApiError> {
     Ok(CreditDepositCommand {
+        actor,
         user_id: user_id("user_id", user)?,
         amount,
         tx_hash: text("tx_hash", tx_hash, 200)?,

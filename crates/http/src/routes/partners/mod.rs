@@ -34,16 +34,19 @@ pub fn routes() -> OpenApiRouter<Arc<AppState>> {
     responses((status = 201, body = ManagerDto), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_manager(
     State(state): State<Arc<AppState>>,
-    _staff: Staff,
+    staff: Staff,
     ApiJson(req): ApiJson<CreateManagerRequest>,
 ) -> Result<(StatusCode, Json<ManagerDto>), ApiError> {
-    let cmd = create_manager_command(&req)?;
+    let cmd = create_manager_command(staff.actor, &req)?;
     let manager = CreateManager::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     Ok((StatusCode::CREATED, Json(manager.into())))
 }
 
-/// What creating manager `req` asks of the use case (the API and the console alike).
-pub(crate) fn create_manager_command(req: &CreateManagerRequest) -> Result<CreateManagerCommand, ApiError> {
+/// What creating manager `req` asks of the use case, by `actor` (the API and the console alike).
+pub(crate) fn create_manager_command(
+    actor: String,
+    req: &CreateManagerRequest,
+) -> Result<CreateManagerCommand, ApiError> {
     let telegram_username = match req.telegram_username.as_deref().map(|u| u.strip_prefix('@').unwrap_or(u)) {
         None => None,
         Some(u) if (5..=32).contains(&u.len()) && u.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') => {
@@ -51,7 +54,7 @@ pub(crate) fn create_manager_command(req: &CreateManagerRequest) -> Result<Creat
         }
         Some(_) => return Err(ApiError::field("telegram_username", "must be 5 to 32 letters, digits or underscores")),
     };
-    Ok(CreateManagerCommand { name: text("name", &req.name, 200)?, telegram_username })
+    Ok(CreateManagerCommand { actor, name: text("name", &req.name, 200)?, telegram_username })
 }
 
 /// CreatePartner: a client and its binding to an active manager, atomically.
@@ -61,10 +64,10 @@ pub(crate) fn create_manager_command(req: &CreateManagerRequest) -> Result<Creat
         (status = 409, description = "duplicate (e-mail) or manager_inactive", body = Problem), (status = 422, body = Problem)))]
 pub async fn create_partner(
     State(state): State<Arc<AppState>>,
-    _staff: Staff,
+    staff: Staff,
     ApiJson(req): ApiJson<CreatePartnerRequest>,
 ) -> Result<(StatusCode, Json<PartnerResponse>), ApiError> {
-    let cmd = create_partner_command(&req)?;
+    let cmd = create_partner_command(staff.actor, &req)?;
     let partner = CreatePartner::new(state.ctx.uows(), state.ctx.services()).execute(cmd).await?;
     Ok((
         StatusCode::CREATED,
@@ -72,13 +75,21 @@ pub async fn create_partner(
     ))
 }
 
-/// What creating `req` asks of the use case (the API and the console alike): every invalid
-/// client field at once.
-pub(crate) fn create_partner_command(req: &CreatePartnerRequest) -> Result<CreatePartnerCommand, ApiError> {
+/// What creating `req` asks of the use case, by `actor` (the API and the console alike): every
+/// invalid client field at once.
+pub(crate) fn create_partner_command(
+    actor: String,
+    req: &CreatePartnerRequest,
+) -> Result<CreatePartnerCommand, ApiError> {
     let c = &req.client;
     let client =
         ClientProfile::parse(&c.fio, c.age, &c.description, &c.mobile, &c.email).map_err(ApiError::validation)?;
-    Ok(CreatePartnerCommand { manager_id: ManagerId(req.manager_id), priority: req.priority.unwrap_or(0), client })
+    Ok(CreatePartnerCommand {
+        actor,
+        manager_id: ManagerId(req.manager_id),
+        priority: req.priority.unwrap_or(0),
+        client,
+    })
 }
 
 /// A client with its managers by priority.

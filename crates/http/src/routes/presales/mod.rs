@@ -163,24 +163,25 @@ pub async fn buy(
         (status = 409, description = "presale_not_sold, duplicate (gift id)", body = Problem), (status = 422, body = Problem)))]
 pub async fn deliver(
     State(state): State<Arc<AppState>>,
-    _staff: Staff,
+    staff: Staff,
     ApiPath(id): ApiPath<Uuid>,
     idem: IdemJson<DeliverPresaleRequest>,
 ) -> Result<Response, ApiError> {
     let (req, key) = idem.for_staff();
-    let cmd = deliver_command(id, &req.gift_id, key.clone())?;
+    let cmd = deliver_command(staff.actor, id, &req.gift_id, key.clone())?;
     let ctx = &state.ctx;
     let (presale, nft) = DeliverPresale::new(ctx.uows(), ctx.services(), ctx.rules.fees).execute(cmd).await?;
     let body = DeliveredPresale { presale: PresaleDto::new(presale, None), nft: nft.into() };
     Ok(super::respond(&state, key.as_ref(), StatusCode::OK, &body).await)
 }
 
-/// What delivering presale `id` as gift `gift_id` asks of the use case (the API and the console
-/// alike).
+/// What delivering presale `id` as gift `gift_id` asks of the use case, by `actor` (the API and
+/// the console alike).
 pub(crate) fn deliver_command(
+    actor: String,
     id: Uuid,
     gift_id: &str,
     idempotency: Option<app::idempotency::IdempotencyKey>,
 ) -> Result<DeliverPresaleCommand, ApiError> {
-    Ok(DeliverPresaleCommand { presale_id: PresaleId(id), gift_id: text("gift_id", gift_id, 200)?, idempotency })
+    Ok(DeliverPresaleCommand { actor, presale_id: PresaleId(id), gift_id: text("gift_id", gift_id, 200)?, idempotency })
 }
