@@ -228,33 +228,40 @@ fn credentials(jobs: &[(i64, String)]) -> HashMap<i64, String> {
 
 // ----- B1: buys for a fixed time ---------------------------------------------------------------
 
-/// Buys `jobs` in order with `concurrency` workers, spread over `bases`, for `seconds`.
-async fn buys(
+/// Sends requests `0..count` in order — `request(i)` gives the `Authorization` header and the
+/// JSON body of the `i`-th — with `concurrency` workers, worker `w` to `urls[w % urls.len()]`,
+/// until they run out or `seconds` pass.
+type Request = Arc<dyn Fn(usize) -> (String, String) + Send + Sync>;
+
+async fn drive(
     client: &reqwest::Client,
-    bases: &[String],
-    jobs: Arc<Vec<(i64, String)>>,
+    urls: &[String],
+    count: usize,
+    request: Request,
     concurrency: usize,
     seconds: f64,
 ) -> Stats {
-    let auth = Arc::new(credentials(&jobs));
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let deadline = started + Duration::from_secs_f64(seconds);
     let workers: Vec<_> = (0..concurrency)
         .map(|w| {
-            let (jobs, next, client, auth) = (jobs.clone(), next.clone(), client.clone(), auth.clone());
-            let url = format!("{}/api/nft/buy", bases[w % bases.len()]);
+            let (next, client, request) = (next.clone(), client.clone(), request.clone());
+            let url = urls[w % urls.len()].clone();
             tokio::spawn(async move {
                 let mut out = Vec::new();
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some((buyer, nft)) = jobs.get(i) else { break };
+                    if i >= count {
+                        break;
+                    }
+                    let (auth, body) = request(i);
                     let t = Instant::now();
                     let status = client
                         .post(&url)
-                        .header("authorization", &auth[buyer])
+                        .header("authorization", auth)
                         .header("content-type", "application/json")
-                        .body(format!("{{\"nft_id\":\"{nft}\"}}"))
+                        .body(body)
                         .send()
                         .await
                         .map(|r| r.status().as_u16())
@@ -270,8 +277,26 @@ async fn buys(
         stats.merge(w.await.unwrap());
     }
     stats.elapsed = started.elapsed();
-    stats.exhausted = next.load(Ordering::Relaxed) >= jobs.len();
+    stats.exhausted = next.load(Ordering::Relaxed) >= count;
     stats
+}
+
+/// Buys `jobs` in order with `concurrency` workers, spread over `bases`, for `seconds`.
+async fn buys(
+    client: &reqwest::Client,
+    bases: &[String],
+    jobs: Arc<Vec<(i64, String)>>,
+    concurrency: usize,
+    seconds: f64,
+) -> Stats {
+    let auth = credentials(&jobs);
+    let urls: Vec<String> = bases.iter().map(|b| format!("{b}/api/nft/buy")).collect();
+    let count = jobs.len();
+    let request: Request = Arc::new(move |i| {
+        let (buyer, nft) = &jobs[i];
+        (auth[buyer].clone(), format!("{{\"nft_id\":\"{nft}\"}}"))
+    });
+    drive(client, &urls, count, request, concurrency, seconds).await
 }
 
 struct B1 {
@@ -556,50 +581,17 @@ async fn sweeps(
         let body = json!({"user_id": u, "amount": "100000", "tx_hash": format!("sweep-{u}")});
         post(client, format!("{base}/api/admin/deposits"), &staff, body).await;
     }
-    let auth: Arc<Vec<String>> = Arc::new(sweepers.iter().map(|u| tma(*u)).collect());
-    let chunks: Arc<Vec<String>> = Arc::new(
-        listings
-            .chunks(50)
-            .map(|c| {
-                let items: Vec<Value> = c.iter().map(|(_, id)| json!({"nft_id": id, "price": "1"})).collect();
-                json!({"items": items}).to_string()
-            })
-            .collect(),
-    );
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let deadline = started + Duration::from_secs(seconds);
-    let workers: Vec<_> = (0..concurrency)
-        .map(|w| {
-            let (client, auth, chunks, next) = (client.clone(), auth.clone(), chunks.clone(), next.clone());
-            let url = format!("{base}/api/nft/sweep");
-            tokio::spawn(async move {
-                let mut out = Vec::new();
-                while Instant::now() < deadline {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(body) = chunks.get(i) else { break };
-                    let t = Instant::now();
-                    let status = client
-                        .post(&url)
-                        .header("authorization", &auth[w % auth.len()])
-                        .header("content-type", "application/json")
-                        .body(body.clone())
-                        .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0);
-                    out.push((t.elapsed(), status));
-                }
-                out
-            })
+    let auth: Vec<String> = sweepers.iter().map(|u| tma(*u)).collect();
+    let chunks: Vec<String> = listings
+        .chunks(50)
+        .map(|c| {
+            let items: Vec<Value> = c.iter().map(|(_, id)| json!({"nft_id": id, "price": "1"})).collect();
+            json!({"items": items}).to_string()
         })
         .collect();
-    let mut s = Stats::default();
-    for w in workers {
-        s.merge(w.await.unwrap());
-    }
-    s.elapsed = started.elapsed();
-    s
+    let count = chunks.len();
+    let request: Request = Arc::new(move |i| (auth[i % auth.len()].clone(), chunks[i].clone()));
+    drive(client, &[format!("{base}/api/nft/sweep")], count, request, concurrency, seconds as f64).await
 }
 
 // ----- B5: discovery at scale ------------------------------------------------------------------
@@ -629,11 +621,6 @@ async fn b5_database(admin: &sqlx::PgPool, base: &reqwest::Url, exe: &std::path:
     let took = t.elapsed().as_secs_f64();
     pool.close().await;
     (name, db, took)
-}
-
-/// The discovery instance's pool (`BENCH_B5_POOL`, default 32).
-fn b5_pool_size() -> u32 {
-    std::env::var("BENCH_B5_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(32)
 }
 
 /// The kinds of discovery query in B5's mix, in the order of its table.
@@ -771,7 +758,7 @@ async fn main() {
     if std::env::var_os("BENCH_B5_ONLY").is_some() {
         // Discovery alone (while choosing indexes): the B5 market and the mix, nothing else.
         let (b5_name, b5_db, took) = b5_database(&admin, &url, &exe).await;
-        let mut a = start(&b5_db, &redis, b5_pool_size(), &[]).await;
+        let mut a = start(&b5_db, &redis, 32, &[]).await;
         let (mut b5, total) = b5_mix(&client, &a.base, concurrency, seconds).await;
         let _ = a.child.kill().await;
         println!("B5 seeded in {took:.0} s: {total:.0} requests/s");
@@ -798,7 +785,7 @@ async fn main() {
     // The discovery mix on the market as seeded: B1's rounds below leave hundreds of thousands of
     // bought listings behind, dead in the listed indexes until autovacuum comes — measured that
     // way, a selective filter walking the newest-first index pays for every one of them.
-    let mut a = start(&b5_db, &redis, b5_pool_size(), &[]).await;
+    let mut a = start(&b5_db, &redis, 32, &[]).await;
     let (mut b5, b5_total) = b5_mix(&client, &a.base, concurrency, seconds).await;
     let _ = a.child.kill().await;
     println!("B5: {b5_total:.0} discovery requests/s in all");
@@ -954,7 +941,7 @@ async fn main() {
     println!("- audit: {audit_text}");
     println!();
     println!(
-        "B5 — discovery at concurrency {concurrency} for {seconds} s on one instance (pool {}), market seeded in {b5_seed_seconds:.0} s: {b5_total:.0} requests/s", b5_pool_size()
+        "B5 — discovery at concurrency {concurrency} for {seconds} s on one instance (pool 32), market seeded in {b5_seed_seconds:.0} s: {b5_total:.0} requests/s"
     );
     println!();
     println!("| query | per second | p50 / p99 ms | answers other than 200 |");

@@ -1578,7 +1578,7 @@ async fn collection_offers_are_kept_matched_and_booked<S: Store>(s: Arc<S>) {
     let mut filled = b.clone();
     filled.take(3).unwrap();
     coll.update(&filled).await.unwrap();
-    assert_eq!(coll.get(b.id).await.unwrap(), Some(filled.clone()));
+    assert_eq!(coll.lock(b.id).await.unwrap(), Some(filled.clone()));
     assert_eq!(coll.count_open(UserId(2), t0).await.unwrap(), 1, "a filled offer is not open");
     filled.status = CollectionOfferStatus::Open;
     filled.filled = 0;

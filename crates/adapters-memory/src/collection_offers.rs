@@ -15,10 +15,6 @@ fn book_key(o: &CollectionOffer) -> (std::cmp::Reverse<Money>, DateTime<Utc>, uu
 
 #[async_trait]
 impl CollectionOfferRepo for MemoryUow {
-    async fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError> {
-        Ok(self.state.collection_offers.get(&id.0).cloned())
-    }
-
     async fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError> {
         Ok(self.state.collection_offers.get(&id.0).cloned())
     }

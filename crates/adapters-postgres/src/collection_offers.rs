@@ -20,10 +20,6 @@ const MATCHING: &str = "status = 'open' AND expires_at > $2 AND collection = $3 
 
 #[async_trait]
 impl CollectionOfferRepo for PgUow {
-    async fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError> {
-        self.one(&format!("SELECT {COLUMNS} FROM collection_offers WHERE id = $1"), id.0, row).await
-    }
-
     async fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError> {
         self.one(&format!("SELECT {COLUMNS} FROM collection_offers WHERE id = $1 FOR UPDATE"), id.0, row).await
     }

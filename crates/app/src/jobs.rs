@@ -572,7 +572,6 @@ pub(crate) mod support {
             fn cheapest_listed(criteria: &OfferCriteria, max_price: Money, not_owner: UserId, limit: u32) -> Vec<NftId>;
         }
         CollectionOfferRepo => collection_offers {
-            fn get(id: CollectionOfferId) -> Option<CollectionOffer>;
             fn lock(id: CollectionOfferId) -> Option<CollectionOffer>;
             fn count_open(user: UserId, now: DateTime<Utc>) -> u32;
             fn best_for(nft: &Nft, not_by: UserId, now: DateTime<Utc>) -> Option<CollectionOffer>;

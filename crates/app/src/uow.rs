@@ -574,7 +574,6 @@ mod tests {
             fn update(&mut self, offer: &Offer) -> Result<(), RepoError>;
         }
         CollectionOfferRepo via collection_offers {
-            fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
             fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
             fn count_open(&mut self, user: UserId, now: chrono::DateTime<chrono::Utc>) -> Result<u32, RepoError>;
             fn best_for(&mut self, nft: &Nft, not_by: UserId, now: chrono::DateTime<chrono::Utc>) -> Result<Option<CollectionOffer>, RepoError>;

@@ -152,8 +152,6 @@ mod tests {
 
     fn world(offer: CollectionOffer, nfts: Vec<Nft>) -> FakeTx {
         let mut tx = FakeTx::default();
-        let read = offer.clone();
-        tx.collection_offers.expect_get().returning(move |_| Ok(Some(read.clone())));
         tx.collection_offers.expect_lock().returning(move |_| Ok(Some(offer.clone())));
         tx.nfts.expect_lock_all().returning(move |_| Ok(nfts.clone()));
         tx

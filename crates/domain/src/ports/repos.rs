@@ -160,9 +160,6 @@ pub trait OfferRepo: Send {
 #[cfg_attr(feature = "mocks", mockall::automock)]
 #[async_trait]
 pub trait CollectionOfferRepo: Send {
-    /// Reads one without locking it.
-    async fn get(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
-
     /// Reads and locks one.
     async fn lock(&mut self, id: CollectionOfferId) -> Result<Option<CollectionOffer>, RepoError>;
 

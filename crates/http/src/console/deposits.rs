@@ -13,7 +13,7 @@ use domain::UnmatchedDeposit;
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Input, Problem};
+use super::layout::{csrf, failed, list_url, page, pager, respond, ton, when, wide, Here, Input, Problem};
 use super::session::{Action, Desk, Fields};
 use crate::error::ApiError;
 use crate::routes::admin::assign_deposit_command;
@@ -96,10 +96,7 @@ pub(crate) async fn assign(
 }
 
 fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
-    let base = match listing.limit {
-        Some(limit) => format!("/console/deposits?limit={limit}"),
-        None => "/console/deposits".to_string(),
-    };
+    let base = list_url("/console/deposits", listing.limit);
     let body = html! {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Deposit " code { (r.id) } " was not assigned: " (r.problem.summary(&["user_id"])) }

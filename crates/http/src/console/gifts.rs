@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::deposits::typed_user_id;
-use super::layout::{csrf, failed, page, pager, respond, when, wide, Here, Input, Problem};
+use super::layout::{csrf, failed, list_url, page, pager, respond, when, wide, Here, Input, Problem};
 use super::session::{Action, Desk, Fields};
 use crate::error::ApiError;
 use crate::routes::admin::assign_gift_command;
@@ -90,10 +90,7 @@ pub(crate) async fn assign(
 }
 
 fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
-    let base = match listing.limit {
-        Some(limit) => format!("/console/gifts?limit={limit}"),
-        None => "/console/gifts".to_string(),
-    };
+    let base = list_url("/console/gifts", listing.limit);
     let body = html! {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Gift " code { (r.id) } " was not assigned: " (r.problem.summary(&["user_id"])) }

@@ -249,6 +249,14 @@ pub(crate) fn wide(label: &str, table: Markup) -> Markup {
     html! { div.wide role="region" aria-label=(label) tabindex="0" { (table) } }
 }
 
+/// A list's address, keeping the page size it was asked with (the pager adds the cursor).
+pub(crate) fn list_url(path: &str, limit: Option<u32>) -> String {
+    match limit {
+        Some(limit) => format!("{path}?limit={limit}"),
+        None => path.to_string(),
+    }
+}
+
 /// Links to the first and the next page of a list, with the API's cursors.
 pub(crate) fn pager(base: &str, cursor: Option<&str>, next: Option<&str>) -> Markup {
     pager_of(base, "cursor", "Pages", cursor, next)

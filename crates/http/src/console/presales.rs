@@ -13,7 +13,7 @@ use domain::{Presale, PresaleStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Input, Problem};
+use super::layout::{csrf, failed, list_url, page, pager, respond, ton, when, wide, Here, Input, Problem};
 use super::session::{Action, Desk, Fields};
 use crate::error::ApiError;
 use crate::routes::presales::deliver_command;
@@ -94,10 +94,7 @@ pub(crate) async fn deliver(
 }
 
 fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
-    let base = match listing.limit {
-        Some(limit) => format!("/console/presales?limit={limit}"),
-        None => "/console/presales".to_string(),
-    };
+    let base = list_url("/console/presales", listing.limit);
     let body = html! {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Presale " code { (r.id) } " was not delivered: " (r.problem.summary(&["gift_id"])) }

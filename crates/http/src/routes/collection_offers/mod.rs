@@ -121,9 +121,6 @@ pub async fn create(
     if !(60..=30 * 86_400).contains(&secs) {
         return Err(ApiError::field("expires_in_seconds", "must be between 60 seconds and 30 days"));
     }
-    if !(1..=50).contains(&req.quantity) {
-        return Err(ApiError::field("quantity", "must be 1 to 50"));
-    }
     let cmd = NewCollectionOfferCommand {
         user: user.id,
         criteria: criteria(&req.collection, req.model.as_deref(), req.backdrop.as_deref(), req.symbol.as_deref())?,

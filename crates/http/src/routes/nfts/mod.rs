@@ -181,19 +181,11 @@ pub async fn sweep(
         || req.max_price_per_item.is_some();
     let order = match (req.items, by_criteria) {
         (Some(_), true) => return Err(ApiError::field("items", "give either items or criteria, not both")),
-        (Some(items), false) => {
-            if !(1..=50).contains(&items.len()) {
-                return Err(ApiError::field("items", "must be 1 to 50"));
-            }
-            SweepOrder::Items(items.into_iter().map(|i| (NftId(i.nft_id), i.price.0)).collect())
-        }
+        (Some(items), false) => SweepOrder::Items(items.into_iter().map(|i| (NftId(i.nft_id), i.price.0)).collect()),
         (None, _) => {
             let collection =
                 req.collection.ok_or_else(|| ApiError::field("collection", "is required without items"))?;
             let max_items = req.max_items.ok_or_else(|| ApiError::field("max_items", "is required with criteria"))?;
-            if !(1..=50).contains(&max_items) {
-                return Err(ApiError::field("max_items", "must be 1 to 50"));
-            }
             let max_price_per_item = req
                 .max_price_per_item
                 .ok_or_else(|| ApiError::field("max_price_per_item", "is required with criteria"))?
