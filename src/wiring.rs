@@ -10,7 +10,7 @@ use anyhow::Context as _;
 use app::deposits::watch::DepositWatcher;
 use app::jobs::{JobSettings, Jobs};
 use app::ports::reads::ReadModel;
-use app::ports::{Health, HealthCheck, IdempotencyLog, OutboxQueue, UserSignup, WalletJournal};
+use app::ports::{ConsoleSessions, Health, HealthCheck, IdempotencyLog, OutboxQueue, UserSignup, WalletJournal};
 use app::relay::{Receivers, Relay, RelayPolicy};
 use app::uow::{BeginTransaction, Ports};
 use app::{Context, RetryPolicy, Rules, Services, Storage};
@@ -25,14 +25,29 @@ use crate::settings::Settings;
 use crate::system::{SystemClock, UuidV7Ids};
 
 /// Everything a storage adapter provides to run the service: Units of Work for every use case
-/// (its transactions implement every port), the read side, the relay's queue, idempotent responses.
+/// (its transactions implement every port), the read side, the relay's queue, idempotent
+/// responses, the console's sessions.
 pub trait Store:
-    BeginTransaction<Tx: Ports> + ReadModel + UserSignup + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+    BeginTransaction<Tx: Ports>
+    + ReadModel
+    + UserSignup
+    + OutboxQueue
+    + IdempotencyLog
+    + WalletJournal
+    + ConsoleSessions
+    + Clone
 {
 }
 
 impl<T> Store for T where
-    T: BeginTransaction<Tx: Ports> + ReadModel + UserSignup + OutboxQueue + IdempotencyLog + WalletJournal + Clone
+    T: BeginTransaction<Tx: Ports>
+        + ReadModel
+        + UserSignup
+        + OutboxQueue
+        + IdempotencyLog
+        + WalletJournal
+        + ConsoleSessions
+        + Clone
 {
 }
 
@@ -266,7 +281,9 @@ fn wire<S: Store>(
     let health: Vec<Arc<dyn HealthCheck>> = vec![Arc::new(DatabaseHealth { reads: reads.clone(), embedded }), locks];
     let handle = metrics_handle();
     let limits = RateLimits::new(config.rate_limits);
-    let state = AppState::new(ctx, reads, auth, health, store.clone(), store, limits)
+    // The console's sessions in the store: in PostgreSQL every instance shares them and a restart
+    // keeps them; in memory they are this process's.
+    let state = AppState::new(ctx, reads, auth, health, store.clone(), store.clone(), limits, store)
         .with_metrics(Arc::new(move || handle.render()))
         .with_deposit_address(config.ton.as_ref().and_then(|t| t.deposit_address.clone()))
         .with_job_marks(marks.0, marks.1)

@@ -495,6 +495,66 @@ async fn channel_sales_awaiting_transfer_are_settled_from_the_console_through_th
     app.assert_audit_clean().await;
 }
 
+/// The address of a page's "Next page" link, if it has one.
+fn next_page(page: &str) -> Option<String> {
+    let link = page.split(r#"" rel="next""#).next().filter(|_| page.contains(r#"rel="next""#))?;
+    Some(link.rsplit(r#"href=""#).next()?.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn channel_sales_are_listed_by_status_a_page_at_a_time_with_the_apis_cursor() {
+    // Arrange: three channels sold by different sellers to different buyers, one only listed.
+    let app = TestApp::memory().await;
+    let mut sold = Vec::new();
+    for (i, name) in ["@paged_one", "@paged_two", "@paged_three"].into_iter().enumerate() {
+        let (seller, buyer) = (811 + i as i64, 821 + i as i64);
+        app.deposit(buyer, "10").await;
+        sold.push(channel_sold(&app, seller, buyer, name, "2").await);
+    }
+    app.deposit(831, "1").await;
+    let r = app
+        .post("/api/channels/new", common::As::User(831), serde_json::json!({"channel": "@paged_listed", "price": "4"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{:?}", r.body);
+    let listed = r.body["id"].as_str().unwrap().to_string();
+    let (session, _) = signed_in(&app).await;
+    let row = |id: &str| format!(r#"<tr id="c-{id}">"#);
+
+    // Act + Assert: two a page, newest first; the next page follows the pager's cursor.
+    let r = send(&app, Method::GET, "/console/channels?limit=2", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let first = html(&r);
+    assert!(first.contains(&row(&sold[2])) && first.contains(&row(&sold[1])), "{first}");
+    assert!(!first.contains(&row(&sold[0])) && !first.contains(&row(&listed)), "{first}");
+    assert!(first.find(&row(&sold[2])) < first.find(&row(&sold[1])), "newest first");
+    assert!(first.contains(r#"<option value="awaiting_transfer" selected>"#), "{first}");
+    let next = next_page(first).expect("a link to the next page");
+    assert!(next.starts_with("/console/channels?status=awaiting_transfer&limit=2&cursor=c1"), "{next}");
+    let r = send(&app, Method::GET, &next, &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let second = html(&r);
+    assert!(second.contains(&row(&sold[0])), "{second}");
+    assert!(!second.contains(&row(&sold[1])) && !second.contains(&row(&sold[2])), "no sale twice: {second}");
+    assert!(second.contains(&format!(r#"action="/console/channels/{}/resolve""#, sold[0])), "{second}");
+    assert_eq!(next_page(second), None, "the last page");
+    assert!(second.contains(r#"<a href="/console/channels?status=awaiting_transfer&amp;limit=2">First page</a>"#));
+
+    // Another status: the listing, with nothing to resolve.
+    let r = send(&app, Method::GET, "/console/channels?status=listed", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let page = html(&r);
+    assert!(page.contains(&row(&listed)) && !page.contains(&row(&sold[0])), "{page}");
+    assert!(page.contains("<h1>Channels listed for sale</h1>") && !page.contains("/resolve"), "{page}");
+
+    // A cursor the API did not give out, or an unknown status, is the field's problem.
+    let r = send(&app, Method::GET, "/console/channels?cursor=not-a-cursor", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("cursor: is not a cursor this API gave out"), "{}", html(&r));
+    let r = send(&app, Method::GET, "/console/channels?status=sold", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(html(&r).contains("status: must be awaiting_transfer, listed,"), "{}", html(&r));
+}
+
 #[tokio::test]
 async fn a_user_is_looked_up_with_balances_ledger_nfts_and_withdrawals_and_credited_a_deposit() {
     let app = TestApp::memory().await;
@@ -744,4 +804,56 @@ async fn managers_and_partners_created_from_the_console_are_staff_actions_of_who
     let bound = format!("bound to manager {manager} at priority 3");
     assert_eq!(actions, [("create_manager", "manager Anna"), ("create_partner", bound.as_str())]);
     assert!(trail.iter().all(|(actor, ..)| actor.starts_with("staff:")), "{trail:?}");
+}
+
+/// An instance of the service over the database `db` (several make a fleet behind a balancer).
+async fn instance(db: &std::sync::Arc<common::TestDb>) -> TestApp {
+    TestApp::with(common::settings(Some(db.url.clone()), None)).await.keeping(db.clone())
+}
+
+#[tokio::test]
+async fn a_session_opened_on_one_instance_works_on_another_and_survives_a_restart() {
+    // Arrange: two instances over one database, signed in on the first.
+    let db = std::sync::Arc::new(common::fresh_database().await);
+    let (one, two) = (instance(&db).await, instance(&db).await);
+    let (session, csrf) = signed_in(&one).await;
+
+    // The second knows the session, its CSRF token included.
+    let page = send(&two, Method::GET, "/console", &session, None, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", html(&page));
+    assert_eq!(hidden(html(&page), "csrf"), csrf);
+
+    // An action on the second leaves its outcome for the next page, shown once wherever it is.
+    let form = format!("csrf={csrf}&tx_hash=tx-two-instances&amount=1.5");
+    let r = send(&two, Method::POST, "/console/users/9501/deposits", &session, Some(&form), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console/users?id=9501"), "{}", html(&r));
+    let flash = "Deposit tx-two-instances of 1.5 TON credited to user 9501.";
+    let r = send(&one, Method::GET, "/console/users?id=9501", &session, None, &[]).await;
+    assert!(html(&r).contains(flash), "{}", html(&r));
+    let r = send(&two, Method::GET, "/console/users?id=9501", &session, None, &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(!html(&r).contains(flash), "shown once: {}", html(&r));
+
+    // The database holds the SHA-256 of the session's id, never the id.
+    let id = session.strip_prefix("console_session=").unwrap();
+    let pg = one.app.pg.as_ref().unwrap();
+    let stored: Vec<(Vec<u8>,)> =
+        sqlx::query_as("SELECT digest FROM console_sessions").fetch_all(pg.pool()).await.unwrap();
+    let digest: (Vec<u8>,) =
+        sqlx::query_as("SELECT sha256(convert_to($1, 'UTF8'))").bind(id).fetch_one(pg.pool()).await.unwrap();
+    assert_eq!(stored, vec![digest]);
+
+    // A restart: both instances gone, a new one over the same database keeps the session.
+    drop((one, two));
+    let three = instance(&db).await;
+    let page = send(&three, Method::GET, "/console", &session, None, &[]).await;
+    assert_eq!(page.status, StatusCode::OK, "still signed in after a restart: {}", html(&page));
+    assert_eq!(hidden(html(&page), "csrf"), csrf);
+
+    // Signing out on one instance ends the session on every other.
+    let four = instance(&db).await;
+    let r = send(&three, Method::POST, "/console/sign-out", &session, Some(&format!("csrf={csrf}")), &[]).await;
+    assert_eq!((r.status, location(&r)), (StatusCode::SEE_OTHER, "/console/sign-in?signed_out"));
+    let after = send(&four, Method::GET, "/console", &session, None, &[]).await;
+    assert_eq!((after.status, location(&after)), (StatusCode::SEE_OTHER, "/console/sign-in"), "signed out everywhere");
 }

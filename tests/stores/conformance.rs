@@ -12,7 +12,7 @@ use app::deposits::credit::CreditDepositUow;
 use app::gifts::receive::ReceiveGiftUow;
 use app::nfts::buy::BuyNftUow;
 use app::partners::create_partner::CreatePartnerUow;
-use app::ports::reads::{NftCursor, NftFilter, NftQuery, NftSort, PageRequest, StreamScope};
+use app::ports::reads::{CollectionGlance, NftCursor, NftFilter, NftQuery, NftSort, PageRequest, StreamScope};
 use app::uow::Begin;
 use atomarket::Store;
 use chrono::{DateTime, SubsecRound};
@@ -1235,6 +1235,76 @@ async fn idempotency_keys_are_claimed_with_the_unit_of_work<S: Store>(s: Arc<S>)
     }
 }
 
+/// A console session's digest: any 32 bytes will do for the store.
+fn session_digest(n: u8) -> [u8; 32] {
+    [n; 32]
+}
+
+async fn console_sessions_are_found_by_digest_until_they_expire_or_close<S: Store>(s: Arc<S>) {
+    use app::ports::{ConsoleSessions, StaffSession};
+    let sessions: &dyn ConsoleSessions = &*s;
+    let (t, ttl) = (now(), chrono::Duration::hours(8));
+    let (a, b) = (session_digest(1), session_digest(2));
+    sessions.open(a, "staff:a", "csrf-a", t + ttl, t).await.unwrap();
+    sessions.open(b, "staff:a", "csrf-b", t + ttl, t).await.unwrap();
+
+    let found = sessions.find(a, t + chrono::Duration::hours(7), false).await.unwrap();
+    let expected = StaffSession { actor: "staff:a".into(), csrf: "csrf-a".into(), flash: None };
+    assert_eq!(found, Some(expected.clone()), "live until it expires");
+    assert_eq!(sessions.find(a, t, true).await.unwrap(), Some(expected), "taking no flash changes nothing");
+    assert_eq!(sessions.find(session_digest(3), t, false).await.unwrap(), None, "another digest is not found");
+    assert!(sessions.open(a, "staff:b", "csrf-x", t + ttl, t).await.is_err(), "an open digest is not replaced");
+    assert_eq!(sessions.find(a, t, false).await.unwrap().map(|f| f.csrf).as_deref(), Some("csrf-a"));
+
+    sessions.close(b).await.unwrap();
+    assert_eq!(sessions.find(b, t, false).await.unwrap(), None, "closed");
+    sessions.close(b).await.unwrap();
+    sessions.close(session_digest(4)).await.unwrap();
+    assert_eq!(
+        sessions.find(a, t, false).await.unwrap().map(|f| f.actor).as_deref(),
+        Some("staff:a"),
+        "closing one leaves the others"
+    );
+
+    // Opening a session forgets those expired by then: found at an earlier time no more.
+    let c = session_digest(5);
+    sessions.open(c, "staff:c", "csrf-c", t + chrono::Duration::hours(1), t).await.unwrap();
+    let later = t + chrono::Duration::hours(2);
+    sessions.open(session_digest(6), "staff:d", "csrf-d", later + ttl, later).await.unwrap();
+    assert_eq!(sessions.find(c, t, false).await.unwrap(), None, "forgotten, not only expired");
+    assert!(sessions.find(a, t, false).await.unwrap().is_some(), "a live one is kept");
+
+    assert_eq!(sessions.find(a, t + ttl, false).await.unwrap(), None, "expired at expires_at");
+    assert_eq!(sessions.find(a, t + ttl + chrono::Duration::hours(1), true).await.unwrap(), None, "and after");
+}
+
+async fn a_console_sessions_flash_is_taken_once<S: Store>(s: Arc<S>) {
+    use app::ports::{ConsoleSessions, Flash};
+    let sessions: &dyn ConsoleSessions = &*s;
+    let t = now();
+    let a = session_digest(1);
+    sessions.open(a, "staff:a", "csrf-a", t + chrono::Duration::hours(8), t).await.unwrap();
+    let flash = |ok: bool, text: &str| Some(Flash { ok, text: text.into() });
+
+    sessions.set_flash(a, true, "first").await.unwrap();
+    sessions.set_flash(a, false, "Deposit refused: amount must be positive").await.unwrap();
+    assert_eq!(sessions.find(a, t, false).await.unwrap().unwrap().flash, None, "a form's request leaves it");
+    let shown = sessions.find(a, t, true).await.unwrap().unwrap().flash;
+    assert_eq!(shown, flash(false, "Deposit refused: amount must be positive"), "the last one, on the next page");
+    assert_eq!(sessions.find(a, t, true).await.unwrap().unwrap().flash, None, "shown once");
+
+    sessions.set_flash(session_digest(2), true, "nobody").await.unwrap();
+    assert_eq!(sessions.find(session_digest(2), t, true).await.unwrap(), None, "a flash opens no session");
+
+    // Pages loaded at once: one of them shows it.
+    for round in 0..5 {
+        sessions.set_flash(a, true, &format!("round {round}")).await.unwrap();
+        let pages = futures::future::join_all((0..4).map(|_| sessions.find(a, t, true))).await;
+        let shown: Vec<_> = pages.into_iter().filter_map(|p| p.unwrap().unwrap().flash).collect();
+        assert_eq!(shown, vec![Flash { ok: true, text: format!("round {round}") }]);
+    }
+}
+
 async fn trades_are_locked_counted_and_read_by_party<S: Store>(s: Arc<S>) {
     use app::ports::reads::TradeFilter;
     use app::trades::accept::AcceptTradeUow;
@@ -1518,6 +1588,23 @@ async fn market_events_are_kept_exactly_when_their_unit_of_work_commits<S: Store
     uow.commit().await.unwrap();
     let toad = s.collection_stats("toad", now()).await.unwrap().unwrap();
     assert_eq!((toad.owners, toad.listed, toad.floor, toad.sales_7d), (1, 1, Some(m("2.5")), 0));
+
+    // At a glance: what the statistics say, in the names' order, an unknown name left out; the
+    // day's window ends like the statistics'.
+    let names: Vec<String> = ["toad", "nobody", "frog", "pepe"].map(String::from).to_vec();
+    for at in [now(), now() + chrono::Duration::days(2)] {
+        let mut expected = Vec::new();
+        for name in &names {
+            if let Some(stats) = s.collection_stats(name, at).await.unwrap() {
+                expected.push(CollectionGlance::from(stats));
+            }
+        }
+        assert_eq!(expected.iter().map(|g| g.name.as_str()).collect::<Vec<_>>(), ["toad", "frog", "pepe"]);
+        assert_eq!(s.collection_glances(&names, at).await.unwrap(), expected);
+    }
+    let frog = &s.collection_glances(&["frog".to_string()], now()).await.unwrap()[0];
+    assert_eq!((frog.sales_24h, frog.volume_24h), (2, m("7.25")), "the day's sales");
+    assert_eq!(s.collection_glances(&[], now()).await.unwrap(), Vec::new());
 }
 
 /// Collection offers: written and read back whole, counted open per user, the best an NFT
@@ -1681,6 +1768,8 @@ conformance!(
     due_work_is_found_by_time,
     the_outbox_queue_leases_reschedules_and_never_sees_rolled_back_rows,
     idempotency_keys_are_claimed_with_the_unit_of_work,
+    console_sessions_are_found_by_digest_until_they_expire_or_close,
+    a_console_sessions_flash_is_taken_once,
     trades_are_locked_counted_and_read_by_party,
     channel_sales_keep_one_live_listing_per_channel,
     open_offers_of_one_offerer_are_locked_across_nfts,

@@ -1,11 +1,12 @@
-//! The staff desk's reads (the operator console, SPEC §8) on every adapter: withdrawals by
-//! status, newest first, paged with the API's cursors; the counts of work waiting for staff and
-//! the outbox's backlog with its oldest row.
+//! The staff desk's reads (the operator console, SPEC §8) on every adapter: withdrawals and
+//! channel sales by status, newest first, paged with the API's cursors; the counts of work waiting
+//! for staff and the outbox's backlog with its oldest row.
 
 use std::sync::Arc;
 
 use adapters_memory::MemoryStore;
 use adapters_postgres::PgStore;
+use app::channels::buy::BuyChannelUow;
 use app::deposits::record_chain::RecordChainTransactionUow;
 use app::gifts::receive::ReceiveGiftUow;
 use app::ports::reads::{DeskBacklog, PageRequest};
@@ -128,5 +129,96 @@ async fn withdrawals_are_read_by_status_and_the_work_waiting_for_staff_is_counte
     let pool = adapters_postgres::connect(&db.url, &settings).await.expect("connect");
     withdrawals_are_read_by_status_and_the_work_waiting_for_staff_is_counted(Arc::new(PgStore::new(pool.clone())))
         .await;
+    pool.close().await;
+}
+
+/// A channel sale of `seller`'s in `status`; bought by `buyer` (due by `transfer_by`) unless listed
+/// or deleted.
+fn channel_sale(
+    seller: i64,
+    chat: i64,
+    status: ChannelSaleStatus,
+    buyer: Option<i64>,
+    transfer_by: Option<chrono::DateTime<chrono::Utc>>,
+) -> ChannelSale {
+    ChannelSale {
+        id: ChannelSaleId(Uuid::now_v7()),
+        seller_id: UserId(seller),
+        chat_id: chat,
+        title: format!("Channel {chat}"),
+        username: Some(format!("channel_{}", -chat)),
+        description: None,
+        price: Money::parse("3.000000001").unwrap(),
+        buyer_id: buyer.map(UserId),
+        status,
+        transfer_by,
+        created_at: chrono::Utc::now().trunc_subsecs(6),
+    }
+}
+
+async fn channel_sales_are_read_by_status_for_everyone_newest_first_and_paged<S: Store>(s: Arc<S>) {
+    // Arrange: five sales awaiting transfer among three sellers and two buyers, their deadlines in
+    // another order than their ids; beside them sales in every other status.
+    let mut uow = Begin::<dyn BuyChannelUow>::begin(&*s, "desk").await.unwrap();
+    for user in 1..=5 {
+        uow.accounts().ensure_locked(UserId(user), None).await.unwrap();
+    }
+    let t0 = chrono::Utc::now().trunc_subsecs(6);
+    let awaiting: Vec<ChannelSale> = (0..5)
+        .map(|i| {
+            let by = t0 + chrono::Duration::hours(10 - i);
+            channel_sale(1 + i % 3, -100 - i, ChannelSaleStatus::AwaitingTransfer, Some(4 + i % 2), Some(by))
+        })
+        .collect();
+    let listed = [
+        channel_sale(1, -200, ChannelSaleStatus::Listed, None, None),
+        channel_sale(2, -201, ChannelSaleStatus::Listed, None, None),
+    ];
+    let completed = channel_sale(3, -300, ChannelSaleStatus::Completed, Some(4), Some(t0));
+    let refunded = channel_sale(2, -301, ChannelSaleStatus::Refunded, Some(5), Some(t0));
+    for sale in awaiting.iter().chain(&listed).chain([&completed, &refunded]) {
+        uow.channel_sales().insert(sale).await.unwrap();
+    }
+    uow.commit().await.unwrap();
+    let newest_first: Vec<ChannelSale> = awaiting.iter().rev().cloned().collect();
+
+    // Act: the sales awaiting transfer, two a page, each page after the last one's cursor.
+    let mut pages = Vec::new();
+    let mut request = PageRequest::first(2);
+    loop {
+        let page = s.channel_sales_in(ChannelSaleStatus::AwaitingTransfer, request).await.unwrap();
+        pages.push(page.items.clone());
+        let Some(cursor) = page.next_cursor else { break };
+        request = PageRequest { limit: 2, after: Some(PageRequest::decode_cursor(&cursor).expect("the API's cursor")) };
+        assert!(pages.len() < 10, "the cursor moves on");
+    }
+
+    // Assert: three pages (2, 2, 1) that together are every seller's and buyer's sale in that
+    // status, newest first by id, read back as written, none twice and none left out.
+    assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), vec![2, 2, 1]);
+    assert_eq!(pages.concat(), newest_first, "newest first by id, not by deadline; no duplicates, no gaps");
+    let one_page = s.channel_sales_in(ChannelSaleStatus::AwaitingTransfer, PageRequest::first(5)).await.unwrap();
+    assert_eq!((one_page.items, one_page.next_cursor), (newest_first, None), "no cursor after the last one");
+    let listed_read = s.channel_sales_in(ChannelSaleStatus::Listed, PageRequest::first(10)).await.unwrap();
+    assert_eq!(listed_read.items, vec![listed[1].clone(), listed[0].clone()], "listings of two sellers");
+    let completed_read = s.channel_sales_in(ChannelSaleStatus::Completed, PageRequest::first(10)).await.unwrap();
+    assert_eq!(completed_read.items, vec![completed]);
+    let refunded_read = s.channel_sales_in(ChannelSaleStatus::Refunded, PageRequest::first(10)).await.unwrap();
+    assert_eq!(refunded_read.items, vec![refunded]);
+    let deleted = s.channel_sales_in(ChannelSaleStatus::Deleted, PageRequest::first(10)).await.unwrap();
+    assert_eq!((deleted.items, deleted.next_cursor), (vec![], None));
+}
+
+#[tokio::test]
+async fn channel_sales_are_read_by_status_for_everyone_newest_first_and_paged_on_memory() {
+    channel_sales_are_read_by_status_for_everyone_newest_first_and_paged(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test]
+async fn channel_sales_are_read_by_status_for_everyone_newest_first_and_paged_on_postgres() {
+    let db = crate::common::fresh_database().await;
+    let settings = adapters_postgres::PgSettings { max_connections: 4, ..Default::default() };
+    let pool = adapters_postgres::connect(&db.url, &settings).await.expect("connect");
+    channel_sales_are_read_by_status_for_everyone_newest_first_and_paged(Arc::new(PgStore::new(pool.clone()))).await;
     pool.close().await;
 }

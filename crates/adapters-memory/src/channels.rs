@@ -49,6 +49,14 @@ impl ChannelReads for MemoryStore {
         Ok(self.snapshot().channel_sales.get(&id.0).cloned())
     }
 
+    async fn channel_sales_in(
+        &self,
+        status: ChannelSaleStatus,
+        page: PageRequest,
+    ) -> Result<Page<ChannelSale>, RepoError> {
+        Ok(page_of(&self.snapshot().channel_sales, page, |s| s.status == status, |s| s.id.0))
+    }
+
     async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError> {
         let s = self.snapshot();
         let mut awaiting: Vec<&ChannelSale> =

@@ -12,6 +12,7 @@ mod auctions;
 mod chain;
 mod channels;
 mod collection_offers;
+mod console_sessions;
 mod deposits;
 mod events;
 mod health;
@@ -82,6 +83,8 @@ struct Shared {
     writer: Arc<Mutex<()>>,
     /// Signalled when a Unit of Work that wrote market events commits.
     events_committed: app::live::Wake,
+    /// The operator console's sessions (outside the committed state: no Unit of Work writes them).
+    console_sessions: console_sessions::SessionRows,
 }
 
 /// The store; cheap to clone (all clones share the data).
@@ -103,6 +106,7 @@ impl MemoryStore {
                 committed: RwLock::new(State::default()),
                 writer: Arc::new(Mutex::new(())),
                 events_committed: app::live::Wake::new(),
+                console_sessions: Default::default(),
             }),
         }
     }

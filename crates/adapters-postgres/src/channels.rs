@@ -87,6 +87,28 @@ impl ChannelReads for PgStore {
         self.one(&format!("SELECT {CHANNEL_COLUMNS} FROM channel_sales WHERE id = $1"), id.0, channel_row).await
     }
 
+    /// On `channel_sales_status_idx` (status, id). The first page is bound as "before the greatest
+    /// uuid" rather than `$2 IS NULL OR id < $2`, so that a generic plan keeps the cursor in the
+    /// index condition instead of filtering the status's whole range row by row.
+    async fn channel_sales_in(
+        &self,
+        status: ChannelSaleStatus,
+        page: PageRequest,
+    ) -> Result<Page<ChannelSale>, RepoError> {
+        self.page(
+            sqlx::query(&format!(
+                "SELECT {CHANNEL_COLUMNS} FROM channel_sales WHERE status = $1 AND id < $2 ORDER BY id DESC LIMIT $3"
+            ))
+            .bind(status.as_str())
+            .bind(page.after.unwrap_or(Uuid::max()))
+            .bind(i64::from(page.limit) + 1),
+            page.limit,
+            channel_row,
+            |s| s.id.0,
+        )
+        .await
+    }
+
     async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError> {
         let found = sqlx::query(
             "SELECT id, transfer_by FROM channel_sales WHERE status = 'awaiting_transfer' ORDER BY transfer_by, id LIMIT $1",

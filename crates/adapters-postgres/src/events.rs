@@ -145,8 +145,9 @@ impl ActivityReads for PgStore {
             "SELECT \
                (SELECT count(*) FROM nfts WHERE collection = $1 AND price IS NOT NULL) AS listed, \
                (SELECT min(price) FROM nfts WHERE collection = $1 AND price IS NOT NULL) AS floor, \
-               (SELECT count(DISTINCT owner_id) FROM nfts WHERE collection = $1 AND status <> 'withdrawn') AS owners, \
-               (SELECT count(*) FROM nfts WHERE collection = $1) AS held, \
+               (SELECT count(*) FROM (SELECT owner_id FROM nfts WHERE collection = $1 AND status <> 'withdrawn' \
+                                      GROUP BY owner_id) o) AS owners, \
+               EXISTS (SELECT 1 FROM nfts WHERE collection = $1) AS held, \
                d.n AS sales_24h, d.v AS volume_24h, w.n AS sales_7d, w.v AS volume_7d, \
                l.price AS last_price, l.created_at AS last_at \
              FROM (SELECT count(*) AS n, coalesce(sum(price), 0) AS v FROM market_events WHERE collection = $1 AND {SALE} AND id >= $2) d, \
@@ -161,10 +162,10 @@ impl ActivityReads for PgStore {
         .await
         .map_err(map_err)?;
         let e = |e| bad("collection stats", e);
-        let held: i64 = r.try_get("held").map_err(e)?;
+        let held: bool = r.try_get("held").map_err(e)?;
         let last_price: Option<Decimal> = r.try_get("last_price").map_err(e)?;
         let last_at: Option<DateTime<Utc>> = r.try_get("last_at").map_err(e)?;
-        if held == 0 && last_price.is_none() {
+        if !held && last_price.is_none() {
             return Ok(None);
         }
         let count = |c: &str| r.try_get::<i64, _>(c).map(|n| n.max(0) as u64).map_err(e);
@@ -184,6 +185,59 @@ impl ActivityReads for PgStore {
                 _ => None,
             },
         }))
+    }
+
+    /// One statement for the lot: per name, its listed count and floor off the listed-by-price
+    /// index, the day's sales off the sales index, the last sale.
+    async fn collection_glances(
+        &self,
+        names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CollectionGlance>, RepoError> {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT c.name, \
+               (SELECT count(*) FROM nfts WHERE collection = c.name AND price IS NOT NULL) AS listed, \
+               (SELECT min(price) FROM nfts WHERE collection = c.name AND price IS NOT NULL) AS floor, \
+               EXISTS (SELECT 1 FROM nfts WHERE collection = c.name) AS held, \
+               d.n AS sales_24h, d.v AS volume_24h, l.price AS last_price, l.created_at AS last_at \
+             FROM unnest($1::text[]) WITH ORDINALITY AS c(name, at) \
+             CROSS JOIN LATERAL (SELECT count(*) AS n, coalesce(sum(price), 0) AS v FROM market_events \
+                                  WHERE collection = c.name AND {SALE} AND id >= $2) d \
+             LEFT JOIN LATERAL (SELECT price, created_at FROM market_events WHERE collection = c.name AND {SALE} \
+                                ORDER BY id DESC LIMIT 1) l ON true \
+             ORDER BY c.at"
+        ))
+        .bind(names)
+        .bind(id_floor(now - Duration::hours(24)))
+        .fetch_all(self.pool())
+        .await
+        .map_err(map_err)?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let e = |e| bad("collection glance", e);
+            let held: bool = r.try_get("held").map_err(e)?;
+            let last_price: Option<Decimal> = r.try_get("last_price").map_err(e)?;
+            let last_at: Option<DateTime<Utc>> = r.try_get("last_at").map_err(e)?;
+            if !held && last_price.is_none() {
+                continue;
+            }
+            let floor: Option<Decimal> = r.try_get("floor").map_err(e)?;
+            out.push(CollectionGlance {
+                name: r.try_get("name").map_err(e)?,
+                listed: r.try_get::<i64, _>("listed").map_err(e)?.max(0) as u64,
+                floor: floor.map(money).transpose()?,
+                sales_24h: r.try_get::<i64, _>("sales_24h").map_err(e)?.max(0) as u64,
+                volume_24h: round(r.try_get("volume_24h").map_err(e)?)?,
+                last_sale: match (last_price, last_at) {
+                    (Some(p), Some(at)) => Some((money(p)?, at)),
+                    _ => None,
+                },
+            });
+        }
+        Ok(out)
     }
 
     async fn collection_history(

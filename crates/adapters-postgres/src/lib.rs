@@ -13,6 +13,7 @@ mod chain;
 mod channels;
 mod collection_offers;
 pub mod conns;
+mod console_sessions;
 mod deferred;
 mod deposits;
 mod error;

@@ -879,6 +879,9 @@ pub(crate) mod support {
         async fn channel_sale(&self, _: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError> {
             unimplemented!()
         }
+        async fn channel_sales_in(&self, _: ChannelSaleStatus, _: PageRequest) -> Result<Page<ChannelSale>, RepoError> {
+            unimplemented!()
+        }
         async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError> {
             self.due("channel_sales", None, limit, &self.awaiting)
         }

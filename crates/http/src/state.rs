@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use app::live::{Hub, LiveSettings, Reader, StatsCache, Wake};
 use app::ports::reads::ReadModel;
-use app::ports::{HealthCheck, IdempotencyLog, UserSignup};
+use app::ports::{ConsoleSessions, HealthCheck, IdempotencyLog, UserSignup};
 use app::Context;
 use domain::ports::Clock;
 
@@ -38,8 +38,9 @@ pub struct AppState {
     pub stats: StatsCache,
     /// `POST /telegram/webhook`, when `TELEGRAM_WEBHOOK_SECRET` is set.
     pub telegram_webhook: Option<crate::routes::telegram::TelegramWebhook>,
-    /// The operator console's signed-in sessions.
-    pub(crate) console: crate::console::Sessions,
+    /// The operator console's signed-in sessions, kept by the store (every instance over it
+    /// shares them).
+    pub(crate) console: Arc<dyn ConsoleSessions>,
     /// The overview's last audit, reused for a while (the audit reads every ledger entry).
     pub(crate) console_audit: crate::console::AuditCache,
     /// When the deposit watcher last caught up with the chain (`None`: TON is not configured).
@@ -55,6 +56,7 @@ fn spawn_reader(reader: Reader) {
 
 impl AppState {
     /// What every handler needs (the live stream and the deposit address come after, `with_…`).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         ctx: Context,
         reads: Arc<dyn ReadModel>,
@@ -63,6 +65,7 @@ impl AppState {
         idempotency: Arc<dyn IdempotencyLog>,
         signup: Arc<dyn UserSignup>,
         limits: RateLimits,
+        console: Arc<dyn ConsoleSessions>,
     ) -> Self {
         // Until `with_live`: a hub reading on its timer alone, on the real clock (authentication's).
         let clock = auth.clock.clone();
@@ -82,7 +85,7 @@ impl AppState {
             ),
             stats: StatsCache::new(Duration::from_secs(1), clock),
             telegram_webhook: None,
-            console: Default::default(),
+            console,
             console_audit: Default::default(),
             deposit_watch: None,
             gift_sync: None,

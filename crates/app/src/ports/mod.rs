@@ -5,7 +5,9 @@
 //! - [`UserSignup`]: the one write outside a Unit of Work (a user's first request).
 //! - [`OutboxQueue`], [`IdempotencyLog`], [`WalletJournal`]: the stores background work drives.
 //! - [`HealthCheck`]: readiness of a dependency.
+//! - [`ConsoleSessions`]: the operator console's signed-in sessions.
 
+mod console_sessions;
 mod health;
 mod idempotency;
 mod outbox;
@@ -13,6 +15,7 @@ pub mod reads;
 mod users;
 mod wallet;
 
+pub use console_sessions::*;
 pub use health::*;
 pub use idempotency::*;
 pub use outbox::*;

@@ -1,28 +1,44 @@
-//! Channel sales awaiting the seller's transfer, oldest deadline first; a disputed one settled
-//! (`complete` pays the seller, `refund` returns the escrow) through the same use case and command
-//! as `POST /api/admin/channels/{id}/resolve`.
+//! Channel sales by status, newest first, paged with the API's cursors (those awaiting the
+//! seller's transfer by default); a disputed one settled (`complete` pays the seller, `refund`
+//! returns the escrow) through the same use case and command as
+//! `POST /api/admin/channels/{id}/resolve`.
 
 use std::sync::Arc;
 
 use app::channels::resolve::ResolveChannelSale;
+use app::ports::reads::Page;
 use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use domain::{ChannelSale, ChannelSaleStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, respond, ton, when, wide, Here, Problem};
-use super::session::{Action, Desk};
+use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Problem};
+use super::session::{Action, Desk, Fields};
 use crate::error::ApiError;
 use crate::routes::channels::resolve_command;
 use crate::state::AppState;
 
-const TITLE: &str = "Channel sales awaiting transfer";
+/// The page's title when the list cannot be read.
+const TITLE: &str = "Channel sales";
 
-/// How many the page shows: the read is the confirmation job's (oldest deadline first, not paged).
-const SHOWN: u32 = 100;
+const STATUSES: [ChannelSaleStatus; 5] = [
+    ChannelSaleStatus::AwaitingTransfer,
+    ChannelSaleStatus::Listed,
+    ChannelSaleStatus::Completed,
+    ChannelSaleStatus::Refunded,
+    ChannelSaleStatus::Deleted,
+];
+
+/// One page of channel sales in a status, as asked for.
+struct Listing {
+    status: ChannelSaleStatus,
+    limit: Option<u32>,
+    cursor: Option<String>,
+    page: Page<ChannelSale>,
+}
 
 /// A resolution that did not go through: which sale, and why.
 struct Refusal {
@@ -30,26 +46,42 @@ struct Refusal {
     problem: Problem,
 }
 
-/// The sales awaiting transfer (the confirmation job's read), each read in full; whether there
-/// are more than [`SHOWN`].
-async fn list(state: &AppState) -> Result<(Vec<ChannelSale>, bool), ApiError> {
-    let awaiting = state.reads.awaiting_channel_sales(SHOWN + 1).await?;
-    let more = awaiting.len() > SHOWN as usize;
-    let mut sales = Vec::with_capacity(awaiting.len());
-    for a in awaiting.iter().take(SHOWN as usize) {
-        if let Some(sale) = state.reads.channel_sale(a.id).await? {
-            if sale.status == ChannelSaleStatus::AwaitingTransfer {
-                sales.push(sale);
-            }
+/// The page's title for a status, and what it says when there are none.
+fn words(status: ChannelSaleStatus) -> (&'static str, &'static str) {
+    match status {
+        ChannelSaleStatus::AwaitingTransfer => {
+            ("Channel sales awaiting transfer", "No channel sales awaiting transfer.")
         }
+        ChannelSaleStatus::Listed => ("Channels listed for sale", "No channels listed for sale."),
+        ChannelSaleStatus::Completed => ("Completed channel sales", "No completed channel sales."),
+        ChannelSaleStatus::Refunded => ("Refunded channel sales", "No refunded channel sales."),
+        ChannelSaleStatus::Deleted => ("Deleted channel listings", "No deleted channel listings."),
     }
-    Ok((sales, more))
 }
 
-/// `GET /console/channels`.
-pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk) -> Response {
-    match list(&state).await {
-        Ok((sales, more)) => respond(StatusCode::OK, render(&desk, &sales, more, None)),
+/// One page of the sales in the asked status: one query (`channel_sales_in`).
+async fn list(state: &AppState, query: &Fields) -> Result<Listing, ApiError> {
+    let status = match query.get("status") {
+        "" => ChannelSaleStatus::AwaitingTransfer,
+        s => ChannelSaleStatus::parse(s).ok_or_else(|| {
+            ApiError::field("status", "must be awaiting_transfer, listed, completed, refunded or deleted")
+        })?,
+    };
+    let limit = match query.get("limit") {
+        "" => None,
+        l => Some(l.parse().map_err(|_| ApiError::field("limit", "must be between 1 and 100"))?),
+    };
+    let cursor = Some(query.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
+    let request = crate::routes::page(limit, cursor.as_deref())?;
+    let page = state.reads.channel_sales_in(status, request).await?;
+    Ok(Listing { status, limit, cursor, page })
+}
+
+/// `GET /console/channels?status=awaiting_transfer&limit=&cursor=`.
+pub(crate) async fn show(State(state): State<Arc<AppState>>, desk: Desk, RawQuery(query): RawQuery) -> Response {
+    let query = Fields::parse(query.unwrap_or_default().as_bytes());
+    match list(&state, &query).await {
+        Ok(listing) => respond(StatusCode::OK, render(&desk, &listing, None)),
         Err(e) => failed(&desk, Here::Channels, TITLE, e),
     }
 }
@@ -61,7 +93,7 @@ pub(crate) async fn resolve(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such channel sale.");
+        desk.flash(&state, false, "No such channel sale.").await;
         return Redirect::to("/console/channels").into_response();
     };
     let outcome = match resolve_command(desk.actor.clone(), id, fields.get("outcome"), None) {
@@ -88,41 +120,57 @@ pub(crate) async fn resolve(
                 }
                 _ => format!("Channel sale {} is now {}.", sale.id, sale.status.as_str()),
             };
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to("/console/channels").into_response()
         }
         Err(problem) => {
             let refusal = Refusal { id, problem };
-            match list(&state).await {
-                Ok((sales, more)) => respond(refusal.problem.status, render(&desk, &sales, more, Some(&refusal))),
+            match list(&state, &Fields::default()).await {
+                Ok(listing) => respond(refusal.problem.status, render(&desk, &listing, Some(&refusal))),
                 Err(e) => failed(&desk, Here::Channels, TITLE, e),
             }
         }
     }
 }
 
-fn render(desk: &Desk, sales: &[ChannelSale], more: bool, refusal: Option<&Refusal>) -> Markup {
+fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
+    let (title, none) = words(listing.status);
+    let mut base = format!("/console/channels?status={}", listing.status.as_str());
+    if let Some(limit) = listing.limit {
+        base.push_str(&format!("&limit={limit}"));
+    }
+    let awaiting = listing.status == ChannelSaleStatus::AwaitingTransfer;
     let body = html! {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Channel sale " code { (r.id) } " was not resolved: " (r.problem.summary(&[])) }
         }
-        p.hint {
-            "Channels bought and paid for (the price held in escrow) whose seller has still to hand the channel "
-            "over. The market completes or refunds one at its deadline by itself; settle a disputed one here: "
-            "complete pays the seller, refund returns the escrow to the buyer. Recorded with your token's label."
+        form.filters method="get" action="/console/channels" {
+            label for="status" { "Status" }
+            select #status name="status" {
+                @for s in STATUSES { option value=(s.as_str()) selected[s == listing.status] { (s.as_str()) } }
+            }
+            button type="submit" { "Show" }
         }
-        @if sales.is_empty() {
-            p #empty { "No channel sales awaiting transfer." }
+        @if awaiting {
+            p.hint {
+                "Channels bought and paid for (the price held in escrow) whose seller has still to hand the channel "
+                "over. The market completes or refunds one at its deadline by itself; settle a disputed one here: "
+                "complete pays the seller, refund returns the escrow to the buyer. Recorded with your token's label."
+            }
+        }
+        @if listing.page.items.is_empty() {
+            p #empty { (none) }
         } @else {
-            (wide(TITLE, html! {
+            (wide(title, html! {
                 table #channels {
-                    caption { "Channel sales awaiting transfer, oldest deadline first" @if more { " (the first " (SHOWN) ")" } }
+                    caption { (title) ", newest first" }
                     thead { tr {
                         th scope="col" { "Channel" } th scope="col" { "Seller" } th scope="col" { "Buyer" }
-                        th scope="col" class="num" { "Price" } th scope="col" { "Transfer by" } th scope="col" { "Resolve" }
+                        th scope="col" class="num" { "Price" } th scope="col" { "Listed" } th scope="col" { "Transfer by" }
+                        @if awaiting { th scope="col" { "Resolve" } }
                     } }
                     tbody {
-                        @for s in sales {
+                        @for s in &listing.page.items {
                             tr id=(format!("c-{}", s.id)) {
                                 th scope="row" {
                                     (s.title)
@@ -132,16 +180,18 @@ fn render(desk: &Desk, sales: &[ChannelSale], more: bool, refusal: Option<&Refus
                                 td { (s.seller_id) }
                                 td { @if let Some(b) = s.buyer_id { (b) } @else { "—" } }
                                 td.num { (ton(s.price.as_decimal())) }
+                                td { (when(s.created_at)) }
                                 td { @if let Some(at) = s.transfer_by { (when(at)) } @else { "—" } }
-                                td.actions { (resolve_forms(desk, s)) }
+                                @if awaiting { td.actions { (resolve_forms(desk, s)) } }
                             }
                         }
                     }
                 }
             }))
         }
+        (pager(&base, listing.cursor.as_deref(), listing.page.next_cursor.as_deref()))
     };
-    page(TITLE, Here::Channels, desk, body)
+    page(title, Here::Channels, desk, body)
 }
 
 fn resolve_forms(desk: &Desk, s: &ChannelSale) -> Markup {

@@ -65,7 +65,7 @@ pub(crate) async fn assign(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such unmatched deposit.");
+        desk.flash(&state, false, "No such unmatched deposit.").await;
         return Redirect::to("/console/deposits").into_response();
     };
     let user_id = fields.get("user_id").to_string();
@@ -82,7 +82,7 @@ pub(crate) async fn assign(
                 "Deposit {} of {} TON credited to user {}.",
                 unmatched.tx_hash, deposit.amount, deposit.user_id
             );
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to("/console/deposits").into_response()
         }
         Err(problem) => {

@@ -62,7 +62,7 @@ pub(crate) async fn assign(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such unmatched gift.");
+        desk.flash(&state, false, "No such unmatched gift.").await;
         return Redirect::to("/console/gifts").into_response();
     };
     let user_id = fields.get("user_id").to_string();
@@ -76,7 +76,7 @@ pub(crate) async fn assign(
         Ok((unmatched, nft)) => {
             let text =
                 format!("Gift {} registered to user {} as NFT {}.", unmatched.gift.gift_id, nft.owner_id, nft.id);
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to("/console/gifts").into_response()
         }
         Err(problem) => {

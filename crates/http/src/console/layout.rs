@@ -129,6 +129,16 @@ pub(crate) fn refused(desk: Option<&Desk>) -> Response {
     respond(StatusCode::FORBIDDEN, markup)
 }
 
+/// A request that cannot tell who is signed in (the store holding the sessions failed): the
+/// problem's status and detail, on a page without navigation. Nothing was done.
+pub(crate) fn unavailable(e: ApiError) -> Response {
+    let body = html! {
+        p.flash.bad role="alert" { (e.detail) }
+        p { "Nothing was done. Reload the page in a moment." }
+    };
+    respond(e.status, bare("Unavailable", body))
+}
+
 /// A page that could not be shown (bad parameters, the store unavailable): the problem's detail.
 pub(crate) fn failed(desk: &Desk, here: Here, title: &str, e: ApiError) -> Response {
     let body = html! {

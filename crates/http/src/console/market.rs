@@ -1,10 +1,11 @@
-//! The market at a glance: the collections by name with floor, listed and 24 h volume (the reads
-//! behind `GET /api/collections`), and the public activity feed (the read behind
+//! The market at a glance: the collections by name with floor, listed and 24 h volume (one
+//! statement per page, live — the API's full statistics count every owner and a week of sales,
+//! too slow for a page of big collections), and the public activity feed (the read behind
 //! `GET /api/activity`), each paged with the API's cursors.
 
 use std::sync::Arc;
 
-use app::ports::reads::{ActivityFilter, CollectionStats, Page, PageRequest};
+use app::ports::reads::{ActivityFilter, CollectionGlance, Page, PageRequest};
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,13 +15,13 @@ use maud::{html, Markup};
 use super::layout::{failed, page, pager_of, respond, ton, when, wide, Here};
 use super::session::{Desk, Fields};
 use crate::error::ApiError;
-use crate::routes::live::collections_page;
+use crate::routes::live::collection_names_page;
 use crate::state::AppState;
 
 const TITLE: &str = "Market";
 
 struct Market {
-    collections: (Option<String>, Vec<CollectionStats>, Option<String>),
+    collections: (Option<String>, Vec<CollectionGlance>, Option<String>),
     activity: (Option<String>, Page<MarketEvent>),
 }
 
@@ -30,10 +31,13 @@ async fn read(state: &AppState, query: &Fields) -> Result<Market, ApiError> {
     let activity_page = crate::routes::page(None, activity_at.as_deref())
         .map_err(|_| ApiError::field("activity", "is not a cursor this API gave out"))?;
     let everything = ActivityFilter::default();
-    let (collections, activity) = tokio::join!(
-        collections_page(state, Some(PageRequest::DEFAULT_LIMIT), collections_at.as_deref()),
-        state.reads.activity(&everything, activity_page),
-    );
+    let collections = async {
+        let (names, next) =
+            collection_names_page(state, Some(PageRequest::DEFAULT_LIMIT), collections_at.as_deref()).await?;
+        let glances = state.reads.collection_glances(&names, state.auth.clock.now()).await?;
+        Ok::<_, ApiError>((glances, next))
+    };
+    let (collections, activity) = tokio::join!(collections, state.reads.activity(&everything, activity_page));
     // The API names its one cursor `cursor`; here it is the collections' of two.
     let (stats, next) = collections.map_err(|e| match e.errors.iter().any(|f| f.field == "cursor") {
         true => ApiError::field("collections", "is not a cursor this API gave out"),
@@ -64,7 +68,7 @@ fn render(desk: &Desk, m: &Market) -> Markup {
                         caption { "Collections by name" }
                         thead { tr {
                             th scope="col" { "Collection" } th scope="col" class="num" { "Floor" }
-                            th scope="col" class="num" { "Listed" } th scope="col" class="num" { "Owners" }
+                            th scope="col" class="num" { "Listed" }
                             th scope="col" class="num" { "Sales 24 h" } th scope="col" class="num" { "Volume 24 h" }
                             th scope="col" { "Last sale" }
                         } }
@@ -74,7 +78,6 @@ fn render(desk: &Desk, m: &Market) -> Markup {
                                     th scope="row" { (c.name) }
                                     td.num { @if let Some(f) = c.floor { (ton(f.as_decimal())) } @else { "—" } }
                                     td.num { (c.listed) }
-                                    td.num { (c.owners) }
                                     td.num { (c.sales_24h) }
                                     td.num { (ton(c.volume_24h.as_decimal())) }
                                     td { @if let Some((price, at)) = c.last_sale { (ton(price.as_decimal())) " " (when(at)) } @else { "—" } }

@@ -26,7 +26,6 @@ use axum::Router;
 use maud::html;
 
 pub(crate) use overview::AuditCache;
-pub(crate) use session::Sessions;
 
 use crate::state::AppState;
 

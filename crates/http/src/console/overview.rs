@@ -93,15 +93,14 @@ impl AuditCache {
 /// `POST /console/audit`: runs the audit now, then back to the overview.
 pub(crate) async fn rerun(State(state): State<Arc<AppState>>, action: Action) -> Response {
     let now = state.ctx.services.now();
-    match AuditCache::audit(&state, now, true).await {
-        Some(Ok(a)) if a.at < now => action.desk.flash(&state, true, "The audit is still running; reload in a moment."),
-        Some(Ok(a)) if a.violations.is_empty() => action.desk.flash(&state, true, "Audit run again: clean."),
-        Some(Ok(a)) => {
-            action.desk.flash(&state, false, format!("Audit run again: {} violation(s).", a.violations.len()))
-        }
-        Some(Err(e)) => action.desk.flash(&state, false, ApiError::from(e).detail),
-        None => action.desk.flash(&state, true, "The audit is still running; reload in a moment."),
-    }
+    let (ok, text) = match AuditCache::audit(&state, now, true).await {
+        Some(Ok(a)) if a.at < now => (true, "The audit is still running; reload in a moment.".to_string()),
+        Some(Ok(a)) if a.violations.is_empty() => (true, "Audit run again: clean.".to_string()),
+        Some(Ok(a)) => (false, format!("Audit run again: {} violation(s).", a.violations.len())),
+        Some(Err(e)) => (false, ApiError::from(e).detail),
+        None => (true, "The audit is still running; reload in a moment.".to_string()),
+    };
+    action.desk.flash(&state, ok, text).await;
     Redirect::to("/console").into_response()
 }
 

@@ -163,7 +163,7 @@ pub(crate) async fn create_partner(State(state): State<Arc<AppState>>, Action { 
                 "Partner {} created and bound to manager {} with priority {}.",
                 partner.client.fio, partner.bind.manager_id, partner.bind.priority
             );
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to(&format!("/console/partners?manager={}", partner.bind.manager_id)).into_response()
         }
         Err(problem) => {
@@ -189,7 +189,7 @@ pub(crate) async fn create_manager(State(state): State<Arc<AppState>>, Action { 
     };
     match outcome {
         Ok(manager) => {
-            desk.flash(&state, true, format!("Manager {} created with id {}.", manager.name, manager.id));
+            desk.flash(&state, true, format!("Manager {} created with id {}.", manager.name, manager.id)).await;
             Redirect::to(&format!("/console/partners?manager={}", manager.id)).into_response()
         }
         Err(problem) => {

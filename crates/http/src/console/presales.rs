@@ -63,7 +63,7 @@ pub(crate) async fn deliver(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such presale.");
+        desk.flash(&state, false, "No such presale.").await;
         return Redirect::to("/console/presales").into_response();
     };
     let gift_id = fields.get("gift_id").to_string();
@@ -80,7 +80,7 @@ pub(crate) async fn deliver(
                 "Presale {} delivered: NFT {} ({}) went to user {}, and seller {} was paid.",
                 presale.id, nft.id, nft.gift_id, nft.owner_id, presale.seller_id
             );
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to("/console/presales").into_response()
         }
         Err(problem) => {

@@ -1,19 +1,23 @@
 //! Who is signed in to the console: server-side sessions behind an `HttpOnly` cookie, a CSRF
 //! token per session checked on every form that changes something, and the flash message an
-//! action leaves for the page it redirects to.
+//! action leaves for the page it redirects to. The sessions are kept by the store
+//! ([`ConsoleSessions`], `AppState::console`), by the SHA-256 of their id: every instance over the
+//! same database knows them, and a restart keeps them.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
+use app::ports::{ConsoleSessions, Flash};
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Duration, Utc};
+use domain::RepoError;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::layout::refused;
+use super::layout::{refused, unavailable};
 use crate::state::AppState;
 
 /// The session cookie.
@@ -25,28 +29,6 @@ pub(crate) const SESSION_TTL: Duration = Duration::hours(8);
 /// How long a sign-in form stays good.
 pub(crate) const SIGN_IN_TTL: Duration = Duration::hours(1);
 
-/// A message for the next page shown in the session: the outcome of an action.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Flash {
-    pub ok: bool,
-    pub text: String,
-}
-
-struct Session {
-    actor: String,
-    csrf: String,
-    expires_at: DateTime<Utc>,
-    flash: Option<Flash>,
-}
-
-/// The sessions of this instance, by the SHA-256 of their id (a lookup's timing says nothing
-/// about the ids). Kept in memory: a restart signs everyone out, and with several instances
-/// behind a balancer the console needs sticky sessions (ADR 018).
-#[derive(Default)]
-pub(crate) struct Sessions {
-    by_digest: Mutex<HashMap<[u8; 32], Session>>,
-}
-
 /// A random 32-byte token, hex.
 pub(crate) fn random_token() -> String {
     let mut bytes = [0u8; 32];
@@ -54,6 +36,8 @@ pub(crate) fn random_token() -> String {
     hex::encode(bytes)
 }
 
+/// What the store knows a session by: the SHA-256 of its id (so neither the stored rows nor a
+/// lookup's timing say anything about the ids).
 fn digest(id: &str) -> [u8; 32] {
     Sha256::digest(id.as_bytes()).into()
 }
@@ -63,41 +47,17 @@ pub(crate) fn same_secret(a: &str, b: &str) -> bool {
     bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
-impl Sessions {
-    /// Opens a session for `actor`; returns its id (the cookie's value). Expired sessions go.
-    pub(crate) fn open(&self, actor: String, now: DateTime<Utc>) -> String {
-        let id = random_token();
-        let session = Session { actor, csrf: random_token(), expires_at: now + SESSION_TTL, flash: None };
-        let mut all = self.by_digest.lock().expect("poisoned");
-        all.retain(|_, s| s.expires_at > now);
-        all.insert(digest(&id), session);
-        id
-    }
+/// Opens a session for `actor`, for [`SESSION_TTL`]; returns its id (the cookie's value). The
+/// store forgets a few expired sessions meanwhile.
+pub(crate) async fn open(sessions: &dyn ConsoleSessions, actor: &str, now: DateTime<Utc>) -> Result<String, RepoError> {
+    let id = random_token();
+    sessions.open(digest(&id), actor, &random_token(), now + SESSION_TTL, now).await?;
+    Ok(id)
+}
 
-    /// Ends the session `id`, if there is one.
-    pub(crate) fn close(&self, id: &str) {
-        self.by_digest.lock().expect("poisoned").remove(&digest(id));
-    }
-
-    /// The live session `id`; with `take_flash`, its flash message is handed over (shown once).
-    fn find(&self, id: &str, now: DateTime<Utc>, take_flash: bool) -> Option<Desk> {
-        let mut all = self.by_digest.lock().expect("poisoned");
-        let key = digest(id);
-        let session = all.get_mut(&key)?;
-        if session.expires_at <= now {
-            all.remove(&key);
-            return None;
-        }
-        let flash = if take_flash { session.flash.take() } else { None };
-        Some(Desk { id: id.to_string(), actor: session.actor.clone(), csrf: session.csrf.clone(), flash })
-    }
-
-    /// Leaves `flash` for the next page session `id` shows.
-    pub(crate) fn flash(&self, id: &str, flash: Flash) {
-        if let Some(s) = self.by_digest.lock().expect("poisoned").get_mut(&digest(id)) {
-            s.flash = Some(flash);
-        }
-    }
+/// Ends the session `id`, if there is one.
+pub(crate) async fn close(sessions: &dyn ConsoleSessions, id: &str) -> Result<(), RepoError> {
+    sessions.close(digest(id)).await
 }
 
 /// The value of cookie `name` in the request, if any.
@@ -140,9 +100,13 @@ pub(crate) struct Desk {
 }
 
 impl Desk {
-    /// Leaves the outcome of an action for the page the browser is sent to next.
-    pub(crate) fn flash(&self, state: &AppState, ok: bool, text: impl Into<String>) {
-        state.console.flash(&self.id, Flash { ok, text: text.into() });
+    /// Leaves the outcome of an action for the page the browser is sent to next. The action is
+    /// done by then: if the store fails here, only the message is lost (and logged).
+    pub(crate) async fn flash(&self, state: &AppState, ok: bool, text: impl Into<String>) {
+        let text = text.into();
+        if let Err(e) = state.console.set_flash(digest(&self.id), ok, &text).await {
+            tracing::warn!(error = %e, actor = %self.actor, %text, "console flash message lost");
+        }
     }
 }
 
@@ -157,11 +121,14 @@ impl FromRequestParts<Arc<AppState>> for Desk {
     /// Only the session cookie counts: an `Authorization` header (a user's `tma` credential or
     /// anything else) never signs anyone in here.
     async fn from_request_parts(parts: &mut Parts, state: &Arc<AppState>) -> Result<Self, Response> {
+        let Some(id) = cookie(&parts.headers, SESSION_COOKIE) else { return Err(to_sign_in()) };
         let now = state.auth.clock.now();
         let take_flash = parts.method == Method::GET;
-        cookie(&parts.headers, SESSION_COOKIE)
-            .and_then(|id| state.console.find(id, now, take_flash))
-            .ok_or_else(to_sign_in)
+        match state.console.find(digest(id), now, take_flash).await {
+            Ok(Some(s)) => Ok(Desk { id: id.to_string(), actor: s.actor, csrf: s.csrf, flash: s.flash }),
+            Ok(None) => Err(to_sign_in()),
+            Err(e) => Err(unavailable(e.into())),
+        }
     }
 }
 
@@ -238,45 +205,6 @@ impl FromRequest<Arc<AppState>> for SignInForm {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn now() -> DateTime<Utc> {
-        DateTime::parse_from_rfc3339("2026-12-01T10:00:00Z").unwrap().with_timezone(&Utc)
-    }
-
-    #[test]
-    fn a_session_is_found_by_its_id_until_it_expires_or_closes() {
-        let sessions = Sessions::default();
-        let id = sessions.open("staff:abc".into(), now());
-        assert_eq!(id.len(), 64);
-        let desk = sessions.find(&id, now() + Duration::hours(7), false).expect("live");
-        assert_eq!((desk.actor.as_str(), desk.csrf.len()), ("staff:abc", 64));
-        assert_ne!(desk.csrf, id, "the CSRF token is not the session id");
-        assert!(sessions.find(&id, now() + SESSION_TTL, false).is_none(), "expired after 8 h");
-        assert!(sessions.find(&id, now(), false).is_none(), "and gone");
-        let id = sessions.open("staff:abc".into(), now());
-        sessions.close(&id);
-        assert!(sessions.find(&id, now(), false).is_none(), "closed");
-        assert!(sessions.find("not-a-session", now(), false).is_none());
-    }
-
-    #[test]
-    fn each_session_has_its_own_id_and_csrf_token() {
-        let sessions = Sessions::default();
-        let (a, b) = (sessions.open("staff:a".into(), now()), sessions.open("staff:a".into(), now()));
-        assert_ne!(a, b);
-        let (a, b) = (sessions.find(&a, now(), false).unwrap(), sessions.find(&b, now(), false).unwrap());
-        assert_ne!(a.csrf, b.csrf);
-    }
-
-    #[test]
-    fn a_flash_is_shown_once_and_only_where_a_page_takes_it() {
-        let sessions = Sessions::default();
-        let id = sessions.open("staff:a".into(), now());
-        sessions.flash(&id, Flash { ok: true, text: "done".into() });
-        assert_eq!(sessions.find(&id, now(), false).unwrap().flash, None, "a POST leaves it");
-        assert_eq!(sessions.find(&id, now(), true).unwrap().flash.map(|f| f.text).as_deref(), Some("done"));
-        assert_eq!(sessions.find(&id, now(), true).unwrap().flash, None, "shown once");
-    }
 
     #[test]
     fn cookies_are_read_by_name_among_others() {

@@ -8,9 +8,9 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use maud::html;
 
-use super::layout::{bare, respond, Input};
+use super::layout::{bare, respond, unavailable, Input};
 use super::session::{
-    cookie, over_tls, random_token, same_secret, set_cookie, Action, SignInForm, SESSION_COOKIE, SESSION_TTL,
+    self, cookie, over_tls, random_token, same_secret, set_cookie, Action, SignInForm, SESSION_COOKIE, SESSION_TTL,
     SIGN_IN_COOKIE, SIGN_IN_TTL,
 };
 use crate::auth::staff_actor;
@@ -68,10 +68,15 @@ pub(crate) async fn submit(State(state): State<Arc<AppState>>, posted: SignInFor
         return form(StatusCode::UNAUTHORIZED, field, posted.secure, Some(error), None);
     };
     if let Some(old) = &posted.session {
-        state.console.close(old);
+        if let Err(e) = session::close(&*state.console, old).await {
+            return unavailable(e.into());
+        }
     }
+    let session = match session::open(&*state.console, &actor, state.auth.clock.now()).await {
+        Ok(id) => id,
+        Err(e) => return unavailable(e.into()),
+    };
     tracing::info!(%actor, "console sign-in");
-    let session = state.console.open(actor, state.auth.clock.now());
     let cookies = AppendHeaders([
         (SET_COOKIE, set_cookie(SESSION_COOKIE, &session, SESSION_TTL, posted.secure)),
         (SET_COOKIE, set_cookie(SIGN_IN_COOKIE, "", chrono::Duration::zero(), posted.secure)),
@@ -86,7 +91,9 @@ pub(crate) async fn sign_out(
     uri: Uri,
     action: Action,
 ) -> Response {
-    state.console.close(&action.desk.id);
+    if let Err(e) = session::close(&*state.console, &action.desk.id).await {
+        return unavailable(e.into());
+    }
     tracing::info!(actor = %action.desk.actor, "console sign-out");
     let expired = set_cookie(SESSION_COOKIE, "", chrono::Duration::zero(), over_tls(&headers, &uri));
     (AppendHeaders([(SET_COOKIE, expired)]), Redirect::to("/console/sign-in?signed_out")).into_response()

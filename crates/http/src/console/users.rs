@@ -100,7 +100,7 @@ pub(crate) async fn deposit(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such user.");
+        desk.flash(&state, false, "No such user.").await;
         return Redirect::to("/console/users").into_response();
     };
     let (tx_hash, amount) = (fields.get("tx_hash").to_string(), fields.get("amount").trim().to_string());
@@ -122,7 +122,7 @@ pub(crate) async fn deposit(
             } else {
                 format!("Deposit {} of {} TON credited to user {}.", d.tx_hash, d.amount, d.user_id)
             };
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to(&format!("/console/users?id={id}")).into_response()
         }
         Err(problem) => {

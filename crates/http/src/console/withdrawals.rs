@@ -70,7 +70,7 @@ pub(crate) async fn resolve(
     Action { desk, fields }: Action,
 ) -> Response {
     let Ok(Path(id)) = id else {
-        desk.flash(&state, false, "No such withdrawal.");
+        desk.flash(&state, false, "No such withdrawal.").await;
         return Redirect::to("/console/withdrawals").into_response();
     };
     let tx_hash = fields.get("tx_hash").to_string();
@@ -95,7 +95,7 @@ pub(crate) async fn resolve(
                     format!("Withdrawal {} resolved as failed: {} TON went back to user {}.", w.id, w.amount, w.user_id)
                 }
             };
-            desk.flash(&state, true, text);
+            desk.flash(&state, true, text).await;
             Redirect::to("/console/withdrawals?status=stuck").into_response()
         }
         Err(problem) => {

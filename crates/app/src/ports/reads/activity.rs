@@ -65,6 +65,25 @@ pub struct CollectionStats {
     pub last_sale: Option<(Money, DateTime<Utc>)>,
 }
 
+/// A collection at a glance, the figures a list of collections shows (the console's market
+/// page): its statistics without those that count the whole collection or a week of sales.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CollectionGlance {
+    pub name: String,
+    pub listed: u64,
+    pub floor: Option<Money>,
+    pub sales_24h: u64,
+    pub volume_24h: Money,
+    pub last_sale: Option<(Money, DateTime<Utc>)>,
+}
+
+impl From<CollectionStats> for CollectionGlance {
+    fn from(s: CollectionStats) -> Self {
+        let CollectionStats { name, listed, floor, sales_24h, volume_24h, last_sale, .. } = s;
+        Self { name, listed, floor, sales_24h, volume_24h, last_sale }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interval {
     Hour,
@@ -116,6 +135,22 @@ pub trait ActivityReads: Send + Sync {
     async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError>;
     /// A collection's market at `now`; `None` when none of it was ever registered nor sold.
     async fn collection_stats(&self, name: &str, now: DateTime<Utc>) -> Result<Option<CollectionStats>, RepoError>;
+    /// The collections `names` at a glance at `now`, in that order, those never registered nor
+    /// sold left out: what [`collection_stats`](Self::collection_stats) says of them, less
+    /// owners and the week. A store that counts them faster than whole statistics says so here.
+    async fn collection_glances(
+        &self,
+        names: &[String],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<CollectionGlance>, RepoError> {
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            if let Some(stats) = self.collection_stats(name, now).await? {
+                out.push(stats.into());
+            }
+        }
+        Ok(out)
+    }
     /// Sales per interval since `since`, oldest first (intervals without sales left out).
     async fn collection_history(
         &self,

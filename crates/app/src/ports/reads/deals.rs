@@ -45,6 +45,13 @@ pub trait ChannelReads: Send + Sync {
     async fn channel_sales(&self, filter: &ChannelFilter, page: PageRequest) -> Result<Page<ChannelSale>, RepoError>;
     /// One listing or sale; `None` when it does not exist.
     async fn channel_sale(&self, id: ChannelSaleId) -> Result<Option<ChannelSale>, RepoError>;
+    /// Everyone's listings and sales in `status` (the staff desk's queue), newest first by id: the
+    /// API's cursor for every status, most of which have no deadline (shown as a column instead).
+    async fn channel_sales_in(
+        &self,
+        status: ChannelSaleStatus,
+        page: PageRequest,
+    ) -> Result<Page<ChannelSale>, RepoError>;
     /// Sales awaiting transfer with their deadlines, oldest deadline first (the confirmation
     /// job's work).
     async fn awaiting_channel_sales(&self, limit: u32) -> Result<Vec<AwaitingTransfer>, RepoError>;

@@ -79,6 +79,23 @@ pub(crate) async fn collections_page(
     limit: Option<u32>,
     cursor: Option<&str>,
 ) -> Result<(Vec<CollectionStats>, Option<String>), ApiError> {
+    let (names, next_cursor) = collection_names_page(state, limit, cursor).await?;
+    let mut items = Vec::with_capacity(names.len());
+    for name in names {
+        if let Some(stats) = state.stats.get(&*state.reads, &name).await? {
+            items.push(stats);
+        }
+    }
+    Ok((items, next_cursor))
+}
+
+/// A page of collection names by name (`limit` by default [`PageRequest::DEFAULT_LIMIT`]) after
+/// the name `cursor` encodes, and the next page's cursor.
+pub(crate) async fn collection_names_page(
+    state: &AppState,
+    limit: Option<u32>,
+    cursor: Option<&str>,
+) -> Result<(Vec<String>, Option<String>), ApiError> {
     let limit = limit.unwrap_or(PageRequest::DEFAULT_LIMIT);
     if !(1..=PageRequest::MAX_LIMIT).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 100"));
@@ -93,13 +110,7 @@ pub(crate) async fn collections_page(
     let more = names.len() > limit as usize;
     names.truncate(limit as usize);
     let next_cursor = if more { names.last().map(|n| encode_name_cursor(n)) } else { None };
-    let mut items = Vec::with_capacity(names.len());
-    for name in names {
-        if let Some(stats) = state.stats.get(&*state.reads, &name).await? {
-            items.push(stats);
-        }
-    }
-    Ok((items, next_cursor))
+    Ok((names, next_cursor))
 }
 
 /// A position after a collection's name, as an opaque cursor (its UTF-8 bytes in hex).
