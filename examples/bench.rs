@@ -257,15 +257,14 @@ async fn drive(
                     }
                     let (auth, body) = request(i);
                     let t = Instant::now();
-                    let status = client
+                    let response = client
                         .post(&url)
                         .header("authorization", auth)
                         .header("content-type", "application/json")
                         .body(body)
                         .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0);
+                        .await;
+                    let status = read_status(response).await;
                     out.push((t.elapsed(), status));
                 }
                 out
@@ -546,7 +545,7 @@ async fn b4(client: &reqwest::Client, base: &str, concurrency: usize, seconds: u
                         req = req.json(&b);
                     }
                     let t = Instant::now();
-                    let status = req.send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+                    let status = read_status(req.send().await).await;
                     out.push((t.elapsed(), status));
                 }
                 out
@@ -592,6 +591,23 @@ async fn sweeps(
     let count = chunks.len();
     let request: Request = Arc::new(move |i| (auth[i % auth.len()].clone(), chunks[i].clone()));
     drive(client, &[format!("{base}/api/nft/sweep")], count, request, concurrency, seconds as f64).await
+}
+
+/// A response's status once its body is read (0 when the request or the body failed): a
+/// latency includes the whole response, and a connection goes back to the pool only after its
+/// body was read to the end.
+async fn read_status(response: reqwest::Result<reqwest::Response>) -> u16 {
+    match response {
+        Ok(r) => {
+            let status = r.status().as_u16();
+            if r.bytes().await.is_ok() {
+                status
+            } else {
+                0
+            }
+        }
+        Err(_) => 0,
+    }
 }
 
 // ----- B5: discovery at scale ------------------------------------------------------------------
@@ -702,13 +718,12 @@ async fn b5_mix(client: &reqwest::Client, base: &str, concurrency: usize, second
                     let kind = fastrand::usize(..B5_KINDS.len());
                     let path = b5_request(kind, &deep);
                     let t = Instant::now();
-                    let status = client
+                    let response = client
                         .get(format!("{base}{path}"))
                         .header("authorization", &auth[fastrand::usize(..auth.len())])
                         .send()
-                        .await
-                        .map(|r| r.status().as_u16())
-                        .unwrap_or(0);
+                        .await;
+                    let status = read_status(response).await;
                     out[kind].push((t.elapsed(), status));
                 }
                 out
@@ -756,9 +771,14 @@ async fn main() {
     println!("bench: {seconds} s runs at concurrency {concurrency}, {rounds} round(s); database {name}");
 
     if std::env::var_os("BENCH_B5_ONLY").is_some() {
-        // Discovery alone (while choosing indexes): the B5 market and the mix, nothing else.
-        let (b5_name, b5_db, took) = b5_database(&admin, &url, &exe).await;
-        let mut a = start(&b5_db, &redis, 32, &[]).await;
+        // Discovery alone (while choosing indexes): the B5 market and the mix, nothing else;
+        // `BENCH_B5_DB` names a market seeded before (kept), instead of seeding one.
+        let (b5_name, b5_db, took) = match std::env::var("BENCH_B5_DB") {
+            Ok(db) => (String::new(), db, 0.0),
+            Err(_) => b5_database(&admin, &url, &exe).await,
+        };
+        let pool_size = std::env::var("BENCH_B5_POOL").ok().and_then(|p| p.parse().ok()).unwrap_or(32);
+        let mut a = start(&b5_db, &redis, pool_size, &[]).await;
         let (mut b5, total) = b5_mix(&client, &a.base, concurrency, seconds).await;
         let _ = a.child.kill().await;
         println!("B5 seeded in {took:.0} s: {total:.0} requests/s");
@@ -773,7 +793,9 @@ async fn main() {
         }
         pool.close().await;
         sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.ok();
-        sqlx::query(&format!("DROP DATABASE {b5_name} WITH (FORCE)")).execute(&admin).await.ok();
+        if !b5_name.is_empty() {
+            sqlx::query(&format!("DROP DATABASE {b5_name} WITH (FORCE)")).execute(&admin).await.ok();
+        }
         return;
     }
     let (rt_cold, rt_warm, redis_per_buy) = round_trips(&pool, &client, &db, &redis, &mut run).await;
@@ -796,7 +818,8 @@ async fn main() {
         for step in 0..4 {
             match (step + round as usize) % 4 {
                 3 => {
-                    let mut a = start(&b5_db, &redis, 32, &[]).await;
+                    let pool_size = std::env::var("BENCH_B5_POOL").ok().and_then(|p| p.parse().ok()).unwrap_or(32);
+                    let mut a = start(&b5_db, &redis, pool_size, &[]).await;
                     let r = b1(&b5_pool, &client, &[&a], &mut run, concurrency, seconds).await;
                     let _ = a.child.kill().await;
                     println!(

@@ -130,6 +130,10 @@ pub struct Settings {
     pub gateway_timeout_ms: u64,
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 16, global = true)]
     pub db_max_connections: u32,
+    /// Of those, how many reads (single statements outside a Unit of Work) hold at once;
+    /// 0: two per core.
+    #[arg(long, env = "DB_READ_CONNECTIONS", default_value_t = 0, global = true)]
+    pub db_read_connections: u32,
     /// Set when `serve` generated the bot token (then Telegram delivery stays log-only).
     #[arg(skip)]
     pub bot_token_generated: bool,

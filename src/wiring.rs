@@ -171,7 +171,7 @@ pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> any
             .await
             .map_err(|e| anyhow::anyhow!("cannot connect to PostgreSQL: {e}"))?;
             adapters_postgres::migrate(&pool).await.map_err(|e| anyhow::anyhow!("{e}"))?;
-            let store = PgStore::new(pool);
+            let store = PgStore::new(pool).with_read_connections(settings.db_read_connections);
             // Once this instance streams events: its commits wake it at once and the other
             // instances through NOTIFY, and it listens for theirs. (Until then it sends nothing:
             // an instance without streams costs its buys no NOTIFY; the others still read its

@@ -107,6 +107,7 @@ pub fn settings(database_url: Option<String>, redis_url: Option<String>) -> Sett
         lock_wait_ms: 5_000,
         request_timeout_seconds: 30,
         db_max_connections: 5,
+        db_read_connections: 0,
         job_interval_ms: 1_000,
         job_batch: 100,
         relay_interval_ms: 500,

@@ -6,7 +6,10 @@
 //! recently used first) and pings it only if it sat idle more than a second. A connection whose
 //! work did not end cleanly (an error, a Unit of Work dropped without commit, a read abandoned
 //! halfway) goes back to sqlx, whose ping flushes a queued `ROLLBACK` or finds it broken and
-//! closes it. A semaphore bounds the connections in use, first come first served.
+//! closes it. A semaphore bounds the connections in use, first come first served; a gated handle
+//! ([`Conns::gated`]) bounds its own users further (reads: a few at a time keep a small machine's
+//! cores busy without sharing them among dozens of backends, so a cheap read never waits behind a
+//! crowd of expensive ones in the CPU's run queue — it waits its turn in ours).
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,7 +26,11 @@ const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
 
 /// A handle on the connections (cheap to clone).
 #[derive(Clone)]
-pub struct Conns(Arc<Inner>);
+pub struct Conns {
+    inner: Arc<Inner>,
+    /// Bounds this handle's users beyond the shared bound, first come first served.
+    gate: Option<Arc<Semaphore>>,
+}
 
 struct Inner {
     pool: PgPool,
@@ -34,41 +41,62 @@ struct Inner {
 
 impl std::fmt::Debug for Conns {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Conns").field("available", &self.0.permits.available_permits()).finish()
+        f.debug_struct("Conns")
+            .field("available", &self.inner.permits.available_permits())
+            .field("gate", &self.gate.as_ref().map(|g| g.available_permits()))
+            .finish()
     }
 }
 
 impl Conns {
     /// At most `max` connections in use at once, taken from `pool` (which must allow that many).
     pub fn new(pool: PgPool, max: u32, acquire_timeout: Duration) -> Self {
-        Self(Arc::new(Inner {
+        let inner = Inner {
             pool,
             idle: Mutex::default(),
             permits: Arc::new(Semaphore::new(max.max(1) as usize)),
             acquire_timeout,
-        }))
+        };
+        Self { inner: Arc::new(inner), gate: None }
+    }
+
+    /// The same connections, of which this handle's users hold at most `max` at once.
+    pub fn gated(&self, max: u32) -> Self {
+        Self { inner: self.inner.clone(), gate: Some(Arc::new(Semaphore::new(max.max(1) as usize))) }
     }
 
     /// A connection: a kept one if there is one, else one from sqlx's pool.
     pub async fn acquire(&self) -> Result<Conn, sqlx::Error> {
-        let permit = tokio::time::timeout(self.0.acquire_timeout, self.0.permits.clone().acquire_owned())
-            .await
-            .map_err(|_| sqlx::Error::PoolTimedOut)?
-            .map_err(|_| sqlx::Error::PoolClosed)?;
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now() + inner.acquire_timeout;
+        let permit = |semaphore: &Arc<Semaphore>| tokio::time::timeout_at(deadline, semaphore.clone().acquire_owned());
+        let gate = match &self.gate {
+            Some(gate) => {
+                Some(permit(gate).await.map_err(|_| sqlx::Error::PoolTimedOut)?.map_err(|_| sqlx::Error::PoolClosed)?)
+            }
+            None => None,
+        };
+        let permits = (
+            permit(&inner.permits)
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?
+                .map_err(|_| sqlx::Error::PoolClosed)?,
+            gate,
+        );
         loop {
-            let kept = self.0.idle.lock().expect("poisoned").pop();
+            let kept = inner.idle.lock().expect("poisoned").pop();
             let Some((mut conn, since)) = kept else { break };
             if since.elapsed() <= IDLE_BEFORE_PING || conn.ping().await.is_ok() {
-                return Ok(Conn { conn: Some(conn), home: self.clone(), clean: false, _permit: permit });
+                return Ok(Conn { conn: Some(conn), home: inner.clone(), clean: false, _permits: permits });
             }
             // Dead (say the server restarted): sqlx closes it when it comes back.
         }
-        let conn = self.0.pool.acquire().await?;
-        Ok(Conn { conn: Some(conn), home: self.clone(), clean: false, _permit: permit })
+        let conn = inner.pool.acquire().await?;
+        Ok(Conn { conn: Some(conn), home: inner.clone(), clean: false, _permits: permits })
     }
 
     pub fn is_closed(&self) -> bool {
-        self.0.pool.is_closed()
+        self.inner.pool.is_closed()
     }
 }
 
@@ -76,9 +104,10 @@ impl Conns {
 /// ([`Conn::clean`]), else to sqlx.
 pub struct Conn {
     conn: Option<PoolConnection<Postgres>>,
-    home: Conns,
+    home: Arc<Inner>,
     clean: bool,
-    _permit: OwnedSemaphorePermit,
+    /// The shared bound's, and the gate's if the handle had one.
+    _permits: (OwnedSemaphorePermit, Option<OwnedSemaphorePermit>),
 }
 
 impl Conn {
@@ -104,8 +133,8 @@ impl std::ops::DerefMut for Conn {
 impl Drop for Conn {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else { return };
-        if self.clean && !self.home.is_closed() {
-            self.home.0.idle.lock().expect("poisoned").push((conn, Instant::now()));
+        if self.clean && !self.home.pool.is_closed() {
+            self.home.idle.lock().expect("poisoned").push((conn, Instant::now()));
         }
         // Otherwise `conn` drops here: back to sqlx, which pings it (or closes it).
     }

@@ -121,22 +121,15 @@ impl ActivityReads for PgStore {
         rows.iter().map(crate::ledger::ledger_entry_row).collect()
     }
 
-    /// The distinct collections, read off the collection index one name at a time.
+    /// The collections, off the table the database keeps of them (migration 0021).
     async fn collections(&self, after: Option<&str>, limit: u32) -> Result<Vec<String>, RepoError> {
-        // A skip scan of the collection index: one probe per name, however many NFTs each has.
         // Names are never empty, so '' is before them all.
-        sqlx::query_scalar(
-            "WITH RECURSIVE c(name, n) AS ( \
-               SELECT (SELECT min(collection) FROM nfts WHERE collection > $1), 1 \
-               UNION ALL SELECT (SELECT min(collection) FROM nfts WHERE collection > c.name), c.n + 1 \
-                 FROM c WHERE c.name IS NOT NULL AND c.n < $2) \
-             SELECT name FROM c WHERE name IS NOT NULL",
-        )
-        .bind(after.unwrap_or(""))
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await
-        .map_err(map_err)
+        sqlx::query_scalar("SELECT name FROM nft_collections WHERE name > $1 ORDER BY name LIMIT $2")
+            .bind(after.unwrap_or(""))
+            .bind(i64::from(limit))
+            .fetch_all(self.pool())
+            .await
+            .map_err(map_err)
     }
 
     async fn collection_stats(&self, name: &str, now: DateTime<Utc>) -> Result<Option<CollectionStats>, RepoError> {
