@@ -206,6 +206,20 @@ impl Console {
         self.client.find(Locator::Css(selector)).await.is_ok()
     }
 
+    /// Reloads the page, as a person would, until `selector` is on it (the overview shows the
+    /// last audit, or says one is running when none finished within its wait — under a loaded
+    /// test run, the first may not); panics after 15 s.
+    async fn reload_until(&self, selector: &str) {
+        for _ in 0..75 {
+            if self.has(selector).await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            self.client.refresh().await.unwrap();
+        }
+        panic!("{selector} never showed on {}", self.path().await);
+    }
+
     async fn h1(&self) -> String {
         self.text("main h1").await
     }
@@ -382,6 +396,7 @@ async fn staff_run_the_desk_from_the_console_in_a_real_browser() {
 
     // The overview: the audit, the stuck withdrawals, the unmatched deposit, readiness.
     assert_eq!(browser.h1().await, "Overview");
+    browser.reload_until("#audit-result").await;
     assert!(browser.text("#audit-result").await.starts_with("Clean"));
     assert_eq!(browser.text("#stuck-count").await, "3");
     assert_eq!(browser.text("#unmatched-deposits-count").await, "1");
