@@ -11,3 +11,4 @@ mod races;
 mod races_bulk;
 mod races_market;
 mod races_trades;
+mod read_gate;
