@@ -16,7 +16,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Problem};
-use super::session::{Action, Desk, Fields};
+use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::channels::resolve_command;
 use crate::state::AppState;
@@ -67,12 +67,7 @@ async fn list(state: &AppState, query: &Fields) -> Result<Listing, ApiError> {
             ApiError::field("status", "must be awaiting_transfer, listed, completed, refunded or deleted")
         })?,
     };
-    let limit = match query.get("limit") {
-        "" => None,
-        l => Some(l.parse().map_err(|_| ApiError::field("limit", "must be between 1 and 100"))?),
-    };
-    let cursor = Some(query.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
-    let request = crate::routes::page(limit, cursor.as_deref())?;
+    let Paging { limit, cursor, request } = query.paging()?;
     let page = state.reads.channel_sales_in(status, request).await?;
     Ok(Listing { status, limit, cursor, page })
 }

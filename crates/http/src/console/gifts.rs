@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::deposits::typed_user_id;
 use super::layout::{csrf, failed, list_url, page, pager, respond, when, wide, Here, Input, Problem};
-use super::session::{Action, Desk, Fields};
+use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::admin::assign_gift_command;
 use crate::state::AppState;
@@ -37,12 +37,8 @@ struct Refusal {
 }
 
 async fn list(state: &AppState, query: &Fields) -> Result<Listing, ApiError> {
-    let limit = match query.get("limit") {
-        "" => None,
-        l => Some(l.parse().map_err(|_| ApiError::field("limit", "must be between 1 and 100"))?),
-    };
-    let cursor = Some(query.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
-    let page = state.reads.unmatched_gifts(crate::routes::page(limit, cursor.as_deref())?).await?;
+    let Paging { limit, cursor, request } = query.paging()?;
+    let page = state.reads.unmatched_gifts(request).await?;
     Ok(Listing { limit, cursor, page })
 }
 

@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::layout::{csrf, failed, list_url, page, pager, respond, ton, when, wide, Here, Input, Problem};
-use super::session::{Action, Desk, Fields};
+use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::presales::deliver_command;
 use crate::state::AppState;
@@ -36,12 +36,7 @@ struct Refusal {
 
 /// Sold presales, newest first: the same read as `GET /api/presales?status=sold`.
 async fn list(state: &AppState, query: &Fields) -> Result<Listing, ApiError> {
-    let limit = match query.get("limit") {
-        "" => None,
-        l => Some(l.parse().map_err(|_| ApiError::field("limit", "must be between 1 and 100"))?),
-    };
-    let cursor = Some(query.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
-    let request = crate::routes::page(limit, cursor.as_deref())?;
+    let Paging { limit, cursor, request } = query.paging()?;
     let filter = PresaleFilter { status: Some(PresaleStatus::Sold), seller: None };
     let page = state.reads.presales(&filter, request).await?;
     Ok(Listing { limit, cursor, page })

@@ -145,6 +145,24 @@ impl Fields {
     pub(crate) fn get(&self, name: &str) -> &str {
         self.0.get(name).map(String::as_str).unwrap_or("")
     }
+
+    /// A list page's `limit` and `cursor` as the API takes them (the same problems when bad).
+    pub(crate) fn paging(&self) -> Result<Paging, crate::error::ApiError> {
+        let limit = match self.get("limit") {
+            "" => None,
+            l => Some(l.parse().map_err(|_| crate::error::ApiError::field("limit", "must be between 1 and 100"))?),
+        };
+        let cursor = Some(self.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
+        let request = crate::routes::page(limit, cursor.as_deref())?;
+        Ok(Paging { limit, cursor, request })
+    }
+}
+
+/// Which page of a list a console page shows: as asked (to build its links) and as read.
+pub(crate) struct Paging {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    pub request: app::ports::reads::PageRequest,
 }
 
 async fn form_fields(req: Request, state: &Arc<AppState>) -> Fields {

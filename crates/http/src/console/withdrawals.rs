@@ -14,7 +14,7 @@ use maud::{html, Markup};
 use uuid::Uuid;
 
 use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Input, Problem};
-use super::session::{Action, Desk, Fields};
+use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::admin::dto::ResolveWithdrawalRequest;
 use crate::routes::admin::resolve_command;
@@ -44,12 +44,7 @@ async fn list(state: &AppState, query: &Fields) -> Result<Listing, ApiError> {
         s => WithdrawalStatus::parse(s)
             .ok_or_else(|| ApiError::field("status", "must be stuck, pending, sent or failed"))?,
     };
-    let limit = match query.get("limit") {
-        "" => None,
-        l => Some(l.parse().map_err(|_| ApiError::field("limit", "must be between 1 and 100"))?),
-    };
-    let cursor = Some(query.get("cursor")).filter(|c| !c.is_empty()).map(str::to_string);
-    let request = crate::routes::page(limit, cursor.as_deref())?;
+    let Paging { limit, cursor, request } = query.paging()?;
     let page = state.reads.withdrawals_in(status, request).await?;
     Ok(Listing { status, limit, cursor, page })
 }
