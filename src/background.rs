@@ -43,7 +43,27 @@ pub async fn run_relay(relay: Arc<Relay>, interval: Duration, stop: impl std::fu
     }
 }
 
-/// Starts the jobs and the relay in the background; they stop when `true` is sent.
+/// Folds the filter panels' listed-count deltas every `interval` (the PostgreSQL store's own
+/// upkeep, ADR 016) until `stop` resolves; one fold at a time across instances.
+pub async fn run_folds(
+    store: adapters_postgres::PgStore,
+    interval: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(stop);
+    loop {
+        if let Err(e) = store.fold_listed_counts().await {
+            tracing::warn!(error = %e, "cannot fold listed counts; next pass retries");
+        }
+        tokio::select! {
+            _ = &mut stop => break,
+            _ = tokio::time::sleep(interval) => {}
+        }
+    }
+}
+
+/// Starts the jobs, the relay and (on PostgreSQL) the listed counts' folds in the background;
+/// they stop when `true` is sent.
 pub fn spawn_background(
     app: &App,
     settings: &Settings,
@@ -53,6 +73,11 @@ pub fn spawn_background(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let jobs = tokio::spawn(run_jobs(app.jobs.clone(), settings.job_interval(), stopped(rx.clone())));
-    let relay = tokio::spawn(run_relay(app.relay.clone(), settings.relay_interval(), stopped(rx)));
-    (tx, vec![jobs, relay])
+    let relay = tokio::spawn(run_relay(app.relay.clone(), settings.relay_interval(), stopped(rx.clone())));
+    let mut handles = vec![jobs, relay];
+    if let Some(store) = &app.pg {
+        // As often as the job passes: upkeep like theirs.
+        handles.push(tokio::spawn(run_folds(store.clone(), settings.job_interval(), stopped(rx))));
+    }
+    (tx, handles)
 }

@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod desk_reads;
 mod discovery_plans;
+mod listed_counts;
 mod races;
 mod races_bulk;
 mod races_market;

@@ -198,7 +198,7 @@ impl NftReads for PgStore {
                 name,
                 rarity_per_mille: r.try_get::<i32, _>(2).map_err(e)? as u16,
                 count: r.try_get::<i64, _>(3).map_err(e)? as u64,
-                listed: r.try_get::<i64, _>(4).map_err(e)? as u64,
+                listed: r.try_get::<i64, _>(4).map_err(e)?.max(0) as u64,
                 floor: floor.map(money).transpose()?,
             };
             match kind.as_str() {
@@ -232,25 +232,48 @@ impl NftReads for PgStore {
 }
 
 /// Per kind and value: rarity and NFTs in custody (kept by the database in
-/// `nft_attribute_counts`), listed and floor (from the partial indexes of listed NFTs by value) —
-/// plus one marker row when the collection has any NFT at all (returned ones included), so an
-/// empty panel differs from none.
+/// `nft_attribute_counts`), listed (the sum of the value's rows in `nft_listed_deltas`, kept as
+/// listings change — migration 0022) and floor (one probe of the partial index of listed NFTs by
+/// value, for a value with any listed) — plus one marker row when the collection has any NFT at
+/// all (returned ones included), so an empty panel differs from none.
 pub const ATTRIBUTE_PANEL: &str = "\
 WITH l AS (
-    SELECT 'model' AS kind, model AS name, count(*) AS listed, min(price) AS floor FROM nfts
-     WHERE collection = $1 AND price IS NOT NULL AND model IS NOT NULL GROUP BY model
-    UNION ALL
-    SELECT 'backdrop', backdrop, count(*), min(price) FROM nfts
-     WHERE collection = $1 AND price IS NOT NULL AND backdrop IS NOT NULL GROUP BY backdrop
-    UNION ALL
-    SELECT 'symbol', symbol, count(*), min(price) FROM nfts
-     WHERE collection = $1 AND price IS NOT NULL AND symbol IS NOT NULL GROUP BY symbol)
-SELECT a.kind, a.name, a.rarity_per_mille::int, a.count, COALESCE(l.listed, 0), l.floor
+    SELECT kind, name, sum(delta) AS listed FROM nft_listed_deltas WHERE collection = $1 GROUP BY kind, name)
+SELECT a.kind, a.name, a.rarity_per_mille::int, a.count, COALESCE(l.listed, 0)::bigint,
+       CASE WHEN COALESCE(l.listed, 0) <= 0 THEN NULL
+            WHEN a.kind = 'model' THEN
+                (SELECT min(price) FROM nfts WHERE collection = $1 AND model = a.name AND price IS NOT NULL)
+            WHEN a.kind = 'backdrop' THEN
+                (SELECT min(price) FROM nfts WHERE collection = $1 AND backdrop = a.name AND price IS NOT NULL)
+            ELSE (SELECT min(price) FROM nfts WHERE collection = $1 AND symbol = a.name AND price IS NOT NULL) END
   FROM nft_attribute_counts a LEFT JOIN l ON l.kind = a.kind AND l.name = a.name
  WHERE a.collection = $1 AND a.count > 0
 UNION ALL
 SELECT 'collection', NULL, 0, 0, 0, NULL WHERE EXISTS (SELECT 1 FROM nfts WHERE collection = $1)
 ORDER BY 1, 3, 2";
+
+/// Folds the listed counts' deltas (migration 0022) in batches of this many.
+const FOLD_BATCH: i32 = 50_000;
+
+impl PgStore {
+    /// Folds the listed counts' deltas: each value's rows into one (`nft_listed_fold`), until a
+    /// fold finds less than a batch; returns how many deltas it folded. Another instance folding
+    /// at the same time makes this one return at once.
+    pub async fn fold_listed_counts(&self) -> Result<u64, RepoError> {
+        let mut total = 0u64;
+        loop {
+            let folded: i64 = sqlx::query_scalar("SELECT nft_listed_fold($1)")
+                .bind(FOLD_BATCH)
+                .fetch_one(self.pool())
+                .await
+                .map_err(map_err)?;
+            total += folded.max(0) as u64;
+            if folded < i64::from(FOLD_BATCH) {
+                return Ok(total);
+            }
+        }
+    }
+}
 
 /// The owner's NFTs in custody by collection: count, the collection's floor, and each NFT at the
 /// floor of its collection and model, else of its collection, else 0. The owner's NFTs are
