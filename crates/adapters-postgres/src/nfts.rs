@@ -320,7 +320,17 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         || q.filter.listed == Some(true)
         || q.filter.min_price.is_some()
         || q.filter.max_price.is_some();
-    let per_collection = q.filter.collections.len() != 1 && q.filter.owner.is_none() && !listed_only;
+    // The whole market newest first, unfiltered but for listed-ness, reads its own index
+    // (nfts_newest_idx, migration 0023); other orders of several collections merge each one's.
+    let f = &q.filter;
+    let whole_market_newest = q.sort == NftSort::Newest
+        && f.collections.is_empty()
+        && f.owner.is_none()
+        && f.models.is_empty()
+        && f.backdrops.is_empty()
+        && f.symbols.is_empty()
+        && f.number.is_none();
+    let per_collection = f.collections.len() != 1 && f.owner.is_none() && !listed_only && !whole_market_newest;
     let order: Vec<String> = keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
     let order = format!(" ORDER BY {} LIMIT {}", order.join(", "), u64::from(q.limit) + 1);
     let mut sql = QueryBuilder::<Postgres>::new(prefix.to_string());
@@ -341,6 +351,18 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         after_cursor(&mut sql, q, &keys);
         sql.push(&order);
         sql.push(format!(") x ORDER BY {} LIMIT {})", by_name.join(", "), u64::from(q.limit) + 1));
+    } else if let Some((column, values, rest)) = newest_by_value(q, listed_only) {
+        // Each value's newest listings off its (value, newest_at, id) index, the price read
+        // beside each entry, until its page is full; the best page of them; then those rows.
+        sql.push(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id IN (SELECT id FROM unnest("));
+        sql.push_bind(values).push(format!(
+            "::text[]) v(name) CROSS JOIN LATERAL (SELECT id, newest_at AS k0 FROM nfts \
+             WHERE price IS NOT NULL AND {column} = v.name"
+        ));
+        discovery_filter(&mut sql, &rest);
+        after_cursor(&mut sql, q, &keys);
+        sql.push(&order);
+        sql.push(format!(") x ORDER BY k0 DESC, id DESC LIMIT {})", u64::from(q.limit) + 1));
     } else if ids_first(q, listed_only) {
         // The best page of ids off an index that holds the keys (no row read to sort the
         // matches), then only those rows.
@@ -359,6 +381,22 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
     }
     sql.push(&order);
     sql
+}
+
+/// Listings by backdrop (else symbol) across the market, newest first: the column to merge the
+/// values of, the values, and the rest of the filter (migration 0023's indexes).
+fn newest_by_value(q: &NftQuery, listed_only: bool) -> Option<(&'static str, Vec<String>, NftFilter)> {
+    let f = &q.filter;
+    if !listed_only || q.sort != NftSort::Newest || !f.collections.is_empty() || f.owner.is_some() {
+        return None;
+    }
+    if !f.backdrops.is_empty() {
+        Some(("backdrop", f.backdrops.clone(), NftFilter { backdrops: Vec::new(), ..f.clone() }))
+    } else if !f.symbols.is_empty() {
+        Some(("symbol", f.symbols.clone(), NftFilter { symbols: Vec::new(), ..f.clone() }))
+    } else {
+        None
+    }
 }
 
 /// Whether a query reads its page of ids first: listings by backdrop or symbol across the market,
