@@ -15,7 +15,7 @@ use domain::{ChannelSale, ChannelSaleStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Problem};
+use super::layout::{csrf, failed, page, pager, respond, status_filter, ton, when, wide, Here, Problem};
 use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::channels::resolve_command;
@@ -139,13 +139,7 @@ fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Channel sale " code { (r.id) } " was not resolved: " (r.problem.summary(&[])) }
         }
-        form.filters method="get" action="/console/channels" {
-            label for="status" { "Status" }
-            select #status name="status" {
-                @for s in STATUSES { option value=(s.as_str()) selected[s == listing.status] { (s.as_str()) } }
-            }
-            button type="submit" { "Show" }
-        }
+        (status_filter("/console/channels", STATUSES.iter().map(|s| s.as_str()), listing.status.as_str()))
         @if awaiting {
             p.hint {
                 "Channels bought and paid for (the price held in escrow) whose seller has still to hand the channel "

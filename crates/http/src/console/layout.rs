@@ -267,6 +267,19 @@ pub(crate) fn list_url(path: &str, limit: Option<u32>) -> String {
     }
 }
 
+/// The form that picks which status a list shows (a GET to `action` with `status`).
+pub(crate) fn status_filter<'a>(action: &str, statuses: impl IntoIterator<Item = &'a str>, current: &str) -> Markup {
+    html! {
+        form.filters method="get" action=(action) {
+            label for="status" { "Status" }
+            select #status name="status" {
+                @for s in statuses { option value=(s) selected[s == current] { (s) } }
+            }
+            button type="submit" { "Show" }
+        }
+    }
+}
+
 /// Links to the first and the next page of a list, with the API's cursors.
 pub(crate) fn pager(base: &str, cursor: Option<&str>, next: Option<&str>) -> Markup {
     pager_of(base, "cursor", "Pages", cursor, next)

@@ -13,7 +13,7 @@ use domain::{Withdrawal, WithdrawalStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, ton, when, wide, Here, Input, Problem};
+use super::layout::{csrf, failed, page, pager, respond, status_filter, ton, when, wide, Here, Input, Problem};
 use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::admin::dto::ResolveWithdrawalRequest;
@@ -114,13 +114,7 @@ fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
         @if let Some(r) = refusal {
             p.flash.bad role="alert" { "Withdrawal " code { (r.id) } " was not resolved: " (r.problem.summary(&["tx_hash"])) }
         }
-        form.filters method="get" action="/console/withdrawals" {
-            label for="status" { "Status" }
-            select #status name="status" {
-                @for s in STATUSES { option value=(s.as_str()) selected[s == listing.status] { (s.as_str()) } }
-            }
-            button type="submit" { "Show" }
-        }
+        (status_filter("/console/withdrawals", STATUSES.iter().map(|s| s.as_str()), listing.status.as_str()))
         @if stuck {
             p.hint {
                 "A stuck payout ran out of delivery attempts and may or may not have been paid. Look it up on chain: "
