@@ -399,16 +399,16 @@ fn newest_by_value(q: &NftQuery, listed_only: bool) -> Option<(&'static str, Vec
     }
 }
 
-/// Whether a query reads its page of ids first: listings by backdrop or symbol across the market,
-/// newest first or by price — the keys their covering indexes hold (migration 0020). Two rare
-/// values match a few hundred listings scattered over the table: reading each row to sort them
-/// cost 20 ms, their index entries 0.2.
+/// Whether a query reads its page of ids first: listings by backdrop or symbol across the market
+/// by price — the key their covering indexes hold (migration 0020). Two rare values match a few
+/// hundred listings scattered over the table: reading each row to sort them cost 20 ms, their
+/// index entries 0.2. (Newest first, [`newest_by_value`] merges instead.)
 fn ids_first(q: &NftQuery, listed_only: bool) -> bool {
     listed_only
         && q.filter.collections.is_empty()
         && q.filter.owner.is_none()
         && (!q.filter.backdrops.is_empty() || !q.filter.symbols.is_empty())
-        && matches!(q.sort, NftSort::Newest | NftSort::PriceAsc | NftSort::PriceDesc)
+        && matches!(q.sort, NftSort::PriceAsc | NftSort::PriceDesc)
 }
 
 /// Only rows after the cursor, in the sort's direction (keyset paging).

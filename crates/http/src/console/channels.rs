@@ -15,7 +15,7 @@ use domain::{ChannelSale, ChannelSaleStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, status_filter, ton, when, wide, Here, Problem};
+use super::layout::{csrf, failed, list_url, page, pager, respond, status_filter, ton, when, wide, Here, Problem};
 use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::channels::resolve_command;
@@ -130,10 +130,7 @@ pub(crate) async fn resolve(
 
 fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
     let (title, none) = words(listing.status);
-    let mut base = format!("/console/channels?status={}", listing.status.as_str());
-    if let Some(limit) = listing.limit {
-        base.push_str(&format!("&limit={limit}"));
-    }
+    let base = list_url(&format!("/console/channels?status={}", listing.status.as_str()), listing.limit);
     let awaiting = listing.status == ChannelSaleStatus::AwaitingTransfer;
     let body = html! {
         @if let Some(r) = refusal {

@@ -259,10 +259,11 @@ pub(crate) fn wide(label: &str, table: Markup) -> Markup {
     html! { div.wide role="region" aria-label=(label) tabindex="0" { (table) } }
 }
 
-/// A list's address, keeping the page size it was asked with (the pager adds the cursor).
+/// A list's address (a path, perhaps with a query already), keeping the page size it was asked
+/// with (the pager adds the cursor).
 pub(crate) fn list_url(path: &str, limit: Option<u32>) -> String {
     match limit {
-        Some(limit) => format!("{path}?limit={limit}"),
+        Some(limit) => format!("{path}{}limit={limit}", if path.contains('?') { '&' } else { '?' }),
         None => path.to_string(),
     }
 }

@@ -13,7 +13,9 @@ use domain::{Withdrawal, WithdrawalStatus};
 use maud::{html, Markup};
 use uuid::Uuid;
 
-use super::layout::{csrf, failed, page, pager, respond, status_filter, ton, when, wide, Here, Input, Problem};
+use super::layout::{
+    csrf, failed, list_url, page, pager, respond, status_filter, ton, when, wide, Here, Input, Problem,
+};
 use super::session::{Action, Desk, Fields, Paging};
 use crate::error::ApiError;
 use crate::routes::admin::dto::ResolveWithdrawalRequest;
@@ -105,10 +107,7 @@ pub(crate) async fn resolve(
 
 fn render(desk: &Desk, listing: &Listing, refusal: Option<&Refusal>) -> Markup {
     let status = listing.status.as_str();
-    let mut base = format!("/console/withdrawals?status={status}");
-    if let Some(limit) = listing.limit {
-        base.push_str(&format!("&limit={limit}"));
-    }
+    let base = list_url(&format!("/console/withdrawals?status={status}"), listing.limit);
     let stuck = listing.status == WithdrawalStatus::Stuck;
     let body = html! {
         @if let Some(r) = refusal {
