@@ -798,18 +798,28 @@ async fn main() {
         }
         return;
     }
-    let (rt_cold, rt_warm, redis_per_buy) = round_trips(&pool, &client, &db, &redis, &mut run).await;
+    // Buys against the limit alone (comparing what a schema change costs them): the rounds of B1
+    // on one and two instances and the limit, nothing else.
+    let b1_only = std::env::var_os("BENCH_B1_ONLY").is_some();
+    let (rt_cold, rt_warm, redis_per_buy) =
+        if b1_only { (0.0, 0.0, 0.0) } else { round_trips(&pool, &client, &db, &redis, &mut run).await };
     println!("round trips per buy: {rt_cold:.2} (auth cache cold), {rt_warm:.2} (warm); Redis commands per buy: {redis_per_buy:.2}");
 
-    let (b5_name, b5_db, b5_seed_seconds) = b5_database(&admin, &url, &exe).await;
+    let (b5_name, b5_db, b5_seed_seconds) =
+        if b1_only { (String::new(), db.clone(), 0.0) } else { b5_database(&admin, &url, &exe).await };
     let b5_pool = sqlx::PgPool::connect(&b5_db).await.unwrap();
     println!("B5 market seeded in {b5_seed_seconds:.0} s (database {b5_name})");
     // The discovery mix on the market as seeded: B1's rounds below leave hundreds of thousands of
     // bought listings behind, dead in the listed indexes until autovacuum comes — measured that
     // way, a selective filter walking the newest-first index pays for every one of them.
-    let mut a = start(&b5_db, &redis, 32, &[]).await;
-    let (mut b5, b5_total) = b5_mix(&client, &a.base, concurrency, seconds).await;
-    let _ = a.child.kill().await;
+    let (mut b5, b5_total) = if b1_only {
+        (Vec::new(), 0.0)
+    } else {
+        let mut a = start(&b5_db, &redis, 32, &[]).await;
+        let out = b5_mix(&client, &a.base, concurrency, seconds).await;
+        let _ = a.child.kill().await;
+        out
+    };
     println!("B5: {b5_total:.0} discovery requests/s in all");
 
     let mut rss = [0f64; 3];
@@ -817,6 +827,7 @@ async fn main() {
     for round in 0..rounds {
         for step in 0..4 {
             match (step + round as usize) % 4 {
+                3 if b1_only => {}
                 3 => {
                     let pool_size = std::env::var("BENCH_B5_POOL").ok().and_then(|p| p.parse().ok()).unwrap_or(32);
                     let mut a = start(&b5_db, &redis, pool_size, &[]).await;
@@ -873,6 +884,19 @@ async fn main() {
         }
     }
 
+    if b1_only {
+        let limit_tps = median(lim.iter().map(|l| l.tps).collect());
+        for (label, v) in [("one instance", &one), ("two instances", &two)] {
+            let rate = median(v.iter().map(|r| r.rate).collect());
+            let p99 = median(v.iter().map(|r| r.p99).collect());
+            let errors = v.iter().map(|r| r.errors).sum::<usize>();
+            println!("B1 {label}: {rate:.0} buys/s, p99 {p99:.1} ms, {:.2} of the limit ({limit_tps:.0} tps), errors {errors}", rate / limit_tps);
+        }
+        pool.close().await;
+        b5_pool.close().await;
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)")).execute(&admin).await.ok();
+        return;
+    }
     let mut a = start(&db, &redis, 32, &[]).await;
     let contended = b3(&pool, &client, &a.base, &mut run, concurrency).await;
     println!("B3: {contended}");

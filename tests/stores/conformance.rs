@@ -191,7 +191,7 @@ async fn discovery_filters_sorts_and_pages_stably<S: Store>(s: Arc<S>) {
     assert_eq!(first.items.iter().map(|n| n.gift_id.clone()).collect::<Vec<_>>(), d(&[2, 1]));
     let mut uow = begin(&*s).await;
     let mut moved = uow.nfts().lock(n2.id).await.unwrap().unwrap();
-    moved.set_price(moved.owner_id, Some(m_("100")), now()).unwrap();
+    moved.set_price(moved.owner_id, Some(m_("100")), t0 + chrono::Duration::seconds(60)).unwrap();
     uow.nfts().update(&moved).await.unwrap();
     uow.commit().await.unwrap();
     let mut seen = first.items.iter().map(|n| n.gift_id.clone()).collect::<Vec<_>>();
@@ -202,6 +202,41 @@ async fn discovery_filters_sorts_and_pages_stably<S: Store>(s: Arc<S>) {
         cursor = next.next_cursor;
     }
     assert_eq!(seen, d(&[2, 1, 5, 4, 2]), "the moved row may come again; no other repeats, no gaps");
+
+    // The orders over every NFT (PostgreSQL reads them off nft_keys, kept beside the rows): the
+    // repricing moved disc-2 to the front of the newest first; a sale, which keeps the listing
+    // time, moves nothing there; listed-ness and attributes filter them, a page at a time too.
+    assert_eq!(run(all.clone(), NftSort::Newest).await, d(&[2, 1, 5, 4, 3]), "relisted is newest");
+    let mut uow = begin(&*s).await;
+    let mut sold = uow.nfts().lock(n4.id).await.unwrap().unwrap();
+    sold.owner_id = UserId(2);
+    sold.price = None;
+    uow.nfts().update(&sold).await.unwrap();
+    uow.commit().await.unwrap();
+    assert_eq!(run(all.clone(), NftSort::Newest).await, d(&[2, 1, 5, 4, 3]), "a sale keeps its place");
+    let unlisted = NftFilter { listed: Some(false), ..Default::default() };
+    assert_eq!(run(unlisted.clone(), NftSort::Newest).await, d(&[4, 3]));
+    assert_eq!(run(unlisted.clone(), NftSort::NumberAsc).await, d(&[3, 4]));
+    assert_eq!(run(unlisted, NftSort::Rarity).await, d(&[3, 4]));
+    let model_a = NftFilter { models: v(&["A"]), ..Default::default() };
+    assert_eq!(run(model_a.clone(), NftSort::NumberAsc).await, d(&[5, 3, 1]));
+    let in_c = NftFilter { collections: v(&["C"]), listed: Some(false), ..Default::default() };
+    assert_eq!(run(in_c, NftSort::Rarity).await, d(&[3, 4]));
+    for (filter, sort, expected) in [
+        (all.clone(), NftSort::NumberAsc, d(&[2, 5, 3, 1, 4])),
+        (all.clone(), NftSort::Rarity, d(&[1, 5, 3, 2, 4])),
+        (all.clone(), NftSort::Newest, d(&[2, 1, 5, 4, 3])),
+        (model_a, NftSort::Rarity, d(&[1, 5, 3])),
+    ] {
+        let (mut seen, mut after) = (Vec::new(), None);
+        for _ in 0..10 {
+            let p = s.nfts(&NftQuery { filter: filter.clone(), sort, after, limit: 2 }).await.unwrap();
+            seen.extend(p.items.iter().map(|n| n.gift_id.clone()));
+            let Some(c) = p.next_cursor else { break };
+            after = Some(NftCursor::decode(sort, &c).unwrap());
+        }
+        assert_eq!(seen, expected, "{filter:?} by {sort:?}, two at a time");
+    }
 }
 
 /// The filter panel and the portfolio on NFTs whose numbers are known by hand: returned NFTs left

@@ -107,7 +107,7 @@ async fn explain(mut sql: sqlx::QueryBuilder<'static, sqlx::Postgres>, pool: &sq
 }
 
 fn assert_no_big_scan(plan: &str, what: &str) {
-    for table in ["nfts", "users", "ledger_entries", "market_events"] {
+    for table in ["nfts", "nft_keys", "users", "ledger_entries", "market_events"] {
         assert!(!plan.contains(&format!("Seq Scan on {table}")), "{what}\n{plan}");
     }
 }

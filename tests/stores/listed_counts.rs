@@ -1,7 +1,8 @@
 //! The filter panels' listed counts, kept as deltas by the database and folded in the background
 //! (migration 0022): after any listing, unlisting, repricing or change of a listed gift's
 //! attributes, before and after folds, and with writers and folds running at once, each panel is
-//! what its NFTs say (`AttributePanel::of`, the in-memory store's definition).
+//! what its NFTs say (`AttributePanel::of`, the in-memory store's definition). The same changes
+//! keep `nft_keys` (migration 0024: the orders over all NFTs) equal to the rows it mirrors.
 
 use std::sync::Arc;
 
@@ -65,6 +66,22 @@ async fn assert_panels(store: &PgStore, ids: &[Uuid], when: &str) {
     }
 }
 
+/// `nft_keys` holds one row per NFT with the NFT's own keys and attributes, no more, no less.
+async fn assert_keys_mirror(raw: &sqlx::PgPool, when: &str) {
+    let (nfts, differing): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM nfts), count(*) FROM nfts n FULL JOIN nft_keys k ON k.id = n.id \
+          WHERE (n.id, n.collection, n.number, n.model, n.model_rarity, n.backdrop, n.backdrop_rarity, \
+                 n.symbol, n.symbol_rarity, n.newest_at) \
+                IS DISTINCT FROM (k.id, k.collection, k.number, k.model, k.model_rarity, k.backdrop, \
+                 k.backdrop_rarity, k.symbol, k.symbol_rarity, k.newest_at)",
+    )
+    .fetch_one(raw)
+    .await
+    .unwrap();
+    assert!(nfts > 0, "{when}: no NFTs to compare");
+    assert_eq!(differing, 0, "{when}: nft_keys differs from nfts");
+}
+
 async fn unfolded(raw: &sqlx::PgPool) -> i64 {
     sqlx::query_scalar("SELECT count(*) FROM nft_listed_deltas WHERE NOT folded").fetch_one(raw).await.unwrap()
 }
@@ -76,7 +93,7 @@ async fn change(raw: &sqlx::PgPool, id: Uuid, how: usize) {
         1 => "UPDATE nfts SET price = NULL WHERE id = $1",
         2 => "UPDATE nfts SET price = price + 1 WHERE id = $1 AND price IS NOT NULL",
         3 => "UPDATE nfts SET model = CASE model WHEN 'M0' THEN 'M1' ELSE 'M0' END WHERE id = $1",
-        _ => "UPDATE nfts SET backdrop = 'B9', backdrop_rarity = 5, owner_id = 2 WHERE id = $1",
+        _ => "UPDATE nfts SET backdrop = 'B9', backdrop_rarity = 5, owner_id = 2, number = 7 WHERE id = $1",
     };
     sqlx::query(sql).bind(id).execute(raw).await.unwrap();
 }
@@ -96,6 +113,7 @@ async fn listed_counts_follow_every_listing_change_before_and_after_folds() {
             change(&raw, *id, i * 7 + round).await;
         }
         assert_panels(&store, &ids, &format!("round {round}, unfolded")).await;
+        assert_keys_mirror(&raw, &format!("round {round}")).await;
         store.fold_listed_counts().await.unwrap();
         assert_panels(&store, &ids, &format!("round {round}, folded")).await;
     }
@@ -163,6 +181,7 @@ async fn writers_and_folds_at_once_lose_no_change() {
         t.await.unwrap();
     }
     assert_panels(&store, &ids, "after the race, before the last fold").await;
+    assert_keys_mirror(&raw, "after the race").await;
     store.fold_listed_counts().await.unwrap();
     assert_eq!(unfolded(&raw).await, 0);
     assert_panels(&store, &ids, "after the last fold").await;

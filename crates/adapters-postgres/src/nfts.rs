@@ -307,13 +307,15 @@ fn sort_sql(sort: NftSort) -> (Vec<String>, &'static str) {
 
 /// `GET /api/nfts` as one statement, after `prefix` (`EXPLAIN …` in the plan test). Which index
 /// answers is chosen by the shape (ADR 016):
-/// - one collection, an owner, or only listed NFTs (a price sort, `listed=true`, a price bound):
-///   one ordered scan — `(collection, key, id)` for every sort, the owner's NFTs, or the partial
-///   indexes of listed NFTs by each key (a buy, which unlists, writes none of those);
-/// - every NFT of the market or of several collections in an order other than price: the same
-///   query for each collection (the list given, else every collection, found by a skip scan),
-///   each from its `(collection, key, id)` index and cut at the page size, merged — so no index
-///   over the whole table by each key is needed, and no buy pays for one.
+/// - an owner, or only listed NFTs (a price sort, `listed=true`, a price bound): one ordered scan
+///   of the owner's NFTs or of a partial index of listed NFTs by the key (a buy, which unlists,
+///   writes none of those);
+/// - every NFT by number or by rarity, or the whole market newest first: the best page of ids off
+///   `nft_keys`' indexes (migration 0024; a buy writes none), then those rows;
+/// - every NFT newest first, of one collection or merged from several: `(collection, newest_at,
+///   id)` on nfts;
+/// - several collections (or all) in an order of a `(collection, key, id)` index: the same query
+///   for each, cut at the page size, merged — no index over the whole table by that key needed.
 pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Postgres> {
     let (keys, direction) = sort_sql(q.sort);
     let listed_only = q.sort.lists_only_listed()
@@ -321,7 +323,7 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         || q.filter.min_price.is_some()
         || q.filter.max_price.is_some();
     // The whole market newest first, unfiltered but for listed-ness, reads its own index
-    // (nfts_newest_idx, migration 0023); other orders of several collections merge each one's.
+    // (nft_keys_newest_idx, migrations 0023, 0024); other orders of several collections merge each one's.
     let f = &q.filter;
     let whole_market_newest = q.sort == NftSort::Newest
         && f.collections.is_empty()
@@ -331,6 +333,12 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         && f.symbols.is_empty()
         && f.number.is_none();
     let per_collection = f.collections.len() != 1 && f.owner.is_none() && !listed_only && !whole_market_newest;
+    // Orders over all NFTs whose indexes are on nft_keys, which a buy never writes (0024): by
+    // number, by rarity, and the whole market newest first. (Not listed only, so no price bound.)
+    let from_keys = !listed_only
+        && f.owner.is_none()
+        && (matches!(q.sort, NftSort::NumberAsc | NftSort::Rarity) || whole_market_newest);
+    let table = if from_keys { "nft_keys" } else { "nfts" };
     let order: Vec<String> = keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
     let order = format!(" ORDER BY {} LIMIT {}", order.join(", "), u64::from(q.limit) + 1);
     let mut sql = QueryBuilder::<Postgres>::new(prefix.to_string());
@@ -346,11 +354,26 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         } else {
             sql.push("unnest(").push_bind(q.filter.collections.clone()).push("::text[]) c(name)");
         }
-        sql.push(format!(" CROSS JOIN LATERAL (SELECT id, {} FROM nfts WHERE collection = c.name", named.join(", ")));
-        discovery_filter(&mut sql, &NftFilter { collections: Vec::new(), ..q.filter.clone() });
+        sql.push(format!(
+            " CROSS JOIN LATERAL (SELECT id, {} FROM {table} WHERE collection = c.name",
+            named.join(", ")
+        ));
+        let rest = NftFilter { collections: Vec::new(), ..q.filter.clone() };
+        if from_keys {
+            keys_filter(&mut sql, &rest);
+        } else {
+            discovery_filter(&mut sql, &rest);
+        }
         after_cursor(&mut sql, q, &keys);
         sql.push(&order);
         sql.push(format!(") x ORDER BY {} LIMIT {})", by_name.join(", "), u64::from(q.limit) + 1));
+    } else if from_keys {
+        // The best page of ids off nft_keys' index of the order, then only those rows.
+        sql.push(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id IN (SELECT id FROM nft_keys WHERE true"));
+        keys_filter(&mut sql, &q.filter);
+        after_cursor(&mut sql, q, &keys);
+        sql.push(&order);
+        sql.push(")");
     } else if let Some((column, values, rest)) = newest_by_value(q, listed_only) {
         // Each value's newest listings off its (value, newest_at, id) index, the price read
         // beside each entry, until its page is full; the best page of them; then those rows.
@@ -423,6 +446,20 @@ fn after_cursor(sql: &mut QueryBuilder<'_, Postgres>, q: &NftQuery, keys: &[Stri
             SortKey::Rarity(a, b, c) => sql.push_bind(a).push(", ").push_bind(b).push(", ").push_bind(c),
         };
         sql.push(", ").push_bind(after.id).push(")");
+    }
+}
+
+/// The filter's conditions on nft_keys: what the gift is there, whether it is listed off its row
+/// in nfts (read for the rows of the order only). Never an owner or a price bound: those read
+/// nfts' own indexes (see `from_keys`).
+fn keys_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &NftFilter) {
+    debug_assert!(f.owner.is_none() && f.min_price.is_none() && f.max_price.is_none());
+    discovery_filter(sql, &NftFilter { listed: None, ..f.clone() });
+    if let Some(listed) = f.listed {
+        sql.push(format!(
+            " AND EXISTS (SELECT 1 FROM nfts n WHERE n.id = nft_keys.id AND n.price IS {}NULL)",
+            if listed { "NOT " } else { "" }
+        ));
     }
 }
 
