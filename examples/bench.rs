@@ -322,8 +322,19 @@ async fn b1(
     let server_cpu0: f64 = servers.iter().map(|s| cpu_seconds(s.pid)).sum();
     let (busy0, idle0) = machine_cpu();
     let me0 = cpu_seconds(std::process::id());
+    // What PostgreSQL writes per buy (every index entry is in it): exact where CPU figures are noisy.
+    let lsn = || async {
+        sqlx::query_scalar::<_, String>("SELECT pg_current_wal_lsn()::text").fetch_one(pool).await.unwrap()
+    };
+    let wal0 = lsn().await;
     let mut s = buys(client, bases, Arc::new(rest.to_vec()), concurrency, seconds as f64).await;
+    let wal: f64 = sqlx::query_scalar("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::float8")
+        .bind(&wal0)
+        .fetch_one(pool)
+        .await
+        .unwrap();
     let n = s.latencies.len() as f64;
+    println!("  WAL per buy: {:.0} bytes", wal / n);
     let server_cpu = servers.iter().map(|s| cpu_seconds(s.pid)).sum::<f64>() - server_cpu0;
     let (busy1, idle1) = machine_cpu();
     let me = cpu_seconds(std::process::id()) - me0;

@@ -367,7 +367,9 @@ impl Drop for PgUow {
     }
 }
 
-/// Discovery's statements, for the test that reads their plans on a market of realistic size.
+/// Discovery's statements (and the statistics' owner count, which reads discovery's `nft_keys`),
+/// for the tests that read their plans on tables of realistic size.
 pub mod discovery_sql {
+    pub use crate::events::COLLECTION_OWNERS;
     pub use crate::nfts::{discovery_query, ATTRIBUTE_PANEL, PORTFOLIO};
 }

@@ -249,7 +249,7 @@ SELECT a.kind, a.name, a.rarity_per_mille::int, a.count, COALESCE(l.listed, 0)::
   FROM nft_attribute_counts a LEFT JOIN l ON l.kind = a.kind AND l.name = a.name
  WHERE a.collection = $1 AND a.count > 0
 UNION ALL
-SELECT 'collection', NULL, 0, 0, 0, NULL WHERE EXISTS (SELECT 1 FROM nfts WHERE collection = $1)
+SELECT 'collection', NULL, 0, 0, 0, NULL WHERE EXISTS (SELECT 1 FROM nft_collections WHERE name = $1)
 ORDER BY 1, 3, 2";
 
 /// Folds the listed counts' deltas (migration 0022) in batches of this many.
@@ -310,12 +310,11 @@ fn sort_sql(sort: NftSort) -> (Vec<String>, &'static str) {
 /// - an owner, or only listed NFTs (a price sort, `listed=true`, a price bound): one ordered scan
 ///   of the owner's NFTs or of a partial index of listed NFTs by the key (a buy, which unlists,
 ///   writes none of those);
-/// - every NFT by number or by rarity, or the whole market newest first: the best page of ids off
-///   `nft_keys`' indexes (migration 0024; a buy writes none), then those rows;
-/// - every NFT newest first, of one collection or merged from several: `(collection, newest_at,
-///   id)` on nfts;
-/// - several collections (or all) in an order of a `(collection, key, id)` index: the same query
-///   for each, cut at the page size, merged — no index over the whole table by that key needed.
+/// - every other order over all NFTs reads `nft_keys` (migrations 0024, 0025; a buy writes none
+///   of its indexes): one collection, or the whole market newest first, as the best page of ids
+///   off its `(collection, key, id)` or `(newest_at, id)` index, then only those rows; several
+///   collections (or all, with a filter) as the same query for each, cut at the page size, merged
+///   — no index over the whole table by each key needed.
 pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Postgres> {
     let (keys, direction) = sort_sql(q.sort);
     let listed_only = q.sort.lists_only_listed()
@@ -333,18 +332,15 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
         && f.symbols.is_empty()
         && f.number.is_none();
     let per_collection = f.collections.len() != 1 && f.owner.is_none() && !listed_only && !whole_market_newest;
-    // Orders over all NFTs whose indexes are on nft_keys, which a buy never writes (0024): by
-    // number, by rarity, and the whole market newest first. (Not listed only, so no price bound.)
-    let from_keys = !listed_only
-        && f.owner.is_none()
-        && (matches!(q.sort, NftSort::NumberAsc | NftSort::Rarity) || whole_market_newest);
-    let table = if from_keys { "nft_keys" } else { "nfts" };
+    // Every order over all NFTs reads nft_keys, which a buy never writes (0024, 0025). (Not
+    // listed only, so no price bound; no owner, whose NFTs are few and read off nfts.)
+    let from_keys = !listed_only && f.owner.is_none();
     let order: Vec<String> = keys.iter().chain(["id".to_string()].iter()).map(|k| format!("{k} {direction}")).collect();
     let order = format!(" ORDER BY {} LIMIT {}", order.join(", "), u64::from(q.limit) + 1);
     let mut sql = QueryBuilder::<Postgres>::new(prefix.to_string());
     if per_collection {
-        // Each collection's first page from its index (ids and keys), the best of them, then
-        // only those rows read whole.
+        // Each collection's first page off nft_keys' index (ids and keys), the best of them,
+        // then only those rows read whole.
         let named: Vec<String> = keys.iter().enumerate().map(|(i, k)| format!("{k} AS k{i}")).collect();
         let by_name: Vec<String> =
             (0..keys.len()).map(|i| format!("k{i} {direction}")).chain([format!("id {direction}")]).collect();
@@ -355,20 +351,16 @@ pub fn discovery_query(q: &NftQuery, prefix: &str) -> QueryBuilder<'static, Post
             sql.push("unnest(").push_bind(q.filter.collections.clone()).push("::text[]) c(name)");
         }
         sql.push(format!(
-            " CROSS JOIN LATERAL (SELECT id, {} FROM {table} WHERE collection = c.name",
+            " CROSS JOIN LATERAL (SELECT id, {} FROM nft_keys WHERE collection = c.name",
             named.join(", ")
         ));
-        let rest = NftFilter { collections: Vec::new(), ..q.filter.clone() };
-        if from_keys {
-            keys_filter(&mut sql, &rest);
-        } else {
-            discovery_filter(&mut sql, &rest);
-        }
+        keys_filter(&mut sql, &NftFilter { collections: Vec::new(), ..q.filter.clone() });
         after_cursor(&mut sql, q, &keys);
         sql.push(&order);
         sql.push(format!(") x ORDER BY {} LIMIT {})", by_name.join(", "), u64::from(q.limit) + 1));
     } else if from_keys {
-        // The best page of ids off nft_keys' index of the order, then only those rows.
+        // One collection, or the whole market newest first: the best page of ids off nft_keys'
+        // index of the order, then only those rows.
         sql.push(format!("SELECT {NFT_COLUMNS} FROM nfts WHERE id IN (SELECT id FROM nft_keys WHERE true"));
         keys_filter(&mut sql, &q.filter);
         after_cursor(&mut sql, q, &keys);
