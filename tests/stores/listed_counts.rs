@@ -186,3 +186,42 @@ async fn writers_and_folds_at_once_lose_no_change() {
     assert_eq!(unfolded(&raw).await, 0);
     assert_panels(&store, &ids, "after the last fold").await;
 }
+
+/// What the buy path's cost rests on (ADR 016, fifth pass): a buy (owner and price change, the
+/// listing time kept) rewrites no `nft_keys` row, a listing does; and the only indexes over all
+/// NFTs on `nfts` — the ones every buy writes — are the id, the gift id and the owner. An index
+/// over all NFTs added there fails this test: measure what it costs buys first.
+#[tokio::test]
+async fn a_buy_writes_no_discovery_row_and_no_discovery_index() {
+    let (_db, _store, raw) = store().await;
+    let ids = register(&raw, 3).await;
+    let listed = ids[0]; // every third registered is listed: index 0
+    let version = |id: Uuid| {
+        let raw = raw.clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT xmin::text FROM nft_keys WHERE id = $1")
+                .bind(id)
+                .fetch_one(&raw)
+                .await
+                .unwrap()
+        }
+    };
+    let before = version(listed).await;
+    sqlx::query("UPDATE nfts SET owner_id = 2, price = NULL WHERE id = $1").bind(listed).execute(&raw).await.unwrap();
+    assert_eq!(version(listed).await, before, "a buy left the row of nft_keys alone");
+    sqlx::query("UPDATE nfts SET price = 4, listed_at = now() + interval '1 second' WHERE id = $1")
+        .bind(listed)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert_ne!(version(listed).await, before, "a listing moved it");
+    assert_keys_mirror(&raw, "after a buy and a listing").await;
+
+    let over_all: Vec<String> = sqlx::query_scalar(
+        "SELECT indexrelid::regclass::text FROM pg_index WHERE indrelid = 'nfts'::regclass AND indpred IS NULL ORDER BY 1",
+    )
+    .fetch_all(&raw)
+    .await
+    .unwrap();
+    assert_eq!(over_all, ["nfts_gift_id_key", "nfts_owner_idx", "nfts_pkey"]);
+}

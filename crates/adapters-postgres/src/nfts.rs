@@ -441,17 +441,14 @@ fn after_cursor(sql: &mut QueryBuilder<'_, Postgres>, q: &NftQuery, keys: &[Stri
     }
 }
 
-/// The filter's conditions on nft_keys: what the gift is there, whether it is listed off its row
-/// in nfts (read for the rows of the order only). Never an owner or a price bound: those read
-/// nfts' own indexes (see `from_keys`).
+/// The filter's conditions on nft_keys: what the gift is there, and `listed=false` off its row in
+/// nfts (read for the rows of the order only). Never an owner, `listed=true` or a price bound:
+/// those read nfts' own indexes (see `from_keys`).
 fn keys_filter(sql: &mut QueryBuilder<'_, Postgres>, f: &NftFilter) {
-    debug_assert!(f.owner.is_none() && f.min_price.is_none() && f.max_price.is_none());
+    debug_assert!(f.owner.is_none() && f.listed != Some(true) && f.min_price.is_none() && f.max_price.is_none());
     discovery_filter(sql, &NftFilter { listed: None, ..f.clone() });
-    if let Some(listed) = f.listed {
-        sql.push(format!(
-            " AND EXISTS (SELECT 1 FROM nfts n WHERE n.id = nft_keys.id AND n.price IS {}NULL)",
-            if listed { "NOT " } else { "" }
-        ));
+    if f.listed == Some(false) {
+        sql.push(" AND EXISTS (SELECT 1 FROM nfts n WHERE n.id = nft_keys.id AND n.price IS NULL)");
     }
 }
 
